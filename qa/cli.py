@@ -1,0 +1,245 @@
+"""The ``qa`` command: Typer commands that wire settings to the functions below them.
+
+Errors the user can fix are one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, get_args
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from qa.config import SearchMode, Settings
+from qa.documents import Document, load_corpus
+from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
+from qa.indexer import BuildSummary, build_index, parameters_for
+from qa.store import Generation, IndexError_, corpus_fingerprint, load_generation, read_manifest
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations.")
+console = Console()
+errors = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except (UserError, ModelLoadError, IndexError_, FileNotFoundError, ValueError) as error:
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValueError as error:
+        raise UserError(f"invalid setting: {error}") from error
+    return settings.resolved()
+
+
+def rebuild_reason(settings: Settings) -> str | None:
+    """Why the index must be (re)built before serving, or None when it is up to date."""
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
+        return f"no index in {settings.index_dir}"
+    for key in ("model", "chunk_tokens", "chunk_min_chars"):
+        if manifest.get(key) != getattr(settings, key):
+            return f"{key} changed from {manifest.get(key)!r} to {getattr(settings, key)!r}"
+    if manifest.get("corpus_fingerprint") != corpus_fingerprint(load_corpus(settings.corpus_dir).documents):
+        return f"documents in {settings.corpus_dir} changed"
+    return None
+
+
+def _print_summary(summary: BuildSummary) -> None:
+    console.print(
+        f"indexed {summary.documents} documents, {summary.passages} passages in {summary.seconds:.1f} s "
+        f"(generation {summary.generation}; {summary.embedded} texts embedded)",
+        highlight=False,
+    )
+    if summary.full_reason:
+        console.print(f"full rebuild: {summary.full_reason}", highlight=False)
+    for label, doc_ids in (("added", summary.added), ("changed", summary.changed), ("removed", summary.removed)):
+        if doc_ids:
+            console.print(f"{label} {len(doc_ids)}: {', '.join(doc_ids[:10])}{' …' if len(doc_ids) > 10 else ''}")
+    if summary.reused:
+        console.print(f"reused {len(summary.reused)} unchanged documents")
+    for doc_id, reason in summary.skipped:
+        errors.print(f"[yellow]skipped[/yellow] {doc_id}: {reason}", highlight=False)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("embedding", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command()
+def index(
+    full: Annotated[bool, typer.Option("--full", help="Re-embed everything, even unchanged documents.")] = False,
+    if_needed: Annotated[bool, typer.Option("--if-needed", help="Build only if missing or out of date.")] = False,
+    corpus_dir: Annotated[Path | None, typer.Option(help="Folder of documents (QA_CORPUS_DIR).")] = None,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+) -> None:
+    """Build or update the index from the corpus folder; only new or changed documents are embedded."""
+    with _user_errors():
+        settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
+        if not settings.corpus_dir.is_dir():
+            raise UserError(f"corpus folder {settings.corpus_dir} does not exist (set QA_CORPUS_DIR)")
+        if if_needed:
+            reason = rebuild_reason(settings)
+            if reason is None:
+                console.print(f"index in {settings.index_dir} is up to date")
+                return
+            console.print(f"building the index: {reason}", highlight=False)
+        embedder = SentenceTransformerEmbedder(settings.model)
+        with _progress_bar() as progress:
+            summary = build_index(settings, embedder, full=full, progress=progress)
+        _print_summary(summary)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many passages to show.")] = 5,
+    mode: Annotated[SearchMode | None, typer.Option(help="hybrid, dense or keyword.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as the HTTP API.")] = False,
+) -> None:
+    """Answer a question from the index, with a citation for every passage."""
+    from qa.api import clean_question, to_response
+    from qa.retrieval import Searcher
+
+    with _user_errors():
+        settings = _settings()
+        cleaned = clean_question(question, settings.max_question_chars)
+        started = time.perf_counter()
+        embedder = SentenceTransformerEmbedder(settings.model)
+        searcher = Searcher(load_generation(settings.index_dir, parameters_for(settings, embedder)), embedder)
+        chosen: SearchMode = mode or settings.default_mode
+        response = to_response(cleaned, chosen, searcher.search(cleaned, k, chosen), started)
+    if as_json:
+        typer.echo(json.dumps(response.model_dump(), ensure_ascii=False, indent=2))
+        return
+    if response.answer is not None:
+        cite = response.answer.citation
+        console.print(f"[bold]answer[/bold] ({cite.doc_id}:{cite.line_start}): {response.answer.text}", highlight=False)
+    else:
+        console.print("[yellow]not answered by these documents[/yellow] (closest passages below)")
+    for passage in response.passages:
+        cite = passage.citation
+        lines = f"{cite.line_start}" if cite.line_start == cite.line_end else f"{cite.line_start}-{cite.line_end}"
+        console.print(
+            f"\n[bold]{passage.rank}.[/bold] {cite.doc_id}:{lines} [dim](chars {cite.start}-{cite.end}, "
+            f"score {passage.score:.3f})[/dim]",
+            highlight=False,
+        )
+        console.print(f'   "{" ".join(passage.text.split())}"', highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (QA_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (QA_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (and its OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from qa.api import create_app
+
+    with _user_errors():
+        settings = _settings(host=host, port=port)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _modes(text: str) -> list[SearchMode]:
+    chosen: list[SearchMode] = []
+    for name in (part.strip() for part in text.split(",")):
+        mode = next((known for known in get_args(SearchMode) if known == name), None)
+        if mode is None:
+            choices = ", ".join(get_args(SearchMode))
+            raise UserError(f"unknown mode {name!r} in --modes; choose from {choices}")
+        if mode not in chosen:
+            chosen.append(mode)
+    return chosen
+
+
+def _indexed(
+    documents: list[Document], skipped: list[tuple[str, str]], settings: Settings
+) -> tuple[Generation, SentenceTransformerEmbedder, float]:
+    """(generation, embedder, seconds spent loading or building the index)."""
+    from qa.evaluation import ensure_index
+
+    embedder = SentenceTransformerEmbedder(settings.model)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        generation, summary = ensure_index(documents, settings, embedder, progress, skipped)
+    if summary is not None:
+        _print_summary(summary)
+    return generation, embedder, time.perf_counter() - started
+
+
+@app.command("eval")
+def eval_(
+    beir: Annotated[Path | None, typer.Option(help="A BEIR dataset folder.")] = None,
+    questions: Annotated[Path | None, typer.Option(help="Question set (JSONL) for QA_CORPUS_DIR.")] = None,
+    split: Annotated[str, typer.Option(help="The BEIR qrels split to evaluate.")] = "test",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N queries (quick runs).")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated modes to compare.")] = "dense,keyword,hybrid",
+    output: Annotated[Path | None, typer.Option(help="Write the results here as JSON.")] = None,
+    index_dir: Annotated[
+        Path | None, typer.Option(help="Index folder (default .cache/eval/<dataset> or QA_INDEX_DIR).")
+    ] = None,
+) -> None:
+    """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
+    from qa.evaluation import (
+        beir_report,
+        load_beir,
+        load_question_set,
+        question_report,
+        results_table,
+        write_report,
+    )
+
+    with _user_errors():
+        chosen = _modes(modes)
+        if beir is not None and questions is None:
+            data = load_beir(beir, split).limited(limit)
+            settings = _settings(index_dir=index_dir or Path(".cache/eval") / beir.resolve().name)
+            generation, embedder, seconds = _indexed(data.documents, [], settings)
+            results = beir_report(data, generation, embedder, chosen, seconds)
+        elif questions is not None and beir is None:
+            question_set = load_question_set(questions)[:limit]
+            settings = _settings(index_dir=index_dir)
+            if not settings.corpus_dir.is_dir():
+                raise UserError(f"corpus folder {settings.corpus_dir} does not exist (set QA_CORPUS_DIR)")
+            corpus = load_corpus(settings.corpus_dir)
+            generation, embedder, seconds = _indexed(corpus.documents, corpus.skipped, settings)
+            results = question_report(questions, question_set, generation, embedder, chosen, seconds)
+        else:
+            raise UserError("give exactly one of --beir PATH or --questions PATH")
+        console.print(results_table(results))
+        if output is not None:
+            write_report(output, results)
+            console.print(f"wrote {output}", highlight=False)
+
+if __name__ == "__main__":
+    app()

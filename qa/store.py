@@ -1,0 +1,289 @@
+"""The only module that imports faiss: index generations on disk, built, published and loaded.
+
+An index folder holds generations and a ``CURRENT`` pointer::
+
+    index/
+      CURRENT                 the name of the generation being served
+      gen-20261125T101500-3f2a/
+        manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts
+        vectors.npy           float32 (units, dimension), L2-normalised
+        units.npy             int32 (units, 3): passage row, start, end of each unit's span
+        tokens.npy            float16 (word pieces, dimension): each passage's contextual word-piece
+                              vectors, for late-interaction reranking; passage r owns rows
+                              token_offsets[r]:token_offsets[r + 1] of it
+        vectors.faiss         inner-product index over the same rows, ids = unit numbers
+        passages.jsonl        one passage a line
+        documents.jsonl       one document a line, the exact text citations index into
+        keyword/              bm25s index, row i = passages[i]
+
+A build writes into a hidden temporary folder, fsyncs it, renames it into place, then replaces
+``CURRENT`` by an atomic rename: a crash at any point leaves the previous generation served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from qa.documents import Document, Passage, content_hash
+from qa.embedding import Vectors
+from qa.keyword import KeywordIndex
+
+FORMAT_VERSION = 1
+CHUNKER_VERSION = 1
+POINTER = "CURRENT"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems that the user can fix; the message says how."""
+
+
+class IndexNotFound(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    pass
+
+
+class IndexCorrupt(IndexError_):
+    pass
+
+
+@dataclass(frozen=True)
+class BuildParameters:
+    """What a generation was built with; a change in any of these means the vectors are stale."""
+
+    model: str
+    dimension: int
+    chunk_tokens: int
+    chunk_min_chars: int
+    chunker_version: int = CHUNKER_VERSION
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    """Word-piece vectors of every passage, stacked; ``offsets`` has one entry more than passages."""
+
+    vectors: npt.NDArray[np.float16]
+    offsets: npt.NDArray[np.int64]
+
+    def of(self, row: int) -> npt.NDArray[np.float16]:
+        return self.vectors[int(self.offsets[row]) : int(self.offsets[row + 1])]
+
+    @classmethod
+    def stack(cls, pieces: Sequence[npt.NDArray[Any]], dimension: int) -> TokenTable:
+        offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(piece) for piece in pieces])
+        vectors = np.concatenate(pieces).astype(np.float16) if pieces else np.zeros((0, dimension), np.float16)
+        return cls(vectors.reshape(-1, dimension), offsets)
+
+
+@dataclass
+class Generation:
+    """A loaded generation: everything a query needs, read-only once built.
+
+    A passage has one or more units, each with a vector: the passage itself (first), then each of
+    its sentences. ``units[u] = (passage row, start, end)``.
+    """
+
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    passages: list[Passage]
+    units: npt.NDArray[np.int32]
+    vectors: Vectors
+    tokens: TokenTable
+    index: Any  # faiss.Index
+    keyword: KeywordIndex
+
+    def __post_init__(self) -> None:
+        self.rows_of_doc: dict[str, list[int]] = {}
+        for row, passage in enumerate(self.passages):
+            self.rows_of_doc.setdefault(passage.doc_id, []).append(row)
+        # units of a passage are contiguous: passage row r owns units[first[r]:first[r + 1]]
+        self.first_unit = np.searchsorted(self.units[:, 0], np.arange(len(self.passages) + 1)) if len(self.units) else np.zeros(len(self.passages) + 1, dtype=np.int64)
+
+    def unit_range(self, row: int) -> range:
+        return range(int(self.first_unit[row]), int(self.first_unit[row + 1]))
+
+    @property
+    def built_at(self) -> str:
+        return str(self.manifest["built_at"])
+
+
+def corpus_fingerprint(documents: Iterable[Document]) -> str:
+    return content_hash("\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id)))
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def flat_index(vectors: Vectors, ids: Sequence[int]) -> Any:
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+    if len(ids):
+        index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+    return index
+
+
+def write_generation(
+    index_dir: Path,
+    documents: Sequence[Document],
+    passages: Sequence[Passage],
+    units: npt.NDArray[np.int32],
+    vectors: Vectors,
+    tokens: TokenTable,
+    parameters: BuildParameters,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a complete generation and publish it; return its folder."""
+    if len(units) != len(vectors):
+        raise ValueError(f"{len(units)} units but {len(vectors)} vectors")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    staging = index_dir / f".tmp-{name}"
+    staging.mkdir()
+    try:
+        np.save(staging / "vectors.npy", vectors)
+        np.save(staging / "units.npy", units.astype(np.int32))
+        np.save(staging / "tokens.npy", tokens.vectors)
+        np.save(staging / "token_offsets.npy", tokens.offsets)
+        faiss.write_index(flat_index(vectors, range(len(vectors))), str(staging / "vectors.faiss"))
+        _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in passages))
+        _write_jsonl(
+            staging / "documents.jsonl",
+            ({**asdict(d), "content_hash": d.content_hash} for d in documents),
+        )
+        KeywordIndex.build([p.embedding_text for p in passages]).save(staging / "keyword")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generation": name,
+            **asdict(parameters),
+            "corpus_fingerprint": corpus_fingerprint(documents),
+            "documents": len(documents),
+            "passages": len(passages),
+            "units": len(units),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(extra or {}),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        for path in staging.rglob("*"):
+            if path.is_file():
+                with path.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        _fsync_folder(staging)
+        final = index_dir / name
+        staging.rename(final)
+        publish(index_dir, name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def publish(index_dir: Path, name: str) -> None:
+    """Point ``CURRENT`` at generation ``name`` by an atomic rename."""
+    pointer = index_dir / POINTER
+    staging = index_dir / f".{POINTER}.{secrets.token_hex(4)}"
+    with staging.open("w", encoding="utf-8") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, pointer)
+    _fsync_folder(index_dir)
+
+
+def current_generation(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    name = current_generation(index_dir)
+    if name is None:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads((index_dir / name / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
+def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> None:
+    """Raise ``IndexMismatch`` naming what differs between the index and the settings."""
+    differences = [
+        f"{key} is {manifest.get(key)!r} in the index but {value!r} in the settings"
+        for key, value in asdict(expected).items()
+        if key != "dimension" and manifest.get(key) != value
+    ]
+    if differences:
+        raise IndexMismatch(
+            f"the index in {manifest.get('generation')} does not match the settings: "
+            + "; ".join(differences) + ". Run `qa index` to rebuild it."
+        )
+
+
+def load_generation(index_dir: Path, expected: BuildParameters | None = None) -> Generation:
+    """Load the generation ``CURRENT`` points at, checking it against ``expected`` parameters."""
+    name = current_generation(index_dir)
+    if name is None:
+        raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
+    path = index_dir / name
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexCorrupt(f"cannot read {path / 'manifest.json'}: {error}. Run `qa index` to rebuild.") from error
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(f"the index in {path} has an older format. Run `qa index --full` to rebuild it.")
+    if expected is not None:
+        check_parameters(manifest, expected)
+    try:
+        documents = [Document(r["doc_id"], r["title"], r["text"], r["metadata"]) for r in _read_jsonl(path / "documents.jsonl")]
+        passages = [Passage(**row) for row in _read_jsonl(path / "passages.jsonl")]
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        units = np.load(path / "units.npy")
+        tokens = TokenTable(np.load(path / "tokens.npy", mmap_mode="r"), np.load(path / "token_offsets.npy"))
+        index = faiss.read_index(str(path / "vectors.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        keyword = KeywordIndex.load(path / "keyword", len(passages))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
+    consistent = (
+        len(passages) == manifest["passages"] == len(tokens.offsets) - 1
+        and len(units) == vectors.shape[0] == index.ntotal
+        and int(tokens.offsets[-1]) == len(tokens.vectors)
+    )
+    if not consistent or (len(units) and int(units[:, 0].max()) >= len(passages)):
+        raise IndexCorrupt(f"the index in {path} is inconsistent (passage, unit and vector counts differ). Run `qa index`.")
+    documents_by_id = {d.doc_id: d for d in documents}
+    return Generation(name, path, manifest, documents_by_id, passages, units, vectors, tokens, index, keyword)

@@ -1,0 +1,105 @@
+"""The HTTP contract through FastAPI's TestClient, with the real model and a real index."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.api import create_app
+from qa.config import Settings
+from tests.conftest import real_embedder
+
+UNIDO_SENTENCE = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations"
+
+
+def test_query_returns_cited_passages(client: TestClient) -> None:
+    response = client.get("/query", params={"q": "what did UNIDO announce?", "k": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["query"] == "what did UNIDO announce?" and body["took_ms"] >= 0
+    assert len(body["passages"]) == 3 and [p["rank"] for p in body["passages"]] == [1, 2, 3]
+    top = body["passages"][0]
+    assert UNIDO_SENTENCE in top["text"]
+    citation = top["citation"]
+    document = client.get(f"/documents/{citation['doc_id']}").json()
+    assert document["text"][citation["start"] : citation["end"]] == top["text"]
+    lines = document["text"].split("\n")
+    assert UNIDO_SENTENCE in "\n".join(lines[citation["line_start"] - 1 : citation["line_end"]])
+    assert body["answerable"] is True
+    answer = body["answer"]
+    assert document["text"][answer["citation"]["start"] : answer["citation"]["end"]] == answer["text"]
+
+
+def test_post_query_matches_get(client: TestClient) -> None:
+    get = client.get("/query", params={"q": "Where will the centre be housed?", "k": 4}).json()
+    post = client.post("/query", json={"question": "Where will the centre be housed?", "k": 4}).json()
+    assert [p["citation"] for p in get["passages"]] == [p["citation"] for p in post["passages"]]
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_every_mode_answers(client: TestClient, mode: str) -> None:
+    body = client.get("/query", params={"q": "UNIDO centre of excellence", "mode": mode}).json()
+    assert body["mode"] == mode and body["passages"]
+
+
+def test_documents_list_and_get(client: TestClient) -> None:
+    listed = client.get("/documents").json()
+    assert [d["doc_id"] for d in listed] == ["shanghai-declaration.txt"]
+    document = client.get("/documents/shanghai-declaration.txt").json()
+    assert document["title"].startswith("China Promotes Global AI Cooperation")
+
+
+def test_health_ready_index_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    info = client.get("/index").json()
+    assert info["documents"] == 1 and info["passages"] > 5 and info["job"] is None
+    assert client.get("/docs").status_code == 200
+    assert "/query" in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"q": ""}, "empty"),
+        ({"q": "   \t "}, "empty"),
+        ({"q": "x" * 2001}, "limit is 2000"),
+        ({"q": "ok", "k": 0}, "k"),
+        ({"q": "ok", "k": 51}, "k"),
+        ({"q": "ok", "k": "many"}, "k"),
+        ({"q": "ok", "mode": "psychic"}, "mode"),
+        ({}, "q"),
+    ],
+)
+def test_bad_query_input_is_422_with_a_message(client: TestClient, params: dict[str, object], fragment: str) -> None:
+    response = client.get("/query", params=params)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"question": ""}, {"question": " "}, {"question": "ok", "k": 0}, {"question": "ok", "k": 99}, {"k": 3}, {"question": 5}],
+)
+def test_bad_post_body_is_422(client: TestClient, body: dict[str, object]) -> None:
+    response = client.post("/query", json=body)
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_non_json_body_is_422(client: TestClient) -> None:
+    response = client.post("/query", content=b"not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_unknown_document_is_404(client: TestClient) -> None:
+    response = client.get("/documents/nope.txt")
+    assert response.status_code == 404 and "nope.txt" in response.json()["detail"]
+
+
+def test_missing_index_is_503_with_advice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index")
+    with TestClient(create_app(settings, real_embedder())) as empty:
+        ready = empty.get("/readyz")
+        assert ready.status_code == 503 and "qa index" in ready.json()["detail"]
+        response = empty.get("/query", params={"q": "anything"})
+        assert response.status_code == 503 and "qa index" in response.json()["detail"]

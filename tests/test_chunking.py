@@ -1,0 +1,110 @@
+"""Property tests: every passage slices the text exactly and fits the model's window."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.chunking import chunk_text, paragraphs, sentences, split_to_limit
+from qa.documents import parse_text
+from qa.passages import build_passages
+from tests.conftest import ARTICLE, real_embedder
+
+LIMIT = 40  # small, so that generated texts cross it often
+
+words = st.sampled_from(
+    ["the", "UNIDO", "centre", "Müller", "“quoted”", "naïve", "AI.", "Dr.", "e.g.", "U.S.-led", "3.5", "日本語",
+     "emoji🙂", "x" * 300, "supercalifragilisticexpialidocious", "\u00a0", "?", "It", "is.", "ok!"]
+)
+separators = st.sampled_from([" ", " ", " ", "\n", "\r\n", "\n\n", "\r\n\r\n", "\t", "  \n \n", ". "])
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(st.tuples(words, separators), max_size=120))
+    text = "".join(word + sep for word, sep in pieces)
+    if draw(st.booleans()):  # repeated text
+        text = text * draw(st.integers(1, 3))
+    return text
+
+
+def count(texts: list[str]) -> list[int]:
+    return real_embedder().count_tokens(texts)
+
+
+def check_chunks(text: str, limit: int) -> None:
+    chunks = chunk_text(text, count, limit, min_chars=30)
+    previous_end = 0
+    for chunk in chunks:
+        assert 0 <= previous_end <= chunk.start < chunk.end <= len(text)
+        piece = text[chunk.start : chunk.end]
+        assert piece == piece.strip(), "passages are trimmed"
+        assert count([piece])[0] <= limit, f"passage over the limit: {piece!r}"
+        previous_end = chunk.end
+    covered = "".join(text[c.start : c.end] for c in chunks)
+    assert "".join(covered.split()) == "".join(text.split()), "no non-space character is lost"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_chunks_slice_exactly_and_fit(text: str) -> None:
+    check_chunks(text, LIMIT)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_chunks_of_arbitrary_unicode(text: str) -> None:
+    check_chunks(text, LIMIT)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents())
+def test_sentences_and_paragraphs_are_exact(text: str) -> None:
+    for start, end in sentences(text) + paragraphs(text):
+        assert text[start:end] == text[start:end].strip() and end > start
+
+
+def test_empty_and_whitespace_documents_have_no_passages() -> None:
+    for text in ["", " ", "\n\n\r\n\t \u00a0 \n"]:
+        assert chunk_text(text, count, LIMIT) == []
+
+
+def test_single_sentence_longer_than_the_limit_is_split_under_it() -> None:
+    sentence = "The centre " + "will support industrial AI development in many countries " * 60 + "today."
+    spans = split_to_limit(sentence, 0, len(sentence), count, 254)
+    assert len(spans) > 1
+    assert all(count([sentence[s:e]])[0] <= 254 for s, e in spans)
+    assert "".join(sentence[s:e] for s, e in spans).replace(" ", "") == sentence.replace(" ", "")
+
+
+def test_one_word_longer_than_the_limit_is_cut() -> None:
+    word = "a" + "b9" * 800
+    spans = split_to_limit(word, 0, len(word), count, LIMIT)
+    assert "".join(word[s:e] for s, e in spans) == word
+    assert all(count([word[s:e]])[0] <= LIMIT for s, e in spans)
+
+
+def test_crlf_text_keeps_offsets() -> None:
+    text = "Title\r\n\r\nFirst paragraph here.\r\nStill first.\r\n\r\nSecond one."
+    for chunk in chunk_text(text, count, LIMIT):
+        assert "\r" not in text[chunk.start] and text[chunk.start : chunk.end].strip() == text[chunk.start : chunk.end]
+
+
+def test_sentence_splitter_respects_abbreviations() -> None:
+    text = "Ben Wodecki, Jr. Editor wrote it. The U.S.-led resolution passed. Dr. Smith agreed."
+    assert [text[s:e] for s, e in sentences(text)] == [
+        "Ben Wodecki, Jr. Editor wrote it.", "The U.S.-led resolution passed.", "Dr. Smith agreed."
+    ]
+
+
+def test_article_passages_keep_original_characters_and_fit_the_model() -> None:
+    embedder = real_embedder()
+    text = ARTICLE.read_text(encoding="utf-8")
+    document = parse_text(ARTICLE.name, text)
+    passages = build_passages(document, count, embedder.truncate, embedder.max_tokens, 200, 120)
+    assert passages
+    for passage in passages:
+        assert text[passage.start : passage.end] == passage.text
+        assert count([passage.embedding_text])[0] <= embedder.max_tokens
+    assert any("\u00a0" in p.text for p in passages), "non-breaking spaces survive"
+    assert any("\u201d" in p.text for p in passages), "curly quotes survive"

@@ -1,0 +1,61 @@
+"""The `qa` command, run as a user runs it: a real process, real index, real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from qa.config import Settings
+
+
+def run_qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    return {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
+
+
+def test_ask_prints_cited_passages(article_settings: Settings) -> None:
+    result = run_qa("ask", "what did UNIDO announce?", "-k", "2", env=settings_env(article_settings))
+    assert result.returncode == 0, result.stderr
+    assert "shanghai-declaration.txt:" in result.stdout and "1." in result.stdout and "2." in result.stdout
+
+
+def test_ask_json_matches_the_api_shape(article_settings: Settings) -> None:
+    result = run_qa("ask", "Where will the centre be housed?", "--json", "-k", "3", env=settings_env(article_settings))
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    text = (article_settings.corpus_dir / "shanghai-declaration.txt").read_text(encoding="utf-8")
+    assert len(body["passages"]) == 3
+    for passage in body["passages"]:
+        assert text[passage["citation"]["start"] : passage["citation"]["end"]] == passage["text"]
+
+
+def test_index_prints_counts_and_reuses_unchanged(tmp_path: Path, article_settings: Settings) -> None:
+    env = {"QA_CORPUS_DIR": str(article_settings.corpus_dir), "QA_INDEX_DIR": str(tmp_path / "index")}
+    first = run_qa("index", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "indexed 1 documents" in first.stdout and "passages" in first.stdout
+    assert "up to date" in run_qa("index", "--if-needed", env=env).stdout
+    second = run_qa("index", env=env)
+    assert "reused 1 unchanged documents" in second.stdout and "0 texts embedded" in second.stdout
+
+
+def test_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
+    missing_index = run_qa("ask", "anything", env={"QA_INDEX_DIR": str(tmp_path / "none")})
+    assert missing_index.returncode == 1
+    assert "qa index" in missing_index.stderr and "Traceback" not in missing_index.stderr
+    empty_question = run_qa("ask", "   ", env={"QA_INDEX_DIR": str(tmp_path / "none")})
+    assert empty_question.returncode == 1 and "empty" in empty_question.stderr
+    no_corpus = run_qa("index", env={"QA_CORPUS_DIR": str(tmp_path / "nope"), "QA_INDEX_DIR": str(tmp_path / "i")})
+    assert no_corpus.returncode == 1 and "does not exist" in no_corpus.stderr
+    bad_model = run_qa("index", env={"QA_CORPUS_DIR": str(tmp_path), "QA_INDEX_DIR": str(tmp_path / "i"),
+                                     "QA_MODEL": "/no/such/model"})
+    assert bad_model.returncode == 1 and "could not load embedding model" in bad_model.stderr
+    assert "Traceback" not in bad_model.stderr

@@ -1,0 +1,41 @@
+"""Loading a corpus folder: ids, titles, front matter, and files that cannot be read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.documents import line_of, load_corpus, parse_text
+from tests.conftest import ARTICLE
+
+
+def test_article_loads_byte_for_byte(tmp_path: Path) -> None:
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.txt").write_bytes(ARTICLE.read_bytes())
+    report = load_corpus(tmp_path)
+    [document] = report.documents
+    assert document.doc_id == "news/a.txt"
+    assert document.text == ARTICLE.read_text(encoding="utf-8")
+    assert document.title == "China Promotes Global AI Cooperation With New Shanghai Declaration"
+
+
+def test_title_from_front_matter_and_markdown_heading(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: \"From front matter\"\nauthor: Ann\n---\n# Heading\n\nBody.\n")
+    (tmp_path / "b.md").write_text("\n\n# Only a heading\n\nBody text.\n")
+    documents = {d.doc_id: d for d in load_corpus(tmp_path).documents}
+    assert documents["a.md"].title == "From front matter"
+    assert documents["a.md"].metadata["author"] == "Ann"
+    assert documents["b.md"].title == "Only a heading"
+
+
+def test_invalid_utf8_is_skipped_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Fine text.\n")
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 latin-1 text\n")
+    (tmp_path / "ignored.bin").write_bytes(b"\x00\x01")
+    report = load_corpus(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["good.txt"]
+    assert report.skipped and report.skipped[0][0] == "bad.txt" and "UTF-8" in report.skipped[0][1]
+
+
+def test_line_numbers_count_crlf_once() -> None:
+    document = parse_text("x.txt", "one\r\ntwo\r\nthree")
+    assert line_of(document.text, document.text.index("three")) == 3

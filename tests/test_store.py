@@ -1,0 +1,69 @@
+"""Index generations: a save/load round trip, and clear errors for missing or mismatched indexes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+from qa.indexer import build_index, parameters_for
+from qa.store import IndexMismatch, IndexNotFound, current_generation, load_generation
+from tests.conftest import ARTICLE, real_embedder
+
+
+def make_settings(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+
+
+def test_round_trip_keeps_passages_vectors_and_text(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    embedder = real_embedder()
+    summary = build_index(settings, embedder)
+    generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
+    assert generation.name == summary.generation == current_generation(settings.index_dir)
+    assert len(generation.passages) == summary.passages > 5
+    document = generation.documents[ARTICLE.name]
+    assert document.text == ARTICLE.read_text(encoding="utf-8")
+    for passage in generation.passages:
+        assert document.text[passage.start : passage.end] == passage.text
+    norms = np.linalg.norm(np.asarray(generation.vectors), axis=1)
+    assert generation.vectors.dtype == np.float32 and np.allclose(norms, 1.0, atol=1e-4)
+    # the stored vector of a passage is what the model gives for its embedding text today
+    first = generation.passages[0]
+    fresh = embedder.embed([first.embedding_text])[0]
+    assert float(fresh @ generation.vectors[generation.unit_range(0)[0]]) > 0.999
+    assert generation.manifest["model"] == settings.model and generation.manifest["dimension"] == 384
+
+
+def test_missing_index_says_run_qa_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="qa index"):
+        load_generation(tmp_path / "nothing")
+
+
+def test_mismatched_settings_say_what_differs(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    embedder = real_embedder()
+    build_index(settings, embedder)
+    changed = settings.model_copy(update={"chunk_tokens": 100})
+    with pytest.raises(IndexMismatch, match=r"chunk_tokens is 200 in the index but 100.*qa index"):
+        load_generation(settings.index_dir, parameters_for(changed, embedder))
+
+
+def test_unchanged_documents_are_not_embedded_again(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    embedder = real_embedder()
+    first = build_index(settings, embedder)
+    (settings.corpus_dir / "extra.md").write_text("# Extra\n\nA new note about the centre's budget.\n")
+    second = build_index(settings, embedder)
+    assert second.reused == [ARTICLE.name] and second.added == ["extra.md"]
+    assert second.embedded < first.embedded
+    generation = load_generation(settings.index_dir)
+    again = build_index(settings, embedder, full=True)
+    assert again.embedded == first.embedded + second.embedded
+    assert generation.name != again.generation
