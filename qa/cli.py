@@ -21,7 +21,7 @@ from qa.config import SearchMode, Settings
 from qa.documents import Document, load_corpus
 from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
-from qa.store import Generation, IndexError_, corpus_fingerprint, load_generation, read_manifest
+from qa.store import Generation, IndexError_, check_parameters, corpus_fingerprint, load_generation, read_manifest
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations.")
 console = Console()
@@ -37,7 +37,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (UserError, ModelLoadError, IndexError_, FileNotFoundError, ValueError) as error:
-        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        typer.echo(f"error: {error}", err=True)  # one line, never wrapped
         raise typer.Exit(1) from None
 
 
@@ -131,8 +131,10 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         started = time.perf_counter()
+        generation = load_generation(settings.index_dir)  # fails fast, before the model loads
         embedder = SentenceTransformerEmbedder(settings.model)
-        searcher = Searcher(load_generation(settings.index_dir, parameters_for(settings, embedder)), embedder)
+        check_parameters(generation.manifest, parameters_for(settings, embedder))
+        searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
         response = to_response(cleaned, chosen, searcher.search(cleaned, k, chosen), started)
     if as_json:

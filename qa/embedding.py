@@ -18,6 +18,8 @@ import numpy.typing as npt
 from qa.config import DEFAULT_MODEL
 
 Vectors = npt.NDArray[np.float32]
+# word-piece vectors (pieces, dimension) and the character offset in the text where each starts
+TokenVectors = tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]
 
 
 class ModelLoadError(RuntimeError):
@@ -33,7 +35,7 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
 
-    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[Vectors]]: ...
+    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[TokenVectors]]: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -70,6 +72,7 @@ class SentenceTransformerEmbedder:
 
         # counting word pieces of long texts is expected here; the "longer than the maximum" warning is noise
         transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
 
         errors: list[str] = []
         model: Any = None
@@ -108,9 +111,9 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[Vectors]]:
+    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[TokenVectors]]:
         """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
-        (special tokens and padding dropped), for late-interaction scoring."""
+        (special tokens and padding dropped) with the character offset where each word piece starts."""
         import torch
 
         if not texts:
@@ -118,13 +121,17 @@ class SentenceTransformerEmbedder:
         outputs = self._model.encode(
             list(texts), batch_size=batch_size, output_value=None, convert_to_numpy=False, show_progress_bar=False
         )
+        spans = self._model.tokenizer(
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+        )["offset_mapping"]
         vectors = torch.stack([output["sentence_embedding"] for output in outputs]).float()
         vectors = torch.nn.functional.normalize(vectors, dim=-1).numpy()
-        tokens: list[Vectors] = []
-        for output in outputs:
-            length = int(output["attention_mask"].sum())
-            pieces = output["token_embeddings"][1 : max(length - 1, 1)].float()
-            tokens.append(np.ascontiguousarray(torch.nn.functional.normalize(pieces, dim=-1).numpy()))
+        tokens: list[TokenVectors] = []
+        for output, offsets in zip(outputs, spans, strict=True):
+            length = int(output["attention_mask"].sum()) - 2
+            pieces = torch.nn.functional.normalize(output["token_embeddings"][1 : 1 + length].float(), dim=-1)
+            starts = np.asarray([start for start, _ in offsets[:length]], dtype=np.int32)
+            tokens.append((np.ascontiguousarray(pieces.numpy()[: len(starts)]), starts))
         return np.ascontiguousarray(vectors, dtype=np.float32), tokens
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

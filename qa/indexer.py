@@ -17,8 +17,8 @@ import numpy as np
 
 from qa.config import Settings
 from qa.documents import Document, Passage, load_corpus
-from qa.embedding import Embedder, Vectors
-from qa.passages import build_passages, sentence_spans
+from qa.embedding import Embedder, TokenVectors, Vectors
+from qa.passages import build_passages
 from qa.store import BuildParameters, Generation, IndexError_, TokenTable, load_generation, write_generation
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
@@ -30,7 +30,7 @@ class BuildSummary:
     documents: int
     passages: int
     seconds: float
-    embedded: int  # texts (passages and sentences) embedded in this build
+    embedded: int  # passages embedded in this build
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -48,28 +48,31 @@ def parameters_for(settings: Settings, embedder: Embedder) -> BuildParameters:
     )
 
 
-def embed_units(
-    embedder: Embedder, passage_texts: Sequence[str], sentence_texts: Sequence[str], batch_size: int,
-    progress: Progress | None = None,
-) -> tuple[Vectors, list[Vectors], Vectors]:
-    """Passage vectors with their word-piece vectors, then sentence vectors; ``progress`` hears
-    (texts done, texts in all) after every slice."""
-    total = len(passage_texts) + len(sentence_texts)
+def embed_passages(
+    embedder: Embedder, passages: Sequence[Passage], batch_size: int, progress: Progress | None = None
+) -> tuple[Vectors, list[TokenVectors]]:
+    """Passage vectors and word-piece vectors, the word pieces placed at document offsets (-1 for
+    the context line); ``progress`` hears (done, total) after every slice."""
     step = max(batch_size * 8, 1)
-    passage_parts: list[Vectors] = [np.zeros((0, embedder.dimension), dtype=np.float32)]
-    tokens: list[Vectors] = []
-    for offset in range(0, len(passage_texts), step):
-        vectors, pieces = embedder.embed_with_tokens(passage_texts[offset : offset + step], batch_size)
-        passage_parts.append(vectors)
-        tokens.extend(pieces)
+    parts: list[Vectors] = [np.zeros((0, embedder.dimension), dtype=np.float32)]
+    tokens: list[TokenVectors] = []
+    for offset in range(0, len(passages), step):
+        batch = passages[offset : offset + step]
+        vectors, pieces = embedder.embed_with_tokens([p.embedding_text for p in batch], batch_size)
+        parts.append(vectors)
+        for passage, (piece_vectors, starts) in zip(batch, pieces, strict=True):
+            text_start = len(passage.embedding_text) - len(passage.text)
+            in_text = starts >= text_start
+            tokens.append((piece_vectors, np.where(in_text, starts - text_start + passage.start, -1).astype(np.int32)))
         if progress is not None:
-            progress(min(offset + step, len(passage_texts)), total)
-    sentence_parts: list[Vectors] = [np.zeros((0, embedder.dimension), dtype=np.float32)]
-    for offset in range(0, len(sentence_texts), step):
-        sentence_parts.append(embedder.embed(sentence_texts[offset : offset + step], batch_size))
-        if progress is not None:
-            progress(len(passage_texts) + min(offset + step, len(sentence_texts)), total)
-    return np.concatenate(passage_parts), tokens, np.concatenate(sentence_parts)
+            progress(min(offset + step, len(passages)), len(passages))
+    return np.concatenate(parts), tokens
+
+
+def _stored_tokens(previous: Generation | None, row: int) -> TokenVectors:
+    assert previous is not None
+    rows = previous.tokens.rows(row)
+    return np.asarray(previous.tokens.vectors[rows]), np.asarray(previous.tokens.starts[rows])
 
 
 def _previous(index_dir: Path, parameters: BuildParameters, full: bool) -> tuple[Generation | None, str | None]:
@@ -98,21 +101,14 @@ def build_documents(
     old_docs = previous.documents if previous else {}
     summary = BuildSummary("", len(documents), 0, 0.0, 0, skipped=list(skipped), full_reason=full_reason)
     passages: list[Passage] = []
-    units: list[tuple[int, int, int]] = []  # (passage row, start, end)
-    # per unit: its row in the previous generation's vectors, or -1 (passage) / -2 (sentence) to embed
-    sources: list[int] = []
-    passage_texts: list[str] = []
-    sentence_texts: list[str] = []
-    token_sources: list[int] = []  # per passage: its row in the previous generation, or -1
+    reused_rows: list[int] = []  # per passage: its row in the previous generation, or -1 if new
+    fresh: list[Passage] = []
     for document in documents:
         old = old_docs.get(document.doc_id)
         if previous is not None and old is not None and old.content_hash == document.content_hash:
             summary.reused.append(document.doc_id)
             for old_row in previous.rows_of_doc[document.doc_id]:
-                for unit in previous.unit_range(old_row):
-                    units.append((len(passages), int(previous.units[unit, 1]), int(previous.units[unit, 2])))
-                    sources.append(unit)
-                token_sources.append(old_row)
+                reused_rows.append(old_row)
                 passages.append(replace(previous.passages[old_row], passage_id=len(passages)))
             continue
         (summary.changed if old is not None else summary.added).append(document.doc_id)
@@ -120,34 +116,24 @@ def build_documents(
             document, embedder.count_tokens, embedder.truncate, embedder.max_tokens,
             settings.chunk_tokens, settings.chunk_min_chars, first_id=len(passages),
         )
-        for passage in new:
-            spans = sentence_spans(document.text, passage)
-            passage_texts.append(passage.embedding_text)
-            sentence_texts.extend(document.text[s:e] for s, e in spans)
-            units.append((passage.passage_id, passage.start, passage.end))
-            units.extend((passage.passage_id, s, e) for s, e in spans)
-            sources.extend([-1] + [-2] * len(spans))
-            token_sources.append(-1)
         passages.extend(new)
+        fresh.extend(new)
+        reused_rows.extend([-1] * len(new))
     current_ids = {d.doc_id for d in documents}
     summary.removed = sorted(doc_id for doc_id in old_docs if doc_id not in current_ids)
-    passage_vectors, fresh_tokens, sentence_vectors = embed_units(
-        embedder, passage_texts, sentence_texts, settings.embed_batch_size, progress
-    )
-    source_rows = np.asarray(sources, dtype=np.int64)
-    vectors = np.empty((len(units), embedder.dimension), dtype=np.float32)
-    vectors[source_rows == -1] = passage_vectors
-    vectors[source_rows == -2] = sentence_vectors
-    if previous is not None and (source_rows >= 0).any():
-        vectors[source_rows >= 0] = previous.vectors[source_rows[source_rows >= 0]]
+    fresh_vectors, fresh_tokens = embed_passages(embedder, fresh, settings.embed_batch_size, progress)
+    sources = np.asarray(reused_rows, dtype=np.int64)
+    vectors = np.empty((len(passages), embedder.dimension), dtype=np.float32)
+    vectors[sources < 0] = fresh_vectors
+    if previous is not None and (sources >= 0).any():
+        vectors[sources >= 0] = previous.vectors[sources[sources >= 0]]
     fresh_iter = iter(fresh_tokens)
-    token_pieces = [next(fresh_iter) if row < 0 else previous.tokens.of(row) for row in token_sources]  # type: ignore[union-attr]
-    unit_table = np.asarray(units, dtype=np.int32).reshape(-1, 3)
+    token_pieces = [next(fresh_iter) if row < 0 else _stored_tokens(previous, row) for row in reused_rows]
     tokens = TokenTable.stack(token_pieces, embedder.dimension)
-    path = write_generation(settings.index_dir, documents, passages, unit_table, vectors, tokens, parameters)
+    path = write_generation(settings.index_dir, documents, passages, vectors, tokens, parameters)
     summary.generation = path.name
     summary.passages = len(passages)
-    summary.embedded = len(passage_texts) + len(sentence_texts)
+    summary.embedded = len(fresh)
     summary.seconds = time.perf_counter() - started
     return summary
 

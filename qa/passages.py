@@ -1,11 +1,9 @@
-"""From a document to the passages that get embedded and cited, and their sentences.
+"""From a document to the passages that get embedded and cited.
 
 A passage's cited span stays tight (a paragraph, or a few short ones merged); what the embedding
 sees is the span under its section heading. Measured on the article question set, adding the
 document title or the previous sentence to every passage made retrieval worse (the shared words
 drown what tells passages apart), while the heading helped; so only the heading is carried.
-Each sentence of a passage is embedded too, and a passage scores as its best unit: a question
-usually targets one sentence, which a whole-paragraph vector dilutes.
 
 Metadata that a reader asks about (author, date, the author's bio) becomes passages of their
 own, citing the byline or the bio.
@@ -13,6 +11,7 @@ own, citing the byline or the bio.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from qa.chunking import Block, TokenCounter, chunk_blocks, sentences, split_to_limit
@@ -20,6 +19,33 @@ from qa.documents import Document, Passage
 from qa.layout import Layout, analyse
 
 Truncate = Callable[[str, int], str]
+
+
+ANAPHOR = re.compile(r"^(?:It|Its|This|These|Those|They|Their|Them|He|His|She|Her|Such|The latter|The former)\b")
+
+
+# words that end a sentence's subject: auxiliaries, common reporting verbs and sentence adverbs
+SUBJECT_END = re.compile(
+    r"\b(?:is|are|was|were|will|would|has|have|had|can|could|should|may|might|must|does|did|do|"
+    r"said|says|also|then|now|still|which|that|who)\b|[,;:(\u2014]"
+)
+
+
+def _referent(text: str, layout: Layout, start: int) -> str:
+    """When the text at ``start`` opens with a pronoun ("It will be located in…"), the subject of
+    the sentence before it ("The new Center of Excellence"), so the embedding knows what "it" is.
+    Only the subject: the whole sentence would lend this passage its neighbour's facts."""
+    if not ANAPHOR.match(text[start : start + 20]):
+        return ""
+    before = [block for block in layout.blocks if block.kind == "body" and block.start < start]
+    spans = sentences(text, before[-1].start, min(before[-1].end, start)) if before else []
+    if not spans:
+        return ""
+    previous = " ".join(text[spans[-1][0] : spans[-1][1]].split())
+    end = SUBJECT_END.search(previous)
+    subject = previous[: end.start()] if end else previous
+    words = subject.split()
+    return " ".join(words) if 0 < len(words) <= 8 else ""
 
 
 def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, int, str]]:
@@ -30,10 +56,10 @@ def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, in
     if byline:
         parts = []
         if "author" in fields:
-            role = f", {fields['role'].value}" if "role" in fields else ""
-            parts.append(f"Author: written by {fields['author'].value}{role}.")
+            role = f" ({fields['role'].value})" if "role" in fields else ""
+            parts.append(f"Byline: written by {fields['author'].value}{role}, the author of this article.")
         if "date" in fields:
-            parts.append(f"Publication date: published on {fields['date'].value}.")
+            parts.append(f"Date: published on {fields['date'].value}.")
         found.append((min(f.start for f in byline), max(f.end for f in byline), " ".join(parts)))
     if "bio" in fields:
         author = fields["author"].value if "author" in fields else "the author"
@@ -60,7 +86,9 @@ def build_passages(
     limit = min(chunk_tokens, model_tokens)
     spans: list[tuple[int, int, str, str]] = []
     for chunk in chunk_blocks(document.text, layout.blocks, count, limit, min_chars, first_heading):
-        spans.append((chunk.start, chunk.end, chunk.heading, "body"))
+        referent = _referent(document.text, layout, chunk.start)
+        context = " | ".join(part for part in (chunk.heading, referent) if part)
+        spans.append((chunk.start, chunk.end, context, "body"))
     for start, end, context in _metadata_passages(document, layout):
         pieces = split_to_limit(document.text, start, end, count, limit)
         spans.extend((piece_start, piece_end, context, "metadata") for piece_start, piece_end in pieces)
@@ -73,8 +101,3 @@ def build_passages(
         passages.append(Passage(first_id + offset, document.doc_id, start, end, text, context, kind))
     return passages
 
-
-def sentence_spans(text: str, passage: Passage) -> list[tuple[int, int]]:
-    """The sentences of a passage that get vectors of their own (none for a one-sentence passage)."""
-    spans = sentences(text, passage.start, passage.end)
-    return spans if len(spans) > 1 else []

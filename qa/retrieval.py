@@ -14,18 +14,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from qa.answers import expected_type, has_type
+from qa.chunking import sentences
 from qa.config import SearchMode
 from qa.documents import Document, Passage, line_of, page_of
 from qa.embedding import Embedder, Vectors
 from qa.store import Generation
 
 RRF_K = 60
-CANDIDATES = 100  # per ranking, before fusion
+CANDIDATES = 100  # per first-stage ranking, before fusion
+LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
 ANSWER_PASSAGES = 3
-ANSWERABLE_SENTENCE = 0.40
-ANSWERABLE_PASSAGE = 0.35
-RANK_PENALTY = 0.03
+RANK_PENALTY = 0.02
+ANSWERABLE_LATE = 0.38  # below this late-interaction score the best passage shares too little with the question
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question, embedded once: its vector and its word-piece vectors."""
+
+    text: str
+    vector: Vectors
+    tokens: Vectors
 
 
 @dataclass(frozen=True)
@@ -72,12 +84,29 @@ def cite(document: Document, start: int, end: int) -> Citation:
     )
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> dict[int, float]:
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, row in enumerate(ranking):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank + 1)
+            fused[row] = fused.get(row, 0.0) + weight / (k + rank + 1)
     return fused
+
+
+def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[np.float16], bounds: Sequence[int]) -> Vectors:
+    """MaxSim per segment: for each query word piece its best match among the segment's word
+    pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0."""
+    if len(bounds) < 2:
+        return np.zeros(0, dtype=np.float32)
+    similarities = np.asarray(tokens, dtype=np.float32) @ query_tokens.T  # (pieces, query pieces)
+    scores = np.zeros(len(bounds) - 1, dtype=np.float32)
+    starts = np.asarray(bounds[:-1])
+    nonempty = np.asarray(bounds[1:]) > starts
+    if nonempty.any() and len(similarities):
+        best = np.maximum.reduceat(similarities, starts[nonempty], axis=0)
+        scores[nonempty] = best.mean(axis=1)
+    return scores
 
 
 class Searcher:
@@ -87,39 +116,42 @@ class Searcher:
         self.generation = generation
         self.embedder = embedder
 
-    def dense(self, query_vector: Vectors, depth: int) -> tuple[list[int], list[float]]:
-        """Passage rows by their best unit's cosine similarity, best first."""
-        generation = self.generation
-        depth = min(depth, len(generation.passages))
+    def embed(self, question: str) -> Query:
+        vectors, tokens = self.embedder.embed_with_tokens([question])
+        return Query(question, vectors[0], tokens[0][0])
+
+    def dense(self, query: Query, depth: int) -> list[tuple[int, float]]:
+        depth = min(depth, len(self.generation.passages))
         if depth == 0:
-            return [], []
-        units_per_passage = len(generation.units) / len(generation.passages)
-        unit_depth = min(len(generation.units), int(depth * units_per_passage * 2) + 8)
-        scores, ids = generation.index.search(query_vector.reshape(1, -1), unit_depth)
-        best: dict[int, float] = {}
-        for unit, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
-            if unit >= 0:
-                row = int(generation.units[unit, 0])
-                best.setdefault(row, score)  # units come best first
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:depth]
-        return [row for row, _ in ranked], [score for _, score in ranked]
+            return []
+        scores, rows = self.generation.index.search(query.vector.reshape(1, -1), depth)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
-    def keyword(self, question: str, depth: int) -> tuple[list[int], list[float]]:
-        rows, scores = self.generation.keyword.search(question, depth)
-        return rows.tolist(), scores.tolist()
+    def keyword(self, query: Query, depth: int) -> list[tuple[int, float]]:
+        rows, scores = self.generation.keyword.search(query.text, depth)
+        return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
-    def rank(self, question: str, query_vector: Vectors | None, depth: int, mode: SearchMode) -> list[tuple[int, float]]:
-        """(row, score) best first, at most ``depth`` of them."""
+    def late(self, query: Query, rows: Sequence[int]) -> list[tuple[int, float]]:
+        """``rows`` scored by late interaction over their stored word pieces, best first."""
+        table = self.generation.tokens
+        slices = [table.rows(row) for row in rows]
+        gathered = np.concatenate([np.asarray(table.vectors[s]) for s in slices]) if slices else np.zeros((0, 1))
+        bounds = np.concatenate([[0], np.cumsum([s.stop - s.start for s in slices])]).tolist()
+        scores = late_interaction(query.tokens, gathered, bounds)
+        return sorted(zip(rows, scores.tolist(), strict=True), key=lambda item: -item[1])
+
+    def rank(self, query: Query, depth: int, mode: SearchMode) -> list[tuple[int, float]]:
+        """(passage row, score) best first, at most ``depth`` of them."""
         if mode == "keyword":
-            rows, scores = self.keyword(question, depth)
-            return list(zip(rows, scores, strict=True))
-        assert query_vector is not None
+            return self.keyword(query, depth)
         if mode == "dense":
-            rows, scores = self.dense(query_vector, depth)
-            return list(zip(rows, scores, strict=True))
-        dense_rows, _ = self.dense(query_vector, max(depth, CANDIDATES))
-        keyword_rows, _ = self.keyword(question, max(depth, CANDIDATES))
-        fused = reciprocal_rank_fusion([dense_rows, keyword_rows])
+            return self.dense(query, depth)
+        pool = max(depth, CANDIDATES)
+        dense = [row for row, _ in self.dense(query, pool)]
+        keyword = [row for row, _ in self.keyword(query, pool)]
+        candidates = list(dict.fromkeys(dense + keyword))
+        late = [row for row, _ in self.late(query, candidates)]
+        fused = reciprocal_rank_fusion([dense, keyword, late], [1.0, 1.0, LATE_WEIGHT])
         return sorted(fused.items(), key=lambda item: -item[1])[:depth]
 
     def hit(self, row: int, score: float) -> Hit:
@@ -129,37 +161,45 @@ class Searcher:
 
     def ranked_passages(self, question: str, depth: int, mode: SearchMode = "hybrid") -> list[tuple[int, float]]:
         """(passage row, score) pairs, best first: what evaluation pools into document rankings."""
-        query_vector = None if mode == "keyword" else self.embedder.embed([question])[0]
-        return self.rank(question, query_vector, depth, mode)
+        return self.rank(self.embed(question), depth, mode)
 
     def search(self, question: str, k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        query_vector = self.embedder.embed([question])[0]
-        ranked = self.rank(question, query_vector, k, mode)
+        query = self.embed(question)
+        ranked = self.rank(query, k, mode)
         hits = [self.hit(row, score) for row, score in ranked]
-        answer, answerable = self.answer(query_vector, [row for row, _ in ranked[:ANSWER_PASSAGES]])
+        answer, answerable = self.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
         return SearchResult(hits, answer if answerable else None, answerable)
 
-    def answer(self, query_vector: Vectors, rows: Sequence[int]) -> tuple[AnswerSpan | None, bool]:
+    def answer(self, query: Query, rows: Sequence[int]) -> tuple[AnswerSpan | None, bool]:
         """The best sentence among the passages at ``rows`` and whether it answers the question.
 
-        Sentence vectors were computed at index time, so this costs one small matrix product.
+        Sentences are scored by late interaction over the passage's stored word pieces (no model
+        call), higher-ranked passages preferred. A sentence that cannot hold the expected answer
+        type (no time for "when", no number for "how many") is passed over; when none can, or the
+        best passage shares too little with the question, the question counts as not answered.
         """
         generation = self.generation
-        candidates: list[tuple[int, int]] = []  # (rank, unit)
+        wanted = expected_type(query.text)
+        candidates: list[tuple[int, int, int]] = []  # (rank, start, end)
+        pieces: list[npt.NDArray[np.float16]] = []
         for rank, row in enumerate(rows):
-            units = generation.unit_range(row)
-            sentence_units = units[1:] if len(units) > 1 else units
-            candidates.extend((rank, unit) for unit in sentence_units)
+            passage = generation.passages[row]
+            text = generation.documents[passage.doc_id].text
+            token_rows = generation.tokens.rows(row)
+            starts = np.asarray(generation.tokens.starts[token_rows])
+            vectors = np.asarray(generation.tokens.vectors[token_rows])
+            for start, end in sentences(text, passage.start, passage.end):
+                if has_type(text[start:end], wanted):
+                    candidates.append((rank, start, end))
+                    pieces.append(vectors[(starts >= start) & (starts < end)])
         if not candidates:
             return None, False
-        unit_ids = [unit for _, unit in candidates]
-        similarities = np.asarray(generation.vectors[unit_ids] @ query_vector)
-        scores = similarities - RANK_PENALTY * np.array([rank for rank, _ in candidates])
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).tolist()
+        similarities = late_interaction(query.tokens, np.concatenate(pieces), bounds)
+        scores = similarities - RANK_PENALTY * np.array([rank for rank, _, _ in candidates])
         best = int(np.argmax(scores))
-        unit = unit_ids[best]
-        row, start, end = (int(value) for value in generation.units[unit])
-        document = generation.documents[generation.passages[row].doc_id]
-        passage_similarity = float(generation.vectors[generation.unit_range(rows[0])[0]] @ query_vector)
-        similarity = float(similarities[best])
-        answerable = similarity >= ANSWERABLE_SENTENCE or passage_similarity >= ANSWERABLE_PASSAGE
-        return AnswerSpan(document.text[start:end], similarity, cite(document, start, end)), answerable
+        rank, start, end = candidates[best]
+        document = generation.documents[generation.passages[rows[rank]].doc_id]
+        answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
+        top_score = float(self.late(query, rows[:1])[0][1])
+        return answer, top_score >= ANSWERABLE_LATE

@@ -6,12 +6,13 @@ An index folder holds generations and a ``CURRENT`` pointer::
       CURRENT                 the name of the generation being served
       gen-20261125T101500-3f2a/
         manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts
-        vectors.npy           float32 (units, dimension), L2-normalised
-        units.npy             int32 (units, 3): passage row, start, end of each unit's span
+        vectors.npy           float32 (passages, dimension), L2-normalised, row r = passages[r]
+        vectors.faiss         inner-product index over the same rows, ids = passage rows
         tokens.npy            float16 (word pieces, dimension): each passage's contextual word-piece
-                              vectors, for late-interaction reranking; passage r owns rows
-                              token_offsets[r]:token_offsets[r + 1] of it
-        vectors.faiss         inner-product index over the same rows, ids = unit numbers
+                              vectors, L2-normalised, for late-interaction scoring
+        token_offsets.npy     int64 (passages + 1): passage r owns token rows offsets[r]:offsets[r+1]
+        token_starts.npy      int32 (word pieces): document offset of each word piece, -1 for
+                              word pieces of the context (heading) rather than the cited text
         passages.jsonl        one passage a line
         documents.jsonl       one document a line, the exact text citations index into
         keyword/              bm25s index, row i = passages[i]
@@ -40,7 +41,7 @@ from qa.documents import Document, Passage, content_hash
 from qa.embedding import Vectors
 from qa.keyword import KeywordIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CHUNKER_VERSION = 1
 POINTER = "CURRENT"
 
@@ -74,36 +75,37 @@ class BuildParameters:
 
 @dataclass(frozen=True)
 class TokenTable:
-    """Word-piece vectors of every passage, stacked; ``offsets`` has one entry more than passages."""
+    """Word-piece vectors of every passage, stacked, with the document offset each one starts at."""
 
     vectors: npt.NDArray[np.float16]
-    offsets: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int32]
+    offsets: npt.NDArray[np.int64]  # one entry more than passages
 
-    def of(self, row: int) -> npt.NDArray[np.float16]:
-        return self.vectors[int(self.offsets[row]) : int(self.offsets[row + 1])]
+    def rows(self, row: int) -> slice:
+        return slice(int(self.offsets[row]), int(self.offsets[row + 1]))
 
     @classmethod
-    def stack(cls, pieces: Sequence[npt.NDArray[Any]], dimension: int) -> TokenTable:
+    def stack(cls, pieces: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]], dimension: int) -> TokenTable:
+        """From (vectors, starts) per passage, in passage order."""
         offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(piece) for piece in pieces])
-        vectors = np.concatenate(pieces).astype(np.float16) if pieces else np.zeros((0, dimension), np.float16)
-        return cls(vectors.reshape(-1, dimension), offsets)
+        offsets[1:] = np.cumsum([len(starts) for _, starts in pieces])
+        if not pieces:
+            return cls(np.zeros((0, dimension), np.float16), np.zeros(0, np.int32), offsets)
+        vectors = np.concatenate([v for v, _ in pieces]).astype(np.float16).reshape(-1, dimension)
+        starts = np.concatenate([s for _, s in pieces]).astype(np.int32)
+        return cls(vectors, starts, offsets)
 
 
 @dataclass
 class Generation:
-    """A loaded generation: everything a query needs, read-only once built.
-
-    A passage has one or more units, each with a vector: the passage itself (first), then each of
-    its sentences. ``units[u] = (passage row, start, end)``.
-    """
+    """A loaded generation: everything a query needs, read-only once built. Row r of ``vectors``
+    and of the FAISS index is ``passages[r]``."""
 
     name: str
     path: Path
     manifest: dict[str, Any]
     documents: dict[str, Document]
     passages: list[Passage]
-    units: npt.NDArray[np.int32]
     vectors: Vectors
     tokens: TokenTable
     index: Any  # faiss.Index
@@ -113,11 +115,6 @@ class Generation:
         self.rows_of_doc: dict[str, list[int]] = {}
         for row, passage in enumerate(self.passages):
             self.rows_of_doc.setdefault(passage.doc_id, []).append(row)
-        # units of a passage are contiguous: passage row r owns units[first[r]:first[r + 1]]
-        self.first_unit = np.searchsorted(self.units[:, 0], np.arange(len(self.passages) + 1)) if len(self.units) else np.zeros(len(self.passages) + 1, dtype=np.int64)
-
-    def unit_range(self, row: int) -> range:
-        return range(int(self.first_unit[row]), int(self.first_unit[row + 1]))
 
     @property
     def built_at(self) -> str:
@@ -158,23 +155,22 @@ def write_generation(
     index_dir: Path,
     documents: Sequence[Document],
     passages: Sequence[Passage],
-    units: npt.NDArray[np.int32],
     vectors: Vectors,
     tokens: TokenTable,
     parameters: BuildParameters,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a complete generation and publish it; return its folder."""
-    if len(units) != len(vectors):
-        raise ValueError(f"{len(units)} units but {len(vectors)} vectors")
+    if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
+        raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     staging = index_dir / f".tmp-{name}"
     staging.mkdir()
     try:
         np.save(staging / "vectors.npy", vectors)
-        np.save(staging / "units.npy", units.astype(np.int32))
         np.save(staging / "tokens.npy", tokens.vectors)
+        np.save(staging / "token_starts.npy", tokens.starts)
         np.save(staging / "token_offsets.npy", tokens.offsets)
         faiss.write_index(flat_index(vectors, range(len(vectors))), str(staging / "vectors.faiss"))
         _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in passages))
@@ -190,7 +186,7 @@ def write_generation(
             "corpus_fingerprint": corpus_fingerprint(documents),
             "documents": len(documents),
             "passages": len(passages),
-            "units": len(units),
+            "word_pieces": len(tokens.starts),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **(extra or {}),
         }
@@ -272,18 +268,20 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
         documents = [Document(r["doc_id"], r["title"], r["text"], r["metadata"]) for r in _read_jsonl(path / "documents.jsonl")]
         passages = [Passage(**row) for row in _read_jsonl(path / "passages.jsonl")]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
-        units = np.load(path / "units.npy")
-        tokens = TokenTable(np.load(path / "tokens.npy", mmap_mode="r"), np.load(path / "token_offsets.npy"))
+        tokens = TokenTable(
+            np.load(path / "tokens.npy", mmap_mode="r"),
+            np.load(path / "token_starts.npy", mmap_mode="r"),
+            np.load(path / "token_offsets.npy"),
+        )
         index = faiss.read_index(str(path / "vectors.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         keyword = KeywordIndex.load(path / "keyword", len(passages))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
     consistent = (
-        len(passages) == manifest["passages"] == len(tokens.offsets) - 1
-        and len(units) == vectors.shape[0] == index.ntotal
-        and int(tokens.offsets[-1]) == len(tokens.vectors)
+        len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(tokens.offsets) - 1
+        and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
     )
-    if not consistent or (len(units) and int(units[:, 0].max()) >= len(passages)):
-        raise IndexCorrupt(f"the index in {path} is inconsistent (passage, unit and vector counts differ). Run `qa index`.")
+    if not consistent:
+        raise IndexCorrupt(f"the index in {path} is inconsistent (passage and vector counts differ). Run `qa index`.")
     documents_by_id = {d.doc_id: d for d in documents}
-    return Generation(name, path, manifest, documents_by_id, passages, units, vectors, tokens, index, keyword)
+    return Generation(name, path, manifest, documents_by_id, passages, vectors, tokens, index, keyword)

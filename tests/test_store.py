@@ -37,7 +37,12 @@ def test_round_trip_keeps_passages_vectors_and_text(tmp_path: Path) -> None:
     # the stored vector of a passage is what the model gives for its embedding text today
     first = generation.passages[0]
     fresh = embedder.embed([first.embedding_text])[0]
-    assert float(fresh @ generation.vectors[generation.unit_range(0)[0]]) > 0.999
+    assert float(fresh @ generation.vectors[0]) > 0.999
+    # every word piece of the cited text points inside its passage's span
+    for row, passage in enumerate(generation.passages):
+        starts = np.asarray(generation.tokens.starts[generation.tokens.rows(row)])
+        inside = starts[starts >= 0]
+        assert len(inside) and inside.min() >= passage.start and inside.max() < passage.end
     assert generation.manifest["model"] == settings.model and generation.manifest["dimension"] == 384
 
 
