@@ -23,11 +23,21 @@ from typing import Literal
 AnswerType = Literal["date", "number", "person", "place"]
 
 _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
-    ("number", re.compile(
-        r"\bhow (?:many|much|long|old|large|big|far)\b|\bwhat (?:is |was |are )?(?:the )?"
-        r"(?:number|percentage|share|amount|budget|cost|price|population|size)\b", re.I)),
-    ("date", re.compile(
-        r"^\s*when\b|\b(?:what|which) (?:date|day|month|year|time)\b|\bin what year\b|\bsince when\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:many|much|long|old|large|big|far)\b|\bwhat (?:is |was |are )?(?:the )?"
+            r"(?:number|percentage|share|amount|budget|cost|price|population|size)\b",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year|time)\b|\bin what year\b|\bsince when\b",
+            re.I,
+        ),
+    ),
     ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
     ("place", re.compile(r"^\s*where\b", re.I)),
 ]

@@ -116,7 +116,11 @@ def _citation(citation: Citation) -> CitationModel:
 
 def _passage(rank: int, hit: Hit) -> PassageModel:
     return PassageModel(
-        rank=rank, score=round(hit.score, 6), text=hit.passage.text, kind=hit.passage.kind, citation=_citation(hit.citation)
+        rank=rank,
+        score=round(hit.score, 6),
+        text=hit.passage.text,
+        kind=hit.passage.kind,
+        citation=_citation(hit.citation),
     )
 
 
@@ -127,7 +131,9 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         mode=mode,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         answerable=result.answerable,
-        answer=AnswerModel(text=answer.text, score=round(answer.score, 6), citation=_citation(answer.citation))
+        answer=AnswerModel(
+            text=answer.text, score=round(answer.score, 6), citation=_citation(answer.citation)
+        )
         if answer
         else None,
         passages=[_passage(rank, hit) for rank, hit in enumerate(result.hits, start=1)],
@@ -229,7 +235,9 @@ def _add_routes(app: FastAPI) -> None:
         generation = service.ready_searcher().generation
         return [
             DocumentSummary(
-                doc_id=doc.doc_id, title=doc.title, characters=len(doc.text),
+                doc_id=doc.doc_id,
+                title=doc.title,
+                characters=len(doc.text),
                 passages=len(generation.rows_of_doc.get(doc.doc_id, [])),
             )
             for doc in generation.documents.values()
@@ -240,15 +248,21 @@ def _add_routes(app: FastAPI) -> None:
         document = service.ready_searcher().generation.documents.get(doc_id)
         if document is None:
             raise HTTPException(404, f"no document {doc_id!r}; GET /documents lists them")
-        return DocumentModel(doc_id=document.doc_id, title=document.title, text=document.text, metadata=document.metadata)
+        return DocumentModel(
+            doc_id=document.doc_id, title=document.title, text=document.text, metadata=document.metadata
+        )
 
     @app.get("/index", response_model=IndexInfo, tags=["index"])
     def index_info(service: ServiceDep) -> IndexInfo:
         generation = service.ready_searcher().generation
         manifest = generation.manifest
         return IndexInfo(
-            generation=generation.name, documents=manifest["documents"], passages=manifest["passages"],
-            model=manifest["model"], built_at=manifest["built_at"], job=None,
+            generation=generation.name,
+            documents=manifest["documents"],
+            passages=manifest["passages"],
+            model=manifest["model"],
+            built_at=manifest["built_at"],
+            job=None,
         )
 
     @app.get("/healthz", tags=["health"])
@@ -258,6 +272,7 @@ def _add_routes(app: FastAPI) -> None:
     @app.get("/readyz", tags=["health"])
     def readyz(service: ServiceDep) -> JSONResponse:
         if service.searcher is None:
-            return JSONResponse(status_code=503, content={"status": "not ready", "detail": service.load_error or "loading"})
+            return JSONResponse(
+                status_code=503, content={"status": "not ready", "detail": service.load_error or "loading"}
+            )
         return JSONResponse(content={"status": "ready", "generation": service.searcher.generation.name})
-

@@ -21,9 +21,18 @@ from qa.config import SearchMode, Settings
 from qa.documents import Document, load_corpus
 from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
-from qa.store import Generation, IndexError_, check_parameters, corpus_fingerprint, load_generation, read_manifest
+from qa.store import (
+    Generation,
+    IndexError_,
+    check_parameters,
+    corpus_fingerprint,
+    load_generation,
+    read_manifest,
+)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations."
+)
 console = Console()
 errors = Console(stderr=True)
 
@@ -70,9 +79,15 @@ def _print_summary(summary: BuildSummary) -> None:
     )
     if summary.full_reason:
         console.print(f"full rebuild: {summary.full_reason}", highlight=False)
-    for label, doc_ids in (("added", summary.added), ("changed", summary.changed), ("removed", summary.removed)):
+    for label, doc_ids in (
+        ("added", summary.added),
+        ("changed", summary.changed),
+        ("removed", summary.removed),
+    ):
         if doc_ids:
-            console.print(f"{label} {len(doc_ids)}: {', '.join(doc_ids[:10])}{' …' if len(doc_ids) > 10 else ''}")
+            console.print(
+                f"{label} {len(doc_ids)}: {', '.join(doc_ids[:10])}{' …' if len(doc_ids) > 10 else ''}"
+            )
     if summary.reused:
         console.print(f"reused {len(summary.reused)} unchanged documents")
     for doc_id, reason in summary.skipped:
@@ -82,7 +97,12 @@ def _print_summary(summary: BuildSummary) -> None:
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     with Progress(
-        TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task("embedding", total=None)
 
@@ -94,8 +114,12 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 
 @app.command()
 def index(
-    full: Annotated[bool, typer.Option("--full", help="Re-embed everything, even unchanged documents.")] = False,
-    if_needed: Annotated[bool, typer.Option("--if-needed", help="Build only if missing or out of date.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-embed everything, even unchanged documents.")
+    ] = False,
+    if_needed: Annotated[
+        bool, typer.Option("--if-needed", help="Build only if missing or out of date.")
+    ] = False,
     corpus_dir: Annotated[Path | None, typer.Option(help="Folder of documents (QA_CORPUS_DIR).")] = None,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
 ) -> None:
@@ -142,12 +166,16 @@ def ask(
         return
     if response.answer is not None:
         cite = response.answer.citation
-        console.print(f"[bold]answer[/bold] ({cite.doc_id}:{cite.line_start}): {response.answer.text}", highlight=False)
+        console.print(
+            f"[bold]answer[/bold] ({cite.doc_id}:{cite.line_start}): {response.answer.text}", highlight=False
+        )
     else:
         console.print("[yellow]not answered by these documents[/yellow] (closest passages below)")
     for passage in response.passages:
         cite = passage.citation
-        lines = f"{cite.line_start}" if cite.line_start == cite.line_end else f"{cite.line_start}-{cite.line_end}"
+        lines = (
+            f"{cite.line_start}" if cite.line_start == cite.line_end else f"{cite.line_start}-{cite.line_end}"
+        )
         console.print(
             f"\n[bold]{passage.rank}.[/bold] {cite.doc_id}:{lines} [dim](chars {cite.start}-{cite.end}, "
             f"score {passage.score:.3f})[/dim]",
@@ -242,6 +270,7 @@ def eval_(
         if output is not None:
             write_report(output, results)
             console.print(f"wrote {output}", highlight=False)
+
 
 if __name__ == "__main__":
     app()

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     # Chunking: passages never exceed the model's own limit; `chunk_tokens` is the budget for the
     # cited text, the rest of the model's window is left for the context carried into the embedding.
     chunk_tokens: int = Field(200, ge=16, description="Most word pieces in a passage's cited text.")
-    chunk_min_chars: int = Field(120, ge=0, description="Paragraphs shorter than this merge with a neighbour.")
+    chunk_min_chars: int = Field(
+        120, ge=0, description="Paragraphs shorter than this merge with a neighbour."
+    )
 
     default_mode: SearchMode = "hybrid"
     default_k: int = Field(5, ge=1, le=50)

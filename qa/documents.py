@@ -159,7 +159,7 @@ def parse_pdf(doc_id: str, path: Path) -> Document:
     text = "\n\n".join(parts)
     if not text.strip():
         raise DocumentError(f"{doc_id}: the PDF has no extractable text")
-    info = reader.metadata or {}
+    info: Any = reader.metadata or {}
     title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
     metadata: dict[str, Any] = {"page_starts": page_starts}
     if info.get("/Author"):

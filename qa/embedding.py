@@ -35,7 +35,9 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
 
-    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[TokenVectors]]: ...
+    def embed_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[Vectors, list[TokenVectors]]: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -71,8 +73,8 @@ class SentenceTransformerEmbedder:
         from transformers.utils import logging as transformers_logging
 
         # counting word pieces of long texts is expected here; the "longer than the maximum" warning is noise
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
+        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights" bars on every start
 
         errors: list[str] = []
         model: Any = None
@@ -90,7 +92,8 @@ class SentenceTransformerEmbedder:
                 errors.append(f"{candidate!r} as {where}: {type(error).__name__}: {error}".splitlines()[0])
         if model is None:
             raise ModelLoadError(
-                f"could not load embedding model {name!r}; tried " + "; ".join(errors)
+                f"could not load embedding model {name!r}; tried "
+                + "; ".join(errors)
                 + ". Set QA_MODEL to a local sentence-transformers folder."
             )
         self._model = model
@@ -111,7 +114,9 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_with_tokens(self, texts: Sequence[str], batch_size: int = 64) -> tuple[Vectors, list[TokenVectors]]:
+    def embed_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[Vectors, list[TokenVectors]]:
         """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
         (special tokens and padding dropped) with the character offset where each word piece starts."""
         import torch
@@ -119,13 +124,21 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         outputs = self._model.encode(
-            list(texts), batch_size=batch_size, output_value=None, convert_to_numpy=False, show_progress_bar=False
+            list(texts),
+            batch_size=batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
         )
         spans = self._model.tokenizer(
-            list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+            list(texts),
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=self.max_tokens,
         )["offset_mapping"]
-        vectors = torch.stack([output["sentence_embedding"] for output in outputs]).float()
-        vectors = torch.nn.functional.normalize(vectors, dim=-1).numpy()
+        stacked = torch.stack([output["sentence_embedding"] for output in outputs]).float()
+        vectors = torch.nn.functional.normalize(stacked, dim=-1).numpy()
         tokens: list[TokenVectors] = []
         for output, offsets in zip(outputs, spans, strict=True):
             length = int(output["attention_mask"].sum()) - 2

@@ -50,10 +50,18 @@ QUESTION_DEPTH = 10  # passages asked for per question
 PLAIN = {"layout": "plain"}  # no page furniture; the chunker uses the title as the heading
 
 BEIR_MEASURES: dict[str, Any] = {
-    "nDCG@10": nDCG @ 10, "R@1": R @ 1, "R@3": R @ 3, "R@10": R @ 10, "R@100": R @ 100, "RR@10": RR @ 10,
+    "nDCG@10": nDCG @ 10,
+    "R@1": R @ 1,
+    "R@3": R @ 3,
+    "R@10": R @ 10,
+    "R@100": R @ 100,
+    "RR@10": RR @ 10,
 }
 QUESTION_MEASURES: dict[str, Any] = {
-    "Recall@1": Success @ 1, "Recall@3": Success @ 3, "Recall@10": Success @ 10, "MRR@10": RR @ 10,
+    "Recall@1": Success @ 1,
+    "Recall@3": Success @ 3,
+    "Recall@10": Success @ 10,
+    "MRR@10": RR @ 10,
 }
 UNREACHABLE = "\x00gold-not-in-any-passage"  # a relevant id no ranking contains: the question scores 0
 
@@ -322,8 +330,19 @@ def _ask(searcher: Searcher, question: Question, depth: int, mode: SearchMode) -
 
 def _index_json(generation: Generation) -> dict[str, Any]:
     manifest = generation.manifest
-    keys = ("generation", "model", "dimension", "chunk_tokens", "chunk_min_chars", "chunker_version",
-            "documents", "passages", "units", "built_at", "corpus_fingerprint")
+    keys = (
+        "generation",
+        "model",
+        "dimension",
+        "chunk_tokens",
+        "chunk_min_chars",
+        "chunker_version",
+        "documents",
+        "passages",
+        "units",
+        "built_at",
+        "corpus_fingerprint",
+    )
     return {"path": _shown(generation.path.parent), **{key: manifest.get(key) for key in keys}}
 
 

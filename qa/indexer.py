@@ -63,7 +63,9 @@ def embed_passages(
         for passage, (piece_vectors, starts) in zip(batch, pieces, strict=True):
             text_start = len(passage.embedding_text) - len(passage.text)
             in_text = starts >= text_start
-            tokens.append((piece_vectors, np.where(in_text, starts - text_start + passage.start, -1).astype(np.int32)))
+            tokens.append(
+                (piece_vectors, np.where(in_text, starts - text_start + passage.start, -1).astype(np.int32))
+            )
         if progress is not None:
             progress(min(offset + step, len(passages)), len(passages))
     return np.concatenate(parts), tokens
@@ -75,7 +77,9 @@ def _stored_tokens(previous: Generation | None, row: int) -> TokenVectors:
     return np.asarray(previous.tokens.vectors[rows]), np.asarray(previous.tokens.starts[rows])
 
 
-def _previous(index_dir: Path, parameters: BuildParameters, full: bool) -> tuple[Generation | None, str | None]:
+def _previous(
+    index_dir: Path, parameters: BuildParameters, full: bool
+) -> tuple[Generation | None, str | None]:
     """The served generation to reuse vectors from, or None with the reason for a full build."""
     if full:
         return None, "asked for a full rebuild"
@@ -113,8 +117,13 @@ def build_documents(
             continue
         (summary.changed if old is not None else summary.added).append(document.doc_id)
         new = build_passages(
-            document, embedder.count_tokens, embedder.truncate, embedder.max_tokens,
-            settings.chunk_tokens, settings.chunk_min_chars, first_id=len(passages),
+            document,
+            embedder.count_tokens,
+            embedder.truncate,
+            embedder.max_tokens,
+            settings.chunk_tokens,
+            settings.chunk_min_chars,
+            first_id=len(passages),
         )
         passages.extend(new)
         fresh.extend(new)

@@ -29,8 +29,12 @@ DATE_LINE = re.compile(
     re.IGNORECASE,
 )
 READ_TIME = re.compile(r"^\d+\s*(?:min(?:ute)?s?|m)\.?\s*read$", re.IGNORECASE)
-BYLINE = re.compile(r"^(?:By\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3})(?:\s*[,|–—-]\s*(?P<role>.+))?$")
-LINK_LINE = re.compile(r"^(?:Related|Read more|Read also|Also read|See also|More on this|Recommended)\s*:", re.I)
+BYLINE = re.compile(
+    r"^(?:By\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3})(?:\s*[,|–—-]\s*(?P<role>.+))?$"
+)
+LINK_LINE = re.compile(
+    r"^(?:Related|Read more|Read also|Also read|See also|More on this|Recommended)\s*:", re.I
+)
 FOOTER_START = re.compile(
     r"^(?:About the authors?(?:\(s\))?|About the writer|You may also like|Recommended for you|"
     r"More from|Keep up with|Sign up for|Subscribe to)\b",

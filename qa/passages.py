@@ -21,7 +21,9 @@ from qa.layout import Layout, analyse
 Truncate = Callable[[str, int], str]
 
 
-ANAPHOR = re.compile(r"^(?:It|Its|This|These|Those|They|Their|Them|He|His|She|Her|Such|The latter|The former)\b")
+ANAPHOR = re.compile(
+    r"^(?:It|Its|This|These|Those|They|Their|Them|He|His|She|Her|Such|The latter|The former)\b"
+)
 
 
 # words that end a sentence's subject: auxiliaries, common reporting verbs and sentence adverbs
@@ -81,7 +83,11 @@ def build_passages(
     plain = document.metadata.get("layout") == "plain"
     # a plain document (an abstract, a record) has no page furniture, and its title stands in
     # for the section heading it lacks
-    layout = Layout(blocks=[Block(body_start, len(document.text))]) if plain else analyse(document.text, body_start)
+    layout = (
+        Layout(blocks=[Block(body_start, len(document.text))])
+        if plain
+        else analyse(document.text, body_start)
+    )
     first_heading = document.title if plain else ""
     limit = min(chunk_tokens, model_tokens)
     spans: list[tuple[int, int, str, str]] = []
@@ -95,9 +101,10 @@ def build_passages(
     texts = [document.text[start:end] for start, end, _, _ in spans]
     text_tokens = count(texts)
     passages: list[Passage] = []
-    for offset, ((start, end, context, kind), text, used) in enumerate(zip(spans, texts, text_tokens, strict=True)):
+    for offset, ((start, end, context, kind), text, used) in enumerate(
+        zip(spans, texts, text_tokens, strict=True)
+    ):
         # the newline between context and text costs no word piece; one is kept spare all the same
         context = truncate(context, model_tokens - used - 1)
         passages.append(Passage(first_id + offset, document.doc_id, start, end, text, context, kind))
     return passages
-

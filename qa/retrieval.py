@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,9 @@ CANDIDATES = 100  # per first-stage ranking, before fusion
 LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.02
-ANSWERABLE_LATE = 0.38  # below this late-interaction score the best passage shares too little with the question
+ANSWERABLE_LATE = (
+    0.38  # below this late-interaction score the best passage shares too little with the question
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def reciprocal_rank_fusion(
     return fused
 
 
-def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[np.float16], bounds: Sequence[int]) -> Vectors:
+def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Sequence[int]) -> Vectors:
     """MaxSim per segment: for each query word piece its best match among the segment's word
     pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0."""
     if len(bounds) < 2:
@@ -135,7 +138,9 @@ class Searcher:
         """``rows`` scored by late interaction over their stored word pieces, best first."""
         table = self.generation.tokens
         slices = [table.rows(row) for row in rows]
-        gathered = np.concatenate([np.asarray(table.vectors[s]) for s in slices]) if slices else np.zeros((0, 1))
+        gathered = (
+            np.concatenate([np.asarray(table.vectors[s]) for s in slices]) if slices else np.zeros((0, 1))
+        )
         bounds = np.concatenate([[0], np.cumsum([s.stop - s.start for s in slices])]).tolist()
         scores = late_interaction(query.tokens, gathered, bounds)
         return sorted(zip(rows, scores.tolist(), strict=True), key=lambda item: -item[1])
@@ -159,7 +164,9 @@ class Searcher:
         document = self.generation.documents[passage.doc_id]
         return Hit(passage, score, cite(document, passage.start, passage.end))
 
-    def ranked_passages(self, question: str, depth: int, mode: SearchMode = "hybrid") -> list[tuple[int, float]]:
+    def ranked_passages(
+        self, question: str, depth: int, mode: SearchMode = "hybrid"
+    ) -> list[tuple[int, float]]:
         """(passage row, score) pairs, best first: what evaluation pools into document rankings."""
         return self.rank(self.embed(question), depth, mode)
 

@@ -122,7 +122,9 @@ class Generation:
 
 
 def corpus_fingerprint(documents: Iterable[Document]) -> str:
-    return content_hash("\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id)))
+    return content_hash(
+        "\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id))
+    )
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -230,7 +232,9 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     if name is None:
         return None
     try:
-        manifest: dict[str, Any] = json.loads((index_dir / name / "manifest.json").read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(
+            (index_dir / name / "manifest.json").read_text(encoding="utf-8")
+        )
     except (OSError, ValueError):
         return None
     return manifest
@@ -246,7 +250,8 @@ def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> Non
     if differences:
         raise IndexMismatch(
             f"the index in {manifest.get('generation')} does not match the settings: "
-            + "; ".join(differences) + ". Run `qa index` to rebuild it."
+            + "; ".join(differences)
+            + ". Run `qa index` to rebuild it."
         )
 
 
@@ -259,13 +264,18 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise IndexCorrupt(f"cannot read {path / 'manifest.json'}: {error}. Run `qa index` to rebuild.") from error
+        raise IndexCorrupt(
+            f"cannot read {path / 'manifest.json'}: {error}. Run `qa index` to rebuild."
+        ) from error
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(f"the index in {path} has an older format. Run `qa index --full` to rebuild it.")
     if expected is not None:
         check_parameters(manifest, expected)
     try:
-        documents = [Document(r["doc_id"], r["title"], r["text"], r["metadata"]) for r in _read_jsonl(path / "documents.jsonl")]
+        documents = [
+            Document(r["doc_id"], r["title"], r["text"], r["metadata"])
+            for r in _read_jsonl(path / "documents.jsonl")
+        ]
         passages = [Passage(**row) for row in _read_jsonl(path / "passages.jsonl")]
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
         tokens = TokenTable(
@@ -277,11 +287,12 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
         keyword = KeywordIndex.load(path / "keyword", len(passages))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
-    consistent = (
-        len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(tokens.offsets) - 1
-        and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
-    )
+    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(
+        tokens.offsets
+    ) - 1 and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
     if not consistent:
-        raise IndexCorrupt(f"the index in {path} is inconsistent (passage and vector counts differ). Run `qa index`.")
+        raise IndexCorrupt(
+            f"the index in {path} is inconsistent (passage and vector counts differ). Run `qa index`."
+        )
     documents_by_id = {d.doc_id: d for d in documents}
     return Generation(name, path, manifest, documents_by_id, passages, vectors, tokens, index, keyword)

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.api import create_app  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.indexer import build_index  # noqa: E402
+from qa.api import create_app
+from qa.config import Settings
+from qa.embedding import SentenceTransformerEmbedder
+from qa.indexer import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "shanghai-declaration.txt"

@@ -71,7 +71,9 @@ def test_health_ready_index_and_docs(client: TestClient) -> None:
         ({}, "q"),
     ],
 )
-def test_bad_query_input_is_422_with_a_message(client: TestClient, params: dict[str, object], fragment: str) -> None:
+def test_bad_query_input_is_422_with_a_message(
+    client: TestClient, params: dict[str, object], fragment: str
+) -> None:
     response = client.get("/query", params=params)
     assert response.status_code == 422
     assert fragment in response.json()["detail"]
@@ -79,7 +81,14 @@ def test_bad_query_input_is_422_with_a_message(client: TestClient, params: dict[
 
 @pytest.mark.parametrize(
     "body",
-    [{"question": ""}, {"question": " "}, {"question": "ok", "k": 0}, {"question": "ok", "k": 99}, {"k": 3}, {"question": 5}],
+    [
+        {"question": ""},
+        {"question": " "},
+        {"question": "ok", "k": 0},
+        {"question": "ok", "k": 99},
+        {"k": 3},
+        {"question": 5},
+    ],
 )
 def test_bad_post_body_is_422(client: TestClient, body: dict[str, object]) -> None:
     response = client.post("/query", json=body)

@@ -13,8 +13,28 @@ from tests.conftest import ARTICLE, real_embedder
 LIMIT = 40  # small, so that generated texts cross it often
 
 words = st.sampled_from(
-    ["the", "UNIDO", "centre", "Müller", "“quoted”", "naïve", "AI.", "Dr.", "e.g.", "U.S.-led", "3.5", "日本語",
-     "emoji🙂", "x" * 300, "supercalifragilisticexpialidocious", "\u00a0", "?", "It", "is.", "ok!"]
+    [
+        "the",
+        "UNIDO",
+        "centre",
+        "Müller",
+        "“quoted”",
+        "naïve",
+        "AI.",
+        "Dr.",
+        "e.g.",
+        "U.S.-led",
+        "3.5",
+        "日本語",
+        "emoji🙂",
+        "x" * 300,
+        "supercalifragilisticexpialidocious",
+        "\u00a0",
+        "?",
+        "It",
+        "is.",
+        "ok!",
+    ]
 )
 separators = st.sampled_from([" ", " ", " ", "\n", "\r\n", "\n\n", "\r\n\r\n", "\t", "  \n \n", ". "])
 
@@ -87,13 +107,18 @@ def test_one_word_longer_than_the_limit_is_cut() -> None:
 def test_crlf_text_keeps_offsets() -> None:
     text = "Title\r\n\r\nFirst paragraph here.\r\nStill first.\r\n\r\nSecond one."
     for chunk in chunk_text(text, count, LIMIT):
-        assert "\r" not in text[chunk.start] and text[chunk.start : chunk.end].strip() == text[chunk.start : chunk.end]
+        assert (
+            "\r" not in text[chunk.start]
+            and text[chunk.start : chunk.end].strip() == text[chunk.start : chunk.end]
+        )
 
 
 def test_sentence_splitter_respects_abbreviations() -> None:
     text = "Ben Wodecki, Jr. Editor wrote it. The U.S.-led resolution passed. Dr. Smith agreed."
     assert [text[s:e] for s, e in sentences(text)] == [
-        "Ben Wodecki, Jr. Editor wrote it.", "The U.S.-led resolution passed.", "Dr. Smith agreed."
+        "Ben Wodecki, Jr. Editor wrote it.",
+        "The U.S.-led resolution passed.",
+        "Dr. Smith agreed.",
     ]
 
 

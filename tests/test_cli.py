@@ -13,7 +13,11 @@ from qa.config import Settings
 
 def run_qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "qa", *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "qa", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -28,7 +32,9 @@ def test_ask_prints_cited_passages(article_settings: Settings) -> None:
 
 
 def test_ask_json_matches_the_api_shape(article_settings: Settings) -> None:
-    result = run_qa("ask", "Where will the centre be housed?", "--json", "-k", "3", env=settings_env(article_settings))
+    result = run_qa(
+        "ask", "Where will the centre be housed?", "--json", "-k", "3", env=settings_env(article_settings)
+    )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     text = (article_settings.corpus_dir / "shanghai-declaration.txt").read_text(encoding="utf-8")
@@ -53,9 +59,17 @@ def test_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
     assert "qa index" in missing_index.stderr and "Traceback" not in missing_index.stderr
     empty_question = run_qa("ask", "   ", env={"QA_INDEX_DIR": str(tmp_path / "none")})
     assert empty_question.returncode == 1 and "empty" in empty_question.stderr
-    no_corpus = run_qa("index", env={"QA_CORPUS_DIR": str(tmp_path / "nope"), "QA_INDEX_DIR": str(tmp_path / "i")})
+    no_corpus = run_qa(
+        "index", env={"QA_CORPUS_DIR": str(tmp_path / "nope"), "QA_INDEX_DIR": str(tmp_path / "i")}
+    )
     assert no_corpus.returncode == 1 and "does not exist" in no_corpus.stderr
-    bad_model = run_qa("index", env={"QA_CORPUS_DIR": str(tmp_path), "QA_INDEX_DIR": str(tmp_path / "i"),
-                                     "QA_MODEL": "/no/such/model"})
+    bad_model = run_qa(
+        "index",
+        env={
+            "QA_CORPUS_DIR": str(tmp_path),
+            "QA_INDEX_DIR": str(tmp_path / "i"),
+            "QA_MODEL": "/no/such/model",
+        },
+    )
     assert bad_model.returncode == 1 and "could not load embedding model" in bad_model.stderr
     assert "Traceback" not in bad_model.stderr

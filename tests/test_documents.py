@@ -19,7 +19,7 @@ def test_article_loads_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_title_from_front_matter_and_markdown_heading(tmp_path: Path) -> None:
-    (tmp_path / "a.md").write_text("---\ntitle: \"From front matter\"\nauthor: Ann\n---\n# Heading\n\nBody.\n")
+    (tmp_path / "a.md").write_text('---\ntitle: "From front matter"\nauthor: Ann\n---\n# Heading\n\nBody.\n')
     (tmp_path / "b.md").write_text("\n\n# Only a heading\n\nBody text.\n")
     documents = {d.doc_id: d for d in load_corpus(tmp_path).documents}
     assert documents["a.md"].title == "From front matter"

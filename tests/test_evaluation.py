@@ -32,18 +32,42 @@ SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 MODES: tuple[SearchMode, ...] = ("dense", "keyword", "hybrid")
 
 DOCUMENTS = [
-    ("bees", "Honey bees", "Honey bees communicate the location of flowers with a waggle dance. "
-     "The angle of the dance encodes the direction relative to the sun."),
-    ("volcano", "Volcanoes", "A volcano erupts when pressure from dissolved gases in magma exceeds the "
-     "strength of the overlying rock. Basaltic lava flows are runny, while rhyolite is sticky."),
-    ("bread", "Sourdough", "Sourdough bread rises because wild yeast and lactic acid bacteria ferment the "
-     "dough. The bacteria give the loaf its sour taste."),
-    ("chess", "Chess openings", "The Sicilian Defence begins with the moves e4 and c5. "
-     "It is the most popular reply to the king's pawn opening."),
-    ("tides", "Ocean tides", "Tides are caused mainly by the gravitational pull of the Moon on the oceans. "
-     "Spring tides happen when the Sun and Moon line up."),
-    ("copper", "Copper wiring", "Copper is used for electrical wiring because it conducts electricity well "
-     "and is ductile. Aluminium is cheaper but oxidises."),
+    (
+        "bees",
+        "Honey bees",
+        "Honey bees communicate the location of flowers with a waggle dance. "
+        "The angle of the dance encodes the direction relative to the sun.",
+    ),
+    (
+        "volcano",
+        "Volcanoes",
+        "A volcano erupts when pressure from dissolved gases in magma exceeds the "
+        "strength of the overlying rock. Basaltic lava flows are runny, while rhyolite is sticky.",
+    ),
+    (
+        "bread",
+        "Sourdough",
+        "Sourdough bread rises because wild yeast and lactic acid bacteria ferment the "
+        "dough. The bacteria give the loaf its sour taste.",
+    ),
+    (
+        "chess",
+        "Chess openings",
+        "The Sicilian Defence begins with the moves e4 and c5. "
+        "It is the most popular reply to the king's pawn opening.",
+    ),
+    (
+        "tides",
+        "Ocean tides",
+        "Tides are caused mainly by the gravitational pull of the Moon on the oceans. "
+        "Spring tides happen when the Sun and Moon line up.",
+    ),
+    (
+        "copper",
+        "Copper wiring",
+        "Copper is used for electrical wiring because it conducts electricity well "
+        "and is ductile. Aluminium is cheaper but oxidises.",
+    ),
 ]
 QUERIES = {
     "q-exact": "The angle of the dance encodes the direction relative to the sun.",
@@ -140,8 +164,19 @@ def test_question_set_over_the_article(article_settings: Settings) -> None:
 def test_eval_command_writes_a_report(tiny: tuple[Path, BeirData, Generation], tmp_path: Path) -> None:
     folder, _, generation = tiny
     output = tmp_path / "out" / "tiny.json"
-    arguments = ["eval", "--beir", str(folder), "--index-dir", str(generation.path.parent),
-                 "--modes", "keyword,dense", "--limit", "2", "--output", str(output)]
+    arguments = [
+        "eval",
+        "--beir",
+        str(folder),
+        "--index-dir",
+        str(generation.path.parent),
+        "--modes",
+        "keyword,dense",
+        "--limit",
+        "2",
+        "--output",
+        str(output),
+    ]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     report = json.loads(output.read_text(encoding="utf-8"))

@@ -34,7 +34,9 @@ def test_unido_question_finds_the_centre_of_excellence_first(searcher: Searcher)
 
 def test_pronoun_passage_is_found_through_its_referent(searcher: Searcher) -> None:
     result = searcher.search("Where will the centre be housed?", 3)
-    assert any("It will be located in the Shanghai Artificial Intelligence" in h.passage.text for h in result.hits)
+    assert any(
+        "It will be located in the Shanghai Artificial Intelligence" in h.passage.text for h in result.hits
+    )
 
 
 def test_off_topic_question_is_not_answered(searcher: Searcher) -> None:
@@ -44,7 +46,13 @@ def test_off_topic_question_is_not_answered(searcher: Searcher) -> None:
 
 def test_boilerplate_is_not_a_passage(searcher: Searcher) -> None:
     texts = " ".join(p.text for p in searcher.generation.passages)
-    for furniture in ("Related:", "You May Also Like", "Unlock exclusive AI content", "3 Min Read", "Getty Images"):
+    for furniture in (
+        "Related:",
+        "You May Also Like",
+        "Unlock exclusive AI content",
+        "3 Min Read",
+        "Getty Images",
+    ):
         assert furniture not in texts
 
 
@@ -55,7 +63,9 @@ def test_byline_and_date_are_reachable_as_metadata(searcher: Searcher) -> None:
 
 
 def test_article_question_set_thresholds(searcher: Searcher) -> None:
-    questions = [json.loads(line) for line in (DATA / "article_questions.jsonl").read_text().splitlines() if line]
+    questions = [
+        json.loads(line) for line in (DATA / "article_questions.jsonl").read_text().splitlines() if line
+    ]
     answerable = [q for q in questions if q["answerable"]]
     unanswerable = [q for q in questions if not q["answerable"]]
     assert len(answerable) >= 40 and len(unanswerable) >= 5
