@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         120, ge=0, description="Paragraphs shorter than this merge with a neighbour."
     )
 
+    keep_generations: int = Field(
+        3, ge=1, description="Index generations kept on disk, the served one included."
+    )
+
     default_mode: SearchMode = "hybrid"
     default_k: int = Field(5, ge=1, le=50)
     embed_batch_size: int = Field(64, ge=1)

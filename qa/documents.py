@@ -136,8 +136,11 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
         for key in ("author", "date", "sitename", "hostname", "url", "description")
         if data.get(key)
     }
-    title = data.get("title") or title_from_text(text) or doc_id
-    return Document(doc_id=doc_id, title=str(title), text=text, metadata=metadata)
+    title = str(data.get("title") or title_from_text(text) or doc_id)
+    # the page's own header, rendered as text, so a byline/date passage can cite it
+    header = [title] + [f"By {metadata['author']}"] * ("author" in metadata) + [str(metadata.get("date", ""))]
+    text = "\n\n".join(part for part in header if part) + "\n\n" + text
+    return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
 
 
 def parse_pdf(doc_id: str, path: Path) -> Document:

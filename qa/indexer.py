@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from qa.config import Settings
 from qa.documents import Document, Passage, load_corpus
@@ -22,6 +23,10 @@ from qa.passages import build_passages
 from qa.store import BuildParameters, Generation, IndexError_, TokenTable, load_generation, write_generation
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
+
+
+class BuildInProgress(IndexError_):
+    """Another process is building this index."""
 
 
 @dataclass
@@ -98,7 +103,31 @@ def build_documents(
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
 ) -> BuildSummary:
-    """Index ``documents`` as the new generation, reusing the served generation's vectors."""
+    """Index ``documents`` as the new generation, reusing the served generation's vectors.
+
+    One writer at a time, across processes: a second build raises ``BuildInProgress`` at once."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(settings.index_dir / ".build.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as error:
+        raise BuildInProgress(
+            f"another build of {settings.index_dir} is running; try again when it ends"
+        ) from error
+    try:
+        return _build(documents, settings, embedder, full, progress, skipped)
+    finally:
+        lock.release()
+
+
+def _build(
+    documents: Sequence[Document],
+    settings: Settings,
+    embedder: Embedder,
+    full: bool,
+    progress: Progress | None,
+    skipped: Sequence[tuple[str, str]],
+) -> BuildSummary:
     started = time.perf_counter()
     parameters = parameters_for(settings, embedder)
     previous, full_reason = _previous(settings.index_dir, parameters, full)
@@ -139,7 +168,9 @@ def build_documents(
     fresh_iter = iter(fresh_tokens)
     token_pieces = [next(fresh_iter) if row < 0 else _stored_tokens(previous, row) for row in reused_rows]
     tokens = TokenTable.stack(token_pieces, embedder.dimension)
-    path = write_generation(settings.index_dir, documents, passages, vectors, tokens, parameters)
+    path = write_generation(
+        settings.index_dir, documents, passages, vectors, tokens, parameters, settings.keep_generations
+    )
     summary.generation = path.name
     summary.passages = len(passages)
     summary.embedded = len(fresh)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qa.chunking import Block, TokenCounter, chunk_blocks, sentences, split_to_limit
+from qa.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit
 from qa.documents import Document, Passage
 from qa.layout import Layout, analyse
 
@@ -69,6 +69,26 @@ def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, in
     return found
 
 
+def _chunks_by_page(
+    document: Document, layout: Layout, count: TokenCounter, limit: int, min_chars: int, heading: str
+) -> list[Chunk]:
+    """Chunks that never cross a PDF page break, so every citation names one page."""
+    breaks = [*document.metadata.get("page_starts", [])[1:], len(document.text) + 1]
+    chunks: list[Chunk] = []
+    page_start = 0
+    for page_end in breaks:
+        blocks = [
+            Block(max(b.start, page_start), min(b.end, page_end), b.kind)
+            for b in layout.blocks
+            if b.start < page_end and b.end > page_start
+        ]
+        page_chunks = chunk_blocks(document.text, blocks, count, limit, min_chars, heading)
+        heading = page_chunks[-1].heading if page_chunks else heading
+        chunks.extend(page_chunks)
+        page_start = page_end
+    return chunks
+
+
 def build_passages(
     document: Document,
     count: TokenCounter,
@@ -91,7 +111,7 @@ def build_passages(
     first_heading = document.title if plain else ""
     limit = min(chunk_tokens, model_tokens)
     spans: list[tuple[int, int, str, str]] = []
-    for chunk in chunk_blocks(document.text, layout.blocks, count, limit, min_chars, first_heading):
+    for chunk in _chunks_by_page(document, layout, count, limit, min_chars, first_heading):
         referent = _referent(document.text, layout, chunk.start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
         spans.append((chunk.start, chunk.end, context, "body"))

@@ -4,7 +4,7 @@ An index folder holds generations and a ``CURRENT`` pointer::
 
     index/
       CURRENT                 the name of the generation being served
-      gen-20261125T101500-3f2a/
+      gen-20261125T101500123456-3f2a9c/
         manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts
         vectors.npy           float32 (passages, dimension), L2-normalised, row r = passages[r]
         vectors.faiss         inner-product index over the same rows, ids = passage rows
@@ -160,13 +160,13 @@ def write_generation(
     vectors: Vectors,
     tokens: TokenTable,
     parameters: BuildParameters,
-    extra: dict[str, Any] | None = None,
+    keep: int = 3,
 ) -> Path:
-    """Write a complete generation and publish it; return its folder."""
+    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    name = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
     staging = index_dir / f".tmp-{name}"
     staging.mkdir()
     try:
@@ -190,7 +190,6 @@ def write_generation(
             "passages": len(passages),
             "word_pieces": len(tokens.starts),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **(extra or {}),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         for path in staging.rglob("*"):
@@ -204,7 +203,21 @@ def write_generation(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    prune(index_dir, keep)
     return final
+
+
+def prune(index_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` generations (never the current one); return what went.
+
+    A server still reading a deleted generation keeps working: its open and memory-mapped files
+    live on until it lets go of them."""
+    current = current_generation(index_dir)
+    generations = sorted(path.name for path in index_dir.glob("gen-*") if path.is_dir())
+    doomed = [name for name in generations[: max(len(generations) - max(keep, 1), 0)] if name != current]
+    for name in doomed:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+    return doomed
 
 
 def publish(index_dir: Path, name: str) -> None:

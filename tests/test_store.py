@@ -72,3 +72,24 @@ def test_unchanged_documents_are_not_embedded_again(tmp_path: Path) -> None:
     again = build_index(settings, embedder, full=True)
     assert again.embedded == first.embedded + second.embedded
     assert generation.name != again.generation
+
+
+def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path).model_copy(update={"keep_generations": 2})
+    embedder = real_embedder()
+    names = [build_index(settings, embedder).generation for _ in range(3)]
+    kept = sorted(path.name for path in settings.index_dir.glob("gen-*"))
+    assert kept == sorted(names[1:]) and current_generation(settings.index_dir) == names[-1]
+    assert load_generation(settings.index_dir).name == names[-1]
+
+
+def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from qa.indexer import BuildInProgress
+
+    settings = make_settings(tmp_path)
+    settings.index_dir.mkdir()
+    with FileLock(settings.index_dir / ".build.lock"), pytest.raises(BuildInProgress, match="another build"):
+        build_index(settings, real_embedder())
+    assert current_generation(settings.index_dir) is None

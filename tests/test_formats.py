@@ -1,0 +1,90 @@
+"""HTML and PDF documents: main text, metadata, and citations that still slice the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.config import Settings
+from qa.documents import load_corpus, page_of
+from qa.indexer import build_index
+from qa.retrieval import Searcher
+from qa.store import load_generation
+from tests.conftest import real_embedder
+
+HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>
+<meta name="author" content="Jane Doe"><meta name="date" content="2024-05-02"></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article><h1>Harbour bridge reopens</h1>
+<p>The harbour bridge reopened on Monday after eighteen months of repairs to its steel cables.</p>
+<p>Engineers replaced every suspension cable and repainted the towers in the original grey.</p>
+<p>The city council said the repairs cost 42 million euros, less than the first estimate.</p>
+</article><footer>Subscribe to our newsletter for more stories.</footer></body></html>"""
+
+
+def _pdf(pages: list[str]) -> bytes:
+    """A minimal, valid PDF with one line of Helvetica text per page (no PDF writer needed)."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
+    kids = []
+    for number, line in enumerate(pages):
+        page_id, content_id = 4 + 2 * number, 5 + 2 * number
+        kids.append(f"{page_id} 0 R")
+        stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET"
+        objects += [
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>",
+            f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        ]
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
+    objects.insert(2, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_html_main_text_and_metadata(tmp_path: Path) -> None:
+    (tmp_path / "bridge.html").write_text(HTML)
+    [document] = load_corpus(tmp_path).documents
+    assert document.title == "Harbour bridge reopens"
+    assert "eighteen months of repairs" in document.text and "Home" not in document.text
+    assert document.metadata["author"] == "Jane Doe"
+
+
+def test_pdf_pages_are_cited(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(
+        _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt in 1998."])
+    )
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    report = load_corpus(tmp_path)
+    [document] = report.documents
+    assert [doc_id for doc_id, _ in report.skipped] == ["broken.pdf"]
+    second = document.text.index("Its roof")
+    assert page_of(document, second) == 2 and page_of(document, 0) == 1
+
+
+def test_html_and_pdf_answers_cite_exact_text(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bridge.html").write_text(HTML)
+    (corpus / "report.pdf").write_bytes(
+        _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt in 1998."])
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    generation = load_generation(settings.index_dir)
+    searcher = Searcher(generation, real_embedder())
+    hit = searcher.search("how much did the bridge repairs cost?", 3).hits[0]
+    assert "42 million euros" in hit.passage.text
+    assert (
+        generation.documents[hit.citation.doc_id].text[hit.citation.start : hit.citation.end]
+        == hit.passage.text
+    )
+    roof = searcher.search("when was the roof rebuilt?", 3).hits[0]
+    assert roof.citation.doc_id == "report.pdf" and roof.citation.page == 2
+    author = searcher.search("who wrote the bridge story?", 3).hits
+    assert any("Jane Doe" in h.passage.text and h.passage.kind == "metadata" for h in author)
