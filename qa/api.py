@@ -7,11 +7,12 @@ here, into 4xx/503 responses with a JSON ``detail`` that says what was wrong.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -25,7 +26,7 @@ from qa.config import SearchMode, Settings
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import parameters_for
 from qa.retrieval import Citation, Hit, Searcher, SearchResult
-from qa.store import IndexError_, load_generation
+from qa.store import IndexError_, current_generation, load_generation
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ class Service:
     embedder: Embedder | None = None
     searcher: Searcher | None = None
     load_error: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
@@ -154,16 +154,45 @@ def clean_question(question: str, limit: int) -> str:
 
 def load_service(service: Service) -> None:
     """Load the model and the served generation into ``service``; failures are kept, not raised."""
-    settings = service.settings
     try:
         if service.embedder is None:
-            service.embedder = SentenceTransformerEmbedder(settings.model)
-        generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
-        service.searcher = Searcher(generation, service.embedder)
-        service.load_error = None
-    except (ModelLoadError, IndexError_) as error:
+            service.embedder = SentenceTransformerEmbedder(service.settings.model)
+    except ModelLoadError as error:
         service.load_error = str(error)
         log.error("not ready: %s", error)
+        return
+    reload_if_published(service)
+
+
+def reload_if_published(service: Service) -> bool:
+    """Swap to the generation ``CURRENT`` names if it is not the one served; True if swapped.
+
+    The swap is one reference assignment: a query already running keeps the searcher it started
+    with, so none fails. A generation that does not load is refused and the served one stays."""
+    if service.embedder is None:
+        return False
+    settings = service.settings
+    name = current_generation(settings.index_dir)
+    if service.searcher is not None and name == service.searcher.generation.name:
+        return False
+    try:
+        generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
+    except IndexError_ as error:
+        if service.searcher is None:
+            service.load_error = str(error)
+        log.error("generation %s not loaded: %s", name, error)
+        return False
+    service.searcher = Searcher(generation, service.embedder)
+    service.load_error = None
+    log.info("serving generation %s", generation.name)
+    return True
+
+
+async def watch_index(service: Service) -> None:
+    """Poll the ``CURRENT`` pointer and hot-swap to each newly published generation."""
+    while True:
+        await asyncio.sleep(service.settings.reload_seconds)
+        await run_in_threadpool(reload_if_published, service)
 
 
 def get_service(request: Request) -> Service:
@@ -181,7 +210,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(load_service, service)
-        yield
+        watcher = asyncio.create_task(watch_index(service))
+        try:
+            yield
+        finally:
+            watcher.cancel()
 
     app = FastAPI(
         title="qa",

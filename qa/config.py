@@ -33,6 +33,7 @@ class Settings(BaseSettings):
         120, ge=0, description="Paragraphs shorter than this merge with a neighbour."
     )
 
+    reload_seconds: float = Field(1.0, gt=0, description="How often the server checks for a new generation.")
     keep_generations: int = Field(
         3, ge=1, description="Index generations kept on disk, the served one included."
     )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -50,3 +56,47 @@ def article_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def client(article_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(article_settings, real_embedder())) as test_client:
         yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(settings: Settings, **env: str) -> Iterator[str]:
+    """`qa serve` in a subprocess on a free loopback port; yields its base URL once /readyz is 200."""
+    port = free_port()
+    variables = {
+        **os.environ,
+        "QA_CORPUS_DIR": str(settings.corpus_dir),
+        "QA_INDEX_DIR": str(settings.index_dir),
+        "QA_PORT": str(port),
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve"], env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"qa serve exited early:\n{output}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("qa serve did not become ready in 120 s")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

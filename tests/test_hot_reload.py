@@ -1,0 +1,62 @@
+"""A running server swaps to a newly published generation without a restart, and not one query
+fails while it does: queries keep flowing from a second thread through a real HTTP server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from qa.config import Settings
+from qa.indexer import build_index
+from tests.conftest import ARTICLE, real_embedder, running_server
+
+
+def test_rebuild_is_picked_up_while_queries_never_fail(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    first = build_index(settings, real_embedder()).generation
+    statuses: list[int] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def ask_forever(base: str) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while not stop.is_set():
+                try:
+                    response = client.get("/query", params={"q": "what did UNIDO announce?", "k": 3})
+                    statuses.append(response.status_code)
+                    if response.status_code != 200:
+                        failures.append(response.text)
+                except httpx.HTTPError as error:
+                    failures.append(repr(error))
+
+    with running_server(settings, QA_RELOAD_SECONDS="0.2") as base:
+        worker = threading.Thread(target=ask_forever, args=(base,))
+        worker.start()
+        try:
+            time.sleep(1.0)
+            (corpus / "harbour.md").write_text(
+                "# Harbour\n\nThe harbour bridge reopened after repairs costing 42 million euros.\n"
+            )
+            second = build_index(settings, real_embedder()).generation
+            deadline = time.monotonic() + 30
+            while httpx.get(f"{base}/index", timeout=10).json()["generation"] != second:
+                assert time.monotonic() < deadline, "the server did not swap to the new generation"
+                time.sleep(0.2)
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            worker.join(timeout=60)
+        answer = httpx.get(
+            f"{base}/query", params={"q": "how much did the harbour bridge repairs cost?"}
+        ).json()
+    assert first != second
+    assert not failures, failures[:3]
+    assert len(statuses) >= 10
+    assert "42 million euros" in answer["passages"][0]["text"]
