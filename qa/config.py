@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     )
 
     reload_seconds: float = Field(1.0, gt=0, description="How often the server checks for a new generation.")
+    index_factory: str = Field(
+        "auto",
+        description='FAISS factory string ("Flat", "HNSW32", "IVF1024,SQ8"), or "auto": exact while small.',
+    )
+    ann_threshold: int = Field(50_000, ge=1, description="Passages above which 'auto' switches to HNSW.")
     keep_generations: int = Field(
         3, ge=1, description="Index generations kept on disk, the served one included."
     )

@@ -20,7 +20,15 @@ from qa.config import Settings
 from qa.documents import Document, Passage, load_corpus
 from qa.embedding import Embedder, TokenVectors, Vectors
 from qa.passages import build_passages
-from qa.store import BuildParameters, Generation, IndexError_, TokenTable, load_generation, write_generation
+from qa.store import (
+    BuildParameters,
+    Generation,
+    IndexError_,
+    TokenTable,
+    choose_factory,
+    load_generation,
+    write_generation,
+)
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
@@ -168,8 +176,16 @@ def _build(
     fresh_iter = iter(fresh_tokens)
     token_pieces = [next(fresh_iter) if row < 0 else _stored_tokens(previous, row) for row in reused_rows]
     tokens = TokenTable.stack(token_pieces, embedder.dimension)
+    factory = choose_factory(settings.index_factory, len(passages), settings.ann_threshold)
     path = write_generation(
-        settings.index_dir, documents, passages, vectors, tokens, parameters, settings.keep_generations
+        settings.index_dir,
+        documents,
+        passages,
+        vectors,
+        tokens,
+        parameters,
+        settings.keep_generations,
+        factory,
     )
     summary.generation = path.name
     summary.passages = len(passages)

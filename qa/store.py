@@ -23,6 +23,7 @@ A build writes into a hidden temporary folder, fsyncs it, renames it into place,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -44,6 +45,7 @@ from qa.keyword import KeywordIndex
 FORMAT_VERSION = 2
 CHUNKER_VERSION = 1
 POINTER = "CURRENT"
+EF_SEARCH = 128  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): recall@10 >= 0.95
 
 
 class IndexError_(RuntimeError):
@@ -146,11 +148,33 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def flat_index(vectors: Vectors, ids: Sequence[int]) -> Any:
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-    if len(ids):
-        index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+def choose_factory(factory: str, size: int, ann_threshold: int) -> str:
+    """``factory`` itself, or for "auto": exact search while small, HNSW above ``ann_threshold``."""
+    if factory != "auto":
+        return factory
+    return "Flat" if size < ann_threshold else "HNSW32"
+
+
+def vector_index(vectors: Vectors, factory: str) -> Any:
+    """A FAISS inner-product index over ``vectors`` (row r has id r), built from a factory string
+    such as "Flat", "HNSW32" or "IVF1024,SQ8"; trained on the vectors when the type needs it."""
+    try:
+        index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as error:
+        raise ValueError(f"invalid FAISS index factory string {factory!r}: {error}") from error
+    if not index.is_trained and len(vectors):
+        index.train(vectors)
+    if len(vectors):
+        index.add(vectors)
     return index
+
+
+def tune_for_search(index: Any, ef_search: int) -> None:
+    """Search-time accuracy knobs for approximate indexes (no-op for exact ones)."""
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = ef_search
+    with contextlib.suppress(RuntimeError):  # raised for indexes that are not IVF
+        faiss.extract_index_ivf(index).nprobe = max(1, ef_search // 4)
 
 
 def write_generation(
@@ -161,6 +185,7 @@ def write_generation(
     tokens: TokenTable,
     parameters: BuildParameters,
     keep: int = 3,
+    factory: str = "Flat",
 ) -> Path:
     """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
@@ -174,7 +199,7 @@ def write_generation(
         np.save(staging / "tokens.npy", tokens.vectors)
         np.save(staging / "token_starts.npy", tokens.starts)
         np.save(staging / "token_offsets.npy", tokens.offsets)
-        faiss.write_index(flat_index(vectors, range(len(vectors))), str(staging / "vectors.faiss"))
+        faiss.write_index(vector_index(vectors, factory), str(staging / "vectors.faiss"))
         _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in passages))
         _write_jsonl(
             staging / "documents.jsonl",
@@ -189,6 +214,7 @@ def write_generation(
             "documents": len(documents),
             "passages": len(passages),
             "word_pieces": len(tokens.starts),
+            "faiss_factory": factory,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -268,6 +294,16 @@ def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> Non
         )
 
 
+def _read_faiss(path: Path) -> Any:
+    """Memory-mapped where the index type allows it, read into memory otherwise."""
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:
+        index = faiss.read_index(str(path))
+    tune_for_search(index, EF_SEARCH)
+    return index
+
+
 def load_generation(index_dir: Path, expected: BuildParameters | None = None) -> Generation:
     """Load the generation ``CURRENT`` points at, checking it against ``expected`` parameters."""
     name = current_generation(index_dir)
@@ -296,7 +332,7 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
             np.load(path / "token_starts.npy", mmap_mode="r"),
             np.load(path / "token_offsets.npy"),
         )
-        index = faiss.read_index(str(path / "vectors.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        index = _read_faiss(path / "vectors.faiss")
         keyword = KeywordIndex.load(path / "keyword", len(passages))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error

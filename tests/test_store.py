@@ -93,3 +93,26 @@ def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
     with FileLock(settings.index_dir / ".build.lock"), pytest.raises(BuildInProgress, match="another build"):
         build_index(settings, real_embedder())
     assert current_generation(settings.index_dir) is None
+
+
+def test_ann_index_answers_like_exact_search(tmp_path: Path) -> None:
+    from qa.retrieval import Searcher
+
+    embedder = real_embedder()
+    exact = make_settings(tmp_path)
+    build_index(exact, embedder)
+    approximate = exact.model_copy(update={"index_dir": tmp_path / "hnsw", "index_factory": "HNSW32"})
+    build_index(approximate, embedder)
+    flat, hnsw = load_generation(exact.index_dir), load_generation(approximate.index_dir)
+    assert flat.manifest["faiss_factory"] == "Flat" and hnsw.manifest["faiss_factory"] == "HNSW32"
+    for question in ["what did UNIDO announce?", "who wrote this?", "Where will the centre be housed?"]:
+        ranked = [Searcher(g, embedder).ranked_passages(question, 5, "dense") for g in (flat, hnsw)]
+        assert [row for row, _ in ranked[0]] == [row for row, _ in ranked[1]]
+
+
+def test_auto_factory_switches_to_ann_above_the_threshold() -> None:
+    from qa.store import choose_factory
+
+    assert choose_factory("auto", 10, 50_000) == "Flat"
+    assert choose_factory("auto", 60_000, 50_000) == "HNSW32"
+    assert choose_factory("IVF256,SQ8", 10, 50_000) == "IVF256,SQ8"
