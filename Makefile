@@ -47,5 +47,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check qa tests
 	$(BIN)/mypy
 
+# Speed and cost figures (printed, and written to bench/results/); not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python bench/lifecycle.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

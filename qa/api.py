@@ -3,34 +3,63 @@
 No module-level state: everything a request needs hangs off ``app.state.service``, built by the
 factory from the settings it is given. Errors raised in the core are translated here, and only
 here, into 4xx/503 responses with a JSON ``detail`` that says what was wrong.
+
+Writes (``POST /documents``, ``DELETE /documents/{doc_id}``, ``POST /index/rebuild``) need the
+bearer token; their routes read the request body themselves, after the token is checked, so an
+unauthenticated client is refused before its upload is read or parsed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.types import Message
 
-from qa import __version__
+from qa import __version__, ingest
 from qa.config import SearchMode, Settings
+from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.indexer import parameters_for
+from qa.indexer import BuildInProgress, BuildSummary, build_index, build_running, parameters_for
+from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.retrieval import Citation, Hit, Searcher, SearchResult
 from qa.store import IndexError_, current_generation, load_generation
 
 log = logging.getLogger(__name__)
 
 MAX_K = 50
+BODY_SLACK = 64 * 1024  # room for the multipart envelope or JSON around a document, in bytes
+# A request body may be twice the document limit (JSON escapes), plus the envelope; larger ones are
+# refused while they are read, so a huge upload never sits in memory.
+BODY_FACTOR = 2
+BEARER = HTTPBearer(auto_error=False, description="The server's QA_API_TOKEN; needed for writes.")
+# How each refusal raised in the core reads over HTTP; looked up along the exception's classes.
+REFUSAL_STATUS: dict[type[Exception], int] = {
+    ingest.InvalidDocId: 422,
+    ingest.UnreadableDocument: 422,
+    ingest.TooLarge: 413,
+    ingest.UnsupportedContent: 415,
+    ingest.UnknownDocument: 404,
+    ingest.DuplicateContent: 409,
+    ingest.LastDocument: 409,
+    WriterBusy: 409,
+    BuildInProgress: 409,
+}
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class CitationModel(BaseModel):
@@ -86,28 +115,104 @@ class DocumentSummary(BaseModel):
     passages: int
 
 
+class JobModel(BaseModel):
+    id: str
+    kind: str = Field(description="add, delete or rebuild.")
+    state: str = Field(description="queued, running, done or failed.")
+    progress: float = Field(description="0.0 to 1.0: passages embedded so far, of those to embed.")
+    error: str | None
+    generation: str | None = Field(None, description="The generation the job published, once done.")
+
+
 class IndexInfo(BaseModel):
     generation: str
     documents: int
     passages: int
     model: str
     built_at: str
-    job: dict[str, Any] | None = None
+    job: JobModel | None = Field(None, description="The latest write job of this server.")
+
+
+class NewDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(
+        None, max_length=ingest.MAX_DOC_ID_CHARS, description="Path under the corpus, ending .md or .txt."
+    )
+    title: str | None = Field(None, max_length=500, description="Stored as front matter.")
+    text: str = Field(description="The document's text, stored exactly as given.")
+
+
+class RebuildRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: bool = Field(False, description="Re-embed every document, even unchanged ones.")
+
+
+class WrittenDocument(BaseModel):
+    doc_id: str
+    generation: str
+    passages: int = Field(description="Passages of this document in the generation.")
+
+
+class DeletedDocument(BaseModel):
+    doc_id: str
+    generation: str
+
+
+class RebuildAccepted(BaseModel):
+    job: JobModel
+
+
+DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": NewDocument.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "doc_id": {"type": "string", "description": "Defaults to the file's name."},
+                    },
+                }
+            },
+        },
+    }
+}
+REBUILD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": RebuildRequest.model_json_schema()}},
+    }
+}
 
 
 @dataclass
 class Service:
-    """What the routes share: settings, the model, and the searcher over the served generation."""
+    """What the routes share: settings, the model, the searcher over the served generation, and the
+    write jobs (one at a time)."""
 
     settings: Settings
     embedder: Embedder | None = None
     searcher: Searcher | None = None
     load_error: str | None = None
+    writes: WriteJobs = field(default_factory=WriteJobs)
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
             raise HTTPException(503, self.load_error or "the index is still loading")
         return self.searcher
+
+    def ready_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise HTTPException(503, self.load_error or "the model is still loading")
+        return self.embedder
+
+    def served_documents(self) -> Mapping[str, Document]:
+        return self.searcher.generation.documents if self.searcher is not None else {}
 
 
 def _citation(citation: Citation) -> CitationModel:
@@ -203,6 +308,39 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
+def require_writer(
+    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Service:
+    """The service, for a request that carries the write token; 403 when writes are off, else 401.
+
+    The comparison takes constant time, and neither the expected nor the given token is ever put
+    in a response or a log line."""
+    token = service.settings.api_token
+    expected = token.get_secret_value() if token is not None else ""
+    if not expected:
+        raise HTTPException(
+            403,
+            "writes are disabled on this server; set QA_API_TOKEN to enable them, then send "
+            "Authorization: Bearer <that token>",
+        )
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        problem = "wrong token" if given else "no bearer token"
+        raise HTTPException(
+            401,
+            f"{problem}: send Authorization: Bearer <QA_API_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return service
+
+
+WriterDep = Annotated[Service, Depends(require_writer)]
+
+
+def refusal_status(error: Exception) -> int:
+    return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
+
+
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; the model and index load in the lifespan, once per process."""
     service = Service(settings=(settings or Settings()).resolved(), embedder=embedder)
@@ -224,6 +362,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     app.state.service = service
 
+    async def refused(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse(status_code=refusal_status(error), content={"detail": str(error)})
+
+    for kind in REFUSAL_STATUS:
+        app.add_exception_handler(kind, refused)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = []
@@ -234,6 +378,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
 
     _add_routes(app)
+    _add_write_routes(app)
     return app
 
 
@@ -295,7 +440,7 @@ def _add_routes(app: FastAPI) -> None:
             passages=manifest["passages"],
             model=manifest["model"],
             built_at=manifest["built_at"],
-            job=None,
+            job=_job_model(service.writes.latest()),
         )
 
     @app.get("/healthz", tags=["health"])
@@ -309,3 +454,160 @@ def _add_routes(app: FastAPI) -> None:
                 status_code=503, content={"status": "not ready", "detail": service.load_error or "loading"}
             )
         return JSONResponse(content={"status": "ready", "generation": service.searcher.generation.name})
+
+
+def _job_model(snapshot: dict[str, Any] | None) -> JobModel | None:
+    return JobModel(**snapshot) if snapshot is not None else None
+
+
+def _limited(request: Request, limit: int) -> Request:
+    """The request, with a body that raises ``TooLarge`` once more than ``limit`` bytes arrive."""
+    declared = request.headers.get("content-length", "")
+    too_large = ingest.TooLarge(f"the request body is larger than {limit:,} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _validated(model: type[Model], raw: bytes) -> Model:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from error
+
+
+async def _upload(request: Request, limit: int) -> tuple[str, bytes]:
+    """(doc_id, bytes) from a multipart upload; reads at most one byte past ``limit``."""
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "file: upload the document in the multipart field 'file'")
+        doc_id = form.get("doc_id")
+        data = await upload.read(limit + 1)
+        return ingest.upload_doc_id(upload.filename, doc_id if isinstance(doc_id, str) else None), data
+
+
+async def _posted_document(request: Request, settings: Settings) -> tuple[str, bytes]:
+    """(doc_id, bytes) of the document a POST /documents carries, as JSON or as a file upload."""
+    body = _limited(request, BODY_FACTOR * settings.max_upload_bytes + BODY_SLACK)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json":
+        posted = _validated(NewDocument, await body.body())
+        return ingest.from_json(posted.doc_id, posted.title, posted.text)
+    if media_type == "multipart/form-data":
+        return await _upload(body, settings.max_upload_bytes)
+    raise ingest.UnsupportedContent(
+        'send the document as application/json ({"text": "..."}) or as multipart/form-data (field "file")'
+    )
+
+
+def _refuse_if_building(settings: Settings) -> None:
+    if build_running(settings.index_dir):
+        raise BuildInProgress(f"another build of {settings.index_dir} is running; try again when it ends")
+
+
+def _rebuild(service: Service, embedder: Embedder, job: Job, full: bool = False) -> BuildSummary:
+    """Build the corpus as the job, then serve the new generation at once (no wait for the watcher)."""
+    summary = build_index(service.settings, embedder, full=full, progress=job.report)
+    job.update(generation=summary.generation)
+    reload_if_published(service)
+    return summary
+
+
+def _change_and_rebuild(service: Service, kind: str, change: Callable[[], ingest.Change]) -> BuildSummary:
+    """Claim the write slot, change one corpus file, rebuild; undo the change if the build fails."""
+    embedder = service.ready_embedder()
+
+    def work(job: Job) -> BuildSummary:
+        applied = change()
+        try:
+            return _rebuild(service, embedder, job)
+        except BaseException:
+            applied.undo()
+            raise
+
+    job = service.writes.claim(kind, check=lambda: _refuse_if_building(service.settings))
+    return service.writes.run(job, work)
+
+
+def _written(service: Service, doc_id: str, generation: str) -> WrittenDocument:
+    searcher = service.searcher
+    passages = len(searcher.generation.rows_of_doc.get(doc_id, [])) if searcher is not None else 0
+    return WrittenDocument(doc_id=doc_id, generation=generation, passages=passages)
+
+
+def _write_document(service: Service, doc_id: str, data: bytes) -> tuple[WrittenDocument, bool]:
+    """Store and index one document; (what was written, whether its doc_id is new).
+
+    Posting the very bytes already stored and served under ``doc_id`` changes nothing: no build."""
+    searcher = service.searcher
+    served = searcher.generation.documents if searcher is not None else {}
+    settings = service.settings
+    prepared = ingest.prepare(settings.corpus_dir, doc_id, data, settings.max_upload_bytes, served)
+    if searcher is not None and ingest.unchanged(prepared, served):
+        return _written(service, doc_id, searcher.generation.name), False
+    is_new = not prepared.path.exists()
+    summary = _change_and_rebuild(service, "add", lambda: ingest.store(prepared))
+    return _written(service, doc_id, summary.generation), is_new
+
+
+def _delete_document(service: Service, doc_id: str) -> DeletedDocument:
+    path = ingest.removable(service.settings.corpus_dir, doc_id, service.served_documents())
+    summary = _change_and_rebuild(service, "delete", lambda: ingest.remove(path))
+    return DeletedDocument(doc_id=doc_id, generation=summary.generation)
+
+
+def _start_rebuild(service: Service, full: bool) -> Job:
+    embedder = service.ready_embedder()
+    job = service.writes.claim("rebuild", check=lambda: _refuse_if_building(service.settings))
+    service.writes.run_in_background(job, lambda running: _rebuild(service, embedder, running, full))
+    return job
+
+
+def _add_write_routes(app: FastAPI) -> None:
+    @app.post(
+        "/documents",
+        status_code=201,
+        response_model=WrittenDocument,
+        tags=["write"],
+        openapi_extra=DOCUMENT_BODY,
+        responses={200: {"description": "An existing doc_id replaced (or posted again unchanged)."}},
+    )
+    async def add_document(service: WriterDep, request: Request, response: Response) -> WrittenDocument:
+        """Add a document (201) or replace the one stored under the same doc_id (200), then index it."""
+        doc_id, data = await _posted_document(request, service.settings)
+        written, is_new = await run_in_threadpool(_write_document, service, doc_id, data)
+        if is_new:
+            response.headers["Location"] = f"/documents/{quote(written.doc_id)}"
+        else:
+            response.status_code = 200
+        return written
+
+    @app.delete("/documents/{doc_id:path}", response_model=DeletedDocument, tags=["write"])
+    def delete_document(service: WriterDep, doc_id: str) -> DeletedDocument:
+        """Remove a document from the corpus and the index."""
+        return _delete_document(service, doc_id)
+
+    @app.post(
+        "/index/rebuild",
+        status_code=202,
+        response_model=RebuildAccepted,
+        tags=["write"],
+        openapi_extra=REBUILD_BODY,
+    )
+    async def rebuild_index(service: WriterDep, request: Request) -> RebuildAccepted:
+        """Rebuild the index from the corpus in the background; follow the job in GET /index."""
+        raw = await _limited(request, BODY_SLACK).body()
+        options = _validated(RebuildRequest, raw) if raw.strip() else RebuildRequest()
+        job = _start_rebuild(service, options.full)
+        return RebuildAccepted(job=JobModel(**job.snapshot()))

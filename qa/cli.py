@@ -238,6 +238,9 @@ def eval_(
     index_dir: Annotated[
         Path | None, typer.Option(help="Index folder (default .cache/eval/<dataset> or QA_INDEX_DIR).")
     ] = None,
+    whole_documents: Annotated[
+        bool, typer.Option(help="BEIR: one truncated passage per document, as in published reference runs.")
+    ] = False,
 ) -> None:
     """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
     from qa.evaluation import (
@@ -252,8 +255,9 @@ def eval_(
     with _user_errors():
         chosen = _modes(modes)
         if beir is not None and questions is None:
-            data = load_beir(beir, split).limited(limit)
-            settings = _settings(index_dir=index_dir or Path(".cache/eval") / beir.resolve().name)
+            data = load_beir(beir, split, whole_documents).limited(limit)
+            cache = beir.resolve().name + ("-whole" if whole_documents else "")
+            settings = _settings(index_dir=index_dir or Path(".cache/eval") / cache)
             generation, embedder, seconds = _indexed(data.documents, [], settings)
             results = beir_report(data, generation, embedder, chosen, seconds)
         elif questions is not None and beir is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     default_k: int = Field(5, ge=1, le=50)
     embed_batch_size: int = Field(64, ge=1)
 
-    api_token: str | None = Field(None, description="Bearer token for write endpoints; unset refuses writes.")
+    # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for write endpoints; unset (or empty) refuses every write."
+    )
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest document a write may store, in bytes (10 MiB)."
+    )
     max_question_chars: int = 2000
 
     def resolved(self) -> Settings:

@@ -138,7 +138,8 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
     }
     title = str(data.get("title") or title_from_text(text) or doc_id)
     # the page's own header, rendered as text, so a byline/date passage can cite it
-    header = [title] + [f"By {metadata['author']}"] * ("author" in metadata) + [str(metadata.get("date", ""))]
+    byline = f"By {metadata['author']}" if "author" in metadata else ""
+    header = [title, byline, str(metadata.get("date", ""))]
     text = "\n\n".join(part for part in header if part) + "\n\n" + text
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
 

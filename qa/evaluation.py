@@ -48,6 +48,7 @@ PASSAGE_DEPTH = 300  # passages asked for per BEIR query at least, pooled into .
 DOCUMENT_DEPTH = 100  # ... this many documents
 QUESTION_DEPTH = 10  # passages asked for per question
 PLAIN = {"layout": "plain"}  # no page furniture; the chunker uses the title as the heading
+WHOLE = {"layout": "whole"}  # one passage per document, truncated by the model: the reference setup
 
 BEIR_MEASURES: dict[str, Any] = {
     "nDCG@10": nDCG @ 10,
@@ -146,8 +147,12 @@ def _read_qrels(path: Path) -> Qrels:
     return qrels
 
 
-def load_beir(folder: Path, split: str) -> BeirData:
-    """Read the BEIR layout: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``."""
+def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirData:
+    """Read the BEIR layout: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
+
+    ``whole_documents`` makes each document one passage that the model truncates, as in the
+    published reference runs (title + text, exact cosine); it exists to reproduce those figures."""
+    layout = WHOLE if whole_documents else PLAIN
     paths = {name: folder / name for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
     for path in paths.values():
         if not path.is_file():
@@ -157,7 +162,7 @@ def load_beir(folder: Path, split: str) -> BeirData:
     qrels = _read_qrels(paths[f"qrels/{split}.tsv"])
     try:
         documents = [
-            Document(str(row["_id"]), str(row.get("title") or ""), str(row.get("text") or ""), dict(PLAIN))
+            Document(str(row["_id"]), str(row.get("title") or ""), str(row.get("text") or ""), dict(layout))
             for _, row in _jsonl(paths["corpus.jsonl"])
         ]
         texts = {str(row["_id"]): str(row["text"]) for _, row in _jsonl(paths["queries.jsonl"])}

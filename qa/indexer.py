@@ -202,3 +202,17 @@ def build_index(
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
     report = load_corpus(settings.corpus_dir)
     return build_documents(report.documents, settings, embedder, full, progress, report.skipped)
+
+
+def build_running(index_dir: Path) -> bool:
+    """Whether a build holds ``index_dir``'s lock right now: a hint for refusing a write before it
+    touches the corpus (a build may still start a moment later; ``build_documents`` then refuses)."""
+    if not index_dir.is_dir():
+        return False
+    lock = FileLock(index_dir / ".build.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False

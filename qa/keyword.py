@@ -31,6 +31,8 @@ class KeywordIndex:
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
         import bm25s
 
+        if not texts:
+            return cls(None, 0)  # an empty corpus: bm25s cannot index nothing, and nothing matches
         stemmer = _stemmer()
         tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=stemmer, show_progress=False)
         retriever = bm25s.BM25()
@@ -38,12 +40,17 @@ class KeywordIndex:
         return cls(retriever, len(texts))
 
     def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._retriever is None:
+            return
         self._retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> KeywordIndex:
         import bm25s
 
+        if size == 0:
+            return cls(None, 0)
         return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False), size)
 
     def search(self, query: str, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:

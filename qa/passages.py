@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qa.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit
+from qa.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
 from qa.documents import Document, Passage
 from qa.layout import Layout, analyse
 
@@ -98,8 +98,13 @@ def build_passages(
     min_chars: int,
     first_id: int = 0,
 ) -> list[Passage]:
-    """Passages of ``document`` with ids from ``first_id``; each embedding text fits ``model_tokens``."""
+    """Passages of ``document`` with ids from ``first_id``; each embedding text fits ``model_tokens``
+    (except in the "whole" layout, kept to reproduce published whole-document baselines)."""
     body_start = int(document.metadata.get("body_start", 0))
+    if document.metadata.get("layout") == "whole":
+        start, end = trim(document.text, body_start, len(document.text))
+        text = document.text[start:end]
+        return [Passage(first_id, document.doc_id, start, end, text, document.title)] if text else []
     plain = document.metadata.get("layout") == "plain"
     # a plain document (an abstract, a record) has no page furniture, and its title stands in
     # for the section heading it lacks
