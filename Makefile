@@ -44,7 +44,7 @@ eval-scifact: $(STAMP)
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check qa tests
+	$(BIN)/ruff check qa tests bench
 	$(BIN)/mypy
 
 # Speed and cost figures (printed, and written to bench/results/); not part of `make test`.

@@ -3,7 +3,7 @@
 Run with `make bench` (or `.venv/bin/python bench/lifecycle.py`). Prints a table and writes
 bench/results/lifecycle.json and .md. Figures are medians of measured runs on this machine.
 
-1. Build cost. A generated corpus of at least 10,000 passages (1,000 documents of ten short
+1. Build cost. A generated corpus of at least 10,000 passages (1,000 documents of twelve short
    paragraphs, words drawn from a fixed vocabulary with a fixed seed) is indexed in full; then one
    document is added and the index rebuilt incrementally. Target: the incremental add takes under
    5% of the full build, because only the new document's passages are embedded.
@@ -35,12 +35,63 @@ from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-WORDS = (
-    "river harbour bridge council engineer cable tower budget repair steel city report vote mayor "
-    "school library museum garden railway station tunnel ferry island market festival tax energy "
-    "solar wind grid water supply flood storm coast port cargo airport runway pilot nurse doctor "
-    "hospital clinic vaccine study trial patient data model network sensor satellite orbit launch"
-).split()
+WORDS = [
+    "river",
+    "harbour",
+    "bridge",
+    "council",
+    "engineer",
+    "cable",
+    "tower",
+    "budget",
+    "repair",
+    "steel",
+    "city",
+    "report",
+    "vote",
+    "mayor",
+    "school",
+    "library",
+    "museum",
+    "garden",
+    "railway",
+    "station",
+    "tunnel",
+    "ferry",
+    "island",
+    "market",
+    "festival",
+    "tax",
+    "energy",
+    "solar",
+    "wind",
+    "grid",
+    "water",
+    "supply",
+    "flood",
+    "storm",
+    "coast",
+    "port",
+    "cargo",
+    "airport",
+    "runway",
+    "pilot",
+    "nurse",
+    "doctor",
+    "hospital",
+    "clinic",
+    "vaccine",
+    "study",
+    "trial",
+    "patient",
+    "data",
+    "model",
+    "network",
+    "sensor",
+    "satellite",
+    "orbit",
+    "launch",
+]
 
 
 def make_corpus(folder: Path, documents: int, paragraphs: int, seed: int = 7) -> None:
@@ -56,7 +107,7 @@ def make_corpus(folder: Path, documents: int, paragraphs: int, seed: int = 7) ->
 
 def build_costs(work: Path, embedder: SentenceTransformerEmbedder) -> dict[str, float]:
     corpus = work / "corpus"
-    make_corpus(corpus, documents=1000, paragraphs=10)
+    make_corpus(corpus, documents=1000, paragraphs=12)
     settings = Settings(corpus_dir=corpus, index_dir=work / "index").resolved()
     full = build_index(settings, embedder, full=True)
     make_corpus(work / "extra", documents=1, paragraphs=10, seed=99)
@@ -72,22 +123,38 @@ def build_costs(work: Path, embedder: SentenceTransformerEmbedder) -> dict[str, 
     }
 
 
-def hot_swap(work: Path, embedder: SentenceTransformerEmbedder, clients: int = 8, seconds: float = 20.0) -> dict[str, float]:
+def hot_swap(
+    work: Path, embedder: SentenceTransformerEmbedder, clients: int = 8, seconds: float = 20.0
+) -> dict[str, float]:
     corpus = work / "article"
     corpus.mkdir()
     shutil.copy(ROOT / "corpus" / "shanghai-declaration.txt", corpus)
     settings = Settings(corpus_dir=corpus, index_dir=work / "article-index").resolved()
     build_index(settings, embedder)
     port = 18000 + os.getpid() % 1000
-    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(settings.index_dir),
-           "QA_PORT": str(port), "QA_RELOAD_SECONDS": "0.2"}
-    server = subprocess.Popen([sys.executable, "-m", "qa", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "QA_CORPUS_DIR": str(corpus),
+        "QA_INDEX_DIR": str(settings.index_dir),
+        "QA_PORT": str(port),
+        "QA_RELOAD_SECONDS": "0.2",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     log = work / "load.jsonl"
     try:
         _wait_ready(f"http://127.0.0.1:{port}")
-        load = subprocess.Popen([sys.executable, str(ROOT / "bench" / "load.py"), f"http://127.0.0.1:{port}",
-                                 str(clients), str(seconds), str(log)])
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "load.py"),
+                f"http://127.0.0.1:{port}",
+                str(clients),
+                str(seconds),
+                str(log),
+            ]
+        )
         time.sleep(seconds / 2)
         (corpus / "harbour.md").write_text("# Harbour\n\nThe harbour bridge reopened after repairs.\n")
         swap_start = time.time()
@@ -116,7 +183,7 @@ def hot_swap(work: Path, embedder: SentenceTransformerEmbedder, clients: int = 8
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def _wait_ready(base: str) -> None:
@@ -151,26 +218,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         results = {
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+            "machine": {
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+            },
             "build": build_costs(work, embedder),
             "hot_swap": hot_swap(work, embedder),
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "lifecycle.json").write_text(json.dumps(results, indent=2) + "\n")
     build, swap = results["build"], results["hot_swap"]
-    table = "\n".join([
-        "| measure | value |",
-        "| --- | --- |",
-        f"| passages in the generated corpus | {build['passages']} |",
-        f"| full build | {build['full_seconds']} s ({build['full_embedded']} passages embedded) |",
-        f"| add one document, incremental build | {build['incremental_seconds']} s "
-        f"({build['incremental_embedded']} passages embedded) |",
-        f"| incremental / full | {build['incremental_share']:.1%} (target < 5%) |",
-        f"| hot swap under load: failed queries | {swap['failed']} of {swap['queries']} ({swap['clients']} clients, "
-        f"{swap['seconds']:.0f} s) |",
-        f"| p50 / p99 at rest | {swap['p50_ms_at_rest']} / {swap['p99_ms_at_rest']} ms |",
-        f"| p50 / p99 during the swap | {swap['p50_ms_during_swap']} / {swap['p99_ms_during_swap']} ms |",
-    ])
+    table = "\n".join(
+        [
+            "| measure | value |",
+            "| --- | --- |",
+            f"| passages in the generated corpus | {build['passages']} |",
+            f"| full build | {build['full_seconds']} s ({build['full_embedded']} passages embedded) |",
+            f"| add one document, incremental build | {build['incremental_seconds']} s "
+            f"({build['incremental_embedded']} passages embedded) |",
+            f"| incremental / full | {build['incremental_share']:.1%} (target < 5%) |",
+            f"| hot swap under load: failed queries | {swap['failed']} of {swap['queries']} "
+            f"({swap['clients']} clients, {swap['seconds']:.0f} s) |",
+            f"| p50 / p99 at rest | {swap['p50_ms_at_rest']} / {swap['p99_ms_at_rest']} ms |",
+            f"| p50 / p99 during the swap | {swap['p50_ms_during_swap']} / {swap['p99_ms_during_swap']} ms |",
+        ]
+    )
     (RESULTS / "lifecycle.md").write_text(table + "\n")
     print(table)
 

@@ -24,7 +24,9 @@ QUESTIONS = [
 ]
 
 
-def client(base: str, deadline: float, offset: int, rows: list[dict[str, object]], lock: threading.Lock) -> None:
+def client(
+    base: str, deadline: float, offset: int, rows: list[dict[str, object]], lock: threading.Lock
+) -> None:
     with httpx.Client(base_url=base, timeout=60) as http:
         number = offset
         while time.time() < deadline:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -200,6 +201,8 @@ class Service:
     searcher: Searcher | None = None
     load_error: str | None = None
     writes: WriteJobs = field(default_factory=WriteJobs)
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    refused_generation: str | None = None  # the last generation that failed to load, not retried
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
@@ -277,18 +280,25 @@ def reload_if_published(service: Service) -> bool:
     if service.embedder is None:
         return False
     settings = service.settings
-    name = current_generation(settings.index_dir)
-    if service.searcher is not None and name == service.searcher.generation.name:
-        return False
-    try:
-        generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
-    except IndexError_ as error:
-        if service.searcher is None:
-            service.load_error = str(error)
-        log.error("generation %s not loaded: %s", name, error)
-        return False
-    service.searcher = Searcher(generation, service.embedder)
-    service.load_error = None
+    with service.reload_lock:  # the watcher and a write's own build must not swap out of order
+        name = current_generation(settings.index_dir)
+        served = service.searcher.generation.name if service.searcher is not None else None
+        if name is None:  # nothing published: keep what is served, or say how to build one
+            if served is None:
+                service.load_error = f"no index in {settings.index_dir}. Run `qa index` to build one."
+            return False
+        if name in (served, service.refused_generation):
+            return False
+        try:
+            generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
+        except IndexError_ as error:
+            service.refused_generation = name
+            if service.searcher is None:
+                service.load_error = str(error)
+            log.error("generation %s not loaded: %s", name, error)
+            return False
+        service.searcher = Searcher(generation, service.embedder)
+        service.load_error = None
     log.info("serving generation %s", generation.name)
     return True
 
@@ -297,7 +307,10 @@ async def watch_index(service: Service) -> None:
     """Poll the ``CURRENT`` pointer and hot-swap to each newly published generation."""
     while True:
         await asyncio.sleep(service.settings.reload_seconds)
-        await run_in_threadpool(reload_if_published, service)
+        try:
+            await run_in_threadpool(reload_if_published, service)
+        except Exception:  # the watcher must outlive any one bad generation or file system hiccup
+            log.exception("checking for a new index generation failed")
 
 
 def get_service(request: Request) -> Service:

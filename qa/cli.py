@@ -22,6 +22,8 @@ from qa.documents import Document, load_corpus
 from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
 from qa.store import (
+    CHUNKER_VERSION,
+    FORMAT_VERSION,
     Generation,
     IndexError_,
     check_parameters,
@@ -63,9 +65,16 @@ def rebuild_reason(settings: Settings) -> str | None:
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         return f"no index in {settings.index_dir}"
-    for key in ("model", "chunk_tokens", "chunk_min_chars"):
-        if manifest.get(key) != getattr(settings, key):
-            return f"{key} changed from {manifest.get(key)!r} to {getattr(settings, key)!r}"
+    expected = {
+        "format_version": FORMAT_VERSION,
+        "chunker_version": CHUNKER_VERSION,
+        "model": settings.model,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_min_chars": settings.chunk_min_chars,
+    }
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            return f"{key} changed from {manifest.get(key)!r} to {value!r}"
     if manifest.get("corpus_fingerprint") != corpus_fingerprint(load_corpus(settings.corpus_dir).documents):
         return f"documents in {settings.corpus_dir} changed"
     return None

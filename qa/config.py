@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     )
 
     default_mode: SearchMode = "hybrid"
-    default_k: int = Field(5, ge=1, le=50)
     embed_batch_size: int = Field(64, ge=1)
 
     # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.
@@ -54,7 +53,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, ge=1, description="Largest document a write may store, in bytes (10 MiB)."
     )
-    max_question_chars: int = 2000
+    max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (422 above it).")
 
     def resolved(self) -> Settings:
         """A copy whose folders are absolute, so a later chdir cannot move them."""

@@ -23,6 +23,7 @@ HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
+RESERVED_METADATA = frozenset({"title", "layout", "page_starts", "body_start"})
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -114,7 +115,8 @@ def title_from_text(text: str, start: int = 0) -> str:
 def parse_text(doc_id: str, text: str) -> Document:
     fields, body_start = split_front_matter(text)
     title = fields.get("title") or title_from_text(text, body_start) or doc_id
-    metadata: dict[str, Any] = {k: v for k, v in fields.items() if k != "title"}
+    # keys the pipeline itself sets are not taken from the file
+    metadata: dict[str, Any] = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
     if body_start:
         metadata["body_start"] = body_start
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
@@ -124,7 +126,10 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
     import trafilatura  # heavy import kept to the one place that needs it
 
     html = raw.decode("utf-8", errors="replace")
-    extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
+    try:
+        extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
+    except Exception as error:  # a parser failure on odd markup is a bad document, not a crash
+        raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
     if extracted is None:
         raise DocumentError(f"{doc_id}: no main text found in the HTML")
     data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
@@ -146,13 +151,13 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
 
 def parse_pdf(doc_id: str, path: Path) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, OSError, ValueError) as error:
-        raise DocumentError(f"{doc_id}: not a readable PDF ({error})") from error
+        info: Any = reader.metadata or {}
+    except Exception as error:  # pypdf raises many types on malformed or encrypted files
+        raise DocumentError(f"{doc_id}: not a readable PDF ({type(error).__name__}: {error})") from error
     page_starts: list[int] = []
     parts: list[str] = []
     offset = 0
@@ -163,7 +168,6 @@ def parse_pdf(doc_id: str, path: Path) -> Document:
     text = "\n\n".join(parts)
     if not text.strip():
         raise DocumentError(f"{doc_id}: the PDF has no extractable text")
-    info: Any = reader.metadata or {}
     title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
     metadata: dict[str, Any] = {"page_starts": page_starts}
     if info.get("/Author"):

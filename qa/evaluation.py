@@ -344,7 +344,8 @@ def _index_json(generation: Generation) -> dict[str, Any]:
         "chunker_version",
         "documents",
         "passages",
-        "units",
+        "word_pieces",
+        "faiss_factory",
         "built_at",
         "corpus_fingerprint",
     )

@@ -148,7 +148,7 @@ def _build(
         old = old_docs.get(document.doc_id)
         if previous is not None and old is not None and old.content_hash == document.content_hash:
             summary.reused.append(document.doc_id)
-            for old_row in previous.rows_of_doc[document.doc_id]:
+            for old_row in previous.rows_of_doc.get(document.doc_id, []):  # none for an empty document
                 reused_rows.append(old_row)
                 passages.append(replace(previous.passages[old_row], passage_id=len(passages)))
             continue

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from qa.documents import SUPPORTED_SUFFIXES, Document, DocumentError, content_hash, corpus_files, load_file
+from qa.store import fsync_folder
 
 WRITABLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 JSON_SUFFIXES = (".txt", ".md")
@@ -112,6 +113,8 @@ def corpus_path(
         raise InvalidDocId(f"doc_id {doc_id!r} resolves outside the corpus folder")
     if path.is_dir():
         raise InvalidDocId(f"doc_id {doc_id!r} names a folder")
+    if any(parent.exists() and not parent.is_dir() for parent in path.parents if parent.is_relative_to(root)):
+        raise InvalidDocId(f"doc_id {doc_id!r} puts a document under a file, not a folder")
     return path
 
 
@@ -256,14 +259,6 @@ def removable(corpus_dir: Path, doc_id: str, served: Mapping[str, Document]) -> 
     return path
 
 
-def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # hidden: the indexer skips it
@@ -318,5 +313,6 @@ def store(prepared: Prepared) -> Change:
 def remove(path: Path) -> Change:
     previous = path.read_bytes() if path.is_file() else None
     path.unlink(missing_ok=True)
-    fsync_folder(path.parent)
+    if path.parent.is_dir():  # the folder may have been removed by hand
+        fsync_folder(path.parent)
     return Change(path, previous)

@@ -43,7 +43,7 @@ from qa.embedding import Vectors
 from qa.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # bump when passages of the same text would change
 POINTER = "CURRENT"
 EF_SEARCH = 128  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): recall@10 >= 0.95
 
@@ -129,7 +129,7 @@ def corpus_fingerprint(documents: Iterable[Document]) -> str:
     )
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -222,7 +222,7 @@ def write_generation(
             if path.is_file():
                 with path.open("rb") as handle:
                     os.fsync(handle.fileno())
-        _fsync_folder(staging)
+        fsync_folder(staging)
         final = index_dir / name
         staging.rename(final)
         publish(index_dir, name)
@@ -255,13 +255,13 @@ def publish(index_dir: Path, name: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(staging, pointer)
-    _fsync_folder(index_dir)
+    fsync_folder(index_dir)
 
 
 def current_generation(index_dir: Path) -> str | None:
     try:
         name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: nothing published
         return None
     return name or None
 
@@ -312,6 +312,8 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
     path = index_dir / name
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("passages"), int):
+            raise ValueError("not a manifest")
     except (OSError, ValueError) as error:
         raise IndexCorrupt(
             f"cannot read {path / 'manifest.json'}: {error}. Run `qa index` to rebuild."
@@ -334,7 +336,7 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
         )
         index = _read_faiss(path / "vectors.faiss")
         keyword = KeywordIndex.load(path / "keyword", len(passages))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+    except Exception as error:  # numpy, faiss, bm25s and json each fail their own way on bad files
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
     consistent = len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(
         tokens.offsets

@@ -80,8 +80,13 @@ def test_chunks_of_arbitrary_unicode(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(documents())
 def test_sentences_and_paragraphs_are_exact(text: str) -> None:
-    for start, end in sentences(text) + paragraphs(text):
-        assert text[start:end] == text[start:end].strip() and end > start
+    for spans in (sentences(text), paragraphs(text)):
+        previous_end = 0
+        for start, end in spans:
+            assert previous_end <= start < end and text[start:end] == text[start:end].strip()
+            previous_end = end
+        covered = "".join(text[start:end] for start, end in spans)
+        assert "".join(covered.split()) == "".join(text.split()), "every non-space character is covered"
 
 
 def test_empty_and_whitespace_documents_have_no_passages() -> None:

@@ -39,3 +39,18 @@ def test_invalid_utf8_is_skipped_and_reported(tmp_path: Path) -> None:
 def test_line_numbers_count_crlf_once() -> None:
     document = parse_text("x.txt", "one\r\ntwo\r\nthree")
     assert line_of(document.text, document.text.index("three")) == 3
+
+
+def test_front_matter_cannot_set_internal_metadata(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: T\npage_starts: 3\nlayout: whole\n---\nBody text.\n")
+    [document] = load_corpus(tmp_path).documents
+    assert "page_starts" not in document.metadata and "layout" not in document.metadata
+
+
+def test_unparseable_pdf_is_skipped_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "bad.pdf").write_bytes(
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer <<>>\n"
+    )
+    (tmp_path / "ok.txt").write_text("Fine.\n")
+    report = load_corpus(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["ok.txt"] and report.skipped[0][0] == "bad.pdf"

@@ -60,3 +60,29 @@ def test_rebuild_is_picked_up_while_queries_never_fail(tmp_path: Path) -> None:
     assert not failures, failures[:3]
     assert len(statuses) >= 3  # a loaded CI machine answers few; what matters is that none failed
     assert "42 million euros" in answer["passages"][0]["text"]
+
+
+def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.api import create_app, reload_if_published
+    from qa.store import POINTER, publish
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    served = build_index(settings, real_embedder()).generation
+    app = create_app(settings, real_embedder())
+    with TestClient(app) as client:
+        broken = settings.index_dir / "gen-99999999T999999999999-broken"
+        shutil.copytree(settings.index_dir / served, broken)
+        (broken / "passages.jsonl").write_text("{not json\n")
+        publish(settings.index_dir, broken.name)
+        assert reload_if_published(app.state.service) is False
+        assert reload_if_published(app.state.service) is False  # refused once, not retried
+        assert client.get("/index").json()["generation"] == served
+        assert client.get("/query", params={"q": "what did UNIDO announce?"}).status_code == 200
+        (settings.index_dir / POINTER).write_bytes(b"\xff\xfe garbage")
+        assert reload_if_published(app.state.service) is False
+        assert client.get("/readyz").status_code == 200

@@ -116,3 +116,14 @@ def test_auto_factory_switches_to_ann_above_the_threshold() -> None:
     assert choose_factory("auto", 10, 50_000) == "Flat"
     assert choose_factory("auto", 60_000, 50_000) == "HNSW32"
     assert choose_factory("IVF256,SQ8", 10, 50_000) == "IVF256,SQ8"
+
+
+def test_empty_documents_survive_incremental_builds(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    (settings.corpus_dir / "empty.txt").write_text("")
+    (settings.corpus_dir / "blank.md").write_text("---\ntitle: Nothing here\n---\n\n   \n")
+    embedder = real_embedder()
+    first = build_index(settings, embedder)
+    second = build_index(settings, embedder)  # reuses the empty documents, which have no passages
+    assert sorted(second.reused) == sorted(["empty.txt", "blank.md", ARTICLE.name])
+    assert second.passages == first.passages

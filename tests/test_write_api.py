@@ -332,6 +332,11 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "dot-dot-inside": (post_json({"doc_id": "a/../../x.txt", "text": FERRY}), 422, "'..'"),
     "dot-dot-upload": (upload("x.txt", FERRY.encode(), doc_id="../x.txt"), 422, "'..'"),
     "absolute": (post_json({"doc_id": "/etc/passwd", "text": FERRY}), 422, "absolute"),
+    "under-a-file": (
+        post_json({"doc_id": "shanghai-declaration.txt/x.txt", "text": FERRY}),
+        422,
+        "under a file",
+    ),
     "absolute-upload": (upload("/etc/passwd.txt", FERRY.encode()), 422, "absolute"),
     "backslash": (post_json({"doc_id": "a\\b.txt", "text": FERRY}), 422, "backslash"),
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
