@@ -50,6 +50,7 @@ lint: $(STAMP)
 # Speed and cost figures (printed, and written to bench/results/); not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/vectors.py 10000 100000 1000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -35,7 +35,7 @@ from qa import __version__, ingest
 from qa.config import SearchMode, Settings
 from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.indexer import BuildInProgress, BuildSummary, build_index, build_running, parameters_for
+from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, build_running, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.retrieval import Citation, Hit, Searcher, SearchResult
 from qa.store import IndexError_, current_generation, load_generation
@@ -530,8 +530,9 @@ def _refuse_if_building(settings: Settings) -> None:
 
 
 def _rebuild(service: Service, embedder: Embedder, job: Job, full: bool = False) -> BuildSummary:
-    """Build the corpus as the job, then serve the new generation at once (no wait for the watcher)."""
-    summary = build_index(service.settings, embedder, full=full, progress=job.report)
+    """Build the corpus as the job (the caller holds the build lock), then serve the new
+    generation at once (no wait for the watcher)."""
+    summary = build_index(service.settings, embedder, full=full, progress=job.report, locked=True)
     job.update(generation=summary.generation)
     reload_if_published(service)
     return summary
@@ -542,12 +543,13 @@ def _change_and_rebuild(service: Service, kind: str, change: Callable[[], ingest
     embedder = service.ready_embedder()
 
     def work(job: Job) -> BuildSummary:
-        applied = change()
-        try:
-            return _rebuild(service, embedder, job)
-        except BaseException:
-            applied.undo()
-            raise
+        with build_lock(service.settings.index_dir):  # no other build sees the corpus mid-change
+            applied = change()
+            try:
+                return _rebuild(service, embedder, job)
+            except BaseException:
+                applied.undo()
+                raise
 
     job = service.writes.claim(kind, check=lambda: _refuse_if_building(service.settings))
     return service.writes.run(job, work)
@@ -583,7 +585,12 @@ def _delete_document(service: Service, doc_id: str) -> DeletedDocument:
 def _start_rebuild(service: Service, full: bool) -> Job:
     embedder = service.ready_embedder()
     job = service.writes.claim("rebuild", check=lambda: _refuse_if_building(service.settings))
-    service.writes.run_in_background(job, lambda running: _rebuild(service, embedder, running, full))
+
+    def work(running: Job) -> BuildSummary:
+        with build_lock(service.settings.index_dir):
+            return _rebuild(service, embedder, running, full)
+
+    service.writes.run_in_background(job, work)
     return job
 
 

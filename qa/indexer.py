@@ -9,7 +9,8 @@ build starts over (the summary says why).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -103,6 +104,22 @@ def _previous(
         return None, None if "no index" in reason else reason
 
 
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold ``index_dir``'s build lock (one writer at a time, across processes), or raise
+    ``BuildInProgress`` at once if another build holds it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(index_dir / ".build.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as error:
+        raise BuildInProgress(f"another build of {index_dir} is running; try again when it ends") from error
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def build_documents(
     documents: Sequence[Document],
     settings: Settings,
@@ -110,22 +127,16 @@ def build_documents(
     full: bool = False,
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
+    locked: bool = False,
 ) -> BuildSummary:
     """Index ``documents`` as the new generation, reusing the served generation's vectors.
 
-    One writer at a time, across processes: a second build raises ``BuildInProgress`` at once."""
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(settings.index_dir / ".build.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout as error:
-        raise BuildInProgress(
-            f"another build of {settings.index_dir} is running; try again when it ends"
-        ) from error
-    try:
+    One writer at a time, across processes: a second build raises ``BuildInProgress`` at once.
+    ``locked`` says the caller already holds ``build_lock`` (to change the corpus under it too)."""
+    if locked:
         return _build(documents, settings, embedder, full, progress, skipped)
-    finally:
-        lock.release()
+    with build_lock(settings.index_dir):
+        return _build(documents, settings, embedder, full, progress, skipped)
 
 
 def _build(
@@ -195,13 +206,17 @@ def _build(
 
 
 def build_index(
-    settings: Settings, embedder: Embedder, full: bool = False, progress: Progress | None = None
+    settings: Settings,
+    embedder: Embedder,
+    full: bool = False,
+    progress: Progress | None = None,
+    locked: bool = False,
 ) -> BuildSummary:
     """Load ``settings.corpus_dir`` and index it; unreadable files are skipped and reported."""
     if not settings.corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
     report = load_corpus(settings.corpus_dir)
-    return build_documents(report.documents, settings, embedder, full, progress, report.skipped)
+    return build_documents(report.documents, settings, embedder, full, progress, report.skipped, locked)
 
 
 def build_running(index_dir: Path) -> bool:

@@ -45,7 +45,7 @@ from qa.keyword import KeywordIndex
 FORMAT_VERSION = 2
 CHUNKER_VERSION = 2  # bump when passages of the same text would change
 POINTER = "CURRENT"
-EF_SEARCH = 128  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): recall@10 >= 0.95
+EF_SEARCH = 256  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF); bench/vectors.py: recall@10
 
 
 class IndexError_(RuntimeError):
@@ -241,6 +241,8 @@ def prune(index_dir: Path, keep: int) -> list[str]:
     current = current_generation(index_dir)
     generations = sorted(path.name for path in index_dir.glob("gen-*") if path.is_dir())
     doomed = [name for name in generations[: max(len(generations) - max(keep, 1), 0)] if name != current]
+    # builds run one at a time under the build lock, so any staging folder left is a dead build's
+    doomed += [path.name for path in index_dir.glob(".tmp-gen-*") if path.is_dir()]
     for name in doomed:
         shutil.rmtree(index_dir / name, ignore_errors=True)
     return doomed

@@ -1,0 +1,56 @@
+"""A build killed at any point leaves the last published generation loadable and correct."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from qa.config import Settings
+from qa.indexer import build_index
+from qa.retrieval import Searcher
+from qa.store import current_generation, load_generation
+from tests.conftest import ARTICLE, real_embedder
+
+KILLS = 6
+
+
+def test_sigkill_during_builds_never_breaks_the_served_generation(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    published = build_index(settings, real_embedder()).generation
+    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(settings.index_dir)}
+    rng = random.Random(5)
+    for attempt in range(KILLS):
+        (corpus / f"note-{attempt}.md").write_text(
+            f"# Note {attempt}\n\nThe ferry timetable changes in week {attempt}.\n"
+        )
+        build = subprocess.Popen(
+            [sys.executable, "-m", "qa", "index", "--full"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 9.0))  # model load, parse, embed, write, publish: anywhere
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        name = current_generation(settings.index_dir)
+        generation = load_generation(settings.index_dir)  # never half-written
+        assert name == generation.name
+        if name != published:  # the kill came after the publish: the new one must be complete
+            assert f"note-{attempt}.md" in generation.documents
+            published = name
+        hit = Searcher(generation, real_embedder()).search("what did UNIDO announce?", 1).hits[0]
+        document = generation.documents[hit.citation.doc_id]
+        assert document.text[hit.citation.start : hit.citation.end] == hit.passage.text
+        assert "UNIDO" in hit.passage.text
+    # builds still work afterwards, whatever the kills left behind
+    assert build_index(settings, real_embedder()).documents == 1 + KILLS
+    assert not list(settings.index_dir.glob(".tmp-*")), "dead builds' staging folders are cleared"
