@@ -16,7 +16,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -24,8 +24,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -37,6 +38,7 @@ from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, build_running, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
+from qa.metrics import Metrics
 from qa.retrieval import Citation, Hit, Searcher, SearchResult
 from qa.store import IndexError_, current_generation, load_generation
 
@@ -202,6 +204,7 @@ class Service:
     load_error: str | None = None
     writes: WriteJobs = field(default_factory=WriteJobs)
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)
     refused_generation: str | None = None  # the last generation that failed to load, not retried
 
     def ready_searcher(self) -> Searcher:
@@ -299,6 +302,13 @@ def reload_if_published(service: Service) -> bool:
             return False
         service.searcher = Searcher(generation, service.embedder)
         service.load_error = None
+        manifest = generation.manifest
+        service.metrics.serve_generation(
+            generation.name,
+            str(manifest.get("built_at")),
+            len(generation.documents),
+            len(generation.passages),
+        )
     log.info("serving generation %s", generation.name)
     return True
 
@@ -374,6 +384,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         lifespan=lifespan,
     )
     app.state.service = service
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")  # a template, so ids do not explode the labels
+        service.metrics.observe_request(
+            template, request.method, response.status_code, time.perf_counter() - started
+        )
+        return response
 
     async def refused(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(status_code=refusal_status(error), content={"detail": str(error)})
@@ -456,6 +477,11 @@ def _add_routes(app: FastAPI) -> None:
             job=_job_model(service.writes.latest()),
         )
 
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics(service: ServiceDep) -> PlainTextResponse:
+        """Prometheus metrics: requests and latency by route and status, the served index, builds."""
+        return PlainTextResponse(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -533,6 +559,7 @@ def _rebuild(service: Service, embedder: Embedder, job: Job, full: bool = False)
     """Build the corpus as the job (the caller holds the build lock), then serve the new
     generation at once (no wait for the watcher)."""
     summary = build_index(service.settings, embedder, full=full, progress=job.report, locked=True)
+    service.metrics.builds.observe(summary.seconds)
     job.update(generation=summary.generation)
     reload_if_published(service)
     return summary

@@ -112,3 +112,14 @@ def test_missing_index_is_503_with_advice(tmp_path) -> None:  # type: ignore[no-
         assert ready.status_code == 503 and "qa index" in ready.json()["detail"]
         response = empty.get("/query", params={"q": "anything"})
         assert response.status_code == 503 and "qa index" in response.json()["detail"]
+
+
+def test_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
+    client.get("/query", params={"q": "what did UNIDO announce?"})
+    client.get("/documents/no-such-doc.txt")
+    text = client.get("/metrics").text
+    assert 'qa_http_requests_total{method="GET",route="/query",status="200"}' in text
+    assert 'qa_http_requests_total{method="GET",route="/documents/{doc_id:path}",status="404"}' in text
+    assert "qa_http_request_seconds_bucket" in text
+    passages = client.get("/index").json()["passages"]
+    assert f"qa_index_passages {float(passages)}" in text and "qa_index_generation_info{" in text
