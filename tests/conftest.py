@@ -40,14 +40,18 @@ def embedder() -> SentenceTransformerEmbedder:
     return real_embedder()
 
 
-@pytest.fixture(scope="session")
-def article_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings over a private copy of the corpus, with the index already built."""
-    base = tmp_path_factory.mktemp("article")
+def article_copy(base: Path) -> Settings:
+    """Settings over ``base/corpus`` holding a private copy of the article, index in ``base/index``."""
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    settings = Settings(corpus_dir=corpus, index_dir=base / "index").resolved()
+    return Settings(corpus_dir=corpus, index_dir=base / "index").resolved()
+
+
+@pytest.fixture(scope="session")
+def article_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over a private copy of the corpus, with the index already built."""
+    settings = article_copy(tmp_path_factory.mktemp("article"))
     build_index(settings, real_embedder())
     return settings
 

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from qa.config import Settings
 from qa.indexer import build_index
 from qa.retrieval import Searcher
 from qa.store import current_generation, load_generation
-from tests.conftest import ARTICLE, real_embedder
+from tests.conftest import article_copy, real_embedder
 
 KILLS = 6
 
 
 def test_sigkill_during_builds_never_breaks_the_served_generation(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    settings = article_copy(tmp_path)
+    corpus = settings.corpus_dir
     published = build_index(settings, real_embedder()).generation
     env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(settings.index_dir)}
     rng = random.Random(5)

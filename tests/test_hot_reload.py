@@ -10,16 +10,13 @@ from pathlib import Path
 
 import httpx
 
-from qa.config import Settings
 from qa.indexer import build_index
-from tests.conftest import ARTICLE, real_embedder, running_server
+from tests.conftest import article_copy, real_embedder, running_server
 
 
 def test_rebuild_is_picked_up_while_queries_never_fail(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    settings = article_copy(tmp_path)
+    corpus = settings.corpus_dir
     first = build_index(settings, real_embedder()).generation
     statuses: list[int] = []
     failures: list[str] = []
@@ -68,10 +65,7 @@ def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp
     from qa.api import create_app, reload_if_published
     from qa.store import POINTER, publish
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    settings = article_copy(tmp_path)
     served = build_index(settings, real_embedder()).generation
     app = create_app(settings, real_embedder())
     with TestClient(app) as client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,11 @@ import pytest
 from qa.config import Settings
 from qa.indexer import build_index, parameters_for
 from qa.store import IndexMismatch, IndexNotFound, current_generation, load_generation
-from tests.conftest import ARTICLE, real_embedder
+from tests.conftest import ARTICLE, article_copy, real_embedder
 
 
 def make_settings(tmp_path: Path) -> Settings:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    return article_copy(tmp_path)
 
 
 def test_round_trip_keeps_passages_vectors_and_text(tmp_path: Path) -> None:
