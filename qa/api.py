@@ -36,7 +36,7 @@ from qa import __version__, ingest
 from qa.config import SearchMode, Settings
 from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, build_running, parameters_for
+from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.metrics import Metrics
 from qa.retrieval import Citation, Hit, Searcher, SearchResult
@@ -551,8 +551,9 @@ async def _posted_document(request: Request, settings: Settings) -> tuple[str, b
 
 
 def _refuse_if_building(settings: Settings) -> None:
-    if build_running(settings.index_dir):
-        raise BuildInProgress(f"another build of {settings.index_dir} is running; try again when it ends")
+    """Refuse a write before it touches the corpus while another process builds (BuildInProgress)."""
+    with build_lock(settings.index_dir):
+        pass
 
 
 def _rebuild(service: Service, embedder: Embedder, job: Job, full: bool = False) -> BuildSummary:

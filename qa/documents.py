@@ -8,6 +8,7 @@ blank lines, with each page's start offset kept in ``metadata["page_starts"]``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -34,8 +35,8 @@ class Document:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def content_hash(self) -> str:
+    @functools.cached_property
+    def content_hash(self) -> str:  # hashed once: builds, duplicate checks and fingerprints all ask
         return content_hash(self.text)
 
 

@@ -36,7 +36,7 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
 
     def embed_with_tokens(
-        self, texts: Sequence[str], batch_size: int = 64
+        self, texts: Sequence[str], batch_size: int = 64, offsets: bool = True
     ) -> tuple[Vectors, list[TokenVectors]]: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
@@ -115,10 +115,11 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_with_tokens(
-        self, texts: Sequence[str], batch_size: int = 64
+        self, texts: Sequence[str], batch_size: int = 64, offsets: bool = True
     ) -> tuple[Vectors, list[TokenVectors]]:
         """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
-        (special tokens and padding dropped) with the character offset where each word piece starts."""
+        (special tokens and padding dropped) with the character offset where each word piece starts.
+        A question needs no offsets: ``offsets=False`` skips the second tokenization (starts are -1)."""
         import torch
 
         if not texts:
@@ -130,20 +131,28 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=False,
             show_progress_bar=False,
         )
-        spans = self._model.tokenizer(
-            list(texts),
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            truncation=True,
-            max_length=self.max_tokens,
-        )["offset_mapping"]
+        spans = (
+            self._model.tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self.max_tokens,
+            )["offset_mapping"]
+            if offsets
+            else [None] * len(texts)
+        )
         stacked = torch.stack([output["sentence_embedding"] for output in outputs]).float()
         vectors = torch.nn.functional.normalize(stacked, dim=-1).numpy()
         tokens: list[TokenVectors] = []
-        for output, offsets in zip(outputs, spans, strict=True):
+        for output, span in zip(outputs, spans, strict=True):
             length = int(output["attention_mask"].sum()) - 2
             pieces = torch.nn.functional.normalize(output["token_embeddings"][1 : 1 + length].float(), dim=-1)
-            starts = np.asarray([start for start, _ in offsets[:length]], dtype=np.int32)
+            starts = (
+                np.asarray([start for start, _ in span[:length]], dtype=np.int32)
+                if span is not None
+                else np.full(length, -1, dtype=np.int32)
+            )
             tokens.append((np.ascontiguousarray(pieces.numpy()[: len(starts)]), starts))
         return np.ascontiguousarray(vectors, dtype=np.float32), tokens
 

@@ -25,8 +25,10 @@ from qa.store import (
     BuildParameters,
     Generation,
     IndexError_,
+    IndexNotFound,
     TokenTable,
     choose_factory,
+    indexed_hashes,
     load_generation,
     write_generation,
 )
@@ -99,9 +101,10 @@ def _previous(
         return None, "asked for a full rebuild"
     try:
         return load_generation(index_dir, parameters), None
+    except IndexNotFound:
+        return None, None  # a first build is full by nature, not for a reason worth printing
     except IndexError_ as error:
-        reason = str(error).split(". Run")[0]
-        return None, None if "no index" in reason else reason
+        return None, str(error).split(". Run")[0]
 
 
 @contextmanager
@@ -149,21 +152,22 @@ def _build(
 ) -> BuildSummary:
     started = time.perf_counter()
     parameters = parameters_for(settings, embedder)
+    known = indexed_hashes(settings.index_dir)
     previous, full_reason = _previous(settings.index_dir, parameters, full)
-    old_docs = previous.documents if previous else {}
     summary = BuildSummary("", len(documents), 0, 0.0, 0, skipped=list(skipped), full_reason=full_reason)
     passages: list[Passage] = []
     reused_rows: list[int] = []  # per passage: its row in the previous generation, or -1 if new
     fresh: list[Passage] = []
     for document in documents:
-        old = old_docs.get(document.doc_id)
-        if previous is not None and old is not None and old.content_hash == document.content_hash:
+        unchanged = known.get(document.doc_id) == document.content_hash
+        if not unchanged:
+            (summary.changed if document.doc_id in known else summary.added).append(document.doc_id)
+        if unchanged and previous is not None and document.doc_id in previous.documents:
             summary.reused.append(document.doc_id)
             for old_row in previous.rows_of_doc.get(document.doc_id, []):  # none for an empty document
                 reused_rows.append(old_row)
                 passages.append(replace(previous.passages[old_row], passage_id=len(passages)))
             continue
-        (summary.changed if old is not None else summary.added).append(document.doc_id)
         new = build_passages(
             document,
             embedder.count_tokens,
@@ -177,7 +181,7 @@ def _build(
         fresh.extend(new)
         reused_rows.extend([-1] * len(new))
     current_ids = {d.doc_id for d in documents}
-    summary.removed = sorted(doc_id for doc_id in old_docs if doc_id not in current_ids)
+    summary.removed = sorted(doc_id for doc_id in known if doc_id not in current_ids)
     fresh_vectors, fresh_tokens = embed_passages(embedder, fresh, settings.embed_batch_size, progress)
     sources = np.asarray(reused_rows, dtype=np.int64)
     vectors = np.empty((len(passages), embedder.dimension), dtype=np.float32)
@@ -217,17 +221,3 @@ def build_index(
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
     report = load_corpus(settings.corpus_dir)
     return build_documents(report.documents, settings, embedder, full, progress, report.skipped, locked)
-
-
-def build_running(index_dir: Path) -> bool:
-    """Whether a build holds ``index_dir``'s lock right now: a hint for refusing a write before it
-    touches the corpus (a build may still start a moment later; ``build_documents`` then refuses)."""
-    if not index_dir.is_dir():
-        return False
-    lock = FileLock(index_dir / ".build.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return True
-    lock.release()
-    return False

@@ -121,7 +121,7 @@ class Searcher:
         self.embedder = embedder
 
     def embed(self, question: str) -> Query:
-        vectors, tokens = self.embedder.embed_with_tokens([question])
+        vectors, tokens = self.embedder.embed_with_tokens([question], offsets=False)
         return Query(question, vectors[0], tokens[0][0])
 
     def dense(self, query: Query, depth: int) -> list[tuple[int, float]]:

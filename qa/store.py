@@ -118,10 +118,6 @@ class Generation:
         for row, passage in enumerate(self.passages):
             self.rows_of_doc.setdefault(passage.doc_id, []).append(row)
 
-    @property
-    def built_at(self) -> str:
-        return str(self.manifest["built_at"])
-
 
 def corpus_fingerprint(documents: Iterable[Document]) -> str:
     return content_hash(
@@ -266,6 +262,21 @@ def current_generation(index_dir: Path) -> str | None:
     except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: nothing published
         return None
     return name or None
+
+
+def indexed_hashes(index_dir: Path) -> dict[str, str]:
+    """doc_id -> content hash of every document in the published generation ({} if none loads):
+    what a build compares against to say what was added, changed or removed, whether or not it
+    can reuse the vectors."""
+    name = current_generation(index_dir)
+    if name is None:
+        return {}
+    try:
+        return {
+            row["doc_id"]: row["content_hash"] for row in _read_jsonl(index_dir / name / "documents.jsonl")
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:

@@ -123,3 +123,14 @@ def test_empty_documents_survive_incremental_builds(tmp_path: Path) -> None:
     second = build_index(settings, embedder)  # reuses the empty documents, which have no passages
     assert sorted(second.reused) == sorted(["empty.txt", "blank.md", ARTICLE.name])
     assert second.passages == first.passages
+
+
+def test_a_chunker_change_rebuilds_everything_and_says_why(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    embedder = real_embedder()
+    first = build_index(settings, embedder)
+    assert first.full_reason is None  # a first build needs no reason
+    changed = build_index(settings.model_copy(update={"chunk_tokens": 120}), embedder)
+    assert changed.full_reason is not None and "chunk_tokens" in changed.full_reason
+    # the article itself did not change: nothing added or changed, nothing reused, all re-embedded
+    assert changed.reused == changed.added == changed.changed == [] and changed.embedded == changed.passages

@@ -1,0 +1,32 @@
+"""Page furniture in text copied from a news page: what is left out of the passages, and why."""
+
+from __future__ import annotations
+
+from qa.layout import analyse
+from tests.conftest import ARTICLE
+
+
+def test_article_furniture_is_classified_and_metadata_found() -> None:
+    text = ARTICLE.read_text(encoding="utf-8")
+    layout = analyse(text)
+    left_out = {text[start:end].split("\n")[0]: why for start, end, why in layout.furniture}
+    assert left_out["3 Min Read"] == "reading time"
+    assert left_out["Chinese flag waving in front of Shanghai cityscape"] == "caption"
+    assert left_out["Related:China Dominates Global Generative AI Patent Filings"] == "related link"
+    assert left_out["About the Author(s)"] == "author heading"
+    assert left_out["You May Also Like"] == "promo"
+    assert layout.fields["author"].value == "Ben Wodecki" and layout.fields["date"].value == "July 8, 2024"
+    assert text[layout.fields["bio"].start :].startswith("Ben Wodecki is the Jr. Editor of AI Business")
+    body = " ".join(text[b.start : b.end] for b in layout.blocks if b.kind == "body")
+    assert "It will be located in the Shanghai Artificial Intelligence Research Institute" in body
+    assert [text[b.start : b.end] for b in layout.blocks if b.kind == "heading"] == [
+        "UN Industrial AI Center of Excellence"
+    ]
+
+
+def test_plain_prose_has_no_furniture() -> None:
+    text = (
+        "A note.\n\nThe harbour bridge reopened on Monday after eighteen months of repairs to its cables.\n"
+    )
+    layout = analyse(text)
+    assert all(b.kind == "body" for b in layout.blocks[1:]) and not layout.fields
