@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
+from cachetools import LRUCache
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -33,13 +34,15 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from qa import __version__, ingest
+from qa.batching import MicroBatcher
 from qa.config import SearchMode, Settings
 from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.metrics import Metrics
-from qa.retrieval import Citation, Hit, Searcher, SearchResult
+from qa.retrieval import Citation, Hit, Searcher, SearchResult, embed_questions
+from qa.retrieval import Query as EmbeddedQuestion
 from qa.store import IndexError_, current_generation, load_generation
 
 log = logging.getLogger(__name__)
@@ -206,6 +209,29 @@ class Service:
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     metrics: Metrics = field(default_factory=Metrics)
     refused_generation: str | None = None  # the last generation that failed to load, not retried
+    batcher: MicroBatcher[str, EmbeddedQuestion] | None = None  # set while the app runs (lifespan)
+    # (generation, question, k, mode) -> response; touched only on the event loop, so no lock
+    answers: LRUCache[tuple[str, str, int, str], QueryResponse] | None = None
+
+    def start_batching(self) -> None:
+        """Embed concurrent questions together, on one worker thread (call inside the event loop)."""
+        embedder = self.embedder
+        if embedder is None or self.batcher is not None:
+            return
+        settings = self.settings
+        self.batcher = MicroBatcher(
+            lambda questions: embed_questions(embedder, questions),
+            max_batch=settings.batch_max,
+            wait_seconds=settings.batch_wait_ms / 1000,
+        )
+        self.batcher.start()
+        if settings.cache_size:
+            self.answers = LRUCache(maxsize=settings.cache_size)
+
+    async def embed(self, question: str) -> EmbeddedQuestion:
+        if self.batcher is None:  # the model failed to load at start: nothing to batch with
+            return await run_in_threadpool(self.ready_searcher().embed, question)
+        return await self.batcher.submit(question)
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
@@ -267,7 +293,9 @@ def load_service(service: Service) -> None:
     """Load the model and the served generation into ``service``; failures are kept, not raised."""
     try:
         if service.embedder is None:
-            service.embedder = SentenceTransformerEmbedder(service.settings.model)
+            service.embedder = SentenceTransformerEmbedder(
+                service.settings.model, threads=service.settings.torch_threads
+            )
     except ModelLoadError as error:
         service.load_error = str(error)
         log.error("not ready: %s", error)
@@ -371,11 +399,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(load_service, service)
+        service.start_batching()
         watcher = asyncio.create_task(watch_index(service))
         try:
             yield
         finally:
             watcher.cancel()
+            if service.batcher is not None:
+                await service.batcher.close()
+                service.batcher = None
 
     app = FastAPI(
         title="qa",
@@ -416,7 +448,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     return app
 
 
-def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
+async def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
+    """Answer on the event loop without blocking it: the question joins the next model batch, the
+    search runs in the thread pool, and a question asked before of the same generation is answered
+    from the cache."""
     started = time.perf_counter()
     searcher = service.ready_searcher()
     try:
@@ -424,23 +459,31 @@ def _run_query(service: Service, question: str, k: int, mode: SearchMode | None)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     chosen: SearchMode = mode or service.settings.default_mode
-    result = searcher.search(cleaned, k, chosen)
-    return to_response(cleaned, chosen, result, started)
+    key = (searcher.generation.name, cleaned, k, chosen)
+    cached = service.answers.get(key) if service.answers is not None else None
+    if cached is not None:
+        return cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
+    query = await service.embed(cleaned)
+    result = await run_in_threadpool(searcher.search_query, query, k, chosen)
+    response = to_response(cleaned, chosen, result, started)
+    if service.answers is not None:
+        service.answers[key] = response
+    return response
 
 
 def _add_routes(app: FastAPI) -> None:
     @app.get("/query", response_model=QueryResponse, tags=["query"])
-    def query_get(
+    async def query_get(
         service: ServiceDep,
         q: Annotated[str, Query(description="The question.", max_length=100_000)],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
         mode: Annotated[SearchMode | None, Query(description="hybrid, dense or keyword.")] = None,
     ) -> QueryResponse:
-        return _run_query(service, q, k, mode)
+        return await _run_query(service, q, k, mode)
 
     @app.post("/query", response_model=QueryResponse, tags=["query"])
-    def query_post(service: ServiceDep, body: QueryRequest) -> QueryResponse:
-        return _run_query(service, body.question, body.k, body.mode)
+    async def query_post(service: ServiceDep, body: QueryRequest) -> QueryResponse:
+        return await _run_query(service, body.question, body.k, body.mode)
 
     @app.get("/documents", response_model=list[DocumentSummary], tags=["documents"])
     def list_documents(service: ServiceDep) -> list[DocumentSummary]:

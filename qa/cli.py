@@ -143,7 +143,7 @@ def index(
                 console.print(f"index in {settings.index_dir} is up to date")
                 return
             console.print(f"building the index: {reason}", highlight=False)
-        embedder = SentenceTransformerEmbedder(settings.model)
+        embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
         with _progress_bar() as progress:
             summary = build_index(settings, embedder, full=full, progress=progress)
         _print_summary(summary)
@@ -164,7 +164,7 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEmbedder(settings.model)
+        embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
         check_parameters(generation.manifest, parameters_for(settings, embedder))
         searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
@@ -227,7 +227,7 @@ def _indexed(
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.evaluation import ensure_index
 
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
     started = time.perf_counter()
     with _progress_bar() as progress:
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)

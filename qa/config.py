@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     default_mode: SearchMode = "hybrid"
     embed_batch_size: int = Field(64, ge=1)
 
+    # The query path: concurrent questions share one model call; repeated ones are answered from memory.
+    batch_max: int = Field(64, ge=1, description="Most questions embedded in one model call.")
+    batch_wait_ms: float = Field(
+        0.0, ge=0, le=1000, description="How long a lone question waits for others to share its model call."
+    )
+    cache_size: int = Field(1024, ge=0, description="Answers kept for repeated questions (0: no cache).")
+    torch_threads: int = Field(0, ge=0, description="CPU threads for the model; 0 keeps torch's default.")
+
     # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.
     api_token: SecretStr | None = Field(
         None, description="Bearer token for write endpoints; unset (or empty) refuses every write."

@@ -65,10 +65,12 @@ def _candidates(name: str) -> list[str]:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; vectors are L2-normalised float32."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None) -> None:
+    def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None, threads: int = 0) -> None:
+        """``threads`` > 0 sets torch's CPU threads for this process (0 keeps torch's default)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -76,6 +78,8 @@ class SentenceTransformerEmbedder:
         transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights" bars on every start
 
+        if threads > 0:
+            torch.set_num_threads(threads)
         errors: list[str] = []
         model: Any = None
         for candidate in _candidates(name):

@@ -113,6 +113,17 @@ def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Se
     return scores
 
 
+def embed_questions(embedder: Embedder, questions: Sequence[str]) -> list[Query]:
+    """Questions embedded in one model call: text vectors and word-piece vectors (no offsets)."""
+    vectors, tokens = embedder.embed_with_tokens(
+        list(questions), batch_size=max(1, len(questions)), offsets=False
+    )
+    return [
+        Query(text, vector, pieces)
+        for text, vector, (pieces, _) in zip(questions, vectors, tokens, strict=True)
+    ]
+
+
 class Searcher:
     """Answers questions from one generation with one embedder; safe to share between threads."""
 
@@ -121,8 +132,7 @@ class Searcher:
         self.embedder = embedder
 
     def embed(self, question: str) -> Query:
-        vectors, tokens = self.embedder.embed_with_tokens([question], offsets=False)
-        return Query(question, vectors[0], tokens[0][0])
+        return embed_questions(self.embedder, [question])[0]
 
     def dense(self, query: Query, depth: int) -> list[tuple[int, float]]:
         depth = min(depth, len(self.generation.passages))
@@ -176,7 +186,10 @@ class Searcher:
         return self.rank(self.embed(question), depth, mode)
 
     def search(self, question: str, k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        query = self.embed(question)
+        return self.search_query(self.embed(question), k, mode)
+
+    def search_query(self, query: Query, k: int, mode: SearchMode = "hybrid") -> SearchResult:
+        """Search with a question already embedded (by :func:`embed_questions`, possibly in a batch)."""
         ranked = self.rank(query, k, mode)
         hits = [self.hit(row, score) for row, score in ranked]
         answer, answerable = self.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
