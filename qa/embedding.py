@@ -106,6 +106,11 @@ class SentenceTransformerEmbedder:
         self.dimension = int(dimension or model.get_sentence_embedding_dimension())
         self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
 
+    @property
+    def sentence_transformer(self) -> Any:
+        """The loaded model itself, for benchmarks that compare against its bare ``encode``."""
+        return self._model
+
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
