@@ -11,7 +11,6 @@ Screenshots go to test-artifacts/web/.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 from qa.indexer import build_index
 from tests.conftest import ROOT, article_copy, real_embedder, running_server
 
-CHROMIUM = Path(os.environ.get("QA_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it, Playwright never downloads one
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 TIMEOUT_MS = 30_000  # two shared cores: the first query warms the model
 UNIDO = "what did UNIDO announce?"
@@ -111,9 +110,9 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not problems
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def ask(page: Page, question: str) -> None:
@@ -177,7 +176,7 @@ def test_the_citation_opens_the_document_with_the_cited_span_highlighted(
     assert page.evaluate("window.scrollY") > 0  # it was scrolled to, not merely near the top
     expect(mark).to_be_focused()
     expect(page.locator("#doc-title")).to_have_text(document["title"])
-    shot(page, "document")
+    shot(page, "document", full_page=False)  # the view as scrolled: the span in sight
 
     shared = page.context.new_page()  # the view's URL alone reproduces it
     shared.goto(page.url)

@@ -4,10 +4,16 @@ and every asset it names served from the package, none fetched from elsewhere.""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from qa.web import static_dir
+from tests.conftest import ROOT
 
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
@@ -55,3 +61,22 @@ def test_the_page_script_never_parses_text_as_html() -> None:
     script = (static_dir() / "page.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script, sink
+
+
+def test_the_assets_ship_in_the_wheel(tmp_path: Path) -> None:
+    """Not only in the editable install: a wheel built from a clean copy of the source (no stale
+    build/ folder to hide a missing package-data entry) holds every file of qa/static."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = (tmp_path / "wheels").glob("qa-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"qa/static/{path.name}" for path in static_dir().iterdir()}
+    assert expected and expected <= shipped
