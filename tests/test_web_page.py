@@ -70,13 +70,14 @@ def test_the_assets_ship_in_the_wheel(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
+    wheels = tmp_path / "wheels"
+    build = ["wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        [sys.executable, "-m", "pip", *build, str(source)],
         check=True,
         capture_output=True,
     )
-    [wheel] = (tmp_path / "wheels").glob("qa-*.whl")
+    [wheel] = wheels.glob("qa-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"qa/static/{path.name}" for path in static_dir().iterdir()}
     assert expected and expected <= shipped
