@@ -64,6 +64,10 @@
     return `/view/${encodeDocId(citation.doc_id)}?start=${citation.start}&end=${citation.end}`;
   }
 
+  function counted(count, noun) {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  }
+
   function linesLabel(first, last) {
     return first === last ? `line ${first}` : `lines ${first}–${last}`;
   }
@@ -170,8 +174,8 @@
       const body = await getJson(`/query?${params}`);
       if (request !== latestRequest) return;
       drawAnswer(body);
-      const count = body.passages.length;
-      setBusy(false, `${count} passage${count === 1 ? "" : "s"} for “${body.query}” (${body.mode}, ${body.took_ms} ms)`);
+      const found = counted(body.passages.length, "passage");
+      setBusy(false, `${found} for “${body.query}” (${body.mode}, ${body.took_ms} ms)`);
     } catch (error) {
       if (request !== latestRequest) return;
       setBusy(false, "");
@@ -235,7 +239,8 @@
     const footer = byId("index-status");
     try {
       const index = await getJson("/index");
-      footer.textContent = `${index.documents} documents · ${index.passages} passages · index built ${index.built_at}`;
+      const size = `${counted(index.documents, "document")} · ${counted(index.passages, "passage")}`;
+      footer.textContent = `${size} · index built ${index.built_at}`;
       footer.title = `generation ${index.generation}, model ${index.model}`;
     } catch (error) {
       footer.textContent = `index status unavailable: ${error.message}`;
