@@ -30,8 +30,9 @@ TIMEOUT_MS = 30_000  # two shared cores: the first query warms the model
 UNIDO = "what did UNIDO announce?"
 UNANSWERABLE = "what is the capital of France?"
 HOSTILE_DOC = "harbour-notes.txt"
+# The ships are outside the BMP: one character to Python (and to citations), two to JavaScript.
 HOSTILE_TEXT = (
-    "Harbour notes\n\n"
+    "Harbour notes 🚢\n\n🚢🚢 "
     "The harbour bridge reopened on Monday after repairs to its deck. "
     "<script>window.__pwned = 'document script'</script>"
     "<img src=x onerror=\"window.__pwned = 'document img'\"> <b>Traffic</b> is back to normal.\n"
@@ -241,6 +242,9 @@ def test_html_in_a_question_or_a_document_is_shown_as_text_and_never_runs(
     expect(page.locator("#status")).to_contain_text(f"“{HOSTILE_QUESTION}”")  # the question, as text
     card = page.locator("#cards .card").nth(hostile["rank"] - 1)
     expect(card.locator(".passage-text")).to_have_text(hostile["text"])
+    answer = expected["answer"]
+    if answer and answer["citation"]["doc_id"] == HOSTILE_DOC:
+        expect(card.locator("mark")).to_have_text(answer["text"])
     nothing_ran(page)
     shot(page, "html-as-text")
 
@@ -264,6 +268,14 @@ def test_a_refusal_is_shown_verbatim(server: LiveServer, page: Page) -> None:
     page.goto(f"{server.base}/view/no-such-document.txt?start=0&end=5")
     missing = server.api("/documents/no-such-document.txt")
     expect(page.locator("#error .detail")).to_have_text(missing["detail"])
+
+    page.goto(f"{server.base}/?q={quote(UNIDO)}&k=99")  # a shared URL with a k the server refuses
+    refused = server.api("/query", q=UNIDO, k=99)
+    expect(page.locator("#error .detail")).to_have_text(refused["detail"])
+
+    page.goto(f"{server.base}/view/{HOSTILE_DOC}?start=5&end=100000")  # a span past the end
+    expect(page.locator("#error")).to_contain_text("not inside")
+    assert page.locator("#doc-text").text_content() == HOSTILE_TEXT  # the document is still shown
 
 
 def test_a_server_that_is_down_is_reported(server: LiveServer, page: Page) -> None:

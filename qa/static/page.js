@@ -99,9 +99,14 @@
     return body;
   }
 
+  function errorHeading(error) {
+    if (!(error instanceof ApiError)) return "This view cannot be shown";
+    return error.status ? `The server answered ${error.status}` : "No answer from the server";
+  }
+
   function showError(error) {
     const box = byId("error");
-    const heading = error.status ? `The server answered ${error.status}` : "No answer from the server";
+    const heading = errorHeading(error);
     box.replaceChildren(el("strong", { text: heading }), el("p", { className: "detail", text: error.message }));
     box.hidden = false;
   }
@@ -199,7 +204,7 @@
     }
     if (start > end || end > length) {
       text.textContent = doc.text;
-      throw new ApiError(0, `characters ${start}–${end} are not inside ${doc.doc_id} (${length} characters)`);
+      throw new Error(`characters ${start}–${end} are not inside ${doc.doc_id} (${length} characters)`);
     }
     const [before, mark, after] = highlighted(doc.text, start, end);
     const first = before.split("\n").length;
@@ -247,17 +252,32 @@
     }
   }
 
+  // Select a value a shared URL names, adding it when the list lacks it: the server, not the
+  // page, decides whether it is valid (and says why not).
+  function choose(select, value) {
+    if (value === null) return;
+    if (![...select.options].some((option) => option.value === value)) select.append(new Option(value, value));
+    select.value = value;
+  }
+
   // Draw whatever the URL names; called on load and on back/forward.
   function route() {
     const params = new URLSearchParams(location.search);
     if (location.pathname.startsWith("/view/")) {
-      const docId = decodeURIComponent(location.pathname.slice("/view/".length));
+      let docId;
+      try {
+        docId = decodeURIComponent(location.pathname.slice("/view/".length));
+      } catch (error) {
+        resetViews();
+        showError(new Error(`the address does not name a document: ${error.message}`));
+        return;
+      }
       showDocument(docId, parseOffset(params.get("start")), parseOffset(params.get("end")));
       return;
     }
     const question = params.get("q");
-    if (params.get("k")) byId("k").value = params.get("k");
-    if (params.get("mode")) byId("mode").value = params.get("mode");
+    choose(byId("k"), params.get("k"));
+    choose(byId("mode"), params.get("mode"));
     if (question === null) {
       resetViews();
       setBusy(false, "");
