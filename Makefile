@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCIFACT ?= ../shared/data/scifact
+CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -28,8 +29,16 @@ serve: $(STAMP)
 index: $(STAMP)
 	$(BIN)/qa index
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The web page's tests drive Debian's Chromium through Playwright (a browser download fails here,
+# so `playwright install` is never run): installed from apt when missing, as root or with sudo.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -q && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "make test needs Debian's Chromium at $(CHROMIUM): run 'apt-get install chromium' as root" >&2; exit 1; fi
 
 # Retrieval quality, every mode side by side; results are kept in eval/ to compare against.
 eval: $(STAMP)

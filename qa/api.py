@@ -44,6 +44,7 @@ from qa.metrics import Metrics
 from qa.retrieval import Citation, Hit, Searcher, SearchResult, embed_questions
 from qa.retrieval import Query as EmbeddedQuestion
 from qa.store import IndexError_, current_generation, load_generation
+from qa.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
@@ -445,6 +446,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     _add_routes(app)
     _add_write_routes(app)
+    add_web_routes(app)
     return app
 
 
