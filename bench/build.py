@@ -70,7 +70,7 @@ def main() -> None:
     }
     table = "\n".join(
         [
-            f"| SciFact, first {len(documents)} abstracts ({passages} passages) | seconds, 2 runs | passages/s |",
+            f"| SciFact, first {len(documents)} abstracts ({passages} passages) | s, 2 runs | passages/s |",
             "| --- | --- | --- |",
             f"| bare `model.encode` of the same texts, batch {settings.embed_batch_size} | "
             f"{', '.join(f'{s:.1f}' for s in bare)} | {bare_rate:.1f} |",
