@@ -295,7 +295,7 @@ def load_service(service: Service) -> None:
     try:
         if service.embedder is None:
             service.embedder = SentenceTransformerEmbedder(
-                service.settings.model, threads=service.settings.torch_threads
+                service.settings.model, threads=service.settings.torch_threads, int8=service.settings.int8
             )
     except ModelLoadError as error:
         service.load_error = str(error)

@@ -143,7 +143,9 @@ def index(
                 console.print(f"index in {settings.index_dir} is up to date")
                 return
             console.print(f"building the index: {reason}", highlight=False)
-        embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
+        embedder = SentenceTransformerEmbedder(
+            settings.model, threads=settings.torch_threads, int8=settings.int8
+        )
         with _progress_bar() as progress:
             summary = build_index(settings, embedder, full=full, progress=progress)
         _print_summary(summary)
@@ -164,7 +166,9 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
+        embedder = SentenceTransformerEmbedder(
+            settings.model, threads=settings.torch_threads, int8=settings.int8
+        )
         check_parameters(generation.manifest, parameters_for(settings, embedder))
         searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
@@ -227,7 +231,7 @@ def _indexed(
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.evaluation import ensure_index
 
-    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads)
+    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads, int8=settings.int8)
     started = time.perf_counter()
     with _progress_bar() as progress:
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)

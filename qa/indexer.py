@@ -57,7 +57,7 @@ class BuildSummary:
 
 def parameters_for(settings: Settings, embedder: Embedder) -> BuildParameters:
     return BuildParameters(
-        model=settings.model,
+        model=embedder.name,  # the settings' model, marked when quantized
         dimension=embedder.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_min_chars=settings.chunk_min_chars,
