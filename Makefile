@@ -58,6 +58,10 @@ lint: $(STAMP)
 
 # Speed and cost figures (printed, and written to bench/results/); not part of `make test`.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/query.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
 
