@@ -61,6 +61,10 @@ class ShardServer:
                     self.partitions.pop(next(iter(self.partitions)))
             return self.partitions[name].size
 
+    def node(self) -> str:
+        """The Ray node this shard runs on (where its memory is)."""
+        return str(ray.get_runtime_context().get_node_id())
+
     def first_stage(
         self, name: str, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
     ) -> FirstStage:

@@ -113,9 +113,9 @@ class Searcher:
         vectors, tokens = self.embedder.embed_with_tokens([question], offsets=False)
         return Query(question, vectors[0], tokens[0][0])
 
-    def first_stage(self, query: Query, depth: int, dense: bool = True, keyword: bool = True) -> tuple[
-        Ranked, Ranked
-    ]:
+    def first_stage(
+        self, query: Query, depth: int, dense: bool = True, keyword: bool = True
+    ) -> tuple[Ranked, Ranked]:
         """Dense and keyword candidates, each the merge of every shard's best ``depth``."""
         parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword)
         return merge([p.dense for p in parts], depth), merge([p.keyword for p in parts], depth)
