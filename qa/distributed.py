@@ -180,8 +180,9 @@ def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas:
     try:
         handles = deploy(settings, shards, replicas)
         print(f"serving on http://{settings.host}:{settings.port} ({shards} shards, {replicas} replicas)")
-        stop.wait()
-        serve.delete(APP_NAME)
+        while not stop.wait(1.0):
+            pass
+        serve.shutdown()  # this command started Serve on the cluster (and its HTTP proxy)
         for handle in handles:
             ray.kill(handle)
     finally:

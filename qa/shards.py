@@ -95,16 +95,17 @@ class Partition:
 
     @classmethod
     def of(cls, generation: Generation, start: int, stop: int, ef_search: int) -> Partition:
-        """Rows ``start:stop``, copied out of the (memory-mapped) generation; the vector index is
-        rebuilt over them with the generation's own FAISS factory."""
+        """Rows ``start:stop`` of the (memory-mapped) generation. The vectors are copied into a
+        vector index rebuilt with the generation's own FAISS factory; the word pieces stay
+        memory-mapped views (the biggest part of a generation; the page cache keeps what is hot)."""
         vectors = np.ascontiguousarray(generation.vectors[start:stop], dtype=np.float32)
         index = vector_index(vectors, str(generation.manifest.get("faiss_factory", "Flat")))
         tune_for_search(index, ef_search)
         table = generation.tokens
         first, last = int(table.offsets[start]), int(table.offsets[stop])
         tokens = TokenTable(
-            np.array(table.vectors[first:last]),
-            np.array(table.starts[first:last]),
+            table.vectors[first:last],
+            table.starts[first:last],
             np.asarray(table.offsets[start : stop + 1]) - first,
         )
         return cls(start, stop - start, index, generation.keyword.subset(start, stop), tokens)

@@ -68,7 +68,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sharded_url(cluster: str, article_settings: Settings) -> Iterator[str]:
     """``qa serve --ray`` over the article index: 2 shards, 2 replicas; its base URL once ready."""
     port = free_port()
@@ -149,12 +149,12 @@ def test_sharded_service_answers_like_the_single_node_one(
 
 @pytest.fixture(scope="module")
 def scifact_generation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Generation, list[str]]:
-    """A SciFact slice (50 test queries, their relevant abstracts and others, 1,000 in all)
+    """A SciFact slice (50 test queries, their relevant abstracts and 400 others)
     indexed single-node; and its questions."""
     if not SCIFACT.is_dir():
         pytest.skip(f"no SciFact data at {SCIFACT}: the SciFact equivalence needs BEIR SciFact there")
     base = tmp_path_factory.mktemp("scifact-ray")
-    documents, queries, qrels = scifact_slice(queries=50, others=940)
+    documents, queries, qrels = scifact_slice(queries=50, others=400)
     data = load_beir(write_beir(base / "slice", documents, queries, qrels), "test")
     settings = Settings(corpus_dir=base / "unused", index_dir=base / "index").resolved()
     build_documents(data.documents, settings, real_embedder())
