@@ -25,7 +25,7 @@ import pytest
 
 from qa.config import SearchMode, Settings
 from qa.evaluation import load_beir
-from qa.indexer import build_documents
+from qa.indexer import build_documents, build_index
 from qa.retrieval import Searcher
 from qa.shards import LocalShards, Partition, split_points
 from qa.store import EF_SEARCH, Generation, load_generation
@@ -204,14 +204,14 @@ def test_scifact_on_ray_shards_equal_the_single_node(
 
 
 def test_index_on_ray_writes_the_single_node_generation(cluster: str, tmp_path: Path) -> None:
-    settings = article_copy(tmp_path / "single")
-    on_ray = article_copy(tmp_path / "ray")
-    from qa.indexer import build_index
+    (tmp_path / "single").mkdir()
+    (tmp_path / "ray").mkdir()
+    settings, on_ray = article_copy(tmp_path / "single"), article_copy(tmp_path / "ray")
 
     build_index(settings, real_embedder())
     env = environment(on_ray)
     result = subprocess.run(
-        qa_command("index", "--ray", "--address", cluster, "--workers", "2", env=env),
+        qa_command("index", "--ray", "--address", cluster, "--workers", "2"),
         env=env,
         capture_output=True,
         text=True,
