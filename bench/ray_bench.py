@@ -162,7 +162,8 @@ def write(results: dict[str, Any]) -> None:
         "",
         "| build | seconds |",
         "| --- | --- |",
-        f"| single-node build | {build['single_node_build_s']} (model load {build['single_node_model_load_s']}) |",
+        f"| single-node build | {build['single_node_build_s']} "
+        f"(model load {build['single_node_model_load_s']}) |",
         f"| Ray build, {build['ray_workers']} workers | {build['ray_build_s']} "
         f"(workers start and load models {build['ray_workers_start_s']}) |",
     ]

@@ -182,7 +182,8 @@ def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas:
         print(f"serving on http://{settings.host}:{settings.port} ({shards} shards, {replicas} replicas)")
         while not stop.wait(1.0):
             pass
-        serve.shutdown()  # this command started Serve on the cluster (and its HTTP proxy)
+        # this command started Serve (and its HTTP proxy) on the cluster, so it takes it down
+        serve.shutdown()  # type: ignore[no-untyped-call]
         for handle in handles:
             ray.kill(handle)
     finally:
