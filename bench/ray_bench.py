@@ -77,6 +77,44 @@ def build_times(documents: list[Any], base: Path, address: str) -> dict[str, Any
     }
 
 
+def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str, Any]:
+    """Per question, in one process: embedding, then ranking + answer in process against the
+    same over two Ray shard actors (the fan-out's own cost, without HTTP)."""
+    import ray
+
+    from qa.distributed import ShardServer, connect, open_sharded
+    from qa.retrieval import ANSWER_PASSAGES, Searcher
+    from qa.store import load_generation
+
+    connect(address)
+    embedder = SentenceTransformerEmbedder()
+    actor = ray.remote(ShardServer)
+    handles = [
+        actor.options(num_cpus=1, scheduling_strategy="SPREAD").remote(index_dir, shard, 2)
+        for shard in (0, 1)
+    ]
+    single = Searcher(load_generation(Path(index_dir)), embedder)
+    sharded = open_sharded(Settings(index_dir=Path(index_dir)).resolved(), embedder, handles)
+    timings: dict[str, list[float]] = {
+        "embed": [],
+        "rank+answer, in process": [],
+        "rank+answer, 2 Ray shards": [],
+    }
+    for question in questions:
+        started = time.perf_counter()
+        query = single.embed(question)
+        timings["embed"].append((time.perf_counter() - started) * 1000)
+        for name, searcher in (("rank+answer, in process", single), ("rank+answer, 2 Ray shards", sharded)):
+            started = time.perf_counter()
+            ranked = searcher.rank(query, 10, "hybrid")
+            searcher.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
+            timings[name].append((time.perf_counter() - started) * 1000)
+    ray.shutdown()
+    return {
+        name: {"p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99)} for name, v in timings.items()
+    }
+
+
 def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 400) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -118,13 +156,21 @@ def measure(base: str, questions: list[str]) -> dict[str, Any]:
     }
 
 
-def serve_and_measure(arguments: list[str], index_dir: str, questions: list[str]) -> dict[str, Any]:
+def serve_and_measure(
+    arguments: list[str], index_dir: str, questions: list[str], **extra_env: str
+) -> dict[str, Any]:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "QA_INDEX_DIR": index_dir, "QA_PORT": str(port), "QA_RAY_ACTOR_CPUS": "1"}
+    env = {
+        **os.environ,
+        "QA_INDEX_DIR": index_dir,
+        "QA_PORT": str(port),
+        "QA_RAY_ACTOR_CPUS": "1",
+        **extra_env,
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "qa", "serve", *arguments],
         env=env,
@@ -158,6 +204,9 @@ def write(results: dict[str, Any]) -> None:
             f"| {name} | {row['p50_ms']} | {row['p99_ms']} | {row['mean_ms']} | "
             f"{row[f'throughput_qps_{CLIENTS}_clients']} |"
         )
+    lines += ["", "| step (one question, hybrid, k=10) | p50 ms | p99 ms |", "| --- | --- | --- |"]
+    for name, row in results["fan_out_in_process"].items():
+        lines.append(f"| {name} | {row['p50_ms']} | {row['p99_ms']} |")
     lines += [
         "",
         "| build | seconds |",
@@ -186,7 +235,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="qa-ray-bench-") as folder:
             build = build_times(documents, Path(folder), cluster.address)
             index_dir = build.pop("index_dir")
-            serving = {"single node (uvicorn)": serve_and_measure([], index_dir, questions)}
+            fan_out = fan_out_cost(index_dir, questions, cluster.address)
+            serving = {
+                "single node (uvicorn)": serve_and_measure([], index_dir, questions),
+                # Ray starts each actor with OMP_NUM_THREADS = its CPUs (1); the same for uvicorn
+                "single node (uvicorn), OMP_NUM_THREADS=1": serve_and_measure(
+                    [], index_dir, questions, OMP_NUM_THREADS="1"
+                ),
+            }
             for replicas in (1, 2):
                 arguments = ["--ray", "--address", cluster.address, "--shards", "2"]
                 serving[f"Ray, 2 shards, {replicas} replica{'s' if replicas > 1 else ''}"] = (
@@ -199,6 +255,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "queries": len(questions),
         "build": build,
+        "fan_out_in_process": fan_out,
         "serving": serving,
     }
     write(results)
