@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, get_args
 
 import typer
@@ -58,6 +59,15 @@ def _settings(**overrides: Any) -> Settings:
     except ValueError as error:
         raise UserError(f"invalid setting: {error}") from error
     return settings.resolved()
+
+
+def _distributed() -> ModuleType:
+    """qa.distributed, or a UserError saying how to install Ray (txtai's "install X to enable")."""
+    try:
+        import qa.distributed
+    except ImportError as error:
+        raise UserError(f"--ray needs the Ray extra ({error}): pip install -e '.[ray]'") from error
+    return qa.distributed
 
 
 def rebuild_reason(settings: Settings) -> str | None:
@@ -149,9 +159,8 @@ def index(
                 return
             console.print(f"building the index: {reason}", highlight=False)
         if on_ray:
-            from qa.distributed import ray_embedder
-
-            embedder: Embedder = ray_embedder(settings, address or settings.ray_address, workers)
+            cluster = address or settings.ray_address
+            embedder: Embedder = _distributed().ray_embedder(settings, cluster, workers)
         else:
             embedder = SentenceTransformerEmbedder(settings.model)
         with _progress_bar() as progress:
@@ -223,10 +232,9 @@ def serve(
         )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if on_ray:
-        from qa.distributed import serve_on_ray
-
         with _user_errors():
-            serve_on_ray(settings, settings.ray_address, settings.ray_shards, settings.ray_replicas)
+            shards, replicas = settings.ray_shards, settings.ray_replicas
+            _distributed().serve_on_ray(settings, settings.ray_address, shards, replicas)
         return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 

@@ -148,7 +148,10 @@ class QAIngress:
 
 def connect(address: str | None) -> None:
     """Join the cluster at ``address`` (or RAY_ADDRESS); with neither, start a local one."""
-    ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True)
+    except ConnectionError as error:  # a ValueError is what the CLI reports as one line
+        raise ValueError(f"cannot join the Ray cluster at {address or 'RAY_ADDRESS'}: {error}") from error
 
 
 def deploy(settings: Settings, shards: int, replicas: int) -> list[Any]:
