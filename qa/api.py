@@ -197,6 +197,11 @@ REBUILD_BODY: dict[str, Any] = {
 }
 
 
+def open_local(settings: Settings, embedder: Embedder) -> Searcher:
+    """The embedded default: the published generation, searched in this process."""
+    return Searcher(load_generation(settings.index_dir, parameters_for(settings, embedder)), embedder)
+
+
 @dataclass
 class Service:
     """What the routes share: settings, the model, the searcher over the served generation, and the
@@ -233,6 +238,8 @@ class Service:
         if self.batcher is None:  # the model failed to load at start: nothing to batch with
             return await run_in_threadpool(self.ready_searcher().embed, question)
         return await self.batcher.submit(question)
+    # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
+    open_searcher: Callable[[Settings, Embedder], Searcher] = open_local
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
@@ -322,14 +329,15 @@ def reload_if_published(service: Service) -> bool:
         if name in (served, service.refused_generation):
             return False
         try:
-            generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
+            searcher = service.open_searcher(settings, service.embedder)
         except IndexError_ as error:
             service.refused_generation = name
             if service.searcher is None:
                 service.load_error = str(error)
             log.error("generation %s not loaded: %s", name, error)
             return False
-        service.searcher = Searcher(generation, service.embedder)
+        service.searcher = searcher
+        generation = searcher.generation
         service.load_error = None
         manifest = generation.manifest
         service.metrics.serve_generation(
@@ -393,9 +401,15 @@ def refusal_status(error: Exception) -> int:
     return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
 
 
-def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    open_searcher: Callable[[Settings, Embedder], Searcher] = open_local,
+) -> FastAPI:
     """Build the app; the model and index load in the lifespan, once per process."""
-    service = Service(settings=(settings or Settings()).resolved(), embedder=embedder)
+    service = Service(
+        settings=(settings or Settings()).resolved(), embedder=embedder, open_searcher=open_searcher
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

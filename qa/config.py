@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (422 above it).")
 
+    # Scale-out on Ray (qa serve --ray / qa index --ray); see README "Scale-out on Ray".
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (else RAY_ADDRESS; with neither, a local one is started)."
+    )
+    ray_shards: int = Field(2, ge=1, description="Shard actors, each holding a partition of the passages.")
+    ray_replicas: int = Field(1, ge=1, description="Ray Serve replicas of the HTTP app.")
+    ray_actor_cpus: float = Field(
+        1.0, ge=0, description="CPUs Ray reserves for each shard, replica or embedding worker."
+    )
+
     def resolved(self) -> Settings:
         """A copy whose folders are absolute, so a later chdir cannot move them."""
         return self.model_copy(

@@ -317,9 +317,13 @@ def _read_faiss(path: Path) -> Any:
     return index
 
 
-def load_generation(index_dir: Path, expected: BuildParameters | None = None) -> Generation:
-    """Load the generation ``CURRENT`` points at, checking it against ``expected`` parameters."""
-    name = current_generation(index_dir)
+def load_generation(
+    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
+) -> Generation:
+    """Load the generation ``CURRENT`` points at (or ``name``), checking it against ``expected``
+    parameters. ``searchable=False`` leaves the FAISS and keyword indexes unread (a Ray replica's
+    catalog: passages and documents; its shards search)."""
+    name = name or current_generation(index_dir)
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
     path = index_dir / name
@@ -347,11 +351,12 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
             np.load(path / "token_starts.npy", mmap_mode="r"),
             np.load(path / "token_offsets.npy"),
         )
-        index = _read_faiss(path / "vectors.faiss")
-        keyword = KeywordIndex.load(path / "keyword", len(passages))
+        index = _read_faiss(path / "vectors.faiss") if searchable else None
+        keyword = KeywordIndex.load(path / "keyword", len(passages) if searchable else 0)
     except Exception as error:  # numpy, faiss, bm25s and json each fail their own way on bad files
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
-    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(
+    indexed = index.ntotal if index is not None else len(passages)
+    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == indexed == len(
         tokens.offsets
     ) - 1 and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
     if not consistent:
