@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from qa.config import SearchMode, Settings
 from qa.documents import Document, load_corpus
 from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
+from qa.logs import logging_config
 from qa.store import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
@@ -205,8 +207,10 @@ def serve(
 
     with _user_errors():
         settings = _settings(host=host, port=port)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    config = logging_config(settings.log_format)  # uvicorn's lines too, with request ids
+    logging.config.dictConfig(config)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=config, access_log=False)
 
 
 def _modes(text: str) -> list[SearchMode]:
