@@ -31,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
 from qa import __version__, ingest, middleware
@@ -72,6 +73,7 @@ REFUSAL_STATUS: dict[type[Exception], int] = {
     IndexWriteFailed: 507,
 }
 Model = TypeVar("Model", bound=BaseModel)
+UNREADABLE_BODY = "the body is not valid JSON in UTF-8; send a JSON object as Content-Type: application/json"
 
 
 class ErrorModel(BaseModel):
@@ -481,8 +483,16 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         for item in error.errors():
             where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("query", "body"))
             message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            if not where and item.get("type") == "model_attributes_type":  # a body that is not JSON
+                message = "the body must be a JSON object sent as Content-Type: application/json"
             problems.append(f"{where}: {message}" if where else message)
         return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own words for a body it cannot decode say nothing about what to fix
+        detail = UNREADABLE_BODY if error.detail == "There was an error parsing the body" else error.detail
+        return JSONResponse(status_code=error.status_code, content={"detail": detail}, headers=error.headers)
 
     _add_routes(app)
     _add_write_routes(app)
