@@ -75,6 +75,7 @@ class IndexWriteFailed(IndexError_):
 
 
 CHECKSUM = "blake2b"
+FULL_DISK_BYTES = 1024 * 1024  # free space under which a short write counts as a full disk
 
 
 @dataclass(frozen=True)
@@ -237,10 +238,8 @@ def write_generation(
         staging.rename(final)
         publish(index_dir, name)
     except OSError as error:
+        reason = _write_failure(index_dir, error)
         shutil.rmtree(staging, ignore_errors=True)
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        if error.errno == errno.ENOSPC:
-            reason = "the disk is full"
         raise IndexWriteFailed(
             f"cannot write a new index generation ({reason}); the served generation is unchanged"
         ) from error
@@ -249,6 +248,18 @@ def write_generation(
         raise
     prune(index_dir, keep)
     return final
+
+
+def _write_failure(index_dir: Path, error: OSError) -> str:
+    """Why a write failed, in words. Some writers (numpy) report a full disk as a short write with
+    no errno, so the free space decides then."""
+    full = error.errno == errno.ENOSPC
+    if error.errno is None:
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(index_dir).free < FULL_DISK_BYTES
+    if full:
+        return "the disk is full"
+    return os.strerror(error.errno) if error.errno else str(error)
 
 
 def checksum(path: Path) -> str:
