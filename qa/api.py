@@ -385,7 +385,8 @@ def _fallback(service: Service, refused: str) -> Generation | None:
 
 
 def _serve(service: Service, generation: Generation) -> None:
-    service.searcher = Searcher(generation, service.embedder)  # type: ignore[arg-type]
+    assert service.embedder is not None  # reload_if_published returns early without one
+    service.searcher = Searcher(generation, service.embedder)
     service.load_error = None
     service.metrics.serve_generation(
         generation.name,

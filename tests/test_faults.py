@@ -212,13 +212,16 @@ def test_the_damage_cases_cover_every_file(two_generations: tuple[Path, str, str
     }
 
 
-@pytest.mark.parametrize("how", ["truncate", "flip"])
-@pytest.mark.parametrize("file", FILES)
+# A flipped byte in the manifest changes a recorded checksum, or the JSON: truncation covers it.
+DAMAGE = [
+    (file, how) for file in FILES for how in ("truncate", "flip") if (file, how) != ("manifest.json", "flip")
+]
+
+
+@pytest.mark.parametrize(("file", "how"), DAMAGE)
 def test_a_damaged_generation_is_refused_naming_the_file_and_the_previous_one_served(
     two_generations: tuple[Path, str, str], tmp_path: Path, file: str, how: str
 ) -> None:
-    if file == "manifest.json" and how == "flip":
-        pytest.skip("a flipped manifest byte is a changed checksum: refused naming the data file")
     _, older, newer = two_generations
     settings = private_copy(two_generations, tmp_path)
     damage(settings.index_dir / newer / file, how)
