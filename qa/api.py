@@ -388,6 +388,8 @@ def _serve(service: Service, generation: Generation) -> None:
     assert service.embedder is not None  # reload_if_published returns early without one
     service.searcher = Searcher(generation, service.embedder)
     service.load_error = None
+    if service.refused is not None and generation.name > service.refused["generation"]:
+        service.refused = None  # a newer generation replaced the refused one: nothing to report
     service.metrics.serve_generation(
         generation.name,
         str(generation.manifest.get("built_at")),

@@ -262,6 +262,13 @@ def test_a_running_server_refuses_a_damaged_new_generation(
         assert ready["generation"] == older and "passages.jsonl" in ready["refused"]["problem"]
         assert client.get("/index").json()["generation"] == older
         assert "ferry.md" not in {row["doc_id"] for row in client.get("/documents").json()}
+        rebuilt = build_index(settings, real_embedder())  # the damaged one is not reused: a full build
+        assert rebuilt.full_reason is not None and "passages.jsonl" in rebuilt.full_reason
+        while (ready := client.get("/readyz").json())["generation"] != rebuilt.generation:
+            assert time.monotonic() < deadline + 60, ready
+            time.sleep(0.1)
+        assert "refused" not in ready, "a newer good generation clears the report"
+        assert "ferry.md" in {row["doc_id"] for row in client.get("/documents").json()}
     assert any("passages.jsonl" in record.getMessage() for record in caplog.records)
 
 
