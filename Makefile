@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve index test eval eval-scifact bench lint clean
+.PHONY: install serve index test eval eval-scifact bench soak lint clean
 
 install: $(STAMP)
 
@@ -64,6 +64,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
+
+# 32 clients for 60 s against a real server on loopback (after a 10 s warm-up); not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/qa index --if-needed
+	$(BIN)/python bench/soak.py --clients 32 --seconds 60 --warmup 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

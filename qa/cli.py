@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from qa.config import SearchMode, Settings
 from qa.documents import Document, load_corpus
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
+from qa.logs import logging_config
 from qa.store import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
@@ -234,13 +236,15 @@ def serve(
         settings = _settings(
             host=host, port=port, ray_address=address, ray_shards=shards, ray_replicas=replicas
         )
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = logging_config(settings.log_format)  # uvicorn's lines too, with request ids
+    logging.config.dictConfig(config)
     if on_ray:
         with _user_errors():
             shards, replicas = settings.ray_shards, settings.ray_replicas
             _distributed().serve_on_ray(settings, settings.ray_address, shards, replicas)
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=config, access_log=False)
 
 
 def _modes(text: str) -> list[SearchMode]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -75,6 +76,35 @@ class Settings(BaseSettings):
     ray_actor_cpus: float = Field(
         1.0, ge=0, description="CPUs Ray reserves for each shard, replica or embedding worker."
     )
+
+    # Operations and hardening (see qa/middleware.py).
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body but for POST /documents (413 above it)."
+    )
+    rate_limit: str | None = Field(
+        None, description='Requests per client IP, e.g. "20/second" or "600/minute"; unset is no limit.'
+    )
+    cors_origins: str = Field(
+        "", description='Comma-separated origins allowed by CORS ("*" for any); empty keeps CORS closed.'
+    )
+    log_format: LogFormat = Field("text", description="'json' for one JSON object per log line.")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parse_rate(cls, value: str | None) -> str | None:
+        """Refuse a malformed rate at start-up rather than at the first request."""
+        if value is None or not value.strip():
+            return None
+        from limits import parse  # the settings module stays light for everything else
+
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"QA_RATE_LIMIT {value!r} is not a rate like '20/second': {error}") from error
+        return value.strip()
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def resolved(self) -> Settings:
         """A copy whose folders are absolute, so a later chdir cannot move them."""

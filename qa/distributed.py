@@ -118,10 +118,11 @@ class RayShards:
         return found
 
 
-def open_sharded(settings: Settings, embedder: Embedder, handles: Sequence[Any]) -> Searcher:
-    """A replica's searcher over the published generation: its catalog here, its rows on the shards
+def open_sharded(settings: Settings, embedder: Embedder, name: str, handles: Sequence[Any]) -> Searcher:
+    """A replica's searcher over generation ``name``: its catalog here, its rows on the shards
     (each loads its partition before the searcher is used)."""
-    generation = load_generation(settings.index_dir, parameters_for(settings, embedder), searchable=False)
+    parameters = parameters_for(settings, embedder)
+    generation = load_generation(settings.index_dir, parameters, name=name, searchable=False)
     try:
         ray.get([handle.load.remote(generation.name) for handle in handles])
     except ray.exceptions.RayError as error:
@@ -142,7 +143,8 @@ class QAIngress:
 
         handles = [ray.get_actor(shard_name(shard), namespace=NAMESPACE) for shard in range(self.shards)]
         return create_app(
-            self.settings, open_searcher=lambda settings, embedder: open_sharded(settings, embedder, handles)
+            self.settings,
+            open_searcher=lambda settings, embedder, name: open_sharded(settings, embedder, name, handles),
         )
 
 
