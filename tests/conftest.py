@@ -9,9 +9,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -79,16 +81,23 @@ def running_server(settings: Settings, **env: str) -> Iterator[str]:
         "QA_PORT": str(port),
         **env,
     }
+    # The server logs every request: its output goes to a file, since a pipe nobody reads fills
+    # up and then blocks the server on its next log line.
+    with tempfile.TemporaryFile() as output:
+        yield from _serve_until_done(variables, port, output)
+
+
+def _serve_until_done(variables: dict[str, str], port: int, output: IO[bytes]) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve"], env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "qa", "serve"], env=variables, stdout=output, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"qa serve exited early:\n{output}")
+                output.seek(0)
+                pytest.fail(f"qa serve exited early:\n{output.read().decode(errors='replace')}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
