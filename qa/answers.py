@@ -35,7 +35,10 @@ from typing import Any, Literal
 
 AnswerType = Literal["contact", "time", "age", "money", "duration", "number", "date", "person", "place"]
 
-_MONEY_WORDS = r"(?:cost|costs|costing|price|prices|priced|budget|budgets|funding|money|spend|spent|pay|paid|salary|fee|fees|invest\w*|worth)"
+_MONEY_WORDS = (
+    r"(?:cost|costs|costing|price|prices|priced|budget|budgets|funding|money|spend|spent|pay|paid|"
+    r"salary|fee|fees|invest\w*|worth)"
+)
 _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "contact",
@@ -45,7 +48,10 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("time", re.compile(r"\b(?:what|which|at what) time\b|\b(?:opening|business|office|visiting) hours\b", re.I)),
+    (
+        "time",
+        re.compile(r"\b(?:what|which|at what) time\b|\b(?:opening|business|office|visiting) hours\b", re.I),
+    ),
     ("age", re.compile(r"\bhow old\b|\b(?:what|which|at what) age\b", re.I)),
     ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
     (
@@ -157,8 +163,11 @@ def has_type(sentence: str, answer_type: AnswerType | None) -> bool:
 
 # Capitalised words that open questions or stand for the reader, not for an entity of the text.
 _NOT_NAMES = frozenset(
-    "i a an the this that these those what which who whom whose when where why how is are was were "
-    "do does did has have had can could will would should may might must in on at of for to and or".split()
+    re.findall(
+        r"\w+",
+        "i a an the this that these those what which who whom whose when where why how is are was were "
+        "do does did has have had can could will would should may might must in on at of for to and or",
+    )
 )
 _WORD = re.compile(r"[\w’'&.-]+")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&.]*[A-Z]\.?$")
@@ -253,8 +262,12 @@ def mentions_any(text: str, names: Iterable[str]) -> bool:
 # The noun a typed question counts or asks the holder of: "how many *countries*", "the
 # *population* of", "who is the *director* of". A sentence that answers must speak of it.
 _FOCUS = [
-    re.compile(r"\bhow many (?!of\b|are\b|is\b|were\b|was\b|do\b|does\b|did\b|have\b|has\b|will\b)([a-z]+)", re.I),
-    re.compile(r"\b(?:what|which) (?:is|was|are|were) the (?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b", re.I),
+    re.compile(r"\bhow many (?!(?:of|are|is|were|was|do|does|did|have|has|will)\b)([a-z]+)", re.I),
+    re.compile(
+        r"\b(?:what|which) (?:is|was|are|were) the "
+        r"(?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b",
+        re.I,
+    ),
     re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
 ]
 

@@ -137,7 +137,8 @@ def build_passages(
     limit = min(chunk_tokens, model_tokens)
     spans: list[tuple[int, int, str, str]] = []
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, first_heading):
-        referent = _referent(document.text, layout, chunk.start) or _speaker(document.text, layout, chunk.start)
+        start = chunk.start
+        referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
         spans.append((chunk.start, chunk.end, context, "body"))
     for start, end, context in _metadata_passages(document, layout):

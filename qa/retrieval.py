@@ -243,4 +243,3 @@ class Searcher:
         focus_tokens = query.tokens[first:last]
         match = (np.asarray(sentence, dtype=np.float32) @ focus_tokens.T).max(axis=0).mean()
         return float(match) >= FOCUS_MATCH
-
