@@ -4,8 +4,9 @@ Hybrid search fuses the two rankings by reciprocal rank fusion (RRF): it needs n
 calibration between cosine similarities and BM25 scores, which live on unrelated scales.
 The answer is the sentence of the top passages closest to the question in embedding space,
 with a small preference for higher-ranked passages; it is extractive, never generated.
-Whether the documents answer at all is judged from the best sentence's and passage's cosine
-similarity to the question, which all-MiniLM-L6-v2 keeps low for unrelated text.
+Whether the documents answer at all is judged from what the question asks for (qa/answers.py:
+the names it mentions, its expected answer type and the noun it counts) and from the passages'
+late-interaction score, which all-MiniLM-L6-v2 keeps low for unrelated text.
 """
 
 from __future__ import annotations
