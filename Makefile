@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCIFACT ?= ../shared/data/scifact
+CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve index test eval eval-scifact bench lint clean
+.PHONY: install serve index test eval eval-scifact bench soak lint clean
 
 install: $(STAMP)
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $@
 
 serve: $(STAMP)
@@ -28,8 +29,16 @@ serve: $(STAMP)
 index: $(STAMP)
 	$(BIN)/qa index
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The web page's tests drive Debian's Chromium through Playwright (a browser download fails here,
+# so `playwright install` is never run): installed from apt when missing, as root or with sudo.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -q && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "make test needs Debian's Chromium at $(CHROMIUM): run 'apt-get install chromium' as root" >&2; exit 1; fi
 
 # Retrieval quality, every mode side by side; results are kept in eval/ to compare against.
 eval: $(STAMP)
@@ -50,8 +59,17 @@ lint: $(STAMP)
 
 # Speed and cost figures (printed, and written to bench/results/); not part of `make test`.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/query.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
+
+# 32 clients for 60 s against a real server on loopback (after a 10 s warm-up); not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/qa index --if-needed
+	$(BIN)/python bench/soak.py --clients 32 --seconds 60 --warmup 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

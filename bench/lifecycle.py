@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+from common import percentile, wait_ready  # noqa: E402
+
 from qa.config import Settings  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
@@ -144,7 +147,7 @@ def hot_swap(
     )
     log = work / "load.jsonl"
     try:
-        _wait_ready(f"http://127.0.0.1:{port}")
+        wait_ready(f"http://127.0.0.1:{port}")
         load = subprocess.Popen(
             [
                 sys.executable,
@@ -174,30 +177,11 @@ def hot_swap(
         "queries": len(rows),
         "failed": sum(not r["ok"] for r in rows),
         "p50_ms_at_rest": round(statistics.median(at_rest), 1),
-        "p99_ms_at_rest": round(_percentile(at_rest, 99), 1),
+        "p99_ms_at_rest": round(percentile(at_rest, 99), 1),
         "p50_ms_during_swap": round(statistics.median(during), 1) if during else None,
-        "p99_ms_during_swap": round(_percentile(during, 99), 1) if during else None,
+        "p99_ms_during_swap": round(percentile(during, 99), 1) if during else None,
         "swap_window_queries": len(during),
     }
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def _wait_ready(base: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("server did not become ready")
 
 
 def _wait_generation(base: str, settings: Settings) -> None:

@@ -16,12 +16,14 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
+from cachetools import LRUCache
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -30,17 +32,27 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
-from qa import __version__, ingest
+from qa import __version__, ingest, middleware
+from qa.batching import MicroBatcher
 from qa.config import SearchMode, Settings
 from qa.documents import Document
 from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.metrics import Metrics
-from qa.retrieval import Citation, Hit, Searcher, SearchResult
-from qa.store import IndexError_, current_generation, load_generation
+from qa.retrieval import Citation, Hit, Searcher, SearchResult, embed_questions
+from qa.retrieval import Query as EmbeddedQuestion
+from qa.store import (
+    IndexError_,
+    IndexWriteFailed,
+    current_generation,
+    load_generation,
+    older_generations,
+)
+from qa.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +73,34 @@ REFUSAL_STATUS: dict[type[Exception], int] = {
     ingest.LastDocument: 409,
     WriterBusy: 409,
     BuildInProgress: 409,
+    IndexWriteFailed: 507,
 }
 Model = TypeVar("Model", bound=BaseModel)
+UNREADABLE_BODY = "the body is not valid JSON in UTF-8; send a JSON object as Content-Type: application/json"
+
+
+class ErrorModel(BaseModel):
+    detail: str = Field(description="What was wrong, and what to do about it.")
+
+
+# Every refusal is {"detail": "..."}: documented on every route, 422 included, so clients and the
+# schema-driven fuzz test see the shape that is actually sent.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorModel, "description": description}
+    for status, description in {
+        400: "Malformed request (a query string that is not UTF-8).",
+        401: "Missing or wrong bearer token.",
+        403: "Writes are disabled (no QA_API_TOKEN).",
+        404: "No such document.",
+        409: "Duplicate content, a write or build already running, or the last document.",
+        413: "Request body or document too large.",
+        415: "Content that is not what its type or suffix says, or a compressed body.",
+        422: "Invalid parameters or body; the detail names them.",
+        429: "Rate limit exceeded; see Retry-After.",
+        503: "The index or model is not loaded yet.",
+        507: "The index could not be written (disk full); nothing changed.",
+    }.items()
+}
 
 
 class CitationModel(BaseModel):
@@ -193,6 +231,13 @@ REBUILD_BODY: dict[str, Any] = {
 }
 
 
+def open_local(settings: Settings, embedder: Embedder, name: str) -> Searcher:
+    """The embedded default: generation ``name``, searched in this process."""
+    return Searcher(
+        load_generation(settings.index_dir, parameters_for(settings, embedder), name=name), embedder
+    )
+
+
 @dataclass
 class Service:
     """What the routes share: settings, the model, the searcher over the served generation, and the
@@ -206,6 +251,33 @@ class Service:
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     metrics: Metrics = field(default_factory=Metrics)
     refused_generation: str | None = None  # the last generation that failed to load, not retried
+    refused: dict[str, str] | None = None  # that generation and why, as /readyz shows it
+    batcher: MicroBatcher[str, EmbeddedQuestion] | None = None  # set while the app runs (lifespan)
+    # (generation, question, k, mode) -> response; touched only on the event loop, so no lock
+    answers: LRUCache[tuple[str, str, int, str], QueryResponse] | None = None
+
+    def start_batching(self) -> None:
+        """Embed concurrent questions together, on one worker thread (call inside the event loop)."""
+        embedder = self.embedder
+        if embedder is None or self.batcher is not None:
+            return
+        settings = self.settings
+        self.batcher = MicroBatcher(
+            lambda questions: embed_questions(embedder, questions),
+            max_batch=settings.batch_max,
+            wait_seconds=settings.batch_wait_ms / 1000,
+        )
+        self.batcher.start()
+        if settings.cache_size:
+            self.answers = LRUCache(maxsize=settings.cache_size)
+
+    async def embed(self, question: str) -> EmbeddedQuestion:
+        if self.batcher is None:  # the model failed to load at start: nothing to batch with
+            return await run_in_threadpool(self.ready_searcher().embed, question)
+        return await self.batcher.submit(question)
+
+    # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
+    open_searcher: Callable[[Settings, Embedder, str], Searcher] = open_local
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
@@ -260,6 +332,11 @@ def clean_question(question: str, limit: int) -> str:
         raise ValueError(f"the question is {len(question)} characters long; the limit is {limit}")
     if "\x00" in question:
         raise ValueError("the question contains a NUL character")
+    control = next(
+        (char for char in stripped if unicodedata.category(char) == "Cc" and char not in "\t\n\r"), None
+    )
+    if control is not None:
+        raise ValueError(f"the question contains the control character {control!r}; send plain text")
     return stripped
 
 
@@ -267,9 +344,11 @@ def load_service(service: Service) -> None:
     """Load the model and the served generation into ``service``; failures are kept, not raised."""
     try:
         if service.embedder is None:
-            service.embedder = SentenceTransformerEmbedder(service.settings.model)
+            service.embedder = SentenceTransformerEmbedder(
+                service.settings.model, threads=service.settings.torch_threads, int8=service.settings.int8
+            )
     except ModelLoadError as error:
-        service.load_error = str(error)
+        service.load_error = public_message(service.settings, str(error))
         log.error("not ready: %s", error)
         return
     reload_if_published(service)
@@ -279,7 +358,8 @@ def reload_if_published(service: Service) -> bool:
     """Swap to the generation ``CURRENT`` names if it is not the one served; True if swapped.
 
     The swap is one reference assignment: a query already running keeps the searcher it started
-    with, so none fails. A generation that does not load is refused and the served one stays."""
+    with, so none fails. A generation that does not load is refused and the served one stays; with
+    nothing served yet (start-up), the newest older generation that loads is served instead."""
     if service.embedder is None:
         return False
     settings = service.settings
@@ -288,29 +368,72 @@ def reload_if_published(service: Service) -> bool:
         served = service.searcher.generation.name if service.searcher is not None else None
         if name is None:  # nothing published: keep what is served, or say how to build one
             if served is None:
-                service.load_error = f"no index in {settings.index_dir}. Run `qa index` to build one."
+                service.load_error = public_message(
+                    settings, f"no index in {settings.index_dir}. Run `qa index` to build one."
+                )
             return False
         if name in (served, service.refused_generation):
             return False
-        try:
-            generation = load_generation(settings.index_dir, parameters_for(settings, service.embedder))
-        except IndexError_ as error:
-            service.refused_generation = name
-            if service.searcher is None:
-                service.load_error = str(error)
-            log.error("generation %s not loaded: %s", name, error)
+        searcher = _load_or_refuse(service, name)
+        if searcher is None and served is None:
+            searcher = _fallback(service, name)
+        if searcher is None:
             return False
-        service.searcher = Searcher(generation, service.embedder)
-        service.load_error = None
-        manifest = generation.manifest
-        service.metrics.serve_generation(
-            generation.name,
-            str(manifest.get("built_at")),
-            len(generation.documents),
-            len(generation.passages),
-        )
+        _serve(service, searcher)
+        generation = searcher.generation
     log.info("serving generation %s", generation.name)
     return True
+
+
+def public_message(settings: Settings, message: str) -> str:
+    """``message`` without the server's folders: a response names files relative to the index."""
+    for folder, label in ((settings.index_dir, "the index folder"), (settings.corpus_dir, "the corpus")):
+        message = message.replace(f"{folder}/", "").replace(str(folder), label)
+    return message
+
+
+def _load_or_refuse(service: Service, name: str) -> Searcher | None:
+    """A searcher over generation ``name``, or None after recording and logging why it was refused."""
+    settings = service.settings
+    assert service.embedder is not None
+    try:
+        return service.open_searcher(settings, service.embedder, name)
+    except IndexError_ as error:
+        service.refused_generation = name
+        service.refused = {"generation": name, "problem": public_message(settings, str(error))}
+        if service.searcher is None:
+            service.load_error = service.refused["problem"]
+        log.error("generation %s not loaded: %s", name, error)
+        return None
+
+
+def _fallback(service: Service, refused: str) -> Searcher | None:
+    """A searcher over the newest generation older than ``refused`` that loads, or None."""
+    settings = service.settings
+    assert service.embedder is not None
+    for name in older_generations(settings.index_dir, refused):
+        try:
+            searcher = service.open_searcher(settings, service.embedder, name)
+        except IndexError_ as error:
+            log.error("fallback generation %s not loaded either: %s", name, error)
+            continue
+        log.warning("generation %s refused; serving %s, the newest older one that loads", refused, name)
+        return searcher
+    return None
+
+
+def _serve(service: Service, searcher: Searcher) -> None:
+    service.searcher = searcher
+    generation = searcher.generation
+    service.load_error = None
+    if service.refused is not None and generation.name > service.refused["generation"]:
+        service.refused = None  # a newer generation replaced the refused one: nothing to report
+    service.metrics.serve_generation(
+        generation.name,
+        str(generation.manifest.get("built_at")),
+        len(generation.documents),
+        len(generation.passages),
+    )
 
 
 async def watch_index(service: Service) -> None:
@@ -364,40 +487,43 @@ def refusal_status(error: Exception) -> int:
     return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
 
 
-def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    open_searcher: Callable[[Settings, Embedder, str], Searcher] = open_local,
+) -> FastAPI:
     """Build the app; the model and index load in the lifespan, once per process."""
-    service = Service(settings=(settings or Settings()).resolved(), embedder=embedder)
+    service = Service(
+        settings=(settings or Settings()).resolved(), embedder=embedder, open_searcher=open_searcher
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(load_service, service)
+        service.start_batching()
         watcher = asyncio.create_task(watch_index(service))
         try:
             yield
         finally:
             watcher.cancel()
+            if service.batcher is not None:
+                await service.batcher.close()
+                service.batcher = None
 
     app = FastAPI(
         title="qa",
         version=__version__,
         description="Questions answered from your documents, each passage cited to the exact characters.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.service = service
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")  # a template, so ids do not explode the labels
-        service.metrics.observe_request(
-            template, request.method, response.status_code, time.perf_counter() - started
-        )
-        return response
+    middleware.install(app, service.settings, service.metrics, _upload_body_limit(service.settings))
 
     async def refused(request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse(status_code=refusal_status(error), content={"detail": str(error)})
+        detail = public_message(service.settings, str(error))
+        return JSONResponse(status_code=refusal_status(error), content={"detail": detail})
 
     for kind in REFUSAL_STATUS:
         app.add_exception_handler(kind, refused)
@@ -408,15 +534,27 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         for item in error.errors():
             where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("query", "body"))
             message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            if not where and item.get("type") == "model_attributes_type":  # a body that is not JSON
+                message = "the body must be a JSON object sent as Content-Type: application/json"
             problems.append(f"{where}: {message}" if where else message)
         return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own words for a body it cannot decode say nothing about what to fix
+        detail = UNREADABLE_BODY if error.detail == "There was an error parsing the body" else error.detail
+        return JSONResponse(status_code=error.status_code, content={"detail": detail}, headers=error.headers)
+
     _add_routes(app)
     _add_write_routes(app)
+    add_web_routes(app)
     return app
 
 
-def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
+async def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
+    """Answer on the event loop without blocking it: the question joins the next model batch, the
+    search runs in the thread pool, and a question asked before of the same generation is answered
+    from the cache."""
     started = time.perf_counter()
     searcher = service.ready_searcher()
     try:
@@ -424,23 +562,31 @@ def _run_query(service: Service, question: str, k: int, mode: SearchMode | None)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     chosen: SearchMode = mode or service.settings.default_mode
-    result = searcher.search(cleaned, k, chosen)
-    return to_response(cleaned, chosen, result, started)
+    key = (searcher.generation.name, cleaned, k, chosen)
+    cached = service.answers.get(key) if service.answers is not None else None
+    if cached is not None:
+        return cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
+    query = await service.embed(cleaned)
+    result = await run_in_threadpool(searcher.search_query, query, k, chosen)
+    response = to_response(cleaned, chosen, result, started)
+    if service.answers is not None:
+        service.answers[key] = response
+    return response
 
 
 def _add_routes(app: FastAPI) -> None:
     @app.get("/query", response_model=QueryResponse, tags=["query"])
-    def query_get(
+    async def query_get(
         service: ServiceDep,
         q: Annotated[str, Query(description="The question.", max_length=100_000)],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
         mode: Annotated[SearchMode | None, Query(description="hybrid, dense or keyword.")] = None,
     ) -> QueryResponse:
-        return _run_query(service, q, k, mode)
+        return await _run_query(service, q, k, mode)
 
     @app.post("/query", response_model=QueryResponse, tags=["query"])
-    def query_post(service: ServiceDep, body: QueryRequest) -> QueryResponse:
-        return _run_query(service, body.question, body.k, body.mode)
+    async def query_post(service: ServiceDep, body: QueryRequest) -> QueryResponse:
+        return await _run_query(service, body.question, body.k, body.mode)
 
     @app.get("/documents", response_model=list[DocumentSummary], tags=["documents"])
     def list_documents(service: ServiceDep) -> list[DocumentSummary]:
@@ -492,7 +638,12 @@ def _add_routes(app: FastAPI) -> None:
             return JSONResponse(
                 status_code=503, content={"status": "not ready", "detail": service.load_error or "loading"}
             )
-        return JSONResponse(content={"status": "ready", "generation": service.searcher.generation.name})
+        body = {"status": "ready", "generation": service.searcher.generation.name}
+        return JSONResponse(content={**body, "refused": service.refused} if service.refused else body)
+
+
+def _upload_body_limit(settings: Settings) -> int:
+    return BODY_FACTOR * settings.max_upload_bytes + BODY_SLACK
 
 
 def _job_model(snapshot: dict[str, Any] | None) -> JobModel | None:
@@ -538,7 +689,7 @@ async def _upload(request: Request, limit: int) -> tuple[str, bytes]:
 
 async def _posted_document(request: Request, settings: Settings) -> tuple[str, bytes]:
     """(doc_id, bytes) of the document a POST /documents carries, as JSON or as a file upload."""
-    body = _limited(request, BODY_FACTOR * settings.max_upload_bytes + BODY_SLACK)
+    body = _limited(request, _upload_body_limit(settings))
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "application/json":
         posted = _validated(NewDocument, await body.body())

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, get_args
 
 import typer
@@ -19,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from qa.config import SearchMode, Settings
 from qa.documents import Document, load_corpus
-from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
+from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildSummary, build_index, parameters_for
+from qa.logs import logging_config
 from qa.store import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
@@ -58,6 +61,15 @@ def _settings(**overrides: Any) -> Settings:
     except ValueError as error:
         raise UserError(f"invalid setting: {error}") from error
     return settings.resolved()
+
+
+def _distributed() -> ModuleType:
+    """qa.distributed, or a UserError saying how to install Ray (txtai's "install X to enable")."""
+    try:
+        import qa.distributed
+    except ImportError as error:
+        raise UserError(f"--ray needs the Ray extra ({error}): pip install -e '.[ray]'") from error
+    return qa.distributed
 
 
 def rebuild_reason(settings: Settings) -> str | None:
@@ -131,6 +143,11 @@ def index(
     ] = False,
     corpus_dir: Annotated[Path | None, typer.Option(help="Folder of documents (QA_CORPUS_DIR).")] = None,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+    on_ray: Annotated[bool, typer.Option("--ray", help="Embed on a Ray cluster's workers.")] = False,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (QA_RAY_ADDRESS).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Embedding actors on Ray (default: one per node).")
+    ] = None,
 ) -> None:
     """Build or update the index from the corpus folder; only new or changed documents are embedded."""
     with _user_errors():
@@ -143,7 +160,13 @@ def index(
                 console.print(f"index in {settings.index_dir} is up to date")
                 return
             console.print(f"building the index: {reason}", highlight=False)
-        embedder = SentenceTransformerEmbedder(settings.model)
+        if on_ray:
+            cluster = address or settings.ray_address
+            embedder: Embedder = _distributed().ray_embedder(settings, cluster, workers)
+        else:
+            embedder = SentenceTransformerEmbedder(
+                settings.model, threads=settings.torch_threads, int8=settings.int8
+            )
         with _progress_bar() as progress:
             summary = build_index(settings, embedder, full=full, progress=progress)
         _print_summary(summary)
@@ -164,7 +187,9 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEmbedder(settings.model)
+        embedder = SentenceTransformerEmbedder(
+            settings.model, threads=settings.torch_threads, int8=settings.int8
+        )
         check_parameters(generation.manifest, parameters_for(settings, embedder))
         searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
@@ -197,6 +222,10 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (QA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (QA_PORT).")] = None,
+    on_ray: Annotated[bool, typer.Option("--ray", help="Serve on a Ray cluster with Ray Serve.")] = False,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (QA_RAY_ADDRESS).")] = None,
+    shards: Annotated[int | None, typer.Option(min=1, help="Shard actors (QA_RAY_SHARDS).")] = None,
+    replicas: Annotated[int | None, typer.Option(min=1, help="HTTP replicas (QA_RAY_REPLICAS).")] = None,
 ) -> None:
     """Serve the HTTP API (and its OpenAPI docs at /docs)."""
     import uvicorn
@@ -204,9 +233,18 @@ def serve(
     from qa.api import create_app
 
     with _user_errors():
-        settings = _settings(host=host, port=port)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        settings = _settings(
+            host=host, port=port, ray_address=address, ray_shards=shards, ray_replicas=replicas
+        )
+    config = logging_config(settings.log_format)  # uvicorn's lines too, with request ids
+    logging.config.dictConfig(config)
+    if on_ray:
+        with _user_errors():
+            shards, replicas = settings.ray_shards, settings.ray_replicas
+            _distributed().serve_on_ray(settings, settings.ray_address, shards, replicas)
+        return
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=config, access_log=False)
 
 
 def _modes(text: str) -> list[SearchMode]:
@@ -227,7 +265,7 @@ def _indexed(
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.evaluation import ensure_index
 
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads, int8=settings.int8)
     started = time.perf_counter()
     with _progress_bar() as progress:
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,17 @@ class Settings(BaseSettings):
     default_mode: SearchMode = "hybrid"
     embed_batch_size: int = Field(64, ge=1)
 
+    # The query path: concurrent questions share one model call; repeated ones are answered from memory.
+    batch_max: int = Field(64, ge=1, description="Most questions embedded in one model call.")
+    batch_wait_ms: float = Field(
+        0.0, ge=0, le=1000, description="How long a lone question waits for others to share its model call."
+    )
+    cache_size: int = Field(1024, ge=0, description="Answers kept for repeated questions (0: no cache).")
+    int8: bool = Field(
+        False, description="Quantize the model to int8 on load: faster on CPU, slightly different vectors."
+    )
+    torch_threads: int = Field(0, ge=0, description="CPU threads for the model; 0 keeps torch's default.")
+
     # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.
     api_token: SecretStr | None = Field(
         None, description="Bearer token for write endpoints; unset (or empty) refuses every write."
@@ -54,6 +66,45 @@ class Settings(BaseSettings):
         10 * 1024 * 1024, ge=1, description="Largest document a write may store, in bytes (10 MiB)."
     )
     max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (422 above it).")
+
+    # Scale-out on Ray (qa serve --ray / qa index --ray); see README "Scale-out on Ray".
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (else RAY_ADDRESS; with neither, a local one is started)."
+    )
+    ray_shards: int = Field(2, ge=1, description="Shard actors, each holding a partition of the passages.")
+    ray_replicas: int = Field(1, ge=1, description="Ray Serve replicas of the HTTP app.")
+    ray_actor_cpus: float = Field(
+        1.0, ge=0, description="CPUs Ray reserves for each shard, replica or embedding worker."
+    )
+
+    # Operations and hardening (see qa/middleware.py).
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body but for POST /documents (413 above it)."
+    )
+    rate_limit: str | None = Field(
+        None, description='Requests per client IP, e.g. "20/second" or "600/minute"; unset is no limit.'
+    )
+    cors_origins: str = Field(
+        "", description='Comma-separated origins allowed by CORS ("*" for any); empty keeps CORS closed.'
+    )
+    log_format: LogFormat = Field("text", description="'json' for one JSON object per log line.")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parse_rate(cls, value: str | None) -> str | None:
+        """Refuse a malformed rate at start-up rather than at the first request."""
+        if value is None or not value.strip():
+            return None
+        from limits import parse  # the settings module stays light for everything else
+
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"QA_RATE_LIMIT {value!r} is not a rate like '20/second': {error}") from error
+        return value.strip()
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def resolved(self) -> Settings:
         """A copy whose folders are absolute, so a later chdir cannot move them."""

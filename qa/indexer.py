@@ -57,7 +57,7 @@ class BuildSummary:
 
 def parameters_for(settings: Settings, embedder: Embedder) -> BuildParameters:
     return BuildParameters(
-        model=settings.model,
+        model=embedder.name,  # the settings' model, marked when quantized
         dimension=embedder.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_min_chars=settings.chunk_min_chars,
@@ -68,23 +68,29 @@ def embed_passages(
     embedder: Embedder, passages: Sequence[Passage], batch_size: int, progress: Progress | None = None
 ) -> tuple[Vectors, list[TokenVectors]]:
     """Passage vectors and word-piece vectors, the word pieces placed at document offsets (-1 for
-    the context line); ``progress`` hears (done, total) after every slice."""
+    the context line); ``progress`` hears (done, total) after every slice.
+
+    Passages are embedded longest first, so each batch holds texts of similar length and pads
+    little; the results are put back in the order given."""
     step = max(batch_size * 8, 1)
-    parts: list[Vectors] = [np.zeros((0, embedder.dimension), dtype=np.float32)]
-    tokens: list[TokenVectors] = []
+    order = sorted(range(len(passages)), key=lambda i: -len(passages[i].embedding_text))
+    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+    tokens: list[TokenVectors | None] = [None] * len(passages)
     for offset in range(0, len(passages), step):
-        batch = passages[offset : offset + step]
-        vectors, pieces = embedder.embed_with_tokens([p.embedding_text for p in batch], batch_size)
-        parts.append(vectors)
-        for passage, (piece_vectors, starts) in zip(batch, pieces, strict=True):
+        rows = order[offset : offset + step]
+        batch = [passages[row] for row in rows]
+        embedded, pieces = embedder.embed_with_tokens([p.embedding_text for p in batch], batch_size)
+        vectors[rows] = embedded
+        for row, passage, (piece_vectors, starts) in zip(rows, batch, pieces, strict=True):
             text_start = len(passage.embedding_text) - len(passage.text)
             in_text = starts >= text_start
-            tokens.append(
-                (piece_vectors, np.where(in_text, starts - text_start + passage.start, -1).astype(np.int32))
+            tokens[row] = (
+                piece_vectors,
+                np.where(in_text, starts - text_start + passage.start, -1).astype(np.int32),
             )
         if progress is not None:
             progress(min(offset + step, len(passages)), len(passages))
-    return np.concatenate(parts), tokens
+    return vectors, [pieces for pieces in tokens if pieces is not None]
 
 
 def _stored_tokens(previous: Generation | None, row: int) -> TokenVectors:

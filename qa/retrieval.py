@@ -23,6 +23,7 @@ from qa.chunking import sentences
 from qa.config import SearchMode
 from qa.documents import Document, Passage, line_of, page_of
 from qa.embedding import Embedder, Vectors
+from qa.shards import LocalShards, Partition, Ranked, Shards, late_interaction, merge
 from qa.store import Generation
 
 RRF_K = 60
@@ -102,53 +103,47 @@ def reciprocal_rank_fusion(
     return fused
 
 
-def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Sequence[int]) -> Vectors:
-    """MaxSim per segment: for each query word piece its best match among the segment's word
-    pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0."""
-    if len(bounds) < 2:
-        return np.zeros(0, dtype=np.float32)
-    similarities = np.asarray(tokens, dtype=np.float32) @ query_tokens.T  # (pieces, query pieces)
-    scores = np.zeros(len(bounds) - 1, dtype=np.float32)
-    starts = np.asarray(bounds[:-1])
-    nonempty = np.asarray(bounds[1:]) > starts
-    if nonempty.any() and len(similarities):
-        best = np.maximum.reduceat(similarities, starts[nonempty], axis=0)
-        scores[nonempty] = best.mean(axis=1)
-    return scores
+def embed_questions(embedder: Embedder, questions: Sequence[str]) -> list[Query]:
+    """Questions embedded in one model call: text vectors and word-piece vectors (no offsets)."""
+    vectors, tokens = embedder.embed_with_tokens(
+        list(questions), batch_size=max(1, len(questions)), offsets=False
+    )
+    return [
+        Query(text, vector, pieces)
+        for text, vector, (pieces, _) in zip(questions, vectors, tokens, strict=True)
+    ]
 
 
 class Searcher:
     """Answers questions from one generation with one embedder; safe to share between threads."""
 
-    def __init__(self, generation: Generation, embedder: Embedder) -> None:
+    def __init__(self, generation: Generation, embedder: Embedder, shards: Shards | None = None) -> None:
+        """``shards`` are where candidates come from: by default the whole generation in this
+        process; ``qa.distributed`` passes Ray shard actors holding partitions of it."""
         self.generation = generation
         self.embedder = embedder
+        self.shards = shards if shards is not None else LocalShards([Partition.whole(generation)])
 
     def embed(self, question: str) -> Query:
-        vectors, tokens = self.embedder.embed_with_tokens([question], offsets=False)
-        return Query(question, vectors[0], tokens[0][0])
+        return embed_questions(self.embedder, [question])[0]
 
-    def dense(self, query: Query, depth: int) -> list[tuple[int, float]]:
-        depth = min(depth, len(self.generation.passages))
-        if depth == 0:
-            return []
-        scores, rows = self.generation.index.search(query.vector.reshape(1, -1), depth)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    def first_stage(
+        self, query: Query, depth: int, dense: bool = True, keyword: bool = True
+    ) -> tuple[Ranked, Ranked]:
+        """Dense and keyword candidates, each the merge of every shard's best ``depth``."""
+        parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword)
+        return merge([p.dense for p in parts], depth), merge([p.keyword for p in parts], depth)
 
-    def keyword(self, query: Query, depth: int) -> list[tuple[int, float]]:
-        rows, scores = self.generation.keyword.search(query.text, depth)
-        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+    def dense(self, query: Query, depth: int) -> Ranked:
+        return self.first_stage(query, depth, keyword=False)[0]
 
-    def late(self, query: Query, rows: Sequence[int]) -> list[tuple[int, float]]:
+    def keyword(self, query: Query, depth: int) -> Ranked:
+        return self.first_stage(query, depth, dense=False)[1]
+
+    def late(self, query: Query, rows: Sequence[int]) -> Ranked:
         """``rows`` scored by late interaction over their stored word pieces, best first."""
-        table = self.generation.tokens
-        slices = [table.rows(row) for row in rows]
-        gathered = (
-            np.concatenate([np.asarray(table.vectors[s]) for s in slices]) if slices else np.zeros((0, 1))
-        )
-        bounds = np.concatenate([[0], np.cumsum([s.stop - s.start for s in slices])]).tolist()
-        scores = late_interaction(query.tokens, gathered, bounds)
-        return sorted(zip(rows, scores.tolist(), strict=True), key=lambda item: -item[1])
+        scores = dict(item for part in self.shards.late(query.tokens, rows) for item in part)
+        return sorted(((row, scores[row]) for row in rows), key=lambda item: -item[1])
 
     def rank(self, query: Query, depth: int, mode: SearchMode) -> list[tuple[int, float]]:
         """(passage row, score) best first, at most ``depth`` of them."""
@@ -156,9 +151,9 @@ class Searcher:
             return self.keyword(query, depth)
         if mode == "dense":
             return self.dense(query, depth)
-        pool = max(depth, CANDIDATES)
-        dense = [row for row, _ in self.dense(query, pool)]
-        keyword = [row for row, _ in self.keyword(query, pool)]
+        dense_ranked, keyword_ranked = self.first_stage(query, max(depth, CANDIDATES))
+        dense = [row for row, _ in dense_ranked]
+        keyword = [row for row, _ in keyword_ranked]
         first = sorted(reciprocal_rank_fusion([dense, keyword]).items(), key=lambda item: -item[1])
         head = [row for row, _ in first[:RERANK]]
         late = [row for row, _ in self.late(query, head)]
@@ -180,7 +175,10 @@ class Searcher:
         return self.rank(self.embed(question), depth, mode)
 
     def search(self, question: str, k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        query = self.embed(question)
+        return self.search_query(self.embed(question), k, mode)
+
+    def search_query(self, query: Query, k: int, mode: SearchMode = "hybrid") -> SearchResult:
+        """Search with a question already embedded (by :func:`embed_questions`, possibly in a batch)."""
         ranked = self.rank(query, k, mode)
         hits = [self.hit(row, score) for row, score in ranked]
         answer, answerable = self.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
@@ -205,15 +203,14 @@ class Searcher:
         wanted = expected_type(query.text)
         names = question_names(query.text) if wanted else []
         candidates: list[tuple[int, int, int]] = []  # (rank, start, end)
-        pieces: list[npt.NDArray[np.float16]] = []
+        pieces: list[npt.NDArray[Any]] = []
+        stored = self.shards.tokens(rows)
         for rank, row in enumerate(rows):
             passage = generation.passages[row]
             if names and not mentions_any(passage.embedding_text, names):
                 continue
             text = generation.documents[passage.doc_id].text
-            token_rows = generation.tokens.rows(row)
-            starts = np.asarray(generation.tokens.starts[token_rows])
-            vectors = np.asarray(generation.tokens.vectors[token_rows])
+            vectors, starts = stored[row]
             for start, end in sentences(text, passage.start, passage.end):
                 if has_type(text[start:end], wanted):
                     candidates.append((rank, start, end))
@@ -227,11 +224,13 @@ class Searcher:
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
         answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
-        best_passage = max(score for _, score in self.late(query, rows))
+        best_passage = max(  # the passages' word pieces are at hand: no second trip to the shards
+            float(late_interaction(query.tokens, stored[row][0], [0, len(stored[row][0])])[0]) for row in rows
+        )
         on_focus = self._speaks_of_focus(query, pieces[best]) if wanted else True
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
 
-    def _speaks_of_focus(self, query: Query, sentence: npt.NDArray[np.float16]) -> bool:
+    def _speaks_of_focus(self, query: Query, sentence: npt.NDArray[Any]) -> bool:
         """Whether the sentence's word pieces match the noun the question counts or asks the
         holder of ("how many *countries*", "who is the *director*"): "a five-point pledge" holds
         a number, but it counts no countries. True when the question has no such noun."""

@@ -5,7 +5,8 @@ An index folder holds generations and a ``CURRENT`` pointer::
     index/
       CURRENT                 the name of the generation being served
       gen-20261125T101500123456-3f2a9c/
-        manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts
+        manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts, and
+                              the size and SHA-256 checksum of every other file (checked on load)
         vectors.npy           float32 (passages, dimension), L2-normalised, row r = passages[r]
         vectors.faiss         inner-product index over the same rows, ids = passage rows
         tokens.npy            float16 (word pieces, dimension): each passage's contextual word-piece
@@ -19,11 +20,16 @@ An index folder holds generations and a ``CURRENT`` pointer::
 
 A build writes into a hidden temporary folder, fsyncs it, renames it into place, then replaces
 ``CURRENT`` by an atomic rename: a crash at any point leaves the previous generation served.
+A file that is truncated or altered later (a bad disk, a stray edit) fails its checksum on load,
+and the error names it; a write that fails (a full disk) removes the staging folder and raises
+``IndexWriteFailed``, leaving ``CURRENT`` as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import secrets
@@ -62,6 +68,14 @@ class IndexMismatch(IndexError_):
 
 class IndexCorrupt(IndexError_):
     pass
+
+
+class IndexWriteFailed(IndexError_):
+    """The file system refused a new generation (full disk, quota, read-only); nothing changed."""
+
+
+CHECKSUM = "sha256"  # hardware-accelerated on most CPUs: twice BLAKE2b's speed here
+FULL_DISK_BYTES = 1024 * 1024  # free space under which a short write counts as a full disk
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,7 @@ def write_generation(
         )
         KeywordIndex.build([p.embedding_text for p in passages]).save(staging / "keyword")
         manifest = {
+            "files": file_checksums(staging),
             "format_version": FORMAT_VERSION,
             "generation": name,
             **asdict(parameters),
@@ -222,11 +237,73 @@ def write_generation(
         final = index_dir / name
         staging.rename(final)
         publish(index_dir, name)
+    except OSError as error:
+        reason = _write_failure(index_dir, error)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise IndexWriteFailed(
+            f"cannot write a new index generation ({reason}); the served generation is unchanged"
+        ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     prune(index_dir, keep)
     return final
+
+
+def _write_failure(index_dir: Path, error: OSError) -> str:
+    """Why a write failed, in words. Some writers (numpy) report a full disk as a short write with
+    no errno, so the free space decides then."""
+    full = error.errno == errno.ENOSPC
+    if error.errno is None:
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(index_dir).free < FULL_DISK_BYTES
+    if full:
+        return "the disk is full"
+    return os.strerror(error.errno) if error.errno else str(error)
+
+
+def checksum(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, CHECKSUM).hexdigest()
+
+
+def file_checksums(folder: Path) -> dict[str, dict[str, Any]]:
+    """Relative path -> {"bytes", CHECKSUM} of every file under ``folder`` (the manifest aside)."""
+    return {
+        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, CHECKSUM: checksum(path)}
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise ``IndexCorrupt`` naming the first file that is missing, of another size, or fails its
+    checksum. Generations written before checksums were recorded have none to check."""
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        return
+    for relative, expected in listed.items():
+        file = path / relative
+        try:
+            size = file.stat().st_size
+        except OSError as error:
+            raise IndexCorrupt(f"{file} is missing ({error.strerror}). Run `qa index` to rebuild.") from error
+        if size != expected.get("bytes"):
+            raise IndexCorrupt(
+                f"{file} is truncated or overwritten: {size:,} bytes, the manifest says "
+                f"{expected.get('bytes'):,}. Run `qa index` to rebuild."
+            )
+        if checksum(file) != expected.get(CHECKSUM):
+            raise IndexCorrupt(
+                f"{file} is corrupt: its {CHECKSUM} checksum differs from the manifest's. "
+                "Run `qa index` to rebuild."
+            )
+
+
+def older_generations(index_dir: Path, name: str) -> list[str]:
+    """Generations on disk older than ``name``, newest first (names sort by build time)."""
+    names = (path.name for path in index_dir.glob("gen-*") if path.is_dir())
+    return sorted((older for older in names if older < name), reverse=True)
 
 
 def prune(index_dir: Path, keep: int) -> list[str]:
@@ -317,9 +394,14 @@ def _read_faiss(path: Path) -> Any:
     return index
 
 
-def load_generation(index_dir: Path, expected: BuildParameters | None = None) -> Generation:
-    """Load the generation ``CURRENT`` points at, checking it against ``expected`` parameters."""
-    name = current_generation(index_dir)
+def load_generation(
+    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
+) -> Generation:
+    """Load generation ``name`` (by default the one ``CURRENT`` points at), checking its files
+    against the manifest's checksums and its parameters against ``expected``. ``searchable=False``
+    leaves the FAISS and keyword indexes unread (a Ray replica's catalog: passages and documents;
+    its shards search)."""
+    name = name or current_generation(index_dir)
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
     path = index_dir / name
@@ -335,6 +417,7 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
         raise IndexMismatch(f"the index in {path} has an older format. Run `qa index --full` to rebuild it.")
     if expected is not None:
         check_parameters(manifest, expected)
+    verify_files(path, manifest)
     try:
         documents = [
             Document(r["doc_id"], r["title"], r["text"], r["metadata"])
@@ -347,11 +430,12 @@ def load_generation(index_dir: Path, expected: BuildParameters | None = None) ->
             np.load(path / "token_starts.npy", mmap_mode="r"),
             np.load(path / "token_offsets.npy"),
         )
-        index = _read_faiss(path / "vectors.faiss")
-        keyword = KeywordIndex.load(path / "keyword", len(passages))
+        index = _read_faiss(path / "vectors.faiss") if searchable else None
+        keyword = KeywordIndex.load(path / "keyword", len(passages) if searchable else 0)
     except Exception as error:  # numpy, faiss, bm25s and json each fail their own way on bad files
         raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
-    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == index.ntotal == len(
+    indexed = index.ntotal if index is not None else len(passages)
+    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == indexed == len(
         tokens.offsets
     ) - 1 and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
     if not consistent:

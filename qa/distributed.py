@@ -1,0 +1,265 @@
+"""Scale-out on Ray: a sharded, replicated service and a build that embeds across the cluster.
+
+The only module that imports ray (``pip install -e '.[ray]'``); the embedded default never
+imports it. Two pieces:
+
+- ``serve_on_ray``: N shard actors, each holding a ``Partition`` (contiguous rows) of the served
+  generation, and M Ray Serve replicas of the same FastAPI app. A replica keeps the catalog
+  (passages and documents, for citations and ``/documents``) and the model; it embeds a question
+  once, fans the vector out to every shard, and merges with the single-node ``Searcher`` code.
+  Shards read their partition from the shared ``index/`` folder (one machine, or a shared file
+  system), memory-mapping the generation and copying only their rows. A shard keeps the two
+  newest generations it was asked for, so a replica that has not yet swapped still finds its own.
+- ``RayEmbedder``: an ``Embedder`` whose forward passes run on a pool of actors, one model load
+  per actor, so ``build_index`` writes exactly the single-node generation format.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+from ray import serve
+from ray.util import ActorPool
+
+from qa.config import Settings
+from qa.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
+from qa.indexer import parameters_for
+from qa.retrieval import Searcher
+from qa.shards import FirstStage, Partition, Ranked, split_points
+from qa.store import EF_SEARCH, IndexCorrupt, load_generation
+
+NAMESPACE = "qa"
+APP_NAME = "qa"
+KEPT_GENERATIONS = 2  # the served one and its predecessor, for replicas mid-swap
+
+
+class ShardServer:
+    """Shard ``shard`` of ``shards``: a Partition of each generation asked for, the newest two."""
+
+    def __init__(self, index_dir: str, shard: int, shards: int) -> None:
+        self.index_dir = Path(index_dir)
+        self.shard = shard
+        self.shards = shards
+        self.partitions: dict[str, Partition] = {}
+        self.lock = threading.Lock()
+
+    def load(self, name: str) -> int:
+        """Hold generation ``name``'s partition (idempotent); return how many rows it has."""
+        with self.lock:
+            if name not in self.partitions:
+                generation = load_generation(self.index_dir, name=name)
+                bounds = split_points(len(generation.passages), self.shards)
+                partition = Partition.of(generation, bounds[self.shard], bounds[self.shard + 1], EF_SEARCH)
+                self.partitions[name] = partition
+                while len(self.partitions) > KEPT_GENERATIONS:
+                    self.partitions.pop(next(iter(self.partitions)))
+            return self.partitions[name].size
+
+    def node(self) -> str:
+        """The Ray node this shard runs on (where its memory is)."""
+        return str(ray.get_runtime_context().get_node_id())
+
+    def first_stage(
+        self, name: str, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+    ) -> FirstStage:
+        return self.partitions[name].first_stage(vector, text, depth, dense, keyword)
+
+    def late(self, name: str, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
+        return self.partitions[name].late(query_tokens, rows)
+
+    def tokens(self, name: str, rows: Sequence[int]) -> dict[int, TokenVectors]:
+        return self.partitions[name].token_vectors(rows)
+
+
+def shard_name(shard: int) -> str:
+    return f"{APP_NAME}-shard-{shard}"
+
+
+class RayShards:
+    """The ``Shards`` of one generation on Ray: one call per shard, all in flight at once; rows
+    are sent only to the shard that holds them."""
+
+    def __init__(self, handles: Sequence[Any], name: str, size: int) -> None:
+        self.handles = list(handles)
+        self.name = name
+        self.bounds = split_points(size, len(self.handles))
+
+    def first_stage(
+        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+    ) -> list[FirstStage]:
+        calls = [h.first_stage.remote(self.name, vector, text, depth, dense, keyword) for h in self.handles]
+        found: list[FirstStage] = ray.get(calls)
+        return found
+
+    def _owned(self, rows: Sequence[int]) -> list[tuple[Any, list[int]]]:
+        owners = np.searchsorted(self.bounds, rows, side="right") - 1
+        return [
+            (handle, [row for row, owner in zip(rows, owners, strict=True) if owner == shard])
+            for shard, handle in enumerate(self.handles)
+            if (owners == shard).any()
+        ]
+
+    def late(self, query_tokens: Vectors, rows: Sequence[int]) -> list[Ranked]:
+        found: list[Ranked] = ray.get(
+            [handle.late.remote(self.name, query_tokens, mine) for handle, mine in self._owned(rows)]
+        )
+        return found
+
+    def tokens(self, rows: Sequence[int]) -> dict[int, TokenVectors]:
+        found: dict[int, TokenVectors] = {}
+        for part in ray.get([handle.tokens.remote(self.name, mine) for handle, mine in self._owned(rows)]):
+            found.update(part)
+        return found
+
+
+def open_sharded(settings: Settings, embedder: Embedder, name: str, handles: Sequence[Any]) -> Searcher:
+    """A replica's searcher over generation ``name``: its catalog here, its rows on the shards
+    (each loads its partition before the searcher is used)."""
+    parameters = parameters_for(settings, embedder)
+    generation = load_generation(settings.index_dir, parameters, name=name, searchable=False)
+    try:
+        ray.get([handle.load.remote(generation.name) for handle in handles])
+    except ray.exceptions.RayError as error:
+        raise IndexCorrupt(f"a shard could not load {generation.name}: {error}") from error
+    return Searcher(generation, embedder, RayShards(handles, generation.name, len(generation.passages)))
+
+
+@serve.ingress()
+class QAIngress:
+    """A Ray Serve replica of the FastAPI app, searching through the shard actors."""
+
+    def __init__(self, settings: Settings, shards: int) -> None:
+        self.settings = settings
+        self.shards = shards
+
+    def __serve_build_asgi_app__(self) -> Any:
+        from qa.api import create_app
+
+        handles = [ray.get_actor(shard_name(shard), namespace=NAMESPACE) for shard in range(self.shards)]
+        return create_app(
+            self.settings,
+            open_searcher=lambda settings, embedder, name: open_sharded(settings, embedder, name, handles),
+        )
+
+
+def connect(address: str | None) -> None:
+    """Join the cluster at ``address`` (or RAY_ADDRESS); with neither, start a local one."""
+    try:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True)
+    except ConnectionError as error:  # a ValueError is what the CLI reports as one line
+        raise ValueError(f"cannot join the Ray cluster at {address or 'RAY_ADDRESS'}: {error}") from error
+
+
+def deploy(settings: Settings, shards: int, replicas: int) -> list[Any]:
+    """Start the shard actors (spread over the nodes) and the replicas; HTTP on QA_HOST:QA_PORT."""
+    if shards < 1 or replicas < 1:
+        raise ValueError(f"--shards and --replicas must be at least 1 (got {shards} and {replicas})")
+    cpus = settings.ray_actor_cpus
+    actor = ray.remote(ShardServer)
+    handles = [
+        actor.options(name=shard_name(shard), num_cpus=cpus, scheduling_strategy="SPREAD").remote(
+            str(settings.index_dir), shard, shards
+        )
+        for shard in range(shards)
+    ]
+    serve.start(proxy_location="HeadOnly", http_options={"host": settings.host, "port": settings.port})
+    deployment = serve.deployment(name="qa", num_replicas=replicas, ray_actor_options={"num_cpus": cpus})(
+        QAIngress
+    )
+    serve.run(deployment.bind(settings, shards), name=APP_NAME, route_prefix="/", blocking=False)
+    return handles
+
+
+def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas: int) -> None:
+    """Deploy, then wait for SIGINT or SIGTERM and take the deployment and the shards down."""
+    connect(address)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        handles = deploy(settings, shards, replicas)
+        print(f"serving on http://{settings.host}:{settings.port} ({shards} shards, {replicas} replicas)")
+        while not stop.wait(1.0):
+            pass
+        # this command started Serve (and its HTTP proxy) on the cluster, so it takes it down
+        serve.shutdown()  # type: ignore[no-untyped-call]
+        for handle in handles:
+            ray.kill(handle)
+    finally:
+        ray.shutdown()
+
+
+class EmbedWorker:
+    """One model load per actor; embeds what it is sent."""
+
+    def __init__(self, model: str) -> None:
+        self.embedder = SentenceTransformerEmbedder(model)
+
+    def embed_with_tokens(
+        self, texts: Sequence[str], batch_size: int, offsets: bool
+    ) -> tuple[Vectors, list[TokenVectors]]:
+        return self.embedder.embed_with_tokens(texts, batch_size, offsets)
+
+
+class RayEmbedder:
+    """An ``Embedder`` whose forward passes run on ``workers`` actors spread over the cluster;
+    tokenizer work (counting, truncating while chunking) stays on the local model."""
+
+    def __init__(self, local: SentenceTransformerEmbedder, workers: int, cpus: float) -> None:
+        if workers < 1:
+            raise ValueError(f"--workers must be at least 1 (got {workers})")
+        self.local = local
+        self.name = local.name
+        self.dimension = local.dimension
+        self.max_tokens = local.max_tokens
+        actor = ray.remote(EmbedWorker)
+        self.actors: list[Any] = [
+            actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(local.name)
+            for _ in range(workers)
+        ]
+        self.pool = ActorPool(self.actors)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
+        return self.embed_with_tokens(texts, batch_size, offsets=False)[0]
+
+    def embed_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64, offsets: bool = True
+    ) -> tuple[Vectors, list[TokenVectors]]:
+        """Whole batches to each worker in turn, results in the order of ``texts``."""
+        if not texts:
+            return self.local.embed_with_tokens(texts, batch_size, offsets)
+        share = -(-len(texts) // len(self.actors))
+        share = -(-share // batch_size) * batch_size
+        chunks = [list(texts[start : start + share]) for start in range(0, len(texts), share)]
+        parts = list(
+            self.pool.map(
+                lambda worker, chunk: worker.embed_with_tokens.remote(chunk, batch_size, offsets), chunks
+            )
+        )
+        vectors = np.concatenate([part_vectors for part_vectors, _ in parts])
+        return vectors, [pieces for _, part_pieces in parts for pieces in part_pieces]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.local.count_tokens(texts)
+
+    def truncate(self, text: str, budget: int) -> str:
+        return self.local.truncate(text, budget)
+
+    def close(self) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+
+
+def ray_embedder(settings: Settings, address: str | None, workers: int | None) -> RayEmbedder:
+    """Connect and start the embedding workers: by default one per alive node."""
+    connect(address)
+    alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
+    return RayEmbedder(
+        SentenceTransformerEmbedder(settings.model), workers or max(alive, 1), settings.ray_actor_cpus
+    )
