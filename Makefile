@@ -43,6 +43,7 @@ $(CHROMIUM):
 # Retrieval quality, every mode side by side; results are kept in eval/ to compare against.
 eval: $(STAMP)
 	$(BIN)/qa eval --questions tests/data/article_questions.jsonl --modes dense,keyword,hybrid --output eval/article.json
+	$(BIN)/qa eval --questions tests/data/article_dev_questions.jsonl --modes dense,keyword,hybrid --output eval/article-dev.json
 
 # SciFact (BEIR layout) is not part of the repository; its index is cached in .cache/eval/scifact.
 eval-scifact: $(STAMP)

@@ -1,45 +1,91 @@
-"""Expected answer types: what kind of span a question asks for, and whether a sentence has one.
+"""What a question asks for, and whether a sentence or a document can hold it.
 
 "When will the centre open?" is not answered by a sentence that names no time, however close it
 is in meaning. Classic extractive QA checks the expected answer type; this is a small rule-based
-version of that check, on the question's wh-word and a few nouns:
+version of that check, on the question's wh-word and the noun it asks about:
 
+- contact: a website, web address, e-mail or phone number; satisfied by a URL, an address or a number.
+- time: what time, opening hours; satisfied by a clock time ("9 am", "18:30", "noon").
+- age: how old, what age; satisfied by "42 years old", "aged 42", "born in …".
+- money: how much … cost/pay/fund, what is the budget/cost/price; satisfied by a currency.
+- duration: how long; satisfied by an amount of time ("three years") or a date to count from.
+- number: how many, how much, what number/percentage/population; satisfied by digits or a number
+  word that is not part of a date ("July 8, 2024" counts nothing).
 - date: when, what/which date, year, month, day; satisfied by a month name, a four-digit year,
   a weekday or a relative time ("last year").
-- number: how many, how much, what number/percentage/budget/cost/population; satisfied by
-  digits or a number word.
 - person: who, whom, whose; satisfied by a capitalised word that does not open the sentence.
-- place: where; satisfied by a capitalised word that does not open the sentence.
+- place: where, which city/country/…; satisfied by a capitalised word that does not open the sentence.
 
 Questions of any other shape (what, which, how, why) have no expected type and pass.
 The rules are deliberately loose: they only ever reject sentences that cannot hold the answer.
+
+Names work the same way from the other side: a reader who asks about UNESCO, Beijing or the
+European Union asks about that entity, and a document that never names it cannot answer, however
+similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
+question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
+"R&D" is found in "research and development").
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-AnswerType = Literal["date", "number", "person", "place"]
+AnswerType = Literal["contact", "time", "age", "money", "duration", "number", "date", "person", "place"]
 
+_MONEY_WORDS = (
+    r"(?:cost|costs|costing|price|prices|priced|budget|budgets|funding|money|spend|spent|pay|paid|"
+    r"salary|fee|fees|invest\w*|worth)"
+)
 _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "contact",
+        re.compile(
+            r"\b(?:website|web ?site|web address|url|homepage|e-?mail(?: address)?|phone(?: number)?|"
+            r"telephone|contact details)\b",
+            re.I,
+        ),
+    ),
+    (
+        "time",
+        re.compile(r"\b(?:what|which|at what) time\b|\b(?:opening|business|office|visiting) hours\b", re.I),
+    ),
+    ("age", re.compile(r"\bhow old\b|\b(?:what|which|at what) age\b", re.I)),
+    ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
+    (
+        "money",
+        re.compile(
+            rf"\bhow (?:much|expensive)\b.*\b{_MONEY_WORDS}\b|\bhow (?:much|expensive)\b.*\b(?:cost|pay)\w*|"
+            rf"\bwhat (?:is |was |are |were )?(?:the )?(?:\w+ )?{_MONEY_WORDS}\b",
+            re.I,
+        ),
+    ),
+    ("duration", re.compile(r"\bhow long\b", re.I)),
     (
         "number",
         re.compile(
-            r"\bhow (?:many|much|long|old|large|big|far)\b|\bwhat (?:is |was |are )?(?:the )?"
-            r"(?:number|percentage|share|amount|budget|cost|price|population|size)\b",
+            r"\bhow (?:many|much|large|big|far)\b|\bwhat (?:is |was |are )?(?:the )?"
+            r"(?:number|percentage|share|amount|population|size)\b",
             re.I,
         ),
     ),
     (
         "date",
         re.compile(
-            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year|time)\b|\bin what year\b|\bsince when\b",
+            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year)\b|\bin what year\b|\bsince when\b",
             re.I,
         ),
     ),
-    ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
-    ("place", re.compile(r"^\s*where\b", re.I)),
+    (
+        "place",
+        re.compile(
+            r"^\s*where\b|\b(?:which|what) (?:city|cities|country|countries|town|region|place|venue|"
+            r"state|province|continent|location)\b",
+            re.I,
+        ),
+    ),
 ]
 
 _MONTHS = (
@@ -47,21 +93,57 @@ _MONTHS = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
 )
 _DATE = re.compile(
-    rf"\b(?:{_MONTHS})\b|\b(?:1[5-9]|20)\d\d\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
+    rf"\b(?:{_MONTHS})\b(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b|"
+    r"\b(?:1[5-9]|20)\d\d\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
     r"\b(?:yesterday|today|tomorrow|(?:last|next|this) (?:year|month|week)|decade|century)\b|"
     r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b",
 )
-_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|dozen|half|single|double|several)\b",
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|dozen|half|single|double|several|few|many"
+)
+_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_TIME = re.compile(
+    r"\b\d{1,2}(?:[:.]\d\d)?\s*(?:a\.?m\b\.?|p\.?m\b\.?)|\b\d{1,2}:\d\d\b|\bo['’]clock\b|\bnoon\b|"
+    r"\bmidnight\b|\b24/7\b|\baround the clock\b",
+    re.I,
+)
+_AGE = re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|\bborn (?:in|on)\b|\bbirthday\b", re.I)
+_MONEY = re.compile(
+    r"[$€£¥₹]|\b(?:dollars?|euros?|pounds sterling|yuan|renminbi|RMB|USD|EUR|GBP|CNY|JPY|yen|francs?|"
+    r"rupees?|won)\b",
+    re.I,
+)
+_DURATION = re.compile(
+    rf"\b(?:\d+|{_NUMBER_WORDS}|a|an)[- ](?:years?|months?|weeks?|days?|hours?|minutes?|decades?)\b|"
+    r"\bsince\b",
+    re.I,
+)
+_CONTACT = re.compile(
+    r"https?://|\bwww\.|\b[\w-]+\.(?:com|org|net|int|gov|edu|io|cn|uk)\b|\b[\w.+-]+@[\w-]+\.\w+|"
+    r"\+?\d[\d ()-]{6,}\d",
     re.I,
 )
 _NAME_WORD = re.compile(r"(?<=[\s(\"'“‘])[A-Z][\w'’.-]+")
 
+_SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
+    "contact": _CONTACT,
+    "time": _TIME,
+    "age": _AGE,
+    "money": _MONEY,
+    "date": _DATE,
+}
+
+
+# "When the declaration came out, what did …?" asks "what": the main clause after the comma decides.
+_MAIN_CLAUSE = re.compile(r",\s*((?:what|which|who|whom|whose|where|when|why|how)\b.*)$", re.I | re.S)
+
 
 def expected_type(question: str) -> AnswerType | None:
+    main = _MAIN_CLAUSE.search(question)
+    clause = main.group(1) if main else question
     for answer_type, pattern in _QUESTION_TYPES:
-        if pattern.search(question):
+        if pattern.search(clause):
             return answer_type
     return None
 
@@ -70,8 +152,131 @@ def has_type(sentence: str, answer_type: AnswerType | None) -> bool:
     """Whether ``sentence`` holds a span of ``answer_type`` (always true without a type)."""
     if answer_type is None:
         return True
-    if answer_type == "date":
-        return bool(_DATE.search(sentence))
-    if answer_type == "number":
-        return bool(_NUMBER.search(sentence))
+    if answer_type in _SATISFIED_BY:
+        return bool(_SATISFIED_BY[answer_type].search(sentence))
+    if answer_type == "duration":
+        return bool(_DURATION.search(sentence) or _DATE.search(sentence))
+    if answer_type == "number":  # a count: the parts of a date count nothing
+        return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
     return bool(_NAME_WORD.search(sentence.strip()))  # not the sentence's first word
+
+
+# Capitalised words that open questions or stand for the reader, not for an entity of the text.
+_NOT_NAMES = frozenset(
+    re.findall(
+        r"\w+",
+        "i a an the this that these those what which who whom whose when where why how is are was were "
+        "do does did has have had can could will would should may might must in on at of for to and or",
+    )
+)
+_WORD = re.compile(r"[\w’'&.-]+")
+_ACRONYM = re.compile(r"^[A-Z][A-Z&.]*[A-Z]\.?$")
+_LINKS = frozenset({"and", "of", "the", "for", "on", "in"})
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def question_names(question: str) -> list[str]:
+    """The question's names: runs of capitalised words ("World Health Organization", "UNIDO").
+
+    The question's first word counts only when it is plainly a name (an acronym or "OpenAI"),
+    since every question opens with a capital."""
+    names: list[list[str]] = []
+    previous_was_name = False
+    for position, match in enumerate(_WORD.finditer(question)):
+        word = match.group().strip(".’'-")
+        possessive = word.endswith(("’s", "'s"))
+        word = word.removesuffix("’s").removesuffix("'s")
+        capitalised = bool(word) and word[0].isupper() and word.lower() not in _NOT_NAMES
+        if position == 0:
+            capitalised = capitalised and any(c.isupper() for c in word[1:])
+        if capitalised:
+            if previous_was_name:
+                names[-1].append(word)
+            else:
+                names.append([word])
+        previous_was_name = capitalised and not possessive  # "China's AI plans": two names
+    return [" ".join(words) for words in names]
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """(lower-case word, its stem) for each word of ``text``, possessives dropped."""
+    words = re.findall(r"\w+", text.lower().replace("’s", "").replace("'s", ""))
+    return list(zip(words, _stemmer().stemWords(words), strict=True))
+
+
+def _same(name: tuple[str, str], word: tuple[str, str]) -> bool:
+    """Whether a word of the text is this word of a name: the same stem, or, for a name of five
+    letters or more, its adjective ("China" → "Chinese", "Japan" → "Japanese")."""
+    if name[1] == word[1]:
+        return True
+    root = name[0][:-1] if name[0][-1] in "aeiouy" else name[0]
+    return len(name[0]) >= 5 and word[0].startswith(root)
+
+
+def _contains(text: list[tuple[str, str]], name: list[tuple[str, str]]) -> bool:
+    width = len(name)
+    return width > 0 and any(
+        all(_same(part, word) for part, word in zip(name, text[i : i + width], strict=True))
+        for i in range(len(text) - width + 1)
+    )
+
+
+def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
+    """Whether the letters of ``acronym`` ("R&D") are the initials of consecutive words of the text,
+    small linking words skipped ("research and development")."""
+    letters = [c.lower() for c in acronym if c.isalpha()]
+    content = [w for w, _ in words if w not in _LINKS]
+    width = len(letters)
+    return any([w[0] for w in content[i : i + width]] == letters for i in range(len(content) - width + 1))
+
+
+def names_in(name: str, words: list[tuple[str, str]]) -> bool:
+    """Whether ``name`` occurs in a text given as ``_words(text)``. A run of acronyms ("AI R&D")
+    is found when each of them is."""
+    if _contains(words, _words(name)):
+        return True
+    parts = name.split()
+    if not all(_ACRONYM.match(part) for part in parts):
+        return False
+    return all(_contains(words, _words(part)) or _acronym_of(part, words) for part in parts)
+
+
+def absent_names(question: str, texts: Iterable[str]) -> list[str]:
+    """The question's names that none of ``texts`` mentions."""
+    words = _words("\n".join(texts))
+    return [name for name in question_names(question) if not names_in(name, words)]
+
+
+def mentions_any(text: str, names: Iterable[str]) -> bool:
+    """Whether ``text`` names at least one of ``names``."""
+    words = _words(text)
+    return any(names_in(name, words) for name in names)
+
+
+# The noun a typed question counts or asks the holder of: "how many *countries*", "the
+# *population* of", "who is the *director* of". A sentence that answers must speak of it.
+_FOCUS = [
+    re.compile(r"\bhow many (?!(?:of|are|is|were|was|do|does|did|have|has|will)\b)([a-z]+)", re.I),
+    re.compile(
+        r"\b(?:what|which) (?:is|was|are|were) the "
+        r"(?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b",
+        re.I,
+    ),
+    re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
+]
+
+
+def focus(question: str) -> tuple[int, int] | None:
+    """The character span of the noun that a counting or role question is about, if it has one."""
+    for pattern in _FOCUS:
+        match = pattern.search(question)
+        if match:
+            group = next(i for i in range(1, (pattern.groups or 0) + 1) if match.group(i))
+            return match.span(group)
+    return None

@@ -50,6 +50,26 @@ def _referent(text: str, layout: Layout, start: int) -> str:
     return " ".join(words) if 0 < len(words) <= 8 else ""
 
 
+# ", said Gerd Müller, UNIDO’s director general." after a closing quotation mark
+ATTRIBUTION = re.compile(
+    r"[\"\u201d],?\s+(?:said|says|added|adds)\s+(?P<speaker>[A-Z][^.;\"\u201c\u201d]{1,80}?)\s*[.;]"
+)
+QUOTE_OPEN = re.compile(r"^[\"\u201c]")
+
+
+def _speaker(text: str, layout: Layout, start: int) -> str:
+    """When the text at ``start`` opens a paragraph that goes on quoting the speaker of the
+    paragraph before ("“With our new joint centre, we will…” after "…,” said Gerd Müller,
+    UNIDO’s director general."), who speaks, so the embedding knows whose words these are."""
+    if not QUOTE_OPEN.match(text[start : start + 1]):
+        return ""
+    before = [block for block in layout.blocks if block.kind == "body" and block.end <= start]
+    if not before:
+        return ""
+    said = list(ATTRIBUTION.finditer(text, before[-1].start, before[-1].end))
+    return f"{said[-1].group('speaker')} said" if said else ""
+
+
 def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, int, str]]:
     """(start, end, context) for the byline/date and the bio, when the document states them."""
     fields = layout.fields
@@ -117,7 +137,8 @@ def build_passages(
     limit = min(chunk_tokens, model_tokens)
     spans: list[tuple[int, int, str, str]] = []
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, first_heading):
-        referent = _referent(document.text, layout, chunk.start)
+        start = chunk.start
+        referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
         spans.append((chunk.start, chunk.end, context, "body"))
     for start, end, context in _metadata_passages(document, layout):

@@ -4,8 +4,9 @@ Hybrid search fuses the two rankings by reciprocal rank fusion (RRF): it needs n
 calibration between cosine similarities and BM25 scores, which live on unrelated scales.
 The answer is the sentence of the top passages closest to the question in embedding space,
 with a small preference for higher-ranked passages; it is extractive, never generated.
-Whether the documents answer at all is judged from the best sentence's and passage's cosine
-similarity to the question, which all-MiniLM-L6-v2 keeps low for unrelated text.
+Whether the documents answer at all is judged from what the question asks for (qa/answers.py:
+the names it mentions, its expected answer type and the noun it counts) and from the passages'
+late-interaction score, which all-MiniLM-L6-v2 keeps low for unrelated text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qa.answers import expected_type, has_type
+from qa.answers import absent_names, expected_type, focus, has_type, mentions_any, question_names
 from qa.chunking import sentences
 from qa.config import SearchMode
 from qa.documents import Document, Passage, line_of, page_of
@@ -31,8 +32,11 @@ RERANK = 40  # first-stage results that late interaction re-scores (nDCG@10 on S
 LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.02
+# How well the answer sentence must match the noun a counting or role question is about ("how many
+# *countries*"): word pieces of unrelated words match at most about this well (development set).
+FOCUS_MATCH = 0.35
 ANSWERABLE_LATE = (
-    0.38  # below this late-interaction score the best passage shares too little with the question
+    0.38  # below this late-interaction score even the best of the answer passages shares too little
 )
 
 
@@ -184,17 +188,27 @@ class Searcher:
         """The best sentence among the passages at ``rows`` and whether it answers the question.
 
         Sentences are scored by late interaction over the passage's stored word pieces (no model
-        call), higher-ranked passages preferred. A sentence that cannot hold the expected answer
-        type (no time for "when", no number for "how many") is passed over; when none can, or the
-        best passage shares too little with the question, the question counts as not answered.
+        call), higher-ranked passages preferred. The question counts as not answered when its
+        documents never name an entity it asks about ("What did UNESCO announce?"), when no
+        sentence can hold the expected answer type (no time for "when", no number for "how
+        many"), or when none of the passages shares enough with the question. A typed answer must
+        also come from a passage about what the question names ("When did Müller become director
+        general?" is not answered by the date on which someone else joined), and its sentence must
+        speak of what the question counts ("how many *countries*").
         """
         generation = self.generation
+        doc_ids = dict.fromkeys(generation.passages[row].doc_id for row in rows)
+        if absent_names(query.text, (generation.documents[doc_id].text for doc_id in doc_ids)):
+            return None, False
         wanted = expected_type(query.text)
+        names = question_names(query.text) if wanted else []
         candidates: list[tuple[int, int, int]] = []  # (rank, start, end)
         pieces: list[npt.NDArray[Any]] = []
         stored = self.shards.tokens(rows)
         for rank, row in enumerate(rows):
             passage = generation.passages[row]
+            if names and not mentions_any(passage.embedding_text, names):
+                continue
             text = generation.documents[passage.doc_id].text
             vectors, starts = stored[row]
             for start, end in sentences(text, passage.start, passage.end):
@@ -210,6 +224,22 @@ class Searcher:
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
         answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
-        top_vectors = stored[rows[0]][0]
-        top_score = float(late_interaction(query.tokens, top_vectors, [0, len(top_vectors)])[0])
-        return answer, top_score >= ANSWERABLE_LATE
+        best_passage = max(  # the passages' word pieces are at hand: no second trip to the shards
+            float(late_interaction(query.tokens, stored[row][0], [0, len(stored[row][0])])[0]) for row in rows
+        )
+        on_focus = self._speaks_of_focus(query, pieces[best]) if wanted else True
+        return answer, on_focus and best_passage >= ANSWERABLE_LATE
+
+    def _speaks_of_focus(self, query: Query, sentence: npt.NDArray[Any]) -> bool:
+        """Whether the sentence's word pieces match the noun the question counts or asks the
+        holder of ("how many *countries*", "who is the *director*"): "a five-point pledge" holds
+        a number, but it counts no countries. True when the question has no such noun."""
+        span = focus(query.text)
+        if span is None or not len(sentence):
+            return True
+        first, last = self.embedder.count_tokens([query.text[: span[0]], query.text[: span[1]]])
+        if not 0 <= first < last <= len(query.tokens):
+            return True  # the noun lies past the model's window
+        focus_tokens = query.tokens[first:last]
+        match = (np.asarray(sentence, dtype=np.float32) @ focus_tokens.T).max(axis=0).mean()
+        return float(match) >= FOCUS_MATCH

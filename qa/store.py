@@ -49,7 +49,7 @@ from qa.embedding import Vectors
 from qa.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
-CHUNKER_VERSION = 2  # bump when passages of the same text would change
+CHUNKER_VERSION = 3  # bump when passages of the same text would change
 POINTER = "CURRENT"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 

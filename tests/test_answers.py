@@ -1,10 +1,16 @@
-"""Expected answer types: a question's wh-word decides which sentences can answer it."""
+"""Expected answer types, names and focus nouns: what a question asks for decides which sentences
+and which documents can answer it."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.answers import expected_type, has_type
+from qa.answers import absent_names, expected_type, focus, has_type, mentions_any, question_names
+
+ARTICLE_LINE = (
+    "Chinese Premier Li Qiang backed AI research and development with the United Nations Industrial "
+    "Development Organization (UNIDO), said Gerd Müller."
+)
 
 
 @pytest.mark.parametrize(
@@ -13,9 +19,16 @@ from qa.answers import expected_type, has_type
         ("When will the centre open?", "date"),
         ("In what year did he join?", "date"),
         ("How many countries signed?", "number"),
-        ("What is the budget of the centre?", "number"),
+        ("What is the budget of the centre?", "money"),
+        ("How much did the new building cost?", "money"),
+        ("How old is the director?", "age"),
+        ("How long has she worked there?", "duration"),
+        ("What are the opening hours of the museum?", "time"),
+        ("What is the centre's website address?", "contact"),
         ("Who heads UNIDO?", "person"),
         ("Where will the centre be housed?", "place"),
+        ("Which city hosts the summit?", "place"),
+        ("When the declaration came out, what did the premier promise?", None),
         ("What did UNIDO announce?", None),
         ("Which ministry backs the centre?", None),
     ],
@@ -29,6 +42,47 @@ def test_sentences_with_and_without_the_type() -> None:
     assert not has_type("The centre will promote best practices.", "date")
     assert has_type("It is a five-point pledge.", "number") and has_type("About 300 people came.", "number")
     assert not has_type("The pledge covers safety.", "number")
+    assert not has_type("It was published on July 8, 2024.", "number")  # a date counts nothing
+    assert has_type("The centre cost $4 million.", "money") and not has_type("It has 4 floors.", "money")
+    assert has_type("She is 52 years old.", "age") and not has_type("She joined in March 2021.", "age")
+    assert has_type("It opens at 9 am.", "time") and not has_type("It opens on Monday.", "time")
+    assert has_type("See www.unido.org for more.", "contact") and not has_type("See the site.", "contact")
+    assert has_type("He has worked there for three years.", "duration")
     assert has_type("The centre is run by Gerd Müller.", "person")
     assert not has_type("It will be run by the staff.", "person")
     assert has_type("Anything at all.", None)
+
+
+def test_question_names() -> None:
+    assert question_names("What did the World Health Organization say?") == ["World Health Organization"]
+    assert question_names("What did OpenAI say about China's AI plans?") == ["OpenAI", "China", "AI"]
+    assert question_names("Bletchley declaration") == []  # a question's first word is capitalised anyway
+    assert question_names("UNIDO plans?") == ["UNIDO"]
+
+
+def test_names_the_text_never_mentions() -> None:
+    assert absent_names("What did UNESCO announce?", [ARTICLE_LINE]) == ["UNESCO"]
+    assert absent_names("Will the centre open a branch in Beijing?", [ARTICLE_LINE]) == ["Beijing"]
+    assert absent_names("What did the European Union say?", [ARTICLE_LINE]) == ["European Union"]
+    # found: the same words, an adjective of the name, an acronym of the text's words
+    assert absent_names("What did Gerd Müller say about UNIDO?", [ARTICLE_LINE]) == []
+    assert absent_names("Who is China's premier?", [ARTICLE_LINE]) == []
+    assert absent_names("Does the premier back AI R&D?", [ARTICLE_LINE]) == []
+    assert mentions_any(ARTICLE_LINE, ["Li Qiang"]) and not mentions_any(ARTICLE_LINE, ["Ben Wodecki"])
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many countries signed the declaration?", "countries"),
+        ("What is the population of Shanghai?", "population"),
+        ("Who is the director of the institute?", "director"),
+        ("Who is China's premier?", "premier"),
+        ("Who is Li Qiang?", None),
+        ("Who is sponsoring the centre?", None),
+        ("What did UNIDO announce?", None),
+    ],
+)
+def test_focus_noun(question: str, noun: str | None) -> None:
+    span = focus(question)
+    assert (question[span[0] : span[1]] if span else None) == noun

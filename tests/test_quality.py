@@ -2,7 +2,7 @@
 
 The question set (tests/data/article_questions.jsonl) holds reader-style questions with gold
 evidence spans; a question counts as answered at rank r when the passage at rank r contains the
-gold span. The floors below are the measured figures of the default (hybrid) mode, rounded down;
+gold span. The floors below are the issue's targets where they are met, else the measured figures;
 `make eval` prints the full table.
 """
 
@@ -62,13 +62,30 @@ def test_byline_and_date_are_reachable_as_metadata(searcher: Searcher) -> None:
     assert any("July 8, 2024" in h.passage.text for h in searcher.search("when was it published?", 3).hits)
 
 
-def test_article_question_set_thresholds(searcher: Searcher) -> None:
-    questions = [
-        json.loads(line) for line in (DATA / "article_questions.jsonl").read_text().splitlines() if line
-    ]
+def test_unanswerable_kinds_are_flagged(searcher: Searcher) -> None:
+    for question in (
+        "What did UNESCO announce at the conference?",  # an entity the article never names
+        "How much did the centre cost?",  # no amount of money anywhere
+        "How many countries have joined the alliance?",  # a number, but it counts pledge points
+        "Who is the director of the Shanghai Artificial Intelligence Research Institute?",  # no such role
+        "What are the opening hours of the centre?",  # no clock time
+    ):
+        result = searcher.search(question, 5)
+        assert not result.answerable and result.answer is None, question
+
+
+def test_quote_continuation_carries_its_speaker(searcher: Searcher) -> None:
+    passage = next(p for p in searcher.generation.passages if p.text.startswith("“With our new joint AIM"))
+    assert "Gerd Müller, UNIDO’s director general said" in passage.context
+    assert searcher.generation.documents[passage.doc_id].text[passage.start : passage.end] == passage.text
+
+
+def _measure(searcher: Searcher, name: str) -> dict[str, float]:
+    """The quality test's figures for one question set, as `qa eval` computes them in hybrid mode."""
+    questions = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line]
     answerable = [q for q in questions if q["answerable"]]
     unanswerable = [q for q in questions if not q["answerable"]]
-    assert len(answerable) >= 40 and len(unanswerable) >= 5
+    assert len(answerable) >= 30 and len(unanswerable) >= 5
     first_ranks, answers_hold_gold, kept, cited = [], 0, 0, []
     for question in answerable:
         result = searcher.search(question["question"], 10)
@@ -78,12 +95,41 @@ def test_article_question_set_thresholds(searcher: Searcher) -> None:
         answers_hold_gold += bool(result.answer and question["gold"] in result.answer.text)
         cited.append(len(result.hits[0].passage.text))
     flagged = sum(not searcher.search(q["question"], 5).answerable for q in unanswerable)
-    recall_1 = sum(r <= 1 for r in first_ranks) / len(answerable)
-    recall_3 = sum(r <= 3 for r in first_ranks) / len(answerable)
-    # measured 2026-11-25: R@1 0.881, R@3 0.952, answer 0.810, kept 1.0, flagged 5/11, median 246 chars
-    assert recall_1 >= 0.85, first_ranks
-    assert recall_3 >= 0.95, first_ranks
-    assert answers_hold_gold / len(answerable) >= 0.78
-    assert kept / len(answerable) >= 0.95
-    assert flagged >= 5
-    assert statistics.median(cited) <= 400
+    return {
+        "recall_1": sum(r <= 1 for r in first_ranks) / len(answerable),
+        "recall_3": sum(r <= 3 for r in first_ranks) / len(answerable),
+        "answer": answers_hold_gold / len(answerable),
+        "kept": kept / len(answerable),
+        "flagged": flagged / len(unanswerable),
+        "median_chars": statistics.median(cited),
+    }
+
+
+def test_article_question_set_thresholds(searcher: Searcher) -> None:
+    """The issue's targets on the held-out article set (53 questions, 11 unanswerable).
+
+    measured 2026-11-25: R@1 0.905, R@3 0.976, answer 0.833, kept 0.976, flagged 9/11, median 246.
+    Two targets are not reached, and their floors sit at the measured figures: R@3 = 1.0 (one
+    question, "AI R&D", ranks its passage 4th) and all unanswerable flagged (two on-topic questions
+    whose sentences hold a plausible but unrelated answer)."""
+    figures = _measure(searcher, "article_questions.jsonl")
+    assert figures["recall_1"] >= 0.90, figures
+    assert figures["recall_3"] >= 0.97, figures  # target 1.0
+    assert figures["answer"] >= 0.80, figures
+    assert figures["kept"] >= 0.95, figures
+    assert figures["flagged"] >= 9 / 11, figures  # target 1.0
+    assert figures["median_chars"] <= 400, figures
+
+
+def test_article_development_set_thresholds(searcher: Searcher) -> None:
+    """The development set that the answerability rules were built on (52 questions, 20 of them
+    unanswerable: off-topic, absent facts, other agencies and cities, absent answer types).
+
+    measured 2026-11-25: R@1 0.812, R@3 0.938, answer 0.781, kept 0.969, flagged 19/20, median 249."""
+    figures = _measure(searcher, "article_dev_questions.jsonl")
+    assert figures["recall_1"] >= 0.80, figures
+    assert figures["recall_3"] >= 0.93, figures
+    assert figures["answer"] >= 0.75, figures
+    assert figures["kept"] >= 0.95, figures
+    assert figures["flagged"] >= 0.95, figures
+    assert figures["median_chars"] <= 400, figures
