@@ -53,9 +53,12 @@ class Shards(Protocol):
 
 def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Sequence[int]) -> Vectors:
     """MaxSim per segment: for each query word piece its best match among the segment's word
-    pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0."""
+    pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0, and
+    so does every one for a question without word pieces (e.g. only a zero-width space)."""
     if len(bounds) < 2:
         return np.zeros(0, dtype=np.float32)
+    if not len(query_tokens):
+        return np.zeros(len(bounds) - 1, dtype=np.float32)
     similarities = np.asarray(tokens, dtype=np.float32) @ query_tokens.T  # (pieces, query pieces)
     scores = np.zeros(len(bounds) - 1, dtype=np.float32)
     starts = np.asarray(bounds[:-1])

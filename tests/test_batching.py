@@ -164,7 +164,13 @@ def test_concurrent_http_questions_share_model_calls(served: Settings) -> None:
     assert max(sizes) > 1, sizes  # the 32 concurrent questions did not each call the model
     for batched, single in zip(together, alone, strict=True):
         assert [p["citation"] for p in batched["passages"]] == [p["citation"] for p in single["passages"]]
-        assert batched["answer"] == single["answer"]
+        assert batched["answerable"] == single["answerable"]
+        if single["answer"] is None:
+            assert batched["answer"] is None
+            continue
+        # same sentence and citation; the score may differ in the 6th decimal (padding in the batch)
+        assert {**batched["answer"], "score": 0} == {**single["answer"], "score": 0}
+        assert batched["answer"]["score"] == pytest.approx(single["answer"]["score"], abs=1e-5)
 
 
 def test_repeated_question_is_answered_from_the_cache(article_settings: Settings) -> None:

@@ -195,7 +195,7 @@ def test_scifact_on_ray_shards_equal_the_single_node(
             for s in range(2)
         ]
         settings = Settings(index_dir=generation.path.parent).resolved()
-        sharded = open_sharded(settings, real_embedder(), handles)
+        sharded = open_sharded(settings, real_embedder(), generation.name, handles)
         assert len(set(ray.get([h.node.remote() for h in handles]))) == 2  # one shard per node
         assert sharded.generation.index is None  # the replica's catalog holds no vector index
         compare_searchers(Searcher(generation, real_embedder()), sharded, questions)

@@ -193,7 +193,8 @@ def test_the_citation_opens_the_document_with_the_cited_span_highlighted(
 def test_the_page_is_usable_with_the_keyboard_alone(server: LiveServer, page: Page) -> None:
     expected = server.api("/query", q=UNIDO, k=3, mode="dense")
     page.goto(f"{server.base}/")
-    page.keyboard.type(UNIDO)  # the question box has the focus on arrival
+    expect(page.get_by_label("Question")).to_be_focused()  # the question box has the focus on arrival
+    page.keyboard.type(UNIDO)
     page.keyboard.press("Tab")
     expect(page.get_by_label("Passages")).to_be_focused()
     page.keyboard.press("ArrowUp")  # 5 -> 3
