@@ -3,7 +3,8 @@
 usage: query.py [ROUNDS]
 
 Over the article (the same passages for everyone), each round asks every benchmark question once
-through each contender, interleaved so that drift on a shared machine hits all of them alike:
+through each contender, contenders in a shuffled order each round, so that drift on a shared
+machine hits all of them alike:
 
 - bare encode: the sentence-transformers model's own ``encode([question])``: the floor;
 - bare encode + search: that, plus a FAISS search of the vector (what a minimal service does);
@@ -20,6 +21,7 @@ Writes bench/results/query.json and .md.
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -96,9 +98,13 @@ def main() -> None:
             for question in QUESTIONS:
                 action(question)
         times: dict[str, list[float]] = {name: [] for name in contenders}
+        order = list(contenders)
+        shuffler = random.Random(7)
         for _ in range(rounds):
-            for question in QUESTIONS:
-                for name, action in contenders.items():
+            shuffler.shuffle(order)  # no contender always runs right after another's model
+            for name in order:
+                action = contenders[name]
+                for question in QUESTIONS:
                     times[name].append(timed(lambda a=action, q=question: a(q)))  # type: ignore[misc]
     stats = {name: summary(values) for name, values in times.items()}
     floor = stats["bare encode + FAISS search"]["p50"]

@@ -43,8 +43,7 @@ from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
 from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
 from qa.jobs import Job, WriteJobs, WriterBusy
 from qa.metrics import Metrics
-from qa.retrieval import Citation, Hit, Searcher, SearchResult, embed_questions
-from qa.retrieval import Query as EmbeddedQuestion
+from qa.retrieval import Ask, Citation, Hit, Searcher, SearchResult, answer_batch
 from qa.store import (
     IndexError_,
     IndexWriteFailed,
@@ -252,7 +251,7 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     refused_generation: str | None = None  # the last generation that failed to load, not retried
     refused: dict[str, str] | None = None  # that generation and why, as /readyz shows it
-    batcher: MicroBatcher[str, EmbeddedQuestion] | None = None  # set while the app runs (lifespan)
+    batcher: MicroBatcher[Ask, SearchResult] | None = None  # set while the app runs (lifespan)
     # (generation, question, k, mode) -> response; touched only on the event loop, so no lock
     answers: LRUCache[tuple[str, str, int, str], QueryResponse] | None = None
 
@@ -263,7 +262,7 @@ class Service:
             return
         settings = self.settings
         self.batcher = MicroBatcher(
-            lambda questions: embed_questions(embedder, questions),
+            lambda asks: answer_batch(embedder, asks),
             max_batch=settings.batch_max,
             wait_seconds=settings.batch_wait_ms / 1000,
         )
@@ -271,10 +270,11 @@ class Service:
         if settings.cache_size:
             self.answers = LRUCache(maxsize=settings.cache_size)
 
-    async def embed(self, question: str) -> EmbeddedQuestion:
-        if self.batcher is None:  # the model failed to load at start: nothing to batch with
-            return await run_in_threadpool(self.ready_searcher().embed, question)
-        return await self.batcher.submit(question)
+    async def search(self, ask: Ask) -> SearchResult:
+        """The answer, computed in the next batch: one model call for the questions asked together."""
+        if self.batcher is None:  # outside the app's lifespan: nothing to batch with
+            return await run_in_threadpool(ask.searcher.search, ask.question, ask.k, ask.mode)
+        return await self.batcher.submit(ask)
 
     # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
     open_searcher: Callable[[Settings, Embedder, str], Searcher] = open_local
@@ -552,9 +552,9 @@ def create_app(
 
 
 async def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
-    """Answer on the event loop without blocking it: the question joins the next model batch, the
-    search runs in the thread pool, and a question asked before of the same generation is answered
-    from the cache."""
+    """Answer on the event loop without blocking it: the question joins the next batch, which the
+    batch worker thread embeds in one model call and then searches, and a question asked before of
+    the same generation is answered from the cache."""
     started = time.perf_counter()
     searcher = service.ready_searcher()
     try:
@@ -566,8 +566,7 @@ async def _run_query(service: Service, question: str, k: int, mode: SearchMode |
     cached = service.answers.get(key) if service.answers is not None else None
     if cached is not None:
         return cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
-    query = await service.embed(cleaned)
-    result = await run_in_threadpool(searcher.search_query, query, k, chosen)
+    result = await service.search(Ask(searcher, cleaned, k, chosen))
     response = to_response(cleaned, chosen, result, started)
     if service.answers is not None:
         service.answers[key] = response

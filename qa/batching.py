@@ -40,13 +40,14 @@ class BatchStats:
 
 
 class MicroBatcher(Generic[Item, Result]):
-    """Runs ``work(items) -> results`` (one result per item, in order) over batches of the items
+    """Runs ``work(items) -> results`` (one result, or the exception that item raises, per item, in
+    order) over batches of the items
     submitted concurrently with :meth:`submit`. Start it inside the running loop with
     :meth:`start`; :meth:`close` stops the collector and the worker thread."""
 
     def __init__(
         self,
-        work: Callable[[Sequence[Item]], Sequence[Result]],
+        work: Callable[[Sequence[Item]], Sequence[Result | BaseException]],
         max_batch: int = 64,
         wait_seconds: float = 0.0,
     ) -> None:
@@ -112,5 +113,9 @@ class MicroBatcher(Generic[Item, Result]):
                         future.set_exception(error)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):  # the work failed for this item alone
+                    future.set_exception(result)
+                else:
                     future.set_result(result)

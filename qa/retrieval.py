@@ -114,6 +114,30 @@ def embed_questions(embedder: Embedder, questions: Sequence[str]) -> list[Query]
     ]
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One question to answer from one searcher (the generation served when it was asked)."""
+
+    searcher: Searcher
+    question: str
+    k: int
+    mode: SearchMode
+
+
+def answer_batch(embedder: Embedder, asks: Sequence[Ask]) -> list[SearchResult | Exception]:
+    """Embed every question in one model call, then search for each, in this same thread: handing
+    the vectors to other threads made them wait for the CPU the model had just used. A search
+    that fails is returned as its exception, so one bad question fails alone."""
+    queries = embed_questions(embedder, [ask.question for ask in asks])
+    results: list[SearchResult | Exception] = []
+    for ask, query in zip(asks, queries, strict=True):
+        try:
+            results.append(ask.searcher.search_query(query, ask.k, ask.mode))
+        except Exception as error:  # handed to that request alone
+            results.append(error)
+    return results
+
+
 class Searcher:
     """Answers questions from one generation with one embedder; safe to share between threads."""
 
