@@ -141,6 +141,7 @@ def hot_swap(
         "QA_INDEX_DIR": str(settings.index_dir),
         "QA_PORT": str(port),
         "QA_RELOAD_SECONDS": "0.2",
+        "QA_CACHE_SIZE": "0",  # every query reaches the model: the load a swap must not disturb
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "qa", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

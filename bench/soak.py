@@ -99,7 +99,8 @@ async def load(base: str, clients: int, seconds: float, tally: Tally | None) -> 
 
 
 def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "QA_PORT": str(port), "HF_HUB_OFFLINE": "1"}
+    # the answer cache off: every question reaches the model, the path whose memory must hold still
+    env = {**os.environ, "QA_PORT": str(port), "HF_HUB_OFFLINE": "1", "QA_CACHE_SIZE": "0"}
     with log.open("wb") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve"], cwd=ROOT, env=env, stdout=sink, stderr=sink
