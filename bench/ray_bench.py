@@ -94,7 +94,9 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
         for shard in (0, 1)
     ]
     single = Searcher(load_generation(Path(index_dir)), embedder)
-    sharded = open_sharded(Settings(index_dir=Path(index_dir)).resolved(), embedder, handles)
+    sharded = open_sharded(
+        Settings(index_dir=Path(index_dir)).resolved(), embedder, single.generation.name, handles
+    )
     timings: dict[str, list[float]] = {
         "embed": [],
         "rank+answer, in process": [],
@@ -249,6 +251,9 @@ def main() -> None:
                     serve_and_measure([*arguments, "--replicas", str(replicas)], index_dir, questions)
                 )
     finally:
+        import ray
+
+        ray.shutdown()  # a driver still connected to the head node blocks the cluster's shutdown
         cluster.shutdown()
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",

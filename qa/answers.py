@@ -247,10 +247,20 @@ def names_in(name: str, words: list[tuple[str, str]]) -> bool:
     return all(_contains(words, _words(part)) or _acronym_of(part, words) for part in parts)
 
 
+MAX_NAMES = 8  # a question naming more is not a reader's question; the rest are not checked
+
+
+@functools.lru_cache(maxsize=16)
+def _document_words(text: str) -> list[tuple[str, str]]:
+    """``_words`` of a document's text, kept for the next questions that cite the same document."""
+    return _words(text)
+
+
 def absent_names(question: str, texts: Iterable[str]) -> list[str]:
-    """The question's names that none of ``texts`` mentions."""
-    words = _words("\n".join(texts))
-    return [name for name in question_names(question) if not names_in(name, words)]
+    """The question's names (the first ``MAX_NAMES``) that none of ``texts`` mentions."""
+    documents = [_document_words(text) for text in texts]
+    names = question_names(question)[:MAX_NAMES]
+    return [name for name in names if not any(names_in(name, words) for words in documents)]
 
 
 def mentions_any(text: str, names: Iterable[str]) -> bool:

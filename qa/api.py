@@ -256,7 +256,8 @@ class Service:
     answers: LRUCache[tuple[str, str, int, str], QueryResponse] | None = None
 
     def start_batching(self) -> None:
-        """Embed concurrent questions together, on one worker thread (call inside the event loop)."""
+        """Answer concurrent questions together: one worker thread embeds each batch in one model
+        call and searches it (call inside the event loop)."""
         embedder = self.embedder
         if embedder is None or self.batcher is not None:
             return

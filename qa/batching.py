@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -65,11 +65,16 @@ class MicroBatcher(Generic[Item, Result]):
             self._collector = asyncio.get_running_loop().create_task(self._collect())
 
     async def close(self) -> None:
+        """Stop; every request still waiting (queued or in the running batch) fails, none hangs."""
         if self._collector is not None:
             self._collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._collector
             self._collector = None
+        while self._queue is not None and not self._queue.empty():
+            _, future = self._queue.get_nowait()
+            _fail([future], RuntimeError("the server is shutting down"))
+        self._queue = None  # a later submit is refused at once
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     async def submit(self, item: Item) -> Result:
@@ -105,12 +110,14 @@ class MicroBatcher(Generic[Item, Result]):
                 continue
             items = [item for item, _ in batch]
             self.stats.record(len(items))
+            futures = [future for _, future in batch]
             try:
                 results = await loop.run_in_executor(self._worker, self._work, items)
+            except asyncio.CancelledError:  # closing while this batch runs
+                _fail(futures, RuntimeError("the server is shutting down"))
+                raise
             except Exception as error:  # every waiting request learns of the failure, none hangs
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                _fail(futures, error)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
@@ -119,3 +126,9 @@ class MicroBatcher(Generic[Item, Result]):
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+
+def _fail(futures: Sequence[asyncio.Future[Any]], error: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)

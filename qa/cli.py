@@ -80,7 +80,7 @@ def rebuild_reason(settings: Settings) -> str | None:
     expected = {
         "format_version": FORMAT_VERSION,
         "chunker_version": CHUNKER_VERSION,
-        "model": settings.model,
+        "model": f"{settings.model}#int8" if settings.int8 else settings.model,  # as the embedder names it
         "chunk_tokens": settings.chunk_tokens,
         "chunk_min_chars": settings.chunk_min_chars,
     }

@@ -198,8 +198,8 @@ def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas:
 class EmbedWorker:
     """One model load per actor; embeds what it is sent."""
 
-    def __init__(self, model: str) -> None:
-        self.embedder = SentenceTransformerEmbedder(model)
+    def __init__(self, model: str, int8: bool = False) -> None:
+        self.embedder = SentenceTransformerEmbedder(model, int8=int8)
 
     def embed_with_tokens(
         self, texts: Sequence[str], batch_size: int, offsets: bool
@@ -220,7 +220,7 @@ class RayEmbedder:
         self.max_tokens = local.max_tokens
         actor = ray.remote(EmbedWorker)
         self.actors: list[Any] = [
-            actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(local.name)
+            actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(local.model, local.int8)
             for _ in range(workers)
         ]
         self.pool = ActorPool(self.actors)
@@ -261,5 +261,7 @@ def ray_embedder(settings: Settings, address: str | None, workers: int | None) -
     connect(address)
     alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
     return RayEmbedder(
-        SentenceTransformerEmbedder(settings.model), workers or max(alive, 1), settings.ray_actor_cpus
+        SentenceTransformerEmbedder(settings.model, int8=settings.int8),
+        workers or max(alive, 1),
+        settings.ray_actor_cpus,
     )

@@ -110,6 +110,8 @@ class SentenceTransformerEmbedder:
                 model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
             )
         self._model = model
+        self.model = name  # as asked for; ``name`` marks the quantized one
+        self.int8 = int8
         self.name = f"{name}#int8" if int8 else name
         dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         self.dimension = int(dimension or model.get_sentence_embedding_dimension())

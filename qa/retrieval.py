@@ -12,6 +12,7 @@ late-interaction score, which all-MiniLM-L6-v2 keeps low for unrelated text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,16 +127,22 @@ class Ask:
 
 def answer_batch(embedder: Embedder, asks: Sequence[Ask]) -> list[SearchResult | Exception]:
     """Embed every question in one model call, then search for each, in this same thread: handing
-    the vectors to other threads made them wait for the CPU the model had just used. A search
-    that fails is returned as its exception, so one bad question fails alone."""
+    the vectors to other threads made them wait for the CPU the model had just used. Searches over
+    remote shards (Ray) wait on round trips instead, so those run side by side. A search that
+    fails is returned as its exception, so one bad question fails alone."""
     queries = embed_questions(embedder, [ask.question for ask in asks])
-    results: list[SearchResult | Exception] = []
-    for ask, query in zip(asks, queries, strict=True):
+
+    def search(ask: Ask, query: Query) -> SearchResult | Exception:
         try:
-            results.append(ask.searcher.search_query(query, ask.k, ask.mode))
+            return ask.searcher.search_query(query, ask.k, ask.mode)
         except Exception as error:  # handed to that request alone
-            results.append(error)
-    return results
+            return error
+
+    remote = len(asks) > 1 and any(not isinstance(ask.searcher.shards, LocalShards) for ask in asks)
+    if not remote:
+        return [search(ask, query) for ask, query in zip(asks, queries, strict=True)]
+    with ThreadPoolExecutor(max_workers=min(len(asks), 32), thread_name_prefix="qa-fan-out") as pool:
+        return list(pool.map(search, asks, queries))
 
 
 class Searcher:

@@ -6,7 +6,7 @@ An index folder holds generations and a ``CURRENT`` pointer::
       CURRENT                 the name of the generation being served
       gen-20261125T101500123456-3f2a9c/
         manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts, and
-                              the size and SHA-256 checksum of every other file (checked on load)
+                              the size and xxh3-128 checksum of every other file (checked on load)
         vectors.npy           float32 (passages, dimension), L2-normalised, row r = passages[r]
         vectors.faiss         inner-product index over the same rows, ids = passage rows
         tokens.npy            float16 (word pieces, dimension): each passage's contextual word-piece
@@ -296,7 +296,7 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
         if size != expected.get("bytes"):
             raise IndexCorrupt(
                 f"{file} is truncated or overwritten: {size:,} bytes, the manifest says "
-                f"{expected.get('bytes'):,}. Run `qa index` to rebuild."
+                f"{expected.get('bytes')}. Run `qa index` to rebuild."
             )
         algorithm = next((name for name in HASHES if name in expected), CHECKSUM)
         if checksum(file, algorithm) != expected.get(algorithm):

@@ -193,3 +193,28 @@ def test_repeated_question_is_answered_from_the_cache(article_settings: Settings
             assert stats.items == 3
 
     asyncio.run(scenario())
+
+
+def test_closing_fails_waiting_requests_instead_of_leaving_them_hanging_wiring() -> None:
+    """Wiring test: requests queued behind a running batch when the batcher closes get an error."""
+    started = threading.Event()
+    gate = threading.Event()
+
+    def work(items: Sequence[int]) -> list[int]:
+        started.set()
+        gate.wait(5)
+        return list(items)
+
+    async def scenario() -> list[object]:
+        batcher: MicroBatcher[int, int] = MicroBatcher(work)
+        batcher.start()
+        running = asyncio.ensure_future(batcher.submit(1))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        queued = asyncio.ensure_future(batcher.submit(2))
+        await asyncio.sleep(0.05)
+        await batcher.close()
+        gate.set()
+        return list(await asyncio.wait_for(asyncio.gather(running, queued, return_exceptions=True), 5))
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
