@@ -26,17 +26,10 @@ import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import QUESTIONS  # noqa: E402  (the questions every benchmark asks)
+
 RESULTS = ROOT / "bench" / "results"
-QUESTIONS = [
-    "what did UNIDO announce?",
-    "Where will the centre be housed?",
-    "who wrote this article?",
-    "what does the declaration say about AI safety?",
-    "which ministry supports the centre?",
-    "what did Li Qiang say?",
-    "what is the AIM Global program?",
-    "when was the article published?",
-]
 
 
 @dataclass

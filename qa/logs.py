@@ -3,8 +3,9 @@
 The request id lives in a context variable that the request middleware sets, so every record
 logged while answering a request on the event loop or in the thread pool (by our code, by
 uvicorn, by a library) carries it without being passed around. The batch worker answers several
-requests in one step, so its records (model and search) carry no single id. Log lines never hold request headers, so the bearer token never reaches a
-log: the access line has the method, the route's path, the status and the time, nothing else.
+requests in one step, so its records (model and search) carry no single id. Log lines never hold
+request headers, so the bearer token never reaches a log: the access line has the method, the
+route's path, the status and the time, nothing else.
 """
 
 from __future__ import annotations
