@@ -71,8 +71,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(settings: Settings, **env: str) -> Iterator[str]:
-    """`qa serve` in a subprocess on a free loopback port; yields its base URL once /readyz is 200."""
+def running_server(
+    settings: Settings, *arguments: str, start_seconds: float = 120, **env: str
+) -> Iterator[str]:
+    """`qa serve [arguments]` in a subprocess on a free loopback port; yields its base URL once
+    /readyz is 200 (within ``start_seconds``)."""
     port = free_port()
     variables = {
         **os.environ,
@@ -84,16 +87,21 @@ def running_server(settings: Settings, **env: str) -> Iterator[str]:
     # The server logs every request: its output goes to a file, since a pipe nobody reads fills
     # up and then blocks the server on its next log line.
     with tempfile.TemporaryFile() as output:
-        yield from _serve_until_done(variables, port, output)
+        yield from _serve_until_done([*arguments], variables, port, output, start_seconds)
 
 
-def _serve_until_done(variables: dict[str, str], port: int, output: IO[bytes]) -> Iterator[str]:
+def _serve_until_done(
+    arguments: list[str], variables: dict[str, str], port: int, output: IO[bytes], start_seconds: float
+) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve"], env=variables, stdout=output, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "qa", "serve", *arguments],
+        env=variables,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 output.seek(0)
@@ -105,11 +113,11 @@ def _serve_until_done(variables: dict[str, str], port: int, output: IO[bytes]) -
                 pass
             time.sleep(0.3)
         else:
-            pytest.fail("qa serve did not become ready in 120 s")
+            pytest.fail(f"qa serve did not become ready in {start_seconds:.0f} s")
         yield base
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=60)  # a Ray deployment takes a while to shut down
         except subprocess.TimeoutExpired:
             process.kill()

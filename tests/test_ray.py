@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from qa.indexer import build_documents, build_index
 from qa.retrieval import Searcher
 from qa.shards import LocalShards, Partition, split_points
 from qa.store import EF_SEARCH, Generation, load_generation
-from tests.conftest import DATA, article_copy, free_port, real_embedder
+from tests.conftest import DATA, article_copy, real_embedder, running_server
 from tests.test_evaluation import SCIFACT, scifact_slice, write_beir
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed: pip install -e '.[ray]'")
@@ -71,34 +70,11 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def sharded_url(cluster: str, article_settings: Settings) -> Iterator[str]:
     """``qa serve --ray`` over the article index: 2 shards, 2 replicas; its base URL once ready."""
-    port = free_port()
-    env = environment(article_settings, QA_PORT=str(port))
-    arguments = ["serve", "--ray", "--address", cluster, "--shards", "2", "--replicas", "2"]
-    process = subprocess.Popen(
-        qa_command(*arguments), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"qa serve --ray exited early:\n{output}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"qa serve --ray not ready in {START_SECONDS} s")
-            time.sleep(1)
+    arguments = ["--ray", "--address", cluster, "--shards", "2", "--replicas", "2"]
+    with running_server(
+        article_settings, *arguments, start_seconds=START_SECONDS, QA_RAY_ACTOR_CPUS="1"
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def same_ranking(expected: list[tuple[int, float]], found: list[tuple[int, float]]) -> None:
