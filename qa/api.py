@@ -447,7 +447,9 @@ async def watch_index(service: Service) -> None:
             log.exception("checking for a new index generation failed")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """The app's service. A coroutine, so FastAPI calls it on the event loop: a plain function
+    dependency is run in the thread pool, a thread hop on every request."""
     service: Service = request.app.state.service
     return service
 
@@ -455,7 +457,7 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def require_writer(
+async def require_writer(
     service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Service:
     """The service, for a request that carries the write token; 403 when writes are off, else 401.
@@ -552,7 +554,13 @@ def create_app(
     return app
 
 
-async def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> QueryResponse:
+def _json(response: QueryResponse) -> Response:
+    """The response serialised once, by pydantic's own serialiser: returning the model instead
+    makes FastAPI dump it, validate the dump against ``response_model`` and encode that again."""
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+async def _run_query(service: Service, question: str, k: int, mode: SearchMode | None) -> Response:
     """Answer on the event loop without blocking it: the question joins the next batch, which the
     batch worker thread embeds in one model call and then searches, and a question asked before of
     the same generation is answered from the cache."""
@@ -566,12 +574,12 @@ async def _run_query(service: Service, question: str, k: int, mode: SearchMode |
     key = (searcher.generation.name, cleaned, k, chosen)
     cached = service.answers.get(key) if service.answers is not None else None
     if cached is not None:
-        return cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return _json(cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)}))
     result = await service.search(Ask(searcher, cleaned, k, chosen))
     response = to_response(cleaned, chosen, result, started)
     if service.answers is not None:
         service.answers[key] = response
-    return response
+    return _json(response)
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -581,11 +589,11 @@ def _add_routes(app: FastAPI) -> None:
         q: Annotated[str, Query(description="The question.", max_length=100_000)],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
         mode: Annotated[SearchMode | None, Query(description="hybrid, dense or keyword.")] = None,
-    ) -> QueryResponse:
+    ) -> Response:
         return await _run_query(service, q, k, mode)
 
     @app.post("/query", response_model=QueryResponse, tags=["query"])
-    async def query_post(service: ServiceDep, body: QueryRequest) -> QueryResponse:
+    async def query_post(service: ServiceDep, body: QueryRequest) -> Response:
         return await _run_query(service, body.question, body.k, body.mode)
 
     @app.get("/documents", response_model=list[DocumentSummary], tags=["documents"])

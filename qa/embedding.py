@@ -109,6 +109,7 @@ class SentenceTransformerEmbedder:
             model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                 model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
             )
+        model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
         self.model = name  # as asked for; ``name`` marks the quantized one
         self.int8 = int8
@@ -144,13 +145,7 @@ class SentenceTransformerEmbedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self._model.encode(
-            list(texts),
-            batch_size=batch_size,
-            output_value=None,
-            convert_to_numpy=False,
-            show_progress_bar=False,
-        )
+        outputs = self._forward(list(texts), max(1, batch_size))
         spans = (
             self._model.tokenizer(
                 list(texts),
@@ -175,6 +170,32 @@ class SentenceTransformerEmbedder:
             )
             tokens.append((np.ascontiguousarray(pieces.numpy()[: len(starts)]), starts))
         return np.ascontiguousarray(vectors, dtype=np.float32), tokens
+
+    def _forward(self, texts: list[str], batch_size: int) -> list[dict[str, Any]]:
+        """The model's outputs per text (word-piece vectors, attention mask, text vector), from
+        its own preprocessing and forward pass in batches of ``batch_size`` in the order given.
+        This is what ``encode`` does, less its per-call bookkeeping (switching every module to
+        eval mode, sorting, progress bar): about 1 ms of a 12 ms question. Callers order long
+        texts together themselves (the indexer sorts by length)."""
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        model = self._model
+        outputs: list[dict[str, Any]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = texts[start : start + batch_size]
+                features = batch_to_device(model.preprocess(batch), model.device)
+                out = model(features)
+                outputs.extend(
+                    {
+                        "token_embeddings": out["token_embeddings"][i],
+                        "attention_mask": out["attention_mask"][i],
+                        "sentence_embedding": out["sentence_embedding"][i],
+                    }
+                    for i in range(len(batch))
+                )
+        return outputs
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

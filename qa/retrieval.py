@@ -255,9 +255,10 @@ class Searcher:
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
         answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
-        best_passage = max(  # the passages' word pieces are at hand: no second trip to the shards
-            float(late_interaction(query.tokens, stored[row][0], [0, len(stored[row][0])])[0]) for row in rows
-        )
+        # the passages' word pieces are at hand: no second trip to the shards
+        passages = [stored[row][0] for row in rows]
+        passage_bounds = np.concatenate([[0], np.cumsum([len(p) for p in passages])]).tolist()
+        best_passage = float(late_interaction(query.tokens, np.concatenate(passages), passage_bounds).max())
         on_focus = self._speaks_of_focus(query, pieces[best]) if wanted else True
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
 
