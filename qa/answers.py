@@ -18,6 +18,8 @@ version of that check, on the question's wh-word and the noun it asks about:
 
 Questions of any other shape (what, which, how, why) have no expected type and pass.
 The rules are deliberately loose: they only ever reject sentences that cannot hold the answer.
+A count must also count the right thing: ``counted_words`` are the words beside a sentence's
+numbers ("a *five-point pledge*"), which must speak of the noun a "how many" question counts.
 
 Names work the same way from the other side: a reader who asks about UNESCO, Beijing or the
 European Union asks about that entity, and a document that never names it cannot answer, however
@@ -170,6 +172,7 @@ _NOT_NAMES = frozenset(
     )
 )
 _WORD = re.compile(r"[\w’'&.-]+")
+_LETTERS = re.compile(r"[^\W\d_]+")  # a word without its digits or punctuation
 _ACRONYM = re.compile(r"^[A-Z][A-Z&.]*[A-Z]\.?$")
 _LINKS = frozenset({"and", "of", "the", "for", "on", "in"})
 
@@ -280,6 +283,31 @@ _FOCUS = [
     ),
     re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
 ]
+
+
+# What a number counts sits beside it in its clause: "a *five-point pledge*", "*40 staff*", "a *staff
+# of* 40", "more than 100 *countries*". Words beyond a comma, colon or bracket belong to another phrase.
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]\u2014\u2013]|\s-\s")
+COUNTED_AFTER = 3  # words after a number that may be what it counts ("five-point pledge to")
+COUNTED_BEFORE = 2  # words before it ("a staff of 40", "a population of 24 million")
+
+
+def counted_words(sentence: str) -> list[tuple[int, int]]:
+    """Character spans of the words that the numbers of ``sentence`` count: up to
+    ``COUNTED_AFTER`` words after each number and ``COUNTED_BEFORE`` before it, within its clause,
+    small words left out. The parts of a date count nothing ("July 8, 2024")."""
+    undated = _DATE.sub(lambda match: " " * len(match.group()), sentence)
+    breaks = [(match.start(), match.end()) for match in _CLAUSE_BREAK.finditer(sentence)]
+    spans: set[tuple[int, int]] = set()
+    for number in _NUMBER.finditer(undated):
+        clause_start = max([end for _, end in breaks if end <= number.start()], default=0)
+        clause_end = min([start for start, _ in breaks if start >= number.end()], default=len(sentence))
+        after = list(_LETTERS.finditer(sentence, number.end(), clause_end))[:COUNTED_AFTER]
+        before = list(_LETTERS.finditer(sentence, clause_start, number.start()))[-COUNTED_BEFORE:]
+        for word in (*before, *after):
+            if word.group().lower() not in _NOT_NAMES and not _NUMBER.fullmatch(word.group()):
+                spans.add(word.span())
+    return sorted(spans)
 
 
 def focus(question: str) -> tuple[int, int] | None:

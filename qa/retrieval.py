@@ -5,8 +5,9 @@ calibration between cosine similarities and BM25 scores, which live on unrelated
 The answer is the sentence of the top passages closest to the question in embedding space,
 with a small preference for higher-ranked passages; it is extractive, never generated.
 Whether the documents answer at all is judged from what the question asks for (qa/answers.py:
-the names it mentions, its expected answer type and the noun it counts) and from the passages'
-late-interaction score, which all-MiniLM-L6-v2 keeps low for unrelated text.
+the names it mentions, its expected answer type and the noun it counts, which the words beside a
+number must match) and from the passages' late-interaction score, which all-MiniLM-L6-v2 keeps low
+for unrelated text.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qa.answers import absent_names, expected_type, focus, has_type, mentions_any, question_names
+from qa.answers import (
+    absent_names,
+    counted_words,
+    expected_type,
+    focus,
+    has_type,
+    mentions_any,
+    question_names,
+)
 from qa.chunking import sentences
 from qa.config import SearchMode
 from qa.documents import Document, Passage, line_of, page_of
@@ -33,8 +42,9 @@ RERANK = 40  # first-stage results that late interaction re-scores (nDCG@10 on S
 LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.02
-# How well the answer sentence must match the noun a counting or role question is about ("how many
-# *countries*"): word pieces of unrelated words match at most about this well (development set).
+# How well the answer sentence (for a count: the words beside its number) must match the noun a
+# counting or role question is about ("how many *countries*"): word pieces of unrelated words match
+# at most about this well (development set).
 FOCUS_MATCH = 0.35
 ANSWERABLE_LATE = (
     0.38  # below this late-interaction score even the best of the answer passages shares too little
@@ -225,7 +235,8 @@ class Searcher:
         many"), or when none of the passages shares enough with the question. A typed answer must
         also come from a passage about what the question names ("When did Müller become director
         general?" is not answered by the date on which someone else joined), and its sentence must
-        speak of what the question counts ("how many *countries*").
+        speak of what the question asks the holder of ("who is the *director*"); a count must count
+        it ("how many *countries*" is not answered by "a five-point pledge").
         """
         generation = self.generation
         doc_ids = dict.fromkeys(generation.passages[row].doc_id for row in rows)
@@ -233,6 +244,8 @@ class Searcher:
             return None, False
         wanted = expected_type(query.text)
         names = question_names(query.text) if wanted else []
+        focus_tokens = self._focus_tokens(query) if wanted else None
+        counted = focus_tokens if wanted == "number" else None  # checked on each count instead
         candidates: list[tuple[int, int, int]] = []  # (rank, start, end)
         pieces: list[npt.NDArray[Any]] = []
         stored = self.shards.tokens(rows)
@@ -243,9 +256,12 @@ class Searcher:
             text = generation.documents[passage.doc_id].text
             vectors, starts = stored[row]
             for start, end in sentences(text, passage.start, passage.end):
-                if has_type(text[start:end], wanted):
-                    candidates.append((rank, start, end))
-                    pieces.append(vectors[(starts >= start) & (starts < end)])
+                if not has_type(text[start:end], wanted):
+                    continue
+                if counted is not None and not self._counts(counted, text, start, end, vectors, starts):
+                    continue
+                candidates.append((rank, start, end))
+                pieces.append(vectors[(starts >= start) & (starts < end)])
         if not candidates:
             return None, False
         bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).tolist()
@@ -258,19 +274,45 @@ class Searcher:
         best_passage = max(  # the passages' word pieces are at hand: no second trip to the shards
             float(late_interaction(query.tokens, stored[row][0], [0, len(stored[row][0])])[0]) for row in rows
         )
-        on_focus = self._speaks_of_focus(query, pieces[best]) if wanted else True
+        on_focus = counted is not None or _matches(focus_tokens, pieces[best])
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
 
-    def _speaks_of_focus(self, query: Query, sentence: npt.NDArray[Any]) -> bool:
-        """Whether the sentence's word pieces match the noun the question counts or asks the
-        holder of ("how many *countries*", "who is the *director*"): "a five-point pledge" holds
-        a number, but it counts no countries. True when the question has no such noun."""
+    def _focus_tokens(self, query: Query) -> npt.NDArray[Any] | None:
+        """The question's word pieces of the noun it counts or asks the holder of ("how many
+        *countries*", "who is the *director*"), or None when it has no such noun."""
         span = focus(query.text)
-        if span is None or not len(sentence):
-            return True
+        if span is None:
+            return None
         first, last = self.embedder.count_tokens([query.text[: span[0]], query.text[: span[1]]])
         if not 0 <= first < last <= len(query.tokens):
-            return True  # the noun lies past the model's window
-        focus_tokens = query.tokens[first:last]
-        match = (np.asarray(sentence, dtype=np.float32) @ focus_tokens.T).max(axis=0).mean()
-        return float(match) >= FOCUS_MATCH
+            return None  # the noun lies past the model's window
+        return query.tokens[first:last]
+
+    @staticmethod
+    def _counts(
+        focus_tokens: npt.NDArray[Any],
+        text: str,
+        start: int,
+        end: int,
+        vectors: npt.NDArray[Any],
+        starts: npt.NDArray[Any],
+    ) -> bool:
+        """Whether a number of the sentence ``text[start:end]`` counts what the question counts:
+        the words beside the number must match the counted noun. "a five-point pledge" holds a
+        number, but it counts points of a pledge, not countries or governments."""
+        spans = counted_words(text[start:end])
+        if not spans:
+            return False
+        inside = np.zeros(len(starts), dtype=bool)
+        for word_start, word_end in spans:
+            inside |= (starts >= start + word_start) & (starts < start + word_end)
+        return bool(inside.any()) and _matches(focus_tokens, vectors[inside])
+
+
+def _matches(focus_tokens: npt.NDArray[Any] | None, pieces: npt.NDArray[Any]) -> bool:
+    """Whether ``pieces`` speak of the focus noun: each of its word pieces' best match among them,
+    averaged, reaches ``FOCUS_MATCH``. True without a focus noun (or without pieces to judge)."""
+    if focus_tokens is None or not len(pieces):
+        return True
+    match = (np.asarray(pieces, dtype=np.float32) @ focus_tokens.T).max(axis=0).mean()
+    return float(match) >= FOCUS_MATCH

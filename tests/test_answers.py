@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answers import absent_names, expected_type, focus, has_type, mentions_any, question_names
+from qa.answers import (
+    absent_names,
+    counted_words,
+    expected_type,
+    focus,
+    has_type,
+    mentions_any,
+    question_names,
+)
 
 ARTICLE_LINE = (
     "Chinese Premier Li Qiang backed AI research and development with the United Nations Industrial "
@@ -86,3 +94,16 @@ def test_names_the_text_never_mentions() -> None:
 def test_focus_noun(question: str, noun: str | None) -> None:
     span = focus(question)
     assert (question[span[0] : span[1]] if span else None) == noun
+
+
+def _counted(sentence: str) -> list[str]:
+    return [sentence[start:end] for start, end in counted_words(sentence)]
+
+
+def test_counted_words_sit_beside_the_number() -> None:
+    pledge = "The city issued a declaration, a five-point pledge to foster open AI development."
+    assert _counted(pledge) == ["point", "pledge"]  # "to" is a small word
+    assert _counted("The centre has a staff of 40.") == ["staff"]
+    assert _counted("More than 100 countries, large and small, signed it.") == ["More", "than", "countries"]
+    assert _counted("It was published on July 8, 2024, in Shanghai.") == []  # a date counts nothing
+    assert _counted("The pledge covers safety.") == []

@@ -67,11 +67,17 @@ def test_unanswerable_kinds_are_flagged(searcher: Searcher) -> None:
         "What did UNESCO announce at the conference?",  # an entity the article never names
         "How much did the centre cost?",  # no amount of money anywhere
         "How many countries have joined the alliance?",  # a number, but it counts pledge points
+        "How many governments have endorsed the declaration so far?",  # its sentence names one
         "Who is the director of the Shanghai Artificial Intelligence Research Institute?",  # no such role
         "What are the opening hours of the centre?",  # no clock time
     ):
         result = searcher.search(question, 5)
         assert not result.answerable and result.answer is None, question
+
+
+def test_a_count_answers_only_for_what_it_counts(searcher: Searcher) -> None:
+    result = searcher.search("How many points are in the declaration?", 5)
+    assert result.answerable and result.answer is not None and "five-point pledge" in result.answer.text
 
 
 def test_quote_continuation_carries_its_speaker(searcher: Searcher) -> None:
