@@ -25,7 +25,8 @@ Names work the same way from the other side: a reader who asks about UNESCO, Bei
 European Union asks about that entity, and a document that never names it cannot answer, however
 similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
 question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
-"R&D" is found in "research and development").
+"R&D" is found in "research and development"), or turned round with "of" ("the Shanghai
+Government" in "the government of Shanghai").
 """
 
 from __future__ import annotations
@@ -240,9 +241,13 @@ def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
 
 
 def names_in(name: str, words: list[tuple[str, str]]) -> bool:
-    """Whether ``name`` occurs in a text given as ``_words(text)``. A run of acronyms ("AI R&D")
+    """Whether ``name`` occurs in a text given as ``_words(text)``, also turned round with "of"
+    ("the Shanghai Government" in "the government of Shanghai"). A run of acronyms ("AI R&D")
     is found when each of them is."""
-    if _contains(words, _words(name)):
+    name_words = _words(name)
+    if _contains(words, name_words):
+        return True
+    if len(name_words) > 1 and _contains(words, [name_words[-1], ("of", "of"), *name_words[:-1]]):
         return True
     parts = name.split()
     if not all(_ACRONYM.match(part) for part in parts):

@@ -76,6 +76,10 @@ def test_names_the_text_never_mentions() -> None:
     assert absent_names("What did Gerd Müller say about UNIDO?", [ARTICLE_LINE]) == []
     assert absent_names("Who is China's premier?", [ARTICLE_LINE]) == []
     assert absent_names("Does the premier back AI R&D?", [ARTICLE_LINE]) == []
+    # found turned round with "of": the reader's "Shanghai Government" is the text's "government of Shanghai"
+    issued = ["The local government of Shanghai has issued"]
+    assert absent_names("Did the Shanghai Government issue it?", issued) == []
+    assert absent_names("Did the Beijing Government issue it?", issued) == ["Beijing Government"]
     assert mentions_any(ARTICLE_LINE, ["Li Qiang"]) and not mentions_any(ARTICLE_LINE, ["Ben Wodecki"])
 
 
