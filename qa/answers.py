@@ -26,7 +26,8 @@ European Union asks about that entity, and a document that never names it cannot
 similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
 question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
 "R&D" is found in "research and development"), or turned round with "of" ("the Shanghai
-Government" in "the government of Shanghai").
+Government" in "the government of Shanghai"). ``spelled_out`` tells when a text writes out an
+acronym of the question without using it, which the embedding model cannot see.
 """
 
 from __future__ import annotations
@@ -238,6 +239,63 @@ def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
     content = [w for w, _ in words if w not in _LINKS]
     width = len(letters)
     return any([w[0] for w in content[i : i + width]] == letters for i in range(len(content) - width + 1))
+
+
+_ACRONYM_IN_TEXT = re.compile(r"(?<![\w&.])[A-Z][A-Z&.]*[A-Z](?![\w&])\.?")
+
+
+def acronyms(question: str) -> list[tuple[int, int]]:
+    """Character spans of the acronyms a question uses ("R&D", "IT", "U.S.")."""
+    return [match.span() for match in _ACRONYM_IN_TEXT.finditer(question)]
+
+
+_LINK_WORDS = "|".join(sorted(_LINKS))
+_LINK_GAP = re.compile(rf"(?:[\s&-]+(?:(?:{_LINK_WORDS})[\s&-]+)*)", re.I)
+
+
+@functools.lru_cache(maxsize=256)
+def _acronym_patterns(letters: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The acronym itself, dots optional ("U.S."), and a run of words with its initials."""
+    itself = re.compile(r"(?<!\w)" + r"\.?&?".join(letters.upper()) + r"(?!\w)")
+    words = _LINK_GAP.pattern.join(f"([{c.upper()}{c}][^\\W\\d_]+)" for c in letters)
+    return itself, re.compile(rf"(?<![\w’']){words}(?![\w’'])")
+
+
+_JOINED_BEFORE = re.compile(r"(?<![\w.'’-])[A-Z][^\W\d_]*\s+$")  # a capitalised word just before
+_JOINED_AFTER = re.compile(r"\s+[A-Z]")  # ... or just after
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether ``text`` writes ``acronym`` out ("research and development" for "R&D", "Information
+    Technology" for "IT") and never uses the acronym itself, with or without dots.
+
+    The words must be content words next to each other ("important to" does not spell "IT", nor
+    "governments, the scientific" "GS"), and capitalised words a whole name or the end of one:
+    "Declaration on Global" inside "Shanghai Declaration on Global AI Governance" is not "DG"."""
+    letters = "".join(c.lower() for c in acronym if c.isalpha())
+    if len(letters) < 2:
+        return False
+    itself, written = _acronym_patterns(letters)
+    if itself.search(text):
+        return False
+    run = written.search(text)
+    while run is not None:  # searched again from the next character: runs may overlap
+        if _spells(text, run):
+            return True
+        run = written.search(text, run.start() + 1)
+    return False
+
+
+def _spells(text: str, run: re.Match[str]) -> bool:
+    """Whether a run of words with an acronym's initials can stand for it."""
+    words = run.groups()  # one for each letter; linking words between them are left out
+    if any(word.lower() in _NOT_NAMES for word in words):
+        return False  # "in the transfer" is no "IT", nor "important to"
+    capitals = [word[0].isupper() for word in words]
+    if not all(capitals):
+        return not any(capitals[1:])  # lower case, perhaps opening a sentence
+    joined = _JOINED_BEFORE.search(text, max(0, run.start() - 40), run.start())
+    return not (joined or _JOINED_AFTER.match(text, run.end()))
 
 
 def names_in(name: str, words: list[tuple[str, str]]) -> bool:

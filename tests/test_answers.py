@@ -7,12 +7,14 @@ import pytest
 
 from qa.answers import (
     absent_names,
+    acronyms,
     counted_words,
     expected_type,
     focus,
     has_type,
     mentions_any,
     question_names,
+    spelled_out,
 )
 
 ARTICLE_LINE = (
@@ -111,3 +113,26 @@ def test_counted_words_sit_beside_the_number() -> None:
     assert _counted("More than 100 countries, large and small, signed it.") == ["More", "than", "countries"]
     assert _counted("It was published on July 8, 2024, in Shanghai.") == []  # a date counts nothing
     assert _counted("The pledge covers safety.") == []
+
+
+def test_acronyms_of_a_question() -> None:
+    question = "Does the U.S. back AI R&D at UNIDO?"
+    assert [question[start:end] for start, end in acronyms(question)] == ["U.S.", "AI", "R&D", "UNIDO"]
+    assert acronyms("What did the premier say?") == []
+
+
+@pytest.mark.parametrize(
+    ("acronym", "text", "written"),
+    [
+        ("R&D", "It backs AI research and development in health care.", True),
+        ("IT", "the Ministry of Industry and Information Technology.", True),
+        ("DG", "said Gerd Müller, UNIDO's director general.", True),
+        ("WHO", "the World Health Organization (WHO) said", False),  # the text uses the acronym
+        ("US", "the U.S.-led resolution", False),  # dotted
+        ("IT", "It is important to note.", False),  # small words spell nothing
+        ("GS", "governments, the scientific community", False),  # not one phrase
+        ("DG", "the Shanghai Declaration on Global AI Governance", False),  # inside a longer name
+    ],
+)
+def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
+    assert spelled_out(acronym, text) is written

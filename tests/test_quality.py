@@ -80,6 +80,12 @@ def test_a_count_answers_only_for_what_it_counts(searcher: Searcher) -> None:
     assert result.answerable and result.answer is not None and "five-point pledge" in result.answer.text
 
 
+def test_a_passage_writing_out_an_acronym_matches_it(searcher: Searcher) -> None:
+    """A passage that never says "AIM" spells it out: "AI for Industry and Manufacturing"."""
+    hits = searcher.search("What does the AIM in AIM Global stand for?", 3).hits
+    assert any("Global Alliance on AI for Industry and Manufacturing" in h.passage.text for h in hits)
+
+
 def test_quote_continuation_carries_its_speaker(searcher: Searcher) -> None:
     passage = next(p for p in searcher.generation.passages if p.text.startswith("“With our new joint AIM"))
     assert "Gerd Müller, UNIDO’s director general said" in passage.context
