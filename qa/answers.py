@@ -33,6 +33,7 @@ acronym of the question without using it, which the embedding model cannot see.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -245,8 +246,9 @@ _ACRONYM_IN_TEXT = re.compile(r"(?<![\w&.])[A-Z][A-Z&.]*[A-Z](?![\w&])\.?")
 
 
 def acronyms(question: str) -> list[tuple[int, int]]:
-    """Character spans of the acronyms a question uses ("R&D", "IT", "U.S.")."""
-    return [match.span() for match in _ACRONYM_IN_TEXT.finditer(question)]
+    """Character spans of the acronyms a question uses ("R&D", "IT", "U.S."), the first
+    ``MAX_NAMES`` of them: a reader's question holds a few, and each costs a look at the passages."""
+    return [match.span() for match in itertools.islice(_ACRONYM_IN_TEXT.finditer(question), MAX_NAMES)]
 
 
 _LINK_WORDS = "|".join(sorted(_LINKS))

@@ -236,11 +236,12 @@ class Searcher:
         spans = acronyms(query.text)
         if not spans:
             return {}
-        found = {
-            key: [s for s in spans if spelled_out(query.text[s[0] : s[1]], text)]
-            for key, text in texts.items()
-        }
-        found = {key: written for key, written in found.items() if written}
+        words = {span: query.text[span[0] : span[1]] for span in spans}
+        found: dict[K, list[tuple[int, int]]] = {}
+        for key, text in texts.items():
+            written = {acronym for acronym in set(words.values()) if spelled_out(acronym, text)}
+            if written:
+                found[key] = [span for span in spans if words[span] in written]
         if not found:
             return {}
         bounds = self.embedder.count_tokens([query.text[:at] for span in spans for at in span])

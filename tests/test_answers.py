@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answers import (
+    MAX_NAMES,
     absent_names,
     acronyms,
     counted_words,
@@ -119,6 +120,7 @@ def test_acronyms_of_a_question() -> None:
     question = "Does the U.S. back AI R&D at UNIDO?"
     assert [question[start:end] for start, end in acronyms(question)] == ["U.S.", "AI", "R&D", "UNIDO"]
     assert acronyms("What did the premier say?") == []
+    assert len(acronyms(" ".join(["Is AIM the same as R&D?"] * 100))) == MAX_NAMES  # each costs a look
 
 
 @pytest.mark.parametrize(
