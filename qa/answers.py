@@ -256,11 +256,23 @@ _LINK_GAP = re.compile(rf"(?:[\s&-]+(?:(?:{_LINK_WORDS})[\s&-]+)*)", re.I)
 
 
 @functools.lru_cache(maxsize=256)
-def _acronym_patterns(letters: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The acronym itself, dots optional ("U.S."), and a run of words with its initials."""
-    itself = re.compile(r"(?<!\w)" + r"\.?&?".join(letters.upper()) + r"(?!\w)")
+def _written_pattern(letters: str) -> re.Pattern[str]:
+    """A run of words with these initials, linking words between them."""
     words = _LINK_GAP.pattern.join(f"([{c.upper()}{c}][^\\W\\d_]+)" for c in letters)
-    return itself, re.compile(rf"(?<![\w’']){words}(?![\w’'])")
+    return re.compile(rf"(?<![\w’']){words}(?![\w’'])")
+
+
+def uses_acronym(acronym: str, text: str) -> bool:
+    """Whether ``text`` uses ``acronym`` itself, as a word, with or without dots ("US", "U.S.")."""
+    capitals = "".join(c for c in acronym if c.isalpha()).upper()
+    for form in {capitals, ".".join(capitals), "&".join(capitals)} if len(capitals) > 1 else ():
+        at = text.find(form)
+        while at >= 0:  # substring searches: this runs for every passage a question's acronym meets
+            end = at + len(form)
+            if not (at and text[at - 1].isalnum()) and not (end < len(text) and text[end].isalnum()):
+                return True
+            at = text.find(form, at + 1)
+    return False
 
 
 _JOINED_BEFORE = re.compile(r"(?<![\w.'’-])[A-Z][^\W\d_]*\s+$")  # a capitalised word just before
@@ -275,11 +287,9 @@ def spelled_out(acronym: str, text: str) -> bool:
     "governments, the scientific" "GS"), and capitalised words a whole name or the end of one:
     "Declaration on Global" inside "Shanghai Declaration on Global AI Governance" is not "DG"."""
     letters = "".join(c.lower() for c in acronym if c.isalpha())
-    if len(letters) < 2:
+    if len(letters) < 2 or uses_acronym(acronym, text):
         return False
-    itself, written = _acronym_patterns(letters)
-    if itself.search(text):
-        return False
+    written = _written_pattern(letters)
     run = written.search(text)
     while run is not None:  # searched again from the next character: runs may overlap
         if _spells(text, run):

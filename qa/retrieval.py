@@ -2,9 +2,10 @@
 
 Hybrid search fuses the two rankings by reciprocal rank fusion (RRF): it needs no score
 calibration between cosine similarities and BM25 scores, which live on unrelated scales.
-Late interaction then re-scores the head of the fused ranking; there a passage that writes out an
-acronym of the question ("research and development" for "R&D") counts as matching it, since the
-model's word pieces for "R", "&" and "D" resemble nothing in those words.
+Late interaction then re-scores the head of the fused ranking; there, when none of the passages
+uses an acronym of the question, one that writes it out ("research and development" for "R&D")
+counts as matching it, since the model's word pieces for "R", "&" and "D" resemble nothing in
+those words.
 The answer is the sentence of the top passages closest to the question in embedding space,
 with a small preference for higher-ranked passages; it is extractive, never generated.
 Whether the documents answer at all is judged from what the question asks for (qa/answers.py:
@@ -33,6 +34,7 @@ from qa.answers import (
     mentions_any,
     question_names,
     spelled_out,
+    uses_acronym,
 )
 from qa.chunking import sentences
 from qa.config import SearchMode
@@ -56,7 +58,7 @@ FOCUS_MATCH = 0.35
 # How well a word piece of the question matches the same word in a passage: acronyms of the
 # development set matched their own occurrences at 0.66-0.92 (median 0.86).
 ACRONYM_MATCH = 0.8
-ACRONYM_DEPTH = 20  # late-ranked passages checked for it (about 5 µs each); the credit lifts by a few places
+ACRONYM_DEPTH = 20  # late-ranked passages looked at for it; the credit lifts a passage by a few places
 ANSWERABLE_LATE = (
     0.38  # below this late-interaction score even the best of the answer passages shares too little
 )
@@ -218,7 +220,7 @@ class Searcher:
     def _spelled_out(self, query: Query, scored: Ranked) -> Ranked:
         """Late-interaction scores again, best first, with a passage among the first
         ``ACRONYM_DEPTH`` that writes out an acronym of the question ("research and development"
-        for "R&D") credited for it (:func:`_credited`)."""
+        for "R&D") credited for it (:func:`_credited`), when none of them uses the acronym."""
         passages = self.generation.passages
         contenders = {row: passages[row].embedding_text for row, _ in scored[:ACRONYM_DEPTH]}
         written = self._written_out(query, contenders)
@@ -231,15 +233,22 @@ class Searcher:
         return sorted(rescored.items(), key=lambda item: -item[1])
 
     def _written_out(self, query: Query, texts: dict[K, str]) -> dict[K, list[slice]]:
-        """For each of ``texts`` that writes out acronyms of the question without using them, the
-        question's word pieces of those acronyms; texts that write out none are left out."""
+        """For each of ``texts`` that writes out acronyms of the question, the question's word
+        pieces of those acronyms; texts that write out none are left out. Only acronyms that none
+        of ``texts`` uses count: a reader who writes "R&D" where every passage says "research and
+        development" abbreviated; where some passages say "R&D", those match it already."""
         spans = acronyms(query.text)
         if not spans:
             return {}
         words = {span: query.text[span[0] : span[1]] for span in spans}
+        unused = {
+            word for word in set(words.values()) if not any(uses_acronym(word, t) for t in texts.values())
+        }
+        if not unused:
+            return {}
         found: dict[K, list[tuple[int, int]]] = {}
         for key, text in texts.items():
-            written = {acronym for acronym in set(words.values()) if spelled_out(acronym, text)}
+            written = {acronym for acronym in unused if spelled_out(acronym, text)}
             if written:
                 found[key] = [span for span in spans if words[span] in written]
         if not found:
