@@ -221,6 +221,8 @@ class Searcher:
         """Late-interaction scores again, best first, with a passage among the first
         ``ACRONYM_DEPTH`` that writes out an acronym of the question ("research and development"
         for "R&D") credited for it (:func:`_credited`), when none of them uses the acronym."""
+        if not acronyms(query.text):
+            return scored  # most questions: nothing to look for
         passages = self.generation.passages
         contenders = {row: passages[row].embedding_text for row, _ in scored[:ACRONYM_DEPTH]}
         written = self._written_out(query, contenders)
