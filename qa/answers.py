@@ -18,17 +18,22 @@ version of that check, on the question's wh-word and the noun it asks about:
 
 Questions of any other shape (what, which, how, why) have no expected type and pass.
 The rules are deliberately loose: they only ever reject sentences that cannot hold the answer.
+A count must also count the right thing: ``counted_words`` are the words beside a sentence's
+numbers ("a *five-point pledge*"), which must speak of the noun a "how many" question counts.
 
 Names work the same way from the other side: a reader who asks about UNESCO, Beijing or the
 European Union asks about that entity, and a document that never names it cannot answer, however
 similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
 question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
-"R&D" is found in "research and development").
+"R&D" is found in "research and development"), or turned round with "of" ("the Shanghai
+Government" in "the government of Shanghai"). ``spelled_out`` tells when a text writes out an
+acronym of the question without using it, which the embedding model cannot see.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -170,6 +175,7 @@ _NOT_NAMES = frozenset(
     )
 )
 _WORD = re.compile(r"[\w’'&.-]+")
+_LETTERS = re.compile(r"[^\W\d_]+")  # a word without its digits or punctuation
 _ACRONYM = re.compile(r"^[A-Z][A-Z&.]*[A-Z]\.?$")
 _LINKS = frozenset({"and", "of", "the", "for", "on", "in"})
 
@@ -236,10 +242,82 @@ def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
     return any([w[0] for w in content[i : i + width]] == letters for i in range(len(content) - width + 1))
 
 
+_ACRONYM_IN_TEXT = re.compile(r"(?<![\w&.])[A-Z][A-Z&.]*[A-Z](?![\w&])\.?")
+
+
+def acronyms(question: str) -> list[tuple[int, int]]:
+    """Character spans of the acronyms a question uses ("R&D", "IT", "U.S."), the first
+    ``MAX_NAMES`` of them: a reader's question holds a few, and each costs a look at the passages."""
+    return [match.span() for match in itertools.islice(_ACRONYM_IN_TEXT.finditer(question), MAX_NAMES)]
+
+
+_LINK_WORDS = "|".join(sorted(_LINKS))
+_LINK_GAP = re.compile(rf"(?:[\s&-]+(?:(?:{_LINK_WORDS})[\s&-]+)*)", re.I)
+
+
+@functools.lru_cache(maxsize=256)
+def _written_pattern(letters: str) -> re.Pattern[str]:
+    """A run of words with these initials, linking words between them."""
+    words = _LINK_GAP.pattern.join(f"([{c.upper()}{c}][^\\W\\d_]+)" for c in letters)
+    return re.compile(rf"(?<![\w’']){words}(?![\w’'])")
+
+
+def uses_acronym(acronym: str, text: str) -> bool:
+    """Whether ``text`` uses ``acronym`` itself, as a word, with or without dots ("US", "U.S.")."""
+    capitals = "".join(c for c in acronym if c.isalpha()).upper()
+    for form in {capitals, ".".join(capitals), "&".join(capitals)} if len(capitals) > 1 else ():
+        at = text.find(form)
+        while at >= 0:  # substring searches: this runs for every passage a question's acronym meets
+            end = at + len(form)
+            if not (at and text[at - 1].isalnum()) and not (end < len(text) and text[end].isalnum()):
+                return True
+            at = text.find(form, at + 1)
+    return False
+
+
+_JOINED_BEFORE = re.compile(r"(?<![\w.'’-])[A-Z][^\W\d_]*\s+$")  # a capitalised word just before
+_JOINED_AFTER = re.compile(r"\s+[A-Z]")  # ... or just after
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether ``text`` writes ``acronym`` out ("research and development" for "R&D", "Information
+    Technology" for "IT") and never uses the acronym itself, with or without dots.
+
+    The words must be content words next to each other ("important to" does not spell "IT", nor
+    "governments, the scientific" "GS"), and capitalised words a whole name or the end of one:
+    "Declaration on Global" inside "Shanghai Declaration on Global AI Governance" is not "DG"."""
+    letters = "".join(c.lower() for c in acronym if c.isalpha())
+    if len(letters) < 2 or uses_acronym(acronym, text):
+        return False
+    written = _written_pattern(letters)
+    run = written.search(text)
+    while run is not None:  # searched again from the next character: runs may overlap
+        if _spells(text, run):
+            return True
+        run = written.search(text, run.start() + 1)
+    return False
+
+
+def _spells(text: str, run: re.Match[str]) -> bool:
+    """Whether a run of words with an acronym's initials can stand for it."""
+    words = run.groups()  # one for each letter; linking words between them are left out
+    if any(word.lower() in _NOT_NAMES for word in words):
+        return False  # "in the transfer" is no "IT", nor "important to"
+    capitals = [word[0].isupper() for word in words]
+    if not all(capitals):
+        return not any(capitals[1:])  # lower case, perhaps opening a sentence
+    joined = _JOINED_BEFORE.search(text, max(0, run.start() - 40), run.start())
+    return not (joined or _JOINED_AFTER.match(text, run.end()))
+
+
 def names_in(name: str, words: list[tuple[str, str]]) -> bool:
-    """Whether ``name`` occurs in a text given as ``_words(text)``. A run of acronyms ("AI R&D")
+    """Whether ``name`` occurs in a text given as ``_words(text)``, also turned round with "of"
+    ("the Shanghai Government" in "the government of Shanghai"). A run of acronyms ("AI R&D")
     is found when each of them is."""
-    if _contains(words, _words(name)):
+    name_words = _words(name)
+    if _contains(words, name_words):
+        return True
+    if len(name_words) > 1 and _contains(words, [name_words[-1], ("of", "of"), *name_words[:-1]]):
         return True
     parts = name.split()
     if not all(_ACRONYM.match(part) for part in parts):
@@ -280,6 +358,31 @@ _FOCUS = [
     ),
     re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
 ]
+
+
+# What a number counts sits beside it in its clause: "a *five-point pledge*", "*40 staff*", "a *staff
+# of* 40", "more than 100 *countries*". Words beyond a comma, colon or bracket belong to another phrase.
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]\u2014\u2013]|\s-\s")
+COUNTED_AFTER = 3  # words after a number that may be what it counts ("five-point pledge to")
+COUNTED_BEFORE = 2  # words before it ("a staff of 40", "a population of 24 million")
+
+
+def counted_words(sentence: str) -> list[tuple[int, int]]:
+    """Character spans of the words that the numbers of ``sentence`` count: up to
+    ``COUNTED_AFTER`` words after each number and ``COUNTED_BEFORE`` before it, within its clause,
+    small words left out. The parts of a date count nothing ("July 8, 2024")."""
+    undated = _DATE.sub(lambda match: " " * len(match.group()), sentence)
+    breaks = [(match.start(), match.end()) for match in _CLAUSE_BREAK.finditer(sentence)]
+    spans: set[tuple[int, int]] = set()
+    for number in _NUMBER.finditer(undated):
+        clause_start = max([end for _, end in breaks if end <= number.start()], default=0)
+        clause_end = min([start for start, _ in breaks if start >= number.end()], default=len(sentence))
+        after = list(_LETTERS.finditer(sentence, number.end(), clause_end))[:COUNTED_AFTER]
+        before = list(_LETTERS.finditer(sentence, clause_start, number.start()))[-COUNTED_BEFORE:]
+        for word in (*before, *after):
+            if word.group().lower() not in _NOT_NAMES and not _NUMBER.fullmatch(word.group()):
+                spans.add(word.span())
+    return sorted(spans)
 
 
 def focus(question: str) -> tuple[int, int] | None:

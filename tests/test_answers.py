@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answers import absent_names, expected_type, focus, has_type, mentions_any, question_names
+from qa.answers import (
+    MAX_NAMES,
+    absent_names,
+    acronyms,
+    counted_words,
+    expected_type,
+    focus,
+    has_type,
+    mentions_any,
+    question_names,
+    spelled_out,
+)
 
 ARTICLE_LINE = (
     "Chinese Premier Li Qiang backed AI research and development with the United Nations Industrial "
@@ -68,6 +79,10 @@ def test_names_the_text_never_mentions() -> None:
     assert absent_names("What did Gerd Müller say about UNIDO?", [ARTICLE_LINE]) == []
     assert absent_names("Who is China's premier?", [ARTICLE_LINE]) == []
     assert absent_names("Does the premier back AI R&D?", [ARTICLE_LINE]) == []
+    # found turned round with "of": the reader's "Shanghai Government" is the text's "government of Shanghai"
+    issued = ["The local government of Shanghai has issued"]
+    assert absent_names("Did the Shanghai Government issue it?", issued) == []
+    assert absent_names("Did the Beijing Government issue it?", issued) == ["Beijing Government"]
     assert mentions_any(ARTICLE_LINE, ["Li Qiang"]) and not mentions_any(ARTICLE_LINE, ["Ben Wodecki"])
 
 
@@ -86,3 +101,40 @@ def test_names_the_text_never_mentions() -> None:
 def test_focus_noun(question: str, noun: str | None) -> None:
     span = focus(question)
     assert (question[span[0] : span[1]] if span else None) == noun
+
+
+def _counted(sentence: str) -> list[str]:
+    return [sentence[start:end] for start, end in counted_words(sentence)]
+
+
+def test_counted_words_sit_beside_the_number() -> None:
+    pledge = "The city issued a declaration, a five-point pledge to foster open AI development."
+    assert _counted(pledge) == ["point", "pledge"]  # "to" is a small word
+    assert _counted("The centre has a staff of 40.") == ["staff"]
+    assert _counted("More than 100 countries, large and small, signed it.") == ["More", "than", "countries"]
+    assert _counted("It was published on July 8, 2024, in Shanghai.") == []  # a date counts nothing
+    assert _counted("The pledge covers safety.") == []
+
+
+def test_acronyms_of_a_question() -> None:
+    question = "Does the U.S. back AI R&D at UNIDO?"
+    assert [question[start:end] for start, end in acronyms(question)] == ["U.S.", "AI", "R&D", "UNIDO"]
+    assert acronyms("What did the premier say?") == []
+    assert len(acronyms(" ".join(["Is AIM the same as R&D?"] * 100))) == MAX_NAMES  # each costs a look
+
+
+@pytest.mark.parametrize(
+    ("acronym", "text", "written"),
+    [
+        ("R&D", "It backs AI research and development in health care.", True),
+        ("IT", "the Ministry of Industry and Information Technology.", True),
+        ("DG", "said Gerd Müller, UNIDO's director general.", True),
+        ("WHO", "the World Health Organization (WHO) said", False),  # the text uses the acronym
+        ("US", "the U.S.-led resolution", False),  # dotted
+        ("IT", "It is important to note.", False),  # small words spell nothing
+        ("GS", "governments, the scientific community", False),  # not one phrase
+        ("DG", "the Shanghai Declaration on Global AI Governance", False),  # inside a longer name
+    ],
+)
+def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
+    assert spelled_out(acronym, text) is written
