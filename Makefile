@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,onnx]'
 	touch $@
 
 serve: $(STAMP)
@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
+	$(BIN)/python bench/onnx_trial.py 12 --http 15
 
 # 32 clients for 60 s against a real server on loopback (after a 10 s warm-up); not part of `make test`.
 soak: $(STAMP)

@@ -345,9 +345,7 @@ def load_service(service: Service) -> None:
     """Load the model and the served generation into ``service``; failures are kept, not raised."""
     try:
         if service.embedder is None:
-            service.embedder = SentenceTransformerEmbedder(
-                service.settings.model, threads=service.settings.torch_threads, int8=service.settings.int8
-            )
+            service.embedder = SentenceTransformerEmbedder.from_settings(service.settings)
     except ModelLoadError as error:
         service.load_error = public_message(service.settings, str(error))
         log.error("not ready: %s", error)

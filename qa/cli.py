@@ -164,9 +164,7 @@ def index(
             cluster = address or settings.ray_address
             embedder: Embedder = _distributed().ray_embedder(settings, cluster, workers)
         else:
-            embedder = SentenceTransformerEmbedder(
-                settings.model, threads=settings.torch_threads, int8=settings.int8
-            )
+            embedder = SentenceTransformerEmbedder.from_settings(settings)
         with _progress_bar() as progress:
             summary = build_index(settings, embedder, full=full, progress=progress)
         _print_summary(summary)
@@ -187,9 +185,7 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEmbedder(
-            settings.model, threads=settings.torch_threads, int8=settings.int8
-        )
+        embedder = SentenceTransformerEmbedder.from_settings(settings)
         check_parameters(generation.manifest, parameters_for(settings, embedder))
         searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
@@ -265,7 +261,7 @@ def _indexed(
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.evaluation import ensure_index
 
-    embedder = SentenceTransformerEmbedder(settings.model, threads=settings.torch_threads, int8=settings.int8)
+    embedder = SentenceTransformerEmbedder.from_settings(settings)
     started = time.perf_counter()
     with _progress_bar() as progress:
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)

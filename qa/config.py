@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 LogFormat = Literal["text", "json"]
+Backend = Literal["torch", "onnx"]
 
 
 class Settings(BaseSettings):
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
         False, description="Quantize the model to int8 on load: faster on CPU, slightly different vectors."
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for the model; 0 keeps torch's default.")
+    backend: Backend = Field(
+        "torch",
+        description="What runs the model: torch, or onnx (ONNX Runtime; pip install -e '.[onnx]').",
+    )
+    onnx_dir: Path | None = Field(
+        None, description="Where the ONNX export of the model is cached (default ~/.cache/qa/onnx)."
+    )
 
     # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.
     api_token: SecretStr | None = Field(
@@ -103,11 +111,22 @@ class Settings(BaseSettings):
             raise ValueError(f"QA_RATE_LIMIT {value!r} is not a rate like '20/second': {error}") from error
         return value.strip()
 
+    @model_validator(mode="after")
+    def _one_way_to_run_the_model(self) -> Settings:
+        if self.int8 and self.backend == "onnx":
+            raise ValueError("QA_INT8 quantizes the torch model; it does not combine with QA_BACKEND=onnx")
+        return self
+
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def resolved(self) -> Settings:
         """A copy whose folders are absolute, so a later chdir cannot move them."""
+        onnx_dir = self.onnx_dir.expanduser().resolve() if self.onnx_dir is not None else None
         return self.model_copy(
-            update={"corpus_dir": self.corpus_dir.resolve(), "index_dir": self.index_dir.resolve()}
+            update={
+                "corpus_dir": self.corpus_dir.resolve(),
+                "index_dir": self.index_dir.resolve(),
+                "onnx_dir": onnx_dir,
+            }
         )

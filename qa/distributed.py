@@ -27,7 +27,7 @@ import ray
 from ray import serve
 from ray.util import ActorPool
 
-from qa.config import Settings
+from qa.config import Backend, Settings
 from qa.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
 from qa.indexer import parameters_for
 from qa.retrieval import Searcher
@@ -198,8 +198,10 @@ def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas:
 class EmbedWorker:
     """One model load per actor; embeds what it is sent."""
 
-    def __init__(self, model: str, int8: bool = False) -> None:
-        self.embedder = SentenceTransformerEmbedder(model, int8=int8)
+    def __init__(
+        self, model: str, int8: bool = False, backend: Backend = "torch", onnx_dir: Path | None = None
+    ) -> None:
+        self.embedder = SentenceTransformerEmbedder(model, int8=int8, backend=backend, onnx_dir=onnx_dir)
 
     def embed_with_tokens(
         self, texts: Sequence[str], batch_size: int, offsets: bool
@@ -220,7 +222,9 @@ class RayEmbedder:
         self.max_tokens = local.max_tokens
         actor = ray.remote(EmbedWorker)
         self.actors: list[Any] = [
-            actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(local.model, local.int8)
+            actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(
+                local.model, local.int8, local.backend, local.onnx_dir
+            )
             for _ in range(workers)
         ]
         self.pool = ActorPool(self.actors)
@@ -261,7 +265,9 @@ def ray_embedder(settings: Settings, address: str | None, workers: int | None) -
     connect(address)
     alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
     return RayEmbedder(
-        SentenceTransformerEmbedder(settings.model, int8=settings.int8),
+        SentenceTransformerEmbedder(
+            settings.model, int8=settings.int8, backend=settings.backend, onnx_dir=settings.onnx_dir
+        ),
         workers or max(alive, 1),
         settings.ray_actor_cpus,
     )

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from qa.config import DEFAULT_MODEL
+from qa.config import DEFAULT_MODEL, Backend, Settings
 
 Vectors = npt.NDArray[np.float32]
 # word-piece vectors (pieces, dimension) and the character offset in the text where each starts
@@ -66,12 +66,22 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model; vectors are L2-normalised float32."""
 
     def __init__(
-        self, name: str = DEFAULT_MODEL, device: str | None = None, threads: int = 0, int8: bool = False
+        self,
+        name: str = DEFAULT_MODEL,
+        device: str | None = None,
+        threads: int = 0,
+        int8: bool = False,
+        backend: Backend = "torch",
+        onnx_dir: Path | None = None,
     ) -> None:
         """``threads`` > 0 sets torch's CPU threads for this process (0 keeps torch's default).
         ``int8`` quantizes the model's linear layers to int8 (dynamic, per channel) after loading:
         about twice as fast on CPU, with vectors that drift from the float ones (see the README's
-        benchmark); its name gets a ``#int8`` suffix so an index records which one built it."""
+        benchmark); its name gets a ``#int8`` suffix so an index records which one built it.
+        ``backend="onnx"`` runs the transformer in ONNX Runtime (qa/onnx_backend.py), exported on
+        first use into ``onnx_dir`` (default ~/.cache/qa/onnx): the same vectors, so the same name."""
+        if backend == "onnx" and int8:
+            raise ModelLoadError("int8 quantizes the torch model; it does not combine with the onnx backend")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -111,12 +121,42 @@ class SentenceTransformerEmbedder:
             )
         model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
+        self.backend = backend
+        self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
+        # the same thread count as torch, so QA_TORCH_THREADS means one thing for either backend
+        threads = threads or torch.get_num_threads()
+        self._onnx = self._load_onnx(onnx_dir, threads) if backend == "onnx" else None
         self.model = name  # as asked for; ``name`` marks the quantized one
         self.int8 = int8
         self.name = f"{name}#int8" if int8 else name
         dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         self.dimension = int(dimension or model.get_sentence_embedding_dimension())
         self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The model as ``settings`` configure it (name, threads, int8, backend)."""
+        return cls(
+            settings.model,
+            threads=settings.torch_threads,
+            int8=settings.int8,
+            backend=settings.backend,
+            onnx_dir=settings.onnx_dir,
+        )
+
+    def _load_onnx(self, onnx_dir: Path | None, threads: int) -> Any:
+        from qa.onnx_backend import OnnxTransformer, OnnxUnavailable, default_cache_dir
+
+        if getattr(self._model.tokenizer, "padding_side", "right") != "right":
+            # the fused attention reads the mask as lengths (qa/onnx_backend.py)
+            raise ModelLoadError("the onnx backend needs a tokenizer that pads on the right; use torch")
+        example = self._model.preprocess(["an example to trace", "and a second, longer one"])
+        try:
+            return OnnxTransformer.load(
+                self._model[0].auto_model, example, onnx_dir or default_cache_dir(), threads
+            )
+        except OnnxUnavailable as error:
+            raise ModelLoadError(str(error)) from error
 
     @property
     def sentence_transformer(self) -> Any:
@@ -126,6 +166,8 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._onnx is not None:  # ``encode`` would run torch
+            return self.embed_with_tokens(texts, batch_size, offsets=False)[0]
         vectors = self._model.encode(
             list(texts),
             batch_size=batch_size,
@@ -176,7 +218,9 @@ class SentenceTransformerEmbedder:
         its own preprocessing and forward pass in batches of ``batch_size`` in the order given.
         This is what ``encode`` does, less its per-call bookkeeping (switching every module to
         eval mode, sorting, progress bar): about 1 ms of a 12 ms question. Callers order long
-        texts together themselves (the indexer sorts by length)."""
+        texts together themselves (the indexer sorts by length). With the ONNX backend, ONNX
+        Runtime stands in for the transformer module alone, between the same preprocessing and
+        the same pooling."""
         import torch
         from sentence_transformers.util import batch_to_device
 
@@ -185,8 +229,13 @@ class SentenceTransformerEmbedder:
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 batch = texts[start : start + batch_size]
-                features = batch_to_device(model.preprocess(batch), model.device)
-                out = model(features)
+                features = model.preprocess(batch)
+                if self._onnx is None:
+                    out = model(batch_to_device(features, model.device))
+                else:  # on the CPU, where ONNX Runtime runs
+                    out = {**features, "token_embeddings": torch.from_numpy(self._onnx(features))}
+                    for module in list(model)[1:]:  # pooling, normalisation
+                        out = module(out)
                 outputs.extend(
                     {
                         "token_embeddings": out["token_embeddings"][i],

@@ -1,0 +1,183 @@
+"""The embedding model's transformer run by ONNX Runtime: exported once from the loaded weights.
+
+Only the transformer changes hands: the model's own tokenizer prepares the batch and its own
+pooling and normalisation run after, so vectors are torch's to float rounding (5e-7 at most
+here; ``tests/test_onnx.py``) and an index built by either backend serves the other. ORT wins
+most where torch's per-call overhead dominates: one short question took 0.29× torch's time,
+32 questions 0.74×, 64 passages of 200 word pieces 0.93× (bench/results/onnx.md). The price:
+about 200 MB more memory (the torch model stays loaded for its tokenizer and pooling), a 90 MB
+file in the cache, and an export of about 4 s the first time.
+
+The export is offline and needs no optimum (whose onnxruntime extra would downgrade transformers):
+``torch.onnx.export`` of the transformer, traced by the TorchScript exporter with eager attention,
+then onnxruntime's own BERT optimizer, which fuses the embeddings and every attention block. The
+torch.export-based exporter works too but its SDPA attention stays unfused, and it was the slowest
+on long passages. The TorchScript exporter is deprecated in torch; if a torch drops it, loading
+fails with a message that says so, and ``QA_BACKEND=torch`` keeps working. The fused attention
+reads the mask as lengths, which holds for tokenizers that pad on the right, as BERT's do.
+
+The file is cached under a content hash of the weights, the config and the versions that shape
+the graph, so any model (bundled, local folder, HF cache) gets its own, a changed model never
+reuses a stale one, and it is written to a temporary name and published by an atomic rename.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# what shapes the exported graph besides the weights: bump when the recipe below changes
+RECIPE = "torchscript-eager-opset17-bertfused-1"
+OUTPUT = "last_hidden_state"
+
+
+class OnnxUnavailable(RuntimeError):
+    """ONNX Runtime is missing, or the model could not be exported; the message says what to do."""
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa" / "onnx"
+
+
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise OnnxUnavailable(
+            f"QA_BACKEND=onnx needs ONNX Runtime ({error}): pip install -e '.[onnx]', or set QA_BACKEND=torch"
+        ) from error
+    return onnxruntime
+
+
+def input_names(features: dict[str, Any]) -> list[str]:
+    """The tokenizer outputs the transformer reads, in a fixed order."""
+    return [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in features]
+
+
+def weights_key(transformer: Any, inputs: list[str]) -> str:
+    """A content hash of what the exported graph depends on."""
+    import torch
+    import xxhash
+
+    onnxruntime = _onnxruntime()
+    digest = xxhash.xxh3_128()
+    for part in (RECIPE, torch.__version__, onnxruntime.__version__, ",".join(inputs)):
+        digest.update(part.encode())
+    digest.update(transformer.config.to_json_string().encode())
+    for name, tensor in transformer.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _export(transformer: Any, example: dict[str, Any], inputs: list[str], target: Path) -> None:
+    """Write the transformer as ONNX to ``target``: batch and sequence axes dynamic, fused for BERT."""
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.transformer(**dict(zip(inputs, tensors, strict=True))).last_hidden_state
+
+    implementation = transformer.config._attn_implementation
+    # eager attention traces into the pattern onnxruntime's optimizer fuses; SDPA's does not
+    transformer.set_attn_implementation("eager")
+    try:
+        # The tracer warns that the mask's padding check becomes a constant (no cached keys in an
+        # encoder: it is always false) and that index lookups must not be negative (they are mask
+        # positions); tests/test_onnx.py checks mixed lengths and truncation against torch.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHiddenState().eval(),
+                tuple(example[name] for name in inputs),
+                str(target),
+                dynamo=False,
+                opset_version=17,
+                input_names=inputs,
+                output_names=[OUTPUT],
+                dynamic_axes={name: {0: "batch", 1: "sequence"} for name in [*inputs, OUTPUT]},
+            )
+    finally:
+        transformer.set_attn_implementation(implementation)
+    config = transformer.config
+    if config.model_type == "bert":
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        optimized = optimize_model(
+            str(target),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=1,
+            use_gpu=False,
+        )
+        optimized.save_model_to_file(str(target))
+
+
+def exported(transformer: Any, example: dict[str, Any], cache_dir: Path) -> Path:
+    """The cached ONNX file for ``transformer``, exported first if there is none."""
+    inputs = input_names(example)
+    path = cache_dir / f"{weights_key(transformer, inputs)}.onnx"
+    if path.is_file():
+        return path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
+    try:
+        _export(transformer, example, inputs, staging / "model.onnx")
+        os.replace(staging / "model.onnx", path)
+    except ImportError as error:  # onnx itself, which the optimizer needs
+        raise OnnxUnavailable(
+            f"exporting the model to ONNX needs {error.name or error}: pip install -e '.[onnx]'"
+        ) from error
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise OnnxUnavailable(
+            f"could not export the model to ONNX in {cache_dir} ({reason}); set QA_BACKEND=torch"
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+class OnnxTransformer:
+    """An InferenceSession over the exported transformer: tokenizer features in, word-piece vectors out."""
+
+    def __init__(self, path: Path, inputs: list[str], threads: int) -> None:
+        onnxruntime = _onnxruntime()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # like OMP_WAIT_POLICY=PASSIVE for torch (qa/__init__.py): threads that spin after a call
+        # take the CPU the rest of the request needs
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # ORT's arena keeps a batch's peak for good (+500 MB after 64 passages of 200 word pieces);
+        # without an arena that batch ran 26% slower. Shrinking it after each run keeps both.
+        self.run_options = onnxruntime.RunOptions()
+        self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self.inputs = inputs
+        self.path = path
+
+    @classmethod
+    def load(
+        cls, transformer: Any, example: dict[str, Any], cache_dir: Path, threads: int
+    ) -> OnnxTransformer:
+        return cls(exported(transformer, example, cache_dir), input_names(example), threads)
+
+    def __call__(self, features: dict[str, Any]) -> np.ndarray:
+        """last_hidden_state (batch, sequence, dimension) for tokenizer features (torch tensors)."""
+        feed = {name: features[name].numpy() for name in self.inputs}
+        (hidden,) = self.session.run([OUTPUT], feed, self.run_options)
+        return np.asarray(hidden)
