@@ -15,6 +15,13 @@ version of that check, on the question's wh-word and the noun it asks about:
   a weekday or a relative time ("last year").
 - person: who, whom, whose; satisfied by a capitalised word that does not open the sentence.
 - place: where, which city/country/…; satisfied by a capitalised word that does not open the sentence.
+- company, university, bank, hospital, museum: which/what (up to three modifiers) companies, firms,
+  makers …, universities, colleges …, banks …; satisfied by a sentence that names something the
+  question does not (a capitalised word) in a passage that speaks of organisations of that kind
+  ("Huawei" where the passage says "tech firms such as", "Middlesex University"). A name alone
+  does not tell its kind to this model (it puts "Huawei" no nearer "company" than "city"), and
+  "industries" is no company: a sentence about a conference's industries does not say which
+  companies showed products there.
 
 Questions of any other shape (what, which, how, why) have no expected type and pass.
 The rules are deliberately loose: they only ever reject sentences that cannot hold the answer.
@@ -38,7 +45,22 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-AnswerType = Literal["contact", "time", "age", "money", "duration", "number", "date", "person", "place"]
+AnswerType = Literal[
+    "contact",
+    "time",
+    "age",
+    "money",
+    "duration",
+    "number",
+    "date",
+    "person",
+    "place",
+    "company",
+    "university",
+    "bank",
+    "hospital",
+    "museum",
+]
 
 _MONEY_WORDS = (
     r"(?:cost|costs|costing|price|prices|priced|budget|budgets|funding|money|spend|spent|pay|paid|"
@@ -140,6 +162,50 @@ _SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
 }
 
 
+# The organisations a "which …" question may ask for by kind: the nouns a reader asks with, and the
+# words a passage names such organisations with (in the name, "Middlesex University", or beside it,
+# "chipmakers such as"). Sectors and fields ("industry", "academia") are not organisations. Most
+# kinds carry their noun in their names ("Bank of China", "Ruijin Hospital"); companies seldom do.
+def _self_named(nouns: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(nouns, re.I), re.compile(rf"\b(?:{nouns})\b", re.I)
+
+
+_COMPANIES = (
+    r"compan(?:y|ies)|firms?|corporations?|start-?ups?|enterprises?|conglomerates?|(?:chip|car|auto)?makers?|"
+    r"manufacturers?|vendors?|suppliers?|brands?"
+)
+# (the nouns a question asks with, the words a passage names such organisations with)
+_KINDS: dict[AnswerType, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "company": (
+        re.compile(_COMPANIES, re.I),
+        re.compile(rf"\b(?:{_COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?|giants?)\b", re.I),
+    ),
+    "university": _self_named(r"universit(?:y|ies)|colleges?|schools?|academ(?:y|ies)"),
+    "bank": _self_named(r"banks?"),
+    "hospital": _self_named(r"hospitals?|clinics?"),
+    "museum": _self_named(r"museums?|galler(?:y|ies)"),
+}
+KIND_MODIFIERS = 3  # words between "which" and the kind: "which *Chinese tech* companies"
+# "what kind of firms" asks for a description, not for names
+_KIND_STOP = frozenset({"kind", "kinds", "type", "types", "sort", "sorts"})
+
+
+def _asked_kind(clause: str) -> AnswerType | None:
+    """The kind of organisation a "which/what … companies" clause asks for, if any."""
+    words = re.findall(r"[\w’'-]+", clause.lower())
+    for at, word in enumerate(words):
+        if word not in ("which", "what"):
+            continue
+        for following in words[at + 1 : at + 2 + KIND_MODIFIERS]:
+            kind = next((kind for kind, (nouns, _) in _KINDS.items() if nouns.fullmatch(following)), None)
+            if kind is not None:
+                return kind
+            if following in _NOT_NAMES or following in _KIND_STOP:
+                break
+        return None  # only the first wh-word's phrase
+    return None
+
+
 # "When the declaration came out, what did …?" asks "what": the main clause after the comma decides.
 _MAIN_CLAUSE = re.compile(r",\s*((?:what|which|who|whom|whose|where|when|why|how)\b.*)$", re.I | re.S)
 
@@ -150,13 +216,27 @@ def expected_type(question: str) -> AnswerType | None:
     for answer_type, pattern in _QUESTION_TYPES:
         if pattern.search(clause):
             return answer_type
-    return None
+    return _asked_kind(clause)
 
 
-def has_type(sentence: str, answer_type: AnswerType | None) -> bool:
-    """Whether ``sentence`` holds a span of ``answer_type`` (always true without a type)."""
+_CAPITALISED = re.compile(r"(?<![\w’'-])[A-Z][\w'’.&-]*")
+
+
+def has_type(sentence: str, answer_type: AnswerType | None, passage: str = "", question: str = "") -> bool:
+    """Whether ``sentence`` holds a span of ``answer_type`` (always true without a type).
+
+    For a kind of organisation the sentence must name something the ``question`` does not, and
+    the word that says what kind its names are may stand anywhere in the ``passage`` it was cut
+    from ("Three tech firms took part. Huawei showed …")."""
     if answer_type is None:
         return True
+    if answer_type in _KINDS:
+        asked = {word.lower() for word in re.findall(r"\w+", question)}
+        names = (
+            re.sub(r"[’']s$", "", m.group().strip(".’'")).lower() for m in _CAPITALISED.finditer(sentence)
+        )
+        named = any(name not in _NOT_NAMES and name not in asked for name in names)
+        return named and bool(_KINDS[answer_type][1].search(passage or sentence))
     if answer_type in _SATISFIED_BY:
         return bool(_SATISFIED_BY[answer_type].search(sentence))
     if answer_type == "duration":

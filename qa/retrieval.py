@@ -313,8 +313,9 @@ class Searcher:
                 continue
             text = generation.documents[passage.doc_id].text
             vectors, starts = stored[row]
+            cited = text[passage.start : passage.end]
             for start, end in sentences(text, passage.start, passage.end):
-                if not has_type(text[start:end], wanted):
+                if not has_type(text[start:end], wanted, cited, query.text):
                     continue
                 if counted is not None and not self._counts(counted, text, start, end, vectors, starts):
                     continue

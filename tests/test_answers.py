@@ -42,6 +42,14 @@ ARTICLE_LINE = (
         ("When the declaration came out, what did the premier promise?", None),
         ("What did UNIDO announce?", None),
         ("Which ministry backs the centre?", None),
+        ("Which Chinese tech companies showed products at the conference?", "company"),
+        ("When the summit ended, which foreign firms signed?", "company"),
+        ("What chipmakers took part?", "company"),
+        ("Which universities are partners?", "university"),
+        ("Which banks fund the centre?", "bank"),
+        ("What kind of companies took part?", None),  # a description, not names
+        ("What did the companies say?", None),  # the companies are the subject, not the answer
+        ("Which of the partners are companies?", None),
     ],
 )
 def test_expected_type(question: str, wanted: str | None) -> None:
@@ -62,6 +70,21 @@ def test_sentences_with_and_without_the_type() -> None:
     assert has_type("The centre is run by Gerd Müller.", "person")
     assert not has_type("It will be run by the staff.", "person")
     assert has_type("Anything at all.", None)
+
+
+def test_a_kind_of_organisation_needs_a_new_name_where_the_passage_speaks_of_that_kind() -> None:
+    question = "Which Chinese companies showed products?"
+    passage = "Chinese tech firms were out in force. Huawei and Baidu showed AI chips."
+    assert has_type("Huawei and Baidu showed AI chips.", "company", passage, question)
+    assert not has_type(
+        "Chinese tech firms were out in force.", "company", passage, question
+    )  # the asked name
+    industries = "The declaration promotes AI across various industries, including health care."
+    assert not has_type(industries, "company", industries, question)  # a sector is no company
+    assert not has_type("The company said so.", "company", "The company said so.", question)  # no name
+    assert has_type("He studied at Middlesex University.", "university")
+    academia = "UNIDO offers a bridge between the private sector, academia and developing countries."
+    assert not has_type(academia, "university", academia, "Which universities are partners?")
 
 
 def test_question_names() -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from pathlib import Path
 
 import pytest
 
 from qa.config import Settings
+from qa.indexer import build_index
 from qa.retrieval import Searcher
 from qa.store import load_generation
 from tests.conftest import DATA, real_embedder
@@ -70,9 +72,34 @@ def test_unanswerable_kinds_are_flagged(searcher: Searcher) -> None:
         "How many governments have endorsed the declaration so far?",  # its sentence names one
         "Who is the director of the Shanghai Artificial Intelligence Research Institute?",  # no such role
         "What are the opening hours of the centre?",  # no clock time
+        "Which tech firms exhibited at WAIC?",  # no company named anywhere in the article
     ):
         result = searcher.search(question, 5)
         assert not result.answerable and result.answer is None, question
+
+
+def test_a_kind_of_organisation_is_answered_by_a_name_of_that_kind(tmp_path: Path) -> None:
+    """The same "which companies" question that the article cannot answer is answered by a text
+    that names companies, from the sentence that names them, not the one that only says "firms"."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "expo.txt").write_text(
+        "Tech firms crowd the Shanghai expo\n\n"
+        "Chinese tech firms were out in force at the expo this week. Huawei, Baidu and Tencent showed "
+        "their latest AI chips and voice assistants to visitors.\n\n"
+        "The organisers said attendance rose on last year. Fudan University sent a team of students "
+        "to demonstrate warehouse robots.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    expo = Searcher(load_generation(settings.index_dir), real_embedder())
+    companies = expo.search("Which Chinese tech companies showed products at the expo?", 3)
+    assert companies.answerable and companies.answer is not None
+    assert "Huawei, Baidu and Tencent" in companies.answer.text
+    universities = expo.search("Which universities took part in the expo?", 3)
+    assert universities.answer is not None and "Fudan University" in universities.answer.text
+    assert not expo.search("Which banks paid for the expo?", 3).answerable
 
 
 def test_a_count_answers_only_for_what_it_counts(searcher: Searcher) -> None:
@@ -120,29 +147,26 @@ def _measure(searcher: Searcher, name: str) -> dict[str, float]:
 def test_article_question_set_thresholds(searcher: Searcher) -> None:
     """The issue's targets on the held-out article set (53 questions, 11 unanswerable).
 
-    measured 2026-11-26: R@1 0.929, R@3 1.000, answer 0.857, kept 0.976, flagged 10/11, median 246.
-    One target is not reached, and its floor sits at the measured figure: all unanswerable flagged
-    (a "which companies" question finds an on-topic sentence, and nothing in it is a count, a
-    date or a name the article lacks)."""
+    measured 2026-12-01: R@1 0.929, R@3 1.000, answer 0.857, kept 0.976, flagged 11/11, median 246."""
     figures = _measure(searcher, "article_questions.jsonl")
     assert figures["recall_1"] >= 0.90, figures
     assert figures["recall_3"] >= 1.0, figures
     assert figures["answer"] >= 0.80, figures
     assert figures["kept"] >= 0.95, figures
-    assert figures["flagged"] >= 10 / 11, figures  # target 1.0
+    assert figures["flagged"] >= 1.0, figures
     assert figures["median_chars"] <= 400, figures
 
 
 def test_article_development_set_thresholds(searcher: Searcher) -> None:
-    """The development set that the answerability rules were built on (74 questions, 31 of them
+    """The development set that the answerability rules were built on (78 questions, 33 of them
     unanswerable: off-topic, absent facts, other agencies and cities, absent answer types, counts
-    of things the article never counts, kinds of entity it names none of, third parties).
+    of things the article never counts, kinds of organisation it names none of, third parties).
 
-    measured 2026-11-26: R@1 0.837, R@3 0.930, answer 0.814, kept 0.953, flagged 28/31, median 247."""
+    measured 2026-12-01: R@1 0.844, R@3 0.933, answer 0.822, kept 0.956, flagged 32/33, median 249."""
     figures = _measure(searcher, "article_dev_questions.jsonl")
-    assert figures["recall_1"] >= 0.83, figures
+    assert figures["recall_1"] >= 0.84, figures
     assert figures["recall_3"] >= 0.93, figures
-    assert figures["answer"] >= 0.80, figures
+    assert figures["answer"] >= 0.82, figures
     assert figures["kept"] >= 0.95, figures
-    assert figures["flagged"] >= 28 / 31, figures
+    assert figures["flagged"] >= 32 / 33, figures
     assert figures["median_chars"] <= 400, figures
