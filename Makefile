@@ -45,10 +45,13 @@ eval: $(STAMP)
 	$(BIN)/qa eval --questions tests/data/article_questions.jsonl --modes dense,keyword,hybrid --output eval/article.json
 	$(BIN)/qa eval --questions tests/data/article_dev_questions.jsonl --modes dense,keyword,hybrid --output eval/article-dev.json
 
-# SciFact (BEIR layout) is not part of the repository; its index is cached in .cache/eval/scifact.
+# SciFact (BEIR layout) is not part of the repository; its indexes are cached in .cache/eval/.
+# The second run embeds each abstract whole, the published reference setup for dense mode.
 eval-scifact: $(STAMP)
 	@if [ -d $(SCIFACT) ]; then \
 		$(BIN)/qa eval --beir $(SCIFACT) --split test --modes dense,keyword,hybrid --output eval/scifact-test.json; \
+		$(BIN)/qa eval --beir $(SCIFACT) --split test --modes dense --whole-documents \
+			--output eval/scifact-test-whole-documents.json; \
 	else \
 		echo "skipping eval-scifact: no BEIR SciFact folder at $(SCIFACT) (set SCIFACT=path/to/scifact)"; \
 	fi
