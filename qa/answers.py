@@ -4,7 +4,8 @@
 is in meaning. Classic extractive QA checks the expected answer type; this is a small rule-based
 version of that check, on the question's wh-word and the noun it asks about:
 
-- contact: a website, web address, e-mail or phone number; satisfied by a URL, an address or a number.
+- contact: a website, web address, street address, e-mail or phone number; satisfied by a URL, an
+  e-mail address, a phone number or a numbered street ("2 Dongchuan Road").
 - time: what time, opening hours; satisfied by a clock time ("9 am", "18:30", "noon").
 - age: how old, what age; satisfied by "42 years old", "aged 42", "born in …".
 - money: how much … cost/pay/fund, what is the budget/cost/price; satisfied by a currency.
@@ -71,7 +72,10 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         "contact",
         re.compile(
             r"\b(?:website|web ?site|web address|url|homepage|e-?mail(?: address)?|phone(?: number)?|"
-            r"telephone|contact details)\b",
+            r"telephone|contact details)\b|"
+            r"\b(?:what|where)(?:’s|'s| is| was| are)? "
+            r"(?:the |its |their |his |her |(?:[\w.-]+ ){0,3}[\w.-]+[’']s )?"
+            r"(?:street |postal |mailing |home |office )?address\b",
             re.I,
         ),
     ),
@@ -148,7 +152,9 @@ _DURATION = re.compile(
 )
 _CONTACT = re.compile(
     r"https?://|\bwww\.|\b[\w-]+\.(?:com|org|net|int|gov|edu|io|cn|uk)\b|\b[\w.+-]+@[\w-]+\.\w+|"
-    r"\+?\d[\d ()-]{6,}\d",
+    r"\+?\d[\d ()-]{6,}\d|"
+    r"\b\d+[a-z]?,? (?:[A-Z][\w'’.-]* ){1,4}"
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Way|Drive|Square|Lu)\b",
     re.I,
 )
 _NAME_WORD = re.compile(r"(?<=[\s(\"'“‘])[A-Z][\w'’.-]+")
@@ -172,13 +178,13 @@ def _self_named(nouns: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 _COMPANIES = (
     r"compan(?:y|ies)|firms?|corporations?|start-?ups?|enterprises?|conglomerates?|(?:chip|car|auto)?makers?|"
-    r"manufacturers?|vendors?|suppliers?|brands?"
+    r"manufacturers?|vendors?|suppliers?|brands?|giants?"
 )
 # (the nouns a question asks with, the words a passage names such organisations with)
 _KINDS: dict[AnswerType, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "company": (
         re.compile(_COMPANIES, re.I),
-        re.compile(rf"\b(?:{_COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?|giants?)\b", re.I),
+        re.compile(rf"\b(?:{_COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?)\b", re.I),
     ),
     "university": _self_named(r"universit(?:y|ies)|colleges?|schools?|academ(?:y|ies)"),
     "bank": _self_named(r"banks?"),
@@ -438,6 +444,13 @@ _FOCUS = [
     ),
     re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
 ]
+# "Who *chaired* the summit?" asks for the holder of a title by its verb: the chairman.
+_TITLE_VERB = re.compile(
+    r"^\s*who (chair(?:s|ed)|(?:co-?)?found(?:s|ed)|direct(?:s|ed)|edit(?:s|ed)|govern(?:s|ed)|"
+    r"manage(?:s|d)|head(?:s|ed)|leads|led|runs|ran)\b",
+    re.I,
+)
+_FOCUS.append(_TITLE_VERB)
 
 
 # What a number counts sits beside it in its clause: "a *five-point pledge*", "*40 staff*", "a *staff
@@ -473,3 +486,40 @@ def focus(question: str) -> tuple[int, int] | None:
             group = next(i for i in range(1, (pattern.groups or 0) + 1) if match.group(i))
             return match.span(group)
     return None
+
+
+# Titles that say who holds an office ("Premier Li Qiang", "Gerd Müller, UNIDO's director general").
+# "head" and "leader" are left out: in a text they are as often no title ("a leader in AI").
+_TITLE = re.compile(
+    r"\b(?:director|president|chair(?:man|woman|person)?|secretary|premier|minister|chancellor|governor|"
+    r"mayor|ceo|chief|executive|founder|editor|principal|dean|rector|commissioner|ambassador|"
+    r"spokes(?:man|woman|person)|manager|officer|king|queen)\b",
+    re.I,
+)
+# Whoever leads, by any title: "who is the *head* of UNIDO" or "who *heads* UNIDO" is answered by
+# its director general.
+_LEADS = frozenset({"head", "leader", "boss", "chief", "heads", "headed", "leads", "led", "runs", "ran"})
+RoleAsked = Literal["any title", "this title"]
+
+
+def role_asked(question: str) -> RoleAsked | None:
+    """What office a "who is the … of" question asks the holder of: "any title" for a word for
+    whoever leads ("head", "boss", "who runs"), answered by a sentence that holds any title; "this
+    title" for a title itself ("mayor", "director") or its verb ("who chaired", "who founded"),
+    answered by a sentence with a title that matches it (a sentence about the municipal government
+    names no mayor, a party secretary is no minister, an editor founded nothing)."""
+    verb = _TITLE_VERB.search(question)
+    if verb is not None:
+        return "any title" if verb.group(1).lower() in _LEADS else "this title"
+    match = _FOCUS[2].search(question)
+    if match is None:
+        return None
+    noun = match.group(1).lower()
+    if noun in _LEADS:
+        return "any title"
+    return "this title" if _TITLE.fullmatch(noun) else None
+
+
+def title_words(sentence: str) -> list[tuple[int, int]]:
+    """Character spans of the titles in ``sentence``."""
+    return [match.span() for match in _TITLE.finditer(sentence)]

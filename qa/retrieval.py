@@ -16,7 +16,7 @@ for unrelated text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,7 +33,9 @@ from qa.answers import (
     has_type,
     mentions_any,
     question_names,
+    role_asked,
     spelled_out,
+    title_words,
     uses_acronym,
 )
 from qa.chunking import sentences
@@ -55,6 +57,10 @@ RANK_PENALTY = 0.02
 # counting or role question is about ("how many *countries*"): word pieces of unrelated words match
 # at most about this well (development set).
 FOCUS_MATCH = 0.35
+# How well a title of the sentence must match the title asked about ("who is the *mayor*"): the
+# same title matched itself at 0.70-0.94 in other sentences, different titles each other at
+# 0.46 at most ("director" and "secretary"; probe questions on the article).
+TITLE_MATCH = 0.6
 # How well a word piece of the question matches the same word in a passage: acronyms of the
 # development set matched their own occurrences at 0.66-0.92 (median 0.86).
 ACRONYM_MATCH = 0.8
@@ -302,8 +308,16 @@ class Searcher:
             return None, False
         wanted = expected_type(query.text)
         names = question_names(query.text) if wanted else []
-        focus_tokens = self._focus_tokens(query) if wanted else None
-        counted = focus_tokens if wanted == "number" else None  # checked on each count instead
+        role = role_asked(query.text) if wanted == "person" else None
+        # a word for whoever leads matches no title ("head" and "director" are far apart)
+        focus_tokens = self._focus_tokens(query) if wanted and role != "any title" else None
+        # the words of a sentence that must speak of the focus noun, checked on each sentence
+        described_by: Callable[[str], list[tuple[int, int]]] | None = None
+        threshold = FOCUS_MATCH
+        if wanted == "number" and focus_tokens is not None:
+            described_by = counted_words  # a count must count the noun asked about
+        elif role is not None:
+            described_by, threshold = title_words, TITLE_MATCH  # an office holder is named with a title
         candidates: list[tuple[int, int, int]] = []  # (rank, start, end)
         pieces: list[npt.NDArray[Any]] = []
         stored = self.shards.tokens(rows)
@@ -317,7 +331,9 @@ class Searcher:
             for start, end in sentences(text, passage.start, passage.end):
                 if not has_type(text[start:end], wanted, cited, query.text):
                     continue
-                if counted is not None and not self._counts(counted, text, start, end, vectors, starts):
+                if described_by is not None and not _speaks_of(
+                    focus_tokens, described_by(text[start:end]), start, vectors, starts, threshold
+                ):
                     continue
                 candidates.append((rank, start, end))
                 pieces.append(vectors[(starts >= start) & (starts < end)])
@@ -341,7 +357,7 @@ class Searcher:
         passages = [stored[row][0] for row in rows]
         passage_bounds = np.concatenate([[0], np.cumsum([len(p) for p in passages])]).tolist()
         best_passage = float(late_interaction(query.tokens, np.concatenate(passages), passage_bounds).max())
-        on_focus = counted is not None or _matches(focus_tokens, pieces[best])
+        on_focus = described_by is not None or _matches(focus_tokens, pieces[best])
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
 
     def _focus_tokens(self, query: Query) -> npt.NDArray[Any] | None:
@@ -355,34 +371,34 @@ class Searcher:
             return None  # the noun lies past the model's window
         return query.tokens[first:last]
 
-    @staticmethod
-    def _counts(
-        focus_tokens: npt.NDArray[Any],
-        text: str,
-        start: int,
-        end: int,
-        vectors: npt.NDArray[Any],
-        starts: npt.NDArray[Any],
-    ) -> bool:
-        """Whether a number of the sentence ``text[start:end]`` counts what the question counts:
-        the words beside the number must match the counted noun. "a five-point pledge" holds a
-        number, but it counts points of a pledge, not countries or governments."""
-        spans = counted_words(text[start:end])
-        if not spans:
-            return False
-        inside = np.zeros(len(starts), dtype=bool)
-        for word_start, word_end in spans:
-            inside |= (starts >= start + word_start) & (starts < start + word_end)
-        return bool(inside.any()) and _matches(focus_tokens, vectors[inside])
+
+def _speaks_of(
+    focus_tokens: npt.NDArray[Any] | None,
+    spans: list[tuple[int, int]],
+    start: int,
+    vectors: npt.NDArray[Any],
+    starts: npt.NDArray[Any],
+    threshold: float = FOCUS_MATCH,
+) -> bool:
+    """Whether the words at ``spans`` of a sentence starting at ``start`` (the words a number
+    counts, its titles) exist and match the focus noun at ``threshold``. "a five-point pledge"
+    holds a number, but it counts points of a pledge, not countries or governments; "party
+    secretary" is a title, but not a minister's."""
+    inside = np.zeros(len(starts), dtype=bool)
+    for word_start, word_end in spans:
+        inside |= (starts >= start + word_start) & (starts < start + word_end)
+    return bool(inside.any()) and _matches(focus_tokens, vectors[inside], threshold)
 
 
-def _matches(focus_tokens: npt.NDArray[Any] | None, pieces: npt.NDArray[Any]) -> bool:
+def _matches(
+    focus_tokens: npt.NDArray[Any] | None, pieces: npt.NDArray[Any], threshold: float = FOCUS_MATCH
+) -> bool:
     """Whether ``pieces`` speak of the focus noun: each of its word pieces' best match among them,
-    averaged, reaches ``FOCUS_MATCH``. True without a focus noun (or without pieces to judge)."""
+    averaged, reaches ``threshold``. True without a focus noun (or without pieces to judge)."""
     if focus_tokens is None or not len(pieces):
         return True
     match = inner_products(pieces, focus_tokens).max(axis=0).mean()
-    return float(match) >= FOCUS_MATCH
+    return float(match) >= threshold
 
 
 def _credited(query_tokens: Vectors, pieces: npt.NDArray[Any], acronym_pieces: Sequence[slice]) -> float:
