@@ -15,7 +15,9 @@ from qa.answers import (
     has_type,
     mentions_any,
     question_names,
+    role_asked,
     spelled_out,
+    title_words,
 )
 
 ARTICLE_LINE = (
@@ -36,6 +38,9 @@ ARTICLE_LINE = (
         ("How long has she worked there?", "duration"),
         ("What are the opening hours of the museum?", "time"),
         ("What is the centre's website address?", "contact"),
+        ("What is the address of the research institute?", "contact"),
+        ("What did Li say in his address?", None),  # a speech
+        ("What does the pledge address?", None),
         ("Who heads UNIDO?", "person"),
         ("Where will the centre be housed?", "place"),
         ("Which city hosts the summit?", "place"),
@@ -66,6 +71,10 @@ def test_sentences_with_and_without_the_type() -> None:
     assert has_type("She is 52 years old.", "age") and not has_type("She joined in March 2021.", "age")
     assert has_type("It opens at 9 am.", "time") and not has_type("It opens on Monday.", "time")
     assert has_type("See www.unido.org for more.", "contact") and not has_type("See the site.", "contact")
+    assert has_type("It is at 701 Yunjin Road, Shanghai.", "contact")
+    assert not has_type(
+        "It will be located in the Shanghai Artificial Intelligence Research Institute.", "contact"
+    )
     assert has_type("He has worked there for three years.", "duration")
     assert has_type("The centre is run by Gerd Müller.", "person")
     assert not has_type("It will be run by the staff.", "person")
@@ -161,3 +170,28 @@ def test_acronyms_of_a_question() -> None:
 )
 def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
     assert spelled_out(acronym, text) is written
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Who is the head of UNIDO?", "any title"),  # whoever leads, by any title
+        ("Who is the boss of the centre?", "any title"),
+        ("Who heads UNIDO?", "any title"),
+        ("Who is the mayor of Shanghai?", "this title"),
+        ("Who is China's premier?", "this title"),
+        ("Who chaired the AI Safety Summit?", "this title"),  # the chairman, by the verb
+        ("Who founded AI Business?", "this title"),
+        ("Who is the author of the article?", None),  # no office: an author has no title to match
+        ("Who visited the institute?", None),
+    ],
+)
+def test_role_asked(question: str, role: str | None) -> None:
+    assert role_asked(question) == role
+
+
+def test_title_words() -> None:
+    sentence = "“We agree,” said Gerd Müller, UNIDO’s director general, beside Premier Li Qiang."
+    assert [sentence[a:b] for a, b in title_words(sentence)] == ["director", "Premier"]
+    assert title_words("China is a superpower and a leader in AI.") == []  # "leader" is no title here
+    assert title_words("It is supported by the Shanghai Municipal People's Government.") == []

@@ -73,6 +73,9 @@ def test_unanswerable_kinds_are_flagged(searcher: Searcher) -> None:
         "Who is the director of the Shanghai Artificial Intelligence Research Institute?",  # no such role
         "What are the opening hours of the centre?",  # no clock time
         "Which tech firms exhibited at WAIC?",  # no company named anywhere in the article
+        "Who is the mayor of Shanghai?",  # the municipal government is named, no mayor
+        "Who chaired the AI Safety Summit?",  # no one holds a chair in the article
+        "Who is the minister of industry?",  # a ministry and a party secretary, no minister
     ):
         result = searcher.search(question, 5)
         assert not result.answerable and result.answer is None, question
@@ -100,6 +103,12 @@ def test_a_kind_of_organisation_is_answered_by_a_name_of_that_kind(tmp_path: Pat
     universities = expo.search("Which universities took part in the expo?", 3)
     assert universities.answer is not None and "Fudan University" in universities.answer.text
     assert not expo.search("Which banks paid for the expo?", 3).answerable
+
+
+def test_whoever_leads_is_named_by_any_title(searcher: Searcher) -> None:
+    for question in ("Who is the head of UNIDO?", "Who heads UNIDO?", "Who is the boss of UNIDO?"):
+        result = searcher.search(question, 5)
+        assert result.answer is not None and "Gerd Müller, UNIDO’s director general" in result.answer.text
 
 
 def test_a_count_answers_only_for_what_it_counts(searcher: Searcher) -> None:
@@ -158,15 +167,16 @@ def test_article_question_set_thresholds(searcher: Searcher) -> None:
 
 
 def test_article_development_set_thresholds(searcher: Searcher) -> None:
-    """The development set that the answerability rules were built on (78 questions, 33 of them
+    """The development set that the answerability rules were built on (121 questions, 57 of them
     unanswerable: off-topic, absent facts, other agencies and cities, absent answer types, counts
-    of things the article never counts, kinds of organisation it names none of, third parties).
+    of things the article never counts, kinds of organisation it names none of, offices it names
+    no holder of, third parties).
 
-    measured 2026-12-01: R@1 0.844, R@3 0.933, answer 0.822, kept 0.956, flagged 32/33, median 249."""
+    measured 2026-12-01: R@1 0.844, R@3 0.953, answer 0.813, kept 0.969, flagged 53/57, median 251."""
     figures = _measure(searcher, "article_dev_questions.jsonl")
     assert figures["recall_1"] >= 0.84, figures
-    assert figures["recall_3"] >= 0.93, figures
-    assert figures["answer"] >= 0.82, figures
-    assert figures["kept"] >= 0.95, figures
-    assert figures["flagged"] >= 32 / 33, figures
+    assert figures["recall_3"] >= 0.95, figures
+    assert figures["answer"] >= 0.81, figures
+    assert figures["kept"] >= 0.96, figures
+    assert figures["flagged"] >= 53 / 57, figures
     assert figures["median_chars"] <= 400, figures
