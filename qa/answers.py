@@ -15,7 +15,8 @@ version of that check, on the question's wh-word and the noun it asks about:
 - date: when, what/which date, year, month, day; satisfied by a month name, a four-digit year,
   a weekday or a relative time ("last year").
 - person: who, whom, whose; satisfied by a capitalised word that does not open the sentence.
-- place: where, which city/country/…; satisfied by a capitalised word that does not open the sentence.
+- place: where, which city/country/…; satisfied by a place word before a name ("in Shanghai", "to
+  the Global South"; "access to AI" names no place).
 - company, university, bank, hospital, museum: which/what (up to three modifiers) companies, firms,
   makers …, universities, colleges …, banks …; satisfied by a sentence that names something the
   question does not (a capitalised word) in a passage that speaks of organisations of that kind
@@ -105,7 +106,8 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "date",
         re.compile(
-            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year)\b|\bin what year\b|\bsince when\b",
+            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year)\b|\bin what year\b|\bsince when\b|"
+            r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:deadline|due date|start date|end date)\b",
             re.I,
         ),
     ),
@@ -158,6 +160,10 @@ _CONTACT = re.compile(
     re.I,
 )
 _NAME_WORD = re.compile(r"(?<=[\s(\"'“‘])[A-Z][\w'’.-]+")
+_PLACE = re.compile(
+    r"\b(?:in|at|near|from|to|into|across|outside|inside|within|throughout|around|between)\s+(?:the\s+)?"
+    r"(?:[A-Z][a-z]|[A-Z]\.[A-Z])"
+)
 
 _SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
     "contact": _CONTACT,
@@ -249,6 +255,8 @@ def has_type(sentence: str, answer_type: AnswerType | None, passage: str = "", q
         return bool(_DURATION.search(sentence) or _DATE.search(sentence))
     if answer_type == "number":  # a count: the parts of a date count nothing
         return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
+    if answer_type == "place":  # "in Shanghai", "to the Global South"; "access to AI" is no place
+        return bool(_PLACE.search(sentence))
     return bool(_NAME_WORD.search(sentence.strip()))  # not the sentence's first word
 
 
@@ -278,7 +286,17 @@ def question_names(question: str) -> list[str]:
 
     The question's first word counts only when it is plainly a name (an acronym or "OpenAI"),
     since every question opens with a capital."""
-    names: list[list[str]] = []
+    return [" ".join(word for word, _ in name) for name in _name_words(question)]
+
+
+def name_spans(question: str) -> list[tuple[int, int]]:
+    """Character spans of the question's names (possessive endings left out)."""
+    return [(name[0][1][0], name[-1][1][1]) for name in _name_words(question)]
+
+
+def _name_words(question: str) -> list[list[tuple[str, tuple[int, int]]]]:
+    """The words of each of the question's names, with their character spans."""
+    names: list[list[tuple[str, tuple[int, int]]]] = []
     previous_was_name = False
     for position, match in enumerate(_WORD.finditer(question)):
         word = match.group().strip(".’'-")
@@ -288,12 +306,14 @@ def question_names(question: str) -> list[str]:
         if position == 0:
             capitalised = capitalised and any(c.isupper() for c in word[1:])
         if capitalised:
+            start = question.index(word, match.start())
+            entry = (word, (start, start + len(word)))
             if previous_was_name:
-                names[-1].append(word)
+                names[-1].append(entry)
             else:
-                names.append([word])
+                names.append([entry])
         previous_was_name = capitalised and not possessive  # "China's AI plans": two names
-    return [" ".join(words) for words in names]
+    return names
 
 
 def _words(text: str) -> list[tuple[str, str]]:
@@ -446,8 +466,9 @@ _FOCUS = [
 ]
 # "Who *chaired* the summit?" asks for the holder of a title by its verb: the chairman.
 _TITLE_VERB = re.compile(
-    r"^\s*who (chair(?:s|ed)|(?:co-?)?found(?:s|ed)|direct(?:s|ed)|edit(?:s|ed)|govern(?:s|ed)|"
-    r"manage(?:s|d)|head(?:s|ed)|leads|led|runs|ran)\b",
+    r"^\s*who (?:(?:will|would|shall|should|is going to|does|did|has|had|currently) )?"
+    r"(chair(?:s|ed)?|(?:co-?)?found(?:s|ed)?|direct(?:s|ed)?|edit(?:s|ed)?|govern(?:s|ed)?|"
+    r"manage[sd]?|head(?:s|ed)?|leads?|led|runs?|ran)\b",
     re.I,
 )
 _FOCUS.append(_TITLE_VERB)
@@ -498,7 +519,9 @@ _TITLE = re.compile(
 )
 # Whoever leads, by any title: "who is the *head* of UNIDO" or "who *heads* UNIDO" is answered by
 # its director general.
-_LEADS = frozenset({"head", "leader", "boss", "chief", "heads", "headed", "leads", "led", "runs", "ran"})
+_LEADS = frozenset(
+    {"head", "leader", "boss", "chief", "heads", "headed", "lead", "leads", "led", "run", "runs", "ran"}
+)
 RoleAsked = Literal["any title", "this title"]
 
 

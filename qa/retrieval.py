@@ -32,6 +32,7 @@ from qa.answers import (
     focus,
     has_type,
     mentions_any,
+    name_spans,
     question_names,
     role_asked,
     spelled_out,
@@ -339,16 +340,24 @@ class Searcher:
                 pieces.append(vectors[(starts >= start) & (starts < end)])
         if not candidates:
             return None, False
-        bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).tolist()
-        similarities = late_interaction(query.tokens, np.concatenate(pieces), bounds)
+        ranks = [rank for rank, _, _ in candidates]
+        best_matches = _best_matches(query.tokens, pieces)  # (candidates, question pieces)
+        named = self._name_pieces(query)
+        if named.any():
+            # "He holds an MSc …" is about the Ben Wodecki its passage names: the question's names
+            # match as well as anywhere in the sentence's passage
+            in_passage = _best_matches(query.tokens, [stored[row][0] for row in rows])
+            best_matches[:, named] = np.maximum(best_matches[:, named], in_passage[ranks][:, named])
         if acronyms(query.text):
             texts = {
                 i: generation.documents[generation.passages[rows[rank]].doc_id].text[start:end]
                 for i, (rank, start, end) in enumerate(candidates)
             }
             for i, ranges in self._written_out(query, texts).items():
-                similarities[i] = _credited(query.tokens, pieces[i], ranges)
-        scores = similarities - RANK_PENALTY * np.array([rank for rank, _, _ in candidates])
+                for piece_range in ranges:
+                    best_matches[i, piece_range] = np.maximum(best_matches[i, piece_range], ACRONYM_MATCH)
+        similarities = best_matches.mean(axis=1) if best_matches.shape[1] else np.zeros(len(candidates))
+        scores = similarities - RANK_PENALTY * np.array(ranks)
         best = int(np.argmax(scores))
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
@@ -359,6 +368,17 @@ class Searcher:
         best_passage = float(late_interaction(query.tokens, np.concatenate(passages), passage_bounds).max())
         on_focus = described_by is not None or _matches(focus_tokens, pieces[best])
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
+
+    def _name_pieces(self, query: Query) -> npt.NDArray[np.bool_]:
+        """Which of the question's word pieces belong to the names it mentions."""
+        named = np.zeros(len(query.tokens), dtype=bool)
+        spans = name_spans(query.text)
+        if not spans:
+            return named
+        bounds = self.embedder.count_tokens([query.text[:at] for span in spans for at in span])
+        for first, last in zip(bounds[::2], bounds[1::2], strict=True):
+            named[first:last] = True  # a name past the model's window selects nothing
+        return named
 
     def _focus_tokens(self, query: Query) -> npt.NDArray[Any] | None:
         """The question's word pieces of the noun it counts or asks the holder of ("how many
@@ -399,6 +419,18 @@ def _matches(
         return True
     match = inner_products(pieces, focus_tokens).max(axis=0).mean()
     return float(match) >= threshold
+
+
+def _best_matches(query_tokens: Vectors, texts: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+    """For each text's word pieces, each question piece's best match among them (0 for a text
+    without pieces): the rows whose means are late-interaction scores."""
+    best = np.zeros((len(texts), len(query_tokens)), dtype=np.float32)
+    if not len(query_tokens):
+        return best
+    for i, pieces in enumerate(texts):
+        if len(pieces):
+            best[i] = inner_products(pieces, query_tokens).max(axis=0)
+    return best
 
 
 def _credited(query_tokens: Vectors, pieces: npt.NDArray[Any], acronym_pieces: Sequence[slice]) -> float:

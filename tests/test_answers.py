@@ -31,6 +31,7 @@ ARTICLE_LINE = (
     [
         ("When will the centre open?", "date"),
         ("In what year did he join?", "date"),
+        ("What is the deadline for the pledge?", "date"),
         ("How many countries signed?", "number"),
         ("What is the budget of the centre?", "money"),
         ("How much did the new building cost?", "money"),
@@ -76,6 +77,10 @@ def test_sentences_with_and_without_the_type() -> None:
         "It will be located in the Shanghai Artificial Intelligence Research Institute.", "contact"
     )
     assert has_type("He has worked there for three years.", "duration")
+    assert has_type("It was announced at the conference in Shanghai.", "place")
+    assert has_type("Technology will go to the Global South.", "place")
+    assert not has_type("During the ceremony, Premier Li Qiang spoke.", "place")
+    assert not has_type("Developing countries get fair access to AI technologies.", "place")
     assert has_type("The centre is run by Gerd Müller.", "person")
     assert not has_type("It will be run by the staff.", "person")
     assert has_type("Anything at all.", None)
@@ -182,6 +187,8 @@ def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
         ("Who is China's premier?", "this title"),
         ("Who chaired the AI Safety Summit?", "this title"),  # the chairman, by the verb
         ("Who founded AI Business?", "this title"),
+        ("Who will lead the new centre?", "any title"),
+        ("Who will found the company?", "this title"),
         ("Who is the author of the article?", None),  # no office: an author has no title to match
         ("Who visited the institute?", None),
     ],
