@@ -44,6 +44,7 @@ $(CHROMIUM):
 eval: $(STAMP)
 	$(BIN)/qa eval --questions tests/data/article_questions.jsonl --modes dense,keyword,hybrid --output eval/article.json
 	$(BIN)/qa eval --questions tests/data/article_dev_questions.jsonl --modes dense,keyword,hybrid --output eval/article-dev.json
+	$(BIN)/qa eval --questions tests/data/article_blind_questions.jsonl --modes dense,keyword,hybrid --output eval/article-blind.json
 
 # SciFact (BEIR layout) is not part of the repository; its indexes are cached in .cache/eval/.
 # The second run embeds each abstract whole, the published reference setup for dense mode.

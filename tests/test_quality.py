@@ -128,12 +128,12 @@ def test_quote_continuation_carries_its_speaker(searcher: Searcher) -> None:
     assert searcher.generation.documents[passage.doc_id].text[passage.start : passage.end] == passage.text
 
 
-def _measure(searcher: Searcher, name: str) -> dict[str, float]:
+def _measure(searcher: Searcher, name: str, least_answerable: int = 30) -> dict[str, float]:
     """The quality test's figures for one question set, as `qa eval` computes them in hybrid mode."""
     questions = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line]
     answerable = [q for q in questions if q["answerable"]]
     unanswerable = [q for q in questions if not q["answerable"]]
-    assert len(answerable) >= 30 and len(unanswerable) >= 5
+    assert len(answerable) >= least_answerable and len(unanswerable) >= 5
     first_ranks, answers_hold_gold, kept, cited = [], 0, 0, []
     for question in answerable:
         result = searcher.search(question["question"], 10)
@@ -167,16 +167,32 @@ def test_article_question_set_thresholds(searcher: Searcher) -> None:
 
 
 def test_article_development_set_thresholds(searcher: Searcher) -> None:
-    """The development set that the answerability rules were built on (121 questions, 57 of them
+    """The development set that the answerability rules were built on (151 questions, 72 of them
     unanswerable: off-topic, absent facts, other agencies and cities, absent answer types, counts
     of things the article never counts, kinds of organisation it names none of, offices it names
     no holder of, third parties).
 
-    measured 2026-12-01: R@1 0.844, R@3 0.953, answer 0.813, kept 0.969, flagged 53/57, median 251."""
+    measured 2026-12-01: R@1 0.861, R@3 0.962, answer 0.848, kept 0.975, flagged 66/72, median 251."""
     figures = _measure(searcher, "article_dev_questions.jsonl")
-    assert figures["recall_1"] >= 0.84, figures
-    assert figures["recall_3"] >= 0.95, figures
-    assert figures["answer"] >= 0.81, figures
-    assert figures["kept"] >= 0.96, figures
-    assert figures["flagged"] >= 53 / 57, figures
+    assert figures["recall_1"] >= 0.86, figures
+    assert figures["recall_3"] >= 0.96, figures
+    assert figures["answer"] >= 0.84, figures
+    assert figures["kept"] >= 0.97, figures
+    assert figures["flagged"] >= 66 / 72, figures
+    assert figures["median_chars"] <= 400, figures
+
+
+def test_article_blind_set_thresholds(searcher: Searcher) -> None:
+    """A second held-out set (30 questions, 15 unanswerable, some typed as a search box is: "when
+    did ben become assistant editor"), written after every rule of 2026-12-01 and measured once.
+    Floors at the measured figures; "flagged" shows how far answerability is from the first
+    held-out set's 11/11 on questions no rule was made for.
+
+    measured 2026-12-01: R@1 0.933, R@3 1.000, answer 1.000, kept 1.000, flagged 10/15, median 249."""
+    figures = _measure(searcher, "article_blind_questions.jsonl", least_answerable=15)
+    assert figures["recall_1"] >= 0.93, figures
+    assert figures["recall_3"] >= 1.0, figures
+    assert figures["answer"] >= 0.93, figures
+    assert figures["kept"] >= 1.0, figures
+    assert figures["flagged"] >= 10 / 15, figures
     assert figures["median_chars"] <= 400, figures
