@@ -423,13 +423,15 @@ def _matches(
 
 def _best_matches(query_tokens: Vectors, texts: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
     """For each text's word pieces, each question piece's best match among them (0 for a text
-    without pieces): the rows whose means are late-interaction scores."""
+    without pieces): the rows whose means are late-interaction scores. One product for all."""
     best = np.zeros((len(texts), len(query_tokens)), dtype=np.float32)
-    if not len(query_tokens):
+    lengths = np.array([len(pieces) for pieces in texts])
+    if not len(query_tokens) or not lengths.any():
         return best
-    for i, pieces in enumerate(texts):
-        if len(pieces):
-            best[i] = inner_products(pieces, query_tokens).max(axis=0)
+    similarities = inner_products(np.concatenate(texts), query_tokens)  # (pieces, question pieces)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    nonempty = lengths > 0
+    best[nonempty] = np.maximum.reduceat(similarities, starts[nonempty], axis=0)
     return best
 
 

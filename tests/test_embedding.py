@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 
 from qa.embedding import SentenceTransformerEmbedder
+from qa.retrieval import _best_matches
 from qa.shards import late_interaction
 
 TEXTS = [
@@ -42,3 +43,16 @@ def test_late_interaction_of_stored_float16_matches_numpy() -> None:
     products = stored.astype(np.float32) @ query.T
     expected = [products[a:b].max(axis=0).mean() if b > a else 0.0 for a, b in itertools.pairwise(bounds)]
     np.testing.assert_allclose(late_interaction(query, stored, bounds), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_best_matches_per_text_match_numpy() -> None:
+    """Answer sentences are scored from each question piece's best match per sentence, in one
+    product over all of them; empty sentences (first, middle, last) score 0."""
+    rng = np.random.default_rng(11)
+    query = rng.standard_normal((5, 384)).astype(np.float32)
+    texts = [rng.standard_normal((n, 384)).astype(np.float16) for n in (0, 4, 0, 7, 1, 0)]
+    expected = [
+        (text.astype(np.float32) @ query.T).max(axis=0) if len(text) else np.zeros(5) for text in texts
+    ]
+    np.testing.assert_allclose(_best_matches(query, texts), expected, rtol=1e-5, atol=1e-5)
+    assert _best_matches(query, [texts[0]]).tolist() == [[0.0] * 5]
