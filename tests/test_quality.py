@@ -153,17 +153,18 @@ def _measure(searcher: Searcher, name: str, least_answerable: int = 30) -> dict[
     }
 
 
+def _holds(figures: dict[str, float], **floors: float) -> None:
+    """Each figure at or above its floor; the cited passage's median length within the target."""
+    failed = {name: figures[name] for name, floor in floors.items() if figures[name] < floor}
+    assert not failed and figures["median_chars"] <= 400, figures
+
+
 def test_article_question_set_thresholds(searcher: Searcher) -> None:
     """The issue's targets on the held-out article set (53 questions, 11 unanswerable).
 
     measured 2026-12-01: R@1 0.929, R@3 1.000, answer 0.857, kept 0.976, flagged 11/11, median 246."""
     figures = _measure(searcher, "article_questions.jsonl")
-    assert figures["recall_1"] >= 0.90, figures
-    assert figures["recall_3"] >= 1.0, figures
-    assert figures["answer"] >= 0.80, figures
-    assert figures["kept"] >= 0.95, figures
-    assert figures["flagged"] >= 1.0, figures
-    assert figures["median_chars"] <= 400, figures
+    _holds(figures, recall_1=0.90, recall_3=1.0, answer=0.80, kept=0.95, flagged=1.0)
 
 
 def test_article_development_set_thresholds(searcher: Searcher) -> None:
@@ -174,12 +175,7 @@ def test_article_development_set_thresholds(searcher: Searcher) -> None:
 
     measured 2026-12-01: R@1 0.861, R@3 0.962, answer 0.848, kept 0.975, flagged 66/72, median 251."""
     figures = _measure(searcher, "article_dev_questions.jsonl")
-    assert figures["recall_1"] >= 0.86, figures
-    assert figures["recall_3"] >= 0.96, figures
-    assert figures["answer"] >= 0.84, figures
-    assert figures["kept"] >= 0.97, figures
-    assert figures["flagged"] >= 66 / 72, figures
-    assert figures["median_chars"] <= 400, figures
+    _holds(figures, recall_1=0.86, recall_3=0.96, answer=0.84, kept=0.97, flagged=66 / 72)
 
 
 def test_article_blind_set_thresholds(searcher: Searcher) -> None:
@@ -190,9 +186,4 @@ def test_article_blind_set_thresholds(searcher: Searcher) -> None:
 
     measured 2026-12-01: R@1 0.933, R@3 1.000, answer 1.000, kept 1.000, flagged 10/15, median 249."""
     figures = _measure(searcher, "article_blind_questions.jsonl", least_answerable=15)
-    assert figures["recall_1"] >= 0.93, figures
-    assert figures["recall_3"] >= 1.0, figures
-    assert figures["answer"] >= 0.93, figures
-    assert figures["kept"] >= 1.0, figures
-    assert figures["flagged"] >= 10 / 15, figures
-    assert figures["median_chars"] <= 400, figures
+    _holds(figures, recall_1=0.93, recall_3=1.0, answer=0.93, kept=1.0, flagged=10 / 15)
