@@ -16,7 +16,8 @@ version of that check, on the question's wh-word and the noun it asks about:
   a weekday or a relative time ("last year").
 - person: who, whom, whose; satisfied by a capitalised word that does not open the sentence.
 - place: where, which city/country/…; satisfied by a place word before a name ("in Shanghai", "to
-  the Global South"; "access to AI" names no place).
+  the Global South"; "access to AI" names no place) or by names that open the sentence ("China,
+  France and Brazil signed").
 - company, university, bank, hospital, museum: which/what (up to three modifiers) companies, firms,
   makers …, universities, colleges …, banks …; satisfied by a sentence that names something the
   question does not (a capitalised word) in a passage that speaks of organisations of that kind
@@ -76,7 +77,7 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"telephone|contact details)\b|"
             r"\b(?:what|where)(?:’s|'s| is| was| are)? "
             r"(?:the |its |their |his |her |(?:[\w.-]+ ){0,3}[\w.-]+[’']s )?"
-            r"(?:street |postal |mailing |home |office )?address\b",
+            r"(?:street |postal |mailing |home |office )?address(?:\s+(?:of|for)\b|\s*[?.!]*\s*$)",
             re.I,
         ),
     ),
@@ -107,7 +108,7 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         "date",
         re.compile(
             r"^\s*when\b|\b(?:what|which) (?:date|day|month|year)\b|\bin what year\b|\bsince when\b|"
-            r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:deadline|due date|start date|end date)\b",
+            r"\bwhat(?:’s|'s| is| was| are| were) the (?:\w+ )?(?:deadline|due date|start date|end date)\b",
             re.I,
         ),
     ),
@@ -155,15 +156,31 @@ _DURATION = re.compile(
 _CONTACT = re.compile(
     r"https?://|\bwww\.|\b[\w-]+\.(?:com|org|net|int|gov|edu|io|cn|uk)\b|\b[\w.+-]+@[\w-]+\.\w+|"
     r"\+?\d[\d ()-]{6,}\d|"
-    r"\b\d+[a-z]?,? (?:[A-Z][\w'’.-]* ){1,4}"
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Way|Drive|Square|Lu)\b",
+    r"(?-i:\b\d+[a-z]?,? (?:[A-Z][\w'’.-]* ){1,4}"
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Way|Drive|Square|Lu)\b)",
     re.I,
 )
 _NAME_WORD = re.compile(r"(?<=[\s(\"'“‘])[A-Z][\w'’.-]+")
-_PLACE = re.compile(
-    r"\b(?:in|at|near|from|to|into|across|outside|inside|within|throughout|around|between)\s+(?:the\s+)?"
-    r"(?:[A-Z][a-z]|[A-Z]\.[A-Z])"
+_PLACE_WORD = re.compile(
+    r"\b(?:in|at|near|from|to|into|across|outside|inside|within|throughout|around|between|based in)\s+"
+    r"(the\s+)?([^\W\d_][\w.’'-]*)",
+    re.I,
 )
+
+
+def _names_place(sentence: str) -> bool:
+    """Whether a place word stands before a name: "in Shanghai", "In Zürich,", "to the Global
+    South", "in the UK". An acronym without "the" is seldom a place ("access to AI")."""
+    for match in _PLACE_WORD.finditer(sentence):
+        word = match.group(2)
+        if not word[0].isupper():
+            continue
+        if len(word) > 1 and (word[1].islower() or word[1] == "."):
+            return True  # "Shanghai", "Île-de-France", "U.S."
+        if match.group(1) and word.isupper():
+            return True  # "the UK"
+    return False
+
 
 _SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
     "contact": _CONTACT,
@@ -179,7 +196,7 @@ _SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
 # "chipmakers such as"). Sectors and fields ("industry", "academia") are not organisations. Most
 # kinds carry their noun in their names ("Bank of China", "Ruijin Hospital"); companies seldom do.
 def _self_named(nouns: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(nouns, re.I), re.compile(rf"\b(?:{nouns})\b", re.I)
+    return re.compile(nouns, re.I), re.compile(rf"(?<![\w-])(?:{nouns})\b", re.I)
 
 
 _COMPANIES = (
@@ -190,7 +207,8 @@ _COMPANIES = (
 _KINDS: dict[AnswerType, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "company": (
         re.compile(_COMPANIES, re.I),
-        re.compile(rf"\b(?:{_COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?)\b", re.I),
+        # not "decision-makers" or "policy-makers": a hyphen joins the word to what it qualifies
+        re.compile(rf"(?<![\w-])(?:{_COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?)\b", re.I),
     ),
     "university": _self_named(r"universit(?:y|ies)|colleges?|schools?|academ(?:y|ies)"),
     "bank": _self_named(r"banks?"),
@@ -222,16 +240,39 @@ def _asked_kind(clause: str) -> AnswerType | None:
 _MAIN_CLAUSE = re.compile(r",\s*((?:what|which|who|whom|whose|where|when|why|how)\b.*)$", re.I | re.S)
 
 
-def expected_type(question: str) -> AnswerType | None:
+def _main_clause(question: str) -> str:
+    return question[_main_clause_start(question) :]
+
+
+def _main_clause_start(question: str) -> int:
     main = _MAIN_CLAUSE.search(question)
-    clause = main.group(1) if main else question
+    return main.start(1) if main else 0
+
+
+def expected_type(question: str) -> AnswerType | None:
+    clause = _main_clause(question)
     for answer_type, pattern in _QUESTION_TYPES:
         if pattern.search(clause):
             return answer_type
     return _asked_kind(clause)
 
 
-_CAPITALISED = re.compile(r"(?<![\w’'-])[A-Z][\w'’.&-]*")
+_CAPITALISED = re.compile(r"(?<![\w’'-])[^\W\d_][\w'’.&-]*")
+# A sentence's first word is a name when a list or another name follows it ("Huawei, Baidu and
+# Tencent", "Fudan University sent", "Huawei's chips"); alone it is usually just a capital.
+_OPENS_WITH_NAME = re.compile(r"[\s\"“‘'(]*[^\W\d_][\w'’.&-]*(?:[’']s\b|\s*,|\s+and\b|\s+[A-Z])")
+
+
+def _capitalised(text: str, skip_first: bool) -> set[str]:
+    """The capitalised words of ``text``, lower-cased, possessive and outer dots left out; the
+    first word of the text left out when ``skip_first``."""
+    first = re.search(r"[^\W\d_]", text)
+    words = set()
+    for match in _CAPITALISED.finditer(text):
+        word = match.group()
+        if word[0].isupper() and not (skip_first and first is not None and match.start() == first.start()):
+            words.add(re.sub(r"[’']s$", "", word.strip(".’'")).lower())
+    return words
 
 
 def has_type(sentence: str, answer_type: AnswerType | None, passage: str = "", question: str = "") -> bool:
@@ -243,10 +284,8 @@ def has_type(sentence: str, answer_type: AnswerType | None, passage: str = "", q
     if answer_type is None:
         return True
     if answer_type in _KINDS:
-        asked = {word.lower() for word in re.findall(r"\w+", question)}
-        names = (
-            re.sub(r"[’']s$", "", m.group().strip(".’'")).lower() for m in _CAPITALISED.finditer(sentence)
-        )
+        asked = _capitalised(question, skip_first=False)
+        names = _capitalised(sentence, skip_first=not _OPENS_WITH_NAME.match(sentence))
         named = any(name not in _NOT_NAMES and name not in asked for name in names)
         return named and bool(_KINDS[answer_type][1].search(passage or sentence))
     if answer_type in _SATISFIED_BY:
@@ -255,8 +294,8 @@ def has_type(sentence: str, answer_type: AnswerType | None, passage: str = "", q
         return bool(_DURATION.search(sentence) or _DATE.search(sentence))
     if answer_type == "number":  # a count: the parts of a date count nothing
         return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
-    if answer_type == "place":  # "in Shanghai", "to the Global South"; "access to AI" is no place
-        return bool(_PLACE.search(sentence))
+    if answer_type == "place":  # not any capital: "in Shanghai", or names that open the sentence
+        return _names_place(sentence) or bool(_OPENS_WITH_NAME.match(sentence))
     return bool(_NAME_WORD.search(sentence.strip()))  # not the sentence's first word
 
 
@@ -298,7 +337,11 @@ def _name_words(question: str) -> list[list[tuple[str, tuple[int, int]]]]:
     """The words of each of the question's names, with their character spans."""
     names: list[list[tuple[str, tuple[int, int]]]] = []
     previous_was_name = False
+    previous_end = 0
     for position, match in enumerate(_WORD.finditer(question)):
+        if question[previous_end : match.start()].strip():
+            previous_was_name = False  # "Li Qiang, Xi Jinping": a comma ends a name
+        previous_end = match.end()
         word = match.group().strip(".’'-")
         possessive = word.endswith(("’s", "'s"))
         word = word.removesuffix("’s").removesuffix("'s")
@@ -500,12 +543,16 @@ def counted_words(sentence: str) -> list[tuple[int, int]]:
 
 
 def focus(question: str) -> tuple[int, int] | None:
-    """The character span of the noun that a counting or role question is about, if it has one."""
+    """The character span of the noun that a counting or role question is about, if it has one
+    (in its main clause: "When the summit opened, who chaired it?")."""
+    start = _main_clause_start(question)
+    clause = question[start:]  # searched on its own: "^" marks where the clause begins
     for pattern in _FOCUS:
-        match = pattern.search(question)
+        match = pattern.search(clause)
         if match:
             group = next(i for i in range(1, (pattern.groups or 0) + 1) if match.group(i))
-            return match.span(group)
+            first, last = match.span(group)
+            return start + first, start + last
     return None
 
 
@@ -513,8 +560,10 @@ def focus(question: str) -> tuple[int, int] | None:
 # "head" and "leader" are left out: in a text they are as often no title ("a leader in AI").
 _TITLE = re.compile(
     r"\b(?:director|president|chair(?:man|woman|person)?|secretary|premier|minister|chancellor|governor|"
-    r"mayor|ceo|chief|executive|founder|editor|principal|dean|rector|commissioner|ambassador|"
-    r"spokes(?:man|woman|person)|manager|officer|king|queen)\b",
+    r"mayor|ceo|chief|founder|editor|principal|dean|rector|commissioner|ambassador|"
+    r"spokes(?:man|woman|person)|manager|"
+    # the office by its verb: "founded by Jack Ma", "chaired by Li Qiang"
+    r"(?:co-?)?founded by|chaired by|directed by|edited by|governed by|managed by|headed by|led by|run by)\b",
     re.I,
 )
 # Whoever leads, by any title: "who is the *head* of UNIDO" or "who *heads* UNIDO" is answered by
@@ -531,6 +580,7 @@ def role_asked(question: str) -> RoleAsked | None:
     title" for a title itself ("mayor", "director") or its verb ("who chaired", "who founded"),
     answered by a sentence with a title that matches it (a sentence about the municipal government
     names no mayor, a party secretary is no minister, an editor founded nothing)."""
+    question = _main_clause(question)
     verb = _TITLE_VERB.search(question)
     if verb is not None:
         return "any title" if verb.group(1).lower() in _LEADS else "this title"

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.answers import (
+    MAX_NAMES,
     absent_names,
     acronyms,
     counted_words,
@@ -372,7 +373,9 @@ class Searcher:
     def _name_pieces(self, query: Query) -> npt.NDArray[np.bool_]:
         """Which of the question's word pieces belong to the names it mentions."""
         named = np.zeros(len(query.tokens), dtype=bool)
-        spans = name_spans(query.text)
+        # the names the model reads, the first MAX_NAMES: each costs a tokenization of the question
+        read = self.embedder.truncate(query.text, self.embedder.max_tokens)
+        spans = name_spans(read)[:MAX_NAMES]
         if not spans:
             return named
         bounds = self.embedder.count_tokens([query.text[:at] for span in spans for at in span])

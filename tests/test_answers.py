@@ -41,6 +41,10 @@ ARTICLE_LINE = (
         ("What is the centre's website address?", "contact"),
         ("What is the address of the research institute?", "contact"),
         ("What did Li say in his address?", None),  # a speech
+        ("What did the president's address say about AI?", None),
+        ("What is Ben Wodecki's address?", "contact"),
+        ("What's the deadline?", "date"),
+        ("When the summit opened, who chaired it?", "person"),
         ("What does the pledge address?", None),
         ("Who heads UNIDO?", "person"),
         ("Where will the centre be housed?", "place"),
@@ -73,6 +77,8 @@ def test_sentences_with_and_without_the_type() -> None:
     assert has_type("It opens at 9 am.", "time") and not has_type("It opens on Monday.", "time")
     assert has_type("See www.unido.org for more.", "contact") and not has_type("See the site.", "contact")
     assert has_type("It is at 701 Yunjin Road, Shanghai.", "contact")
+    assert not has_type("It took 3 years to find a way forward.", "contact")  # no street, whatever the case
+    assert not has_type("In 2024 the new square opened.", "contact")
     assert not has_type(
         "It will be located in the Shanghai Artificial Intelligence Research Institute.", "contact"
     )
@@ -81,6 +87,10 @@ def test_sentences_with_and_without_the_type() -> None:
     assert has_type("Technology will go to the Global South.", "place")
     assert not has_type("During the ceremony, Premier Li Qiang spoke.", "place")
     assert not has_type("Developing countries get fair access to AI technologies.", "place")
+    assert has_type("In Shanghai, the summit opened.", "place")
+    assert has_type("It was held in Zürich.", "place")
+    assert has_type("It moved to the UK.", "place")
+    assert has_type("China, France and Brazil signed the declaration.", "place")  # names open it
     assert has_type("The centre is run by Gerd Müller.", "person")
     assert not has_type("It will be run by the staff.", "person")
     assert has_type("Anything at all.", None)
@@ -93,6 +103,9 @@ def test_a_kind_of_organisation_needs_a_new_name_where_the_passage_speaks_of_tha
     assert not has_type(
         "Chinese tech firms were out in force.", "company", passage, question
     )  # the asked name
+    assert not has_type("Several companies showed products.", "company", "companies", question)  # a capital
+    assert has_type("Škoda, Baidu and Tencent showed cars.", "company", "carmakers", question)
+    assert not has_type("Apple came.", "company", "Decision-makers and policy-makers came.", question)
     industries = "The declaration promotes AI across various industries, including health care."
     assert not has_type(industries, "company", industries, question)  # a sector is no company
     assert not has_type("The company said so.", "company", "The company said so.", question)  # no name
@@ -106,6 +119,8 @@ def test_question_names() -> None:
     assert question_names("What did OpenAI say about China's AI plans?") == ["OpenAI", "China", "AI"]
     assert question_names("Bletchley declaration") == []  # a question's first word is capitalised anyway
     assert question_names("UNIDO plans?") == ["UNIDO"]
+    three = "Did Li Qiang, Xi Jinping and Wang Yi meet?"
+    assert question_names(three) == ["Li Qiang", "Xi Jinping", "Wang Yi"]  # a comma ends a name
 
 
 def test_names_the_text_never_mentions() -> None:
@@ -189,6 +204,7 @@ def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
         ("Who founded AI Business?", "this title"),
         ("Who will lead the new centre?", "any title"),
         ("Who will found the company?", "this title"),
+        ("When the summit opened, who chaired it?", "this title"),  # the main clause
         ("Who is the author of the article?", None),  # no office: an author has no title to match
         ("Who visited the institute?", None),
     ],
@@ -201,4 +217,7 @@ def test_title_words() -> None:
     sentence = "“We agree,” said Gerd Müller, UNIDO’s director general, beside Premier Li Qiang."
     assert [sentence[a:b] for a, b in title_words(sentence)] == ["director", "Premier"]
     assert title_words("China is a superpower and a leader in AI.") == []  # "leader" is no title here
+    founded = "Alibaba was founded by Jack Ma in 1999."
+    assert [founded[a:b] for a, b in title_words(founded)] == ["founded by"]  # the office by its verb
+    assert title_words("The executive branch met; the king prawn was served.") == []
     assert title_words("It is supported by the Shanghai Municipal People's Government.") == []
