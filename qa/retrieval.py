@@ -44,7 +44,7 @@ from qa.chunking import sentences
 from qa.config import SearchMode
 from qa.documents import Document, Passage, line_of, page_of
 from qa.embedding import Embedder, Vectors
-from qa.shards import LocalShards, Partition, Ranked, Shards, inner_products, late_interaction, merge
+from qa.shards import LocalShards, Partition, Ranked, Shards, inner_products, merge
 from qa.store import Generation
 
 K = TypeVar("K")
@@ -301,8 +301,10 @@ class Searcher:
         many"), or when none of the passages shares enough with the question. A typed answer must
         also come from a passage about what the question names ("When did Müller become director
         general?" is not answered by the date on which someone else joined), and its sentence must
-        speak of what the question asks the holder of ("who is the *director*"); a count must count
-        it ("how many *countries*" is not answered by "a five-point pledge").
+        speak of what the question asks the holder of ("who is the *author*"), with a matching title
+        where that is an office ("who is the *mayor*", "who *chaired*"); a count must count it
+        ("how many *countries*" is not answered by "a five-point pledge"), a kind of organisation
+        must be named ("which *companies*").
         """
         generation = self.generation
         doc_ids = dict.fromkeys(generation.passages[row].doc_id for row in rows)
@@ -343,11 +345,12 @@ class Searcher:
             return None, False
         ranks = [rank for rank, _, _ in candidates]
         best_matches = _best_matches(query.tokens, pieces)  # (candidates, question pieces)
+        # the passages' word pieces are at hand: no second trip to the shards
+        in_passage = _best_matches(query.tokens, [stored[row][0] for row in rows])  # (passages, …)
         named = self._name_pieces(query)
         if named.any():
             # "He holds an MSc …" is about the Ben Wodecki its passage names: the question's names
             # match as well as anywhere in the sentence's passage
-            in_passage = _best_matches(query.tokens, [stored[row][0] for row in rows])
             best_matches[:, named] = np.maximum(best_matches[:, named], in_passage[ranks][:, named])
         if acronyms(query.text):
             texts = {
@@ -363,21 +366,18 @@ class Searcher:
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
         answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
-        # the passages' word pieces are at hand: no second trip to the shards
-        passages = [stored[row][0] for row in rows]
-        passage_bounds = np.concatenate([[0], np.cumsum([len(p) for p in passages])]).tolist()
-        best_passage = float(late_interaction(query.tokens, np.concatenate(passages), passage_bounds).max())
+        best_passage = float(in_passage.mean(axis=1).max()) if in_passage.shape[1] else 0.0
         on_focus = described_by is not None or _matches(focus_tokens, pieces[best])
         return answer, on_focus and best_passage >= ANSWERABLE_LATE
 
     def _name_pieces(self, query: Query) -> npt.NDArray[np.bool_]:
         """Which of the question's word pieces belong to the names it mentions."""
         named = np.zeros(len(query.tokens), dtype=bool)
+        if not name_spans(query.text):
+            return named  # most questions: no tokenizer call
         # the names the model reads, the first MAX_NAMES: each costs a tokenization of the question
         read = self.embedder.truncate(query.text, self.embedder.max_tokens)
         spans = name_spans(read)[:MAX_NAMES]
-        if not spans:
-            return named
         bounds = self.embedder.count_tokens([query.text[:at] for span in spans for at in span])
         for first, last in zip(bounds[::2], bounds[1::2], strict=True):
             named[first:last] = True  # a name past the model's window selects nothing
