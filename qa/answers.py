@@ -498,15 +498,9 @@ def mentions_any(text: str, names: Iterable[str]) -> bool:
 
 # The noun a typed question counts or asks the holder of: "how many *countries*", "the
 # *population* of", "who is the *director* of". A sentence that answers must speak of it.
-_FOCUS = [
-    re.compile(r"\bhow many (?!(?:of|are|is|were|was|do|does|did|have|has|will)\b)([a-z]+)", re.I),
-    re.compile(
-        r"\b(?:what|which) (?:is|was|are|were) the "
-        r"(?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b",
-        re.I,
-    ),
-    re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"),
-]
+_WHO_IS_THE = re.compile(
+    r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b"
+)
 # "Who *chaired* the summit?" asks for the holder of a title by its verb: the chairman.
 _TITLE_VERB = re.compile(
     r"^\s*who (?:(?:will|would|shall|should|is going to|does|did|has|had|currently) )?"
@@ -514,7 +508,16 @@ _TITLE_VERB = re.compile(
     r"manage[sd]?|head(?:s|ed)?|leads?|led|runs?|ran)\b",
     re.I,
 )
-_FOCUS.append(_TITLE_VERB)
+_FOCUS = [
+    re.compile(r"\bhow many (?!(?:of|are|is|were|was|do|does|did|have|has|will)\b)([a-z]+)", re.I),
+    re.compile(
+        r"\b(?:what|which) (?:is|was|are|were) the "
+        r"(?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b",
+        re.I,
+    ),
+    _WHO_IS_THE,
+    _TITLE_VERB,
+]
 
 
 # What a number counts sits beside it in its clause: "a *five-point pledge*", "*40 staff*", "a *staff
@@ -584,7 +587,7 @@ def role_asked(question: str) -> RoleAsked | None:
     verb = _TITLE_VERB.search(question)
     if verb is not None:
         return "any title" if verb.group(1).lower() in _LEADS else "this title"
-    match = _FOCUS[2].search(question)
+    match = _WHO_IS_THE.search(question)
     if match is None:
         return None
     noun = match.group(1).lower()
