@@ -358,8 +358,7 @@ class Searcher:
                 for i, (rank, start, end) in enumerate(candidates)
             }
             for i, ranges in self._written_out(query, texts).items():
-                for piece_range in ranges:
-                    best_matches[i, piece_range] = np.maximum(best_matches[i, piece_range], ACRONYM_MATCH)
+                _credit(best_matches[i], ranges)
         similarities = best_matches.mean(axis=1) if best_matches.shape[1] else np.zeros(len(candidates))
         scores = similarities - RANK_PENALTY * np.array(ranks)
         best = int(np.argmax(scores))
@@ -439,12 +438,17 @@ def _best_matches(query_tokens: Vectors, texts: Sequence[npt.NDArray[Any]]) -> n
 
 
 def _credited(query_tokens: Vectors, pieces: npt.NDArray[Any], acronym_pieces: Sequence[slice]) -> float:
-    """Late interaction of a text that writes out acronyms of the question: their word pieces
-    match at least as well as the same word would (``ACRONYM_MATCH``), since the model cannot see
-    that "R&D" and "research and development" are the same words."""
+    """Late interaction of a text that writes out acronyms of the question (:func:`_credit`)."""
     if not len(pieces) or not len(query_tokens):
         return 0.0
-    best = inner_products(pieces, query_tokens).max(axis=0)
+    best = _best_matches(query_tokens, [pieces])[0]
+    _credit(best, acronym_pieces)
+    return float(best.mean())
+
+
+def _credit(best: npt.NDArray[np.float32], acronym_pieces: Sequence[slice]) -> None:
+    """Raise, in place, a text's best matches for the question's word pieces of acronyms the text
+    writes out: they match at least as well as the same word would (``ACRONYM_MATCH``), since the
+    model cannot see that "R&D" and "research and development" are the same words."""
     for piece_range in acronym_pieces:
         best[piece_range] = np.maximum(best[piece_range], ACRONYM_MATCH)
-    return float(best.mean())

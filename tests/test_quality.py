@@ -105,6 +105,18 @@ def test_a_kind_of_organisation_is_answered_by_a_name_of_that_kind(tmp_path: Pat
     assert not expo.search("Which banks paid for the expo?", 3).answerable
 
 
+def test_a_pronoun_sentence_answers_for_the_name_its_passage_gives(searcher: Searcher) -> None:
+    """ "He holds an MSc …" names no one; the sentence before it names Ben Wodecki."""
+    result = searcher.search("What degree does Ben Wodecki hold?", 5)
+    assert result.answer is not None and "MSc in Digital Journalism" in result.answer.text
+
+
+def test_a_where_question_is_answered_by_a_place(searcher: Searcher) -> None:
+    """The first passage mentions the ceremony but no place; the answer names Shanghai."""
+    result = searcher.search("Where did the opening ceremony take place?", 5)
+    assert result.answer is not None and "(WAIC) in Shanghai" in result.answer.text
+
+
 def test_a_question_of_thousands_of_names_is_answered_at_once(searcher: Searcher) -> None:
     """Names are looked up in the part of the question the model reads, the first few of them:
     looking up each of 20,000 names tokenized the question 40,000 times (hours, not 0.3 s)."""
