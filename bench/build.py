@@ -27,11 +27,11 @@ sys.path.insert(0, str(HERE))
 
 from common import ROOT, machine, write_results  # noqa: E402
 
-from qa.config import Settings  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluation import load_beir  # noqa: E402
-from qa.indexer import build_documents, parameters_for  # noqa: E402
-from qa.store import load_generation  # noqa: E402
+from qa.core.config import Settings  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.evaluation.runs import load_beir  # noqa: E402
+from qa.index.build import build_documents, parameters_for  # noqa: E402
+from qa.index.generations import load_generation  # noqa: E402
 
 
 def main() -> None:

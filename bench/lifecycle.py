@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import percentile, wait_ready  # noqa: E402
 
-from qa.config import Settings  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.indexer import build_index  # noqa: E402
+from qa.core.config import Settings  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.index.build import build_index  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORDS = [
@@ -188,7 +188,7 @@ def hot_swap(
 def _wait_generation(base: str, settings: Settings) -> None:
     import httpx
 
-    from qa.store import current_generation
+    from qa.index.generations import current_generation
 
     wanted = current_generation(settings.index_dir)
     deadline = time.monotonic() + 60

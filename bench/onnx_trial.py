@@ -8,7 +8,7 @@ optimization on, threads that wait passively). The contenders:
 
 - ``torch``: ``SentenceTransformerEmbedder._forward``, the model's own preprocessing and forward
   pass (what the query path and the indexer call);
-- ``onnx (qa)``: the same ``_forward`` with ``backend="onnx"`` (qa/onnx_backend.py): the
+- ``onnx (qa)``: the same ``_forward`` with ``backend="onnx"`` (qa/encoders/onnx_runtime.py): the
   TorchScript exporter (``dynamo=False``) over the model with eager attention, then
   onnxruntime.transformers' BERT optimizer, which fuses the embeddings and every attention block
   (EmbedLayerNormalization, 6 Attention, 12 SkipLayerNormalization, 6 BiasGelu); the model's own
@@ -58,11 +58,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from common import ARTICLE, QUESTIONS, ROOT, machine, qa_server, write_results
 
-from qa.config import Settings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.indexer import build_index, parameters_for
-from qa.retrieval import Searcher
-from qa.store import load_generation
+from qa.core.config import Settings
+from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.index.build import build_index, parameters_for
+from qa.search.searcher import Searcher
+from qa.index.generations import load_generation
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 VARIANTS = ["dynamo", "dynamo+fused", "legacy", "legacy+fused"]

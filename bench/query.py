@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ARTICLE, QUESTIONS, machine, summary, write_results
 
-from qa.config import Settings
-from qa.embedding import SentenceTransformerEmbedder, bundled_model_path
-from qa.indexer import build_index, parameters_for
-from qa.retrieval import Searcher
-from qa.store import load_generation
+from qa.core.config import Settings
+from qa.encoders.sbert import SentenceTransformerEmbedder, bundled_model_path
+from qa.index.build import build_index, parameters_for
+from qa.search.searcher import Searcher
+from qa.index.generations import load_generation
 
 
 def timed(action: Callable[[], Any]) -> float:

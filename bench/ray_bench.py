@@ -30,10 +30,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.config import Settings  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluation import load_beir  # noqa: E402
-from qa.indexer import build_documents  # noqa: E402
+from qa.core.config import Settings  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.evaluation.runs import load_beir  # noqa: E402
+from qa.index.build import build_documents  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -83,8 +83,8 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
     import ray
 
     from qa.distributed import ShardServer, connect, open_sharded
-    from qa.retrieval import ANSWER_PASSAGES, Searcher
-    from qa.store import load_generation
+    from qa.search.searcher import ANSWER_PASSAGES, Searcher
+    from qa.index.generations import load_generation
 
     connect(address)
     embedder = SentenceTransformerEmbedder()

@@ -41,10 +41,10 @@ from common import (  # noqa: E402
     write_results,
 )
 
-from qa.config import Settings  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
-from qa.indexer import build_index, parameters_for  # noqa: E402
-from qa.store import load_generation  # noqa: E402
+from qa.core.config import Settings  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from qa.index.build import build_index, parameters_for  # noqa: E402
+from qa.index.generations import load_generation  # noqa: E402
 
 LEVELS = (1, 8, 32)
 OURS = "/query?k=5&q={q}"

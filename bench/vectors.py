@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.store import EF_SEARCH, tune_for_search, vector_index  # noqa: E402
+from qa.index.generations import EF_SEARCH, tune_for_search, vector_index  # noqa: E402
 
 DIMENSION = 384
 QUERIES = 500

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import store
-from qa.documents import Document, Passage
-from qa.store import BuildParameters, TokenTable, load_generation, verify_files, write_generation
+from qa.index import generations as store
+from qa.core.types import Document, Passage
+from qa.index.generations import BuildParameters, TokenTable, load_generation, verify_files, write_generation
 
 DIMENSION = 384
 PIECES = 60

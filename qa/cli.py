@@ -19,12 +19,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from qa.config import SearchMode, Settings
-from qa.documents import Document, load_corpus
-from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.indexer import BuildSummary, build_index, parameters_for
-from qa.logs import logging_config
-from qa.store import (
+from qa.core.config import SearchMode, Settings
+from qa.core.types import Document, load_corpus
+from qa.encoders.sbert import Embedder, ModelLoadError, SentenceTransformerEmbedder
+from qa.index.build import BuildSummary, build_index, parameters_for
+from qa.core.logs import logging_config
+from qa.index.generations import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
     Generation,
@@ -178,8 +178,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as the HTTP API.")] = False,
 ) -> None:
     """Answer a question from the index, with a citation for every passage."""
-    from qa.api import clean_question, to_response
-    from qa.retrieval import Searcher
+    from qa.http.app import clean_question, to_response
+    from qa.search.searcher import Searcher
 
     with _user_errors():
         settings = _settings()
@@ -226,7 +226,7 @@ def serve(
     """Serve the HTTP API (and its OpenAPI docs at /docs)."""
     import uvicorn
 
-    from qa.api import create_app
+    from qa.http.app import create_app
 
     with _user_errors():
         settings = _settings(
@@ -259,7 +259,7 @@ def _indexed(
     documents: list[Document], skipped: list[tuple[str, str]], settings: Settings
 ) -> tuple[Generation, SentenceTransformerEmbedder, float]:
     """(generation, embedder, seconds spent loading or building the index)."""
-    from qa.evaluation import ensure_index
+    from qa.evaluation.runs import ensure_index
 
     embedder = SentenceTransformerEmbedder.from_settings(settings)
     started = time.perf_counter()
@@ -286,7 +286,7 @@ def eval_(
     ] = False,
 ) -> None:
     """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
-    from qa.evaluation import (
+    from qa.evaluation.runs import (
         beir_report,
         load_beir,
         load_question_set,

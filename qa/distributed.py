@@ -27,12 +27,12 @@ import ray
 from ray import serve
 from ray.util import ActorPool
 
-from qa.config import Backend, Settings
-from qa.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
-from qa.indexer import parameters_for
-from qa.retrieval import Searcher
-from qa.shards import FirstStage, Partition, Ranked, split_points
-from qa.store import EF_SEARCH, IndexCorrupt, load_generation
+from qa.core.config import Backend, Settings
+from qa.encoders.sbert import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
+from qa.index.build import parameters_for
+from qa.search.searcher import Searcher
+from qa.search.shards import FirstStage, Partition, Ranked, split_points
+from qa.index.generations import EF_SEARCH, IndexCorrupt, load_generation
 
 NAMESPACE = "qa"
 APP_NAME = "qa"
@@ -139,7 +139,7 @@ class QAIngress:
         self.shards = shards
 
     def __serve_build_asgi_app__(self) -> Any:
-        from qa.api import create_app
+        from qa.http.app import create_app
 
         handles = [ray.get_actor(shard_name(shard), namespace=NAMESPACE) for shard in range(self.shards)]
         return create_app(

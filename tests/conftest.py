@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.api import create_app
-from qa.config import Settings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.indexer import build_index
+from qa.http.app import create_app
+from qa.core.config import Settings
+from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.index.build import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "shanghai-declaration.txt"

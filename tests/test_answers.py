@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answers import (
+from qa.answer.rules import (
     MAX_NAMES,
     absent_names,
     acronyms,

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
-from qa.config import Settings
-from qa.indexer import build_index
+from qa.http.app import create_app
+from qa.core.config import Settings
+from qa.index.build import build_index
 from tests.conftest import ARTICLE, article_copy, real_embedder
 from tests.test_write_api import corpus_state
 

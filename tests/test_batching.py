@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.api import create_app
-from qa.batching import MicroBatcher
-from qa.config import Settings
-from qa.indexer import parameters_for
-from qa.retrieval import Searcher, embed_questions
-from qa.store import load_generation
+from qa.http.app import create_app
+from qa.service.batching import MicroBatcher
+from qa.core.config import Settings
+from qa.index.build import parameters_for
+from qa.search.searcher import Searcher, embed_questions
+from qa.index.generations import load_generation
 from tests.conftest import real_embedder
 
 QUESTIONS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_text, paragraphs, sentences, split_to_limit
-from qa.documents import parse_text
-from qa.passages import build_passages
+from qa.ingest.chunking import chunk_text, paragraphs, sentences, split_to_limit
+from qa.core.types import parse_text
+from qa.ingest.passages import build_passages
 from tests.conftest import ARTICLE, real_embedder
 
 LIMIT = 40  # small, so that generated texts cross it often

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qa.config import Settings
+from qa.core.config import Settings
 
 
 def run_qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

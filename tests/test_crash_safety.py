@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from qa.indexer import build_index
-from qa.retrieval import Searcher
-from qa.store import current_generation, load_generation
+from qa.index.build import build_index
+from qa.search.searcher import Searcher
+from qa.index.generations import current_generation, load_generation
 from tests.conftest import article_copy, real_embedder
 
 KILLS = 6

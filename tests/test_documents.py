@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.documents import line_of, load_corpus, parse_text
+from qa.core.types import line_of, load_corpus, parse_text
 from tests.conftest import ARTICLE
 
 

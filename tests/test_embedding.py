@@ -1,5 +1,5 @@
 """The query path's shortcuts give what the slow, obvious code gives: the model's forward pass
-without ``encode`` (qa/embedding.py) and word-piece products widened by torch (qa/shards.py)."""
+without ``encode`` (qa/encoders/sbert.py) and word-piece products widened by torch (qa/search/shards.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 
 import numpy as np
 
-from qa.embedding import SentenceTransformerEmbedder
-from qa.retrieval import _best_matches
-from qa.shards import late_interaction
+from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.search.searcher import _best_matches
+from qa.search.shards import late_interaction
 
 TEXTS = [
     "What did UNIDO announce?",

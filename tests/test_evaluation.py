@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.config import SearchMode, Settings
-from qa.evaluation import (
+from qa.core.config import SearchMode, Settings
+from qa.evaluation.runs import (
     BEIR_MEASURES,
     QUESTION_MEASURES,
     BeirData,
@@ -23,9 +23,9 @@ from qa.evaluation import (
     load_beir,
     load_question_set,
 )
-from qa.indexer import parameters_for
-from qa.retrieval import Searcher
-from qa.store import Generation, load_generation
+from qa.index.build import parameters_for
+from qa.search.searcher import Searcher
+from qa.index.generations import Generation, load_generation
 from tests.conftest import DATA, ROOT, real_embedder
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"

@@ -27,11 +27,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import store
-from qa.api import create_app
-from qa.config import Settings
-from qa.indexer import build_index
-from qa.store import IndexCorrupt, IndexWriteFailed, current_generation, load_generation
+from qa.index import generations as store
+from qa.http.app import create_app
+from qa.core.config import Settings
+from qa.index.build import build_index
+from qa.index.generations import IndexCorrupt, IndexWriteFailed, current_generation, load_generation
 from tests.conftest import article_copy, real_embedder, running_server
 
 KILLS = 20

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.config import Settings
-from qa.documents import load_corpus, page_of
-from qa.indexer import build_index
-from qa.retrieval import Searcher
-from qa.store import load_generation
+from qa.core.config import Settings
+from qa.core.types import load_corpus, page_of
+from qa.index.build import build_index
+from qa.search.searcher import Searcher
+from qa.index.generations import load_generation
 from tests.conftest import real_embedder
 
 HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>

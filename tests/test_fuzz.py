@@ -27,9 +27,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa.api import create_app
-from qa.config import Settings
-from qa.indexer import build_index
+from qa.http.app import create_app
+from qa.core.config import Settings
+from qa.index.build import build_index
 from tests.conftest import ARTICLE, real_embedder
 
 TOKEN = "fuzz-token-0123456789abcdef"

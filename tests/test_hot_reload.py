@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from qa.indexer import build_index
+from qa.index.build import build_index
 from tests.conftest import article_copy, real_embedder, running_server
 
 
@@ -62,8 +62,8 @@ def test_rebuild_is_picked_up_while_queries_never_fail(tmp_path: Path) -> None:
 def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from qa.api import create_app, reload_if_published
-    from qa.store import POINTER, publish
+    from qa.http.app import create_app, reload_if_published
+    from qa.index.generations import POINTER, publish
 
     settings = article_copy(tmp_path)
     served = build_index(settings, real_embedder()).generation

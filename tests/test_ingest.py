@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import ingest
+from qa.ingest import uploads as ingest
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.layout import analyse
+from qa.ingest.layout import analyse
 from tests.conftest import ARTICLE
 
 

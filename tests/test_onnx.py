@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import Settings
-from qa.embedding import ModelLoadError, SentenceTransformerEmbedder
+from qa.core.config import Settings
+from qa.encoders.sbert import ModelLoadError, SentenceTransformerEmbedder
 from tests.conftest import ARTICLE, real_embedder
 
 HAS_ONNXRUNTIME = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))

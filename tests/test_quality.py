@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import Settings
-from qa.indexer import build_index
-from qa.retrieval import Searcher
-from qa.store import load_generation
+from qa.core.config import Settings
+from qa.index.build import build_index
+from qa.search.searcher import Searcher
+from qa.index.generations import load_generation
 from tests.conftest import DATA, real_embedder
 
 UNIDO = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations Industrial"

@@ -22,12 +22,12 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.config import SearchMode, Settings
-from qa.evaluation import load_beir
-from qa.indexer import build_documents, build_index
-from qa.retrieval import Searcher
-from qa.shards import LocalShards, Partition, split_points
-from qa.store import EF_SEARCH, Generation, load_generation
+from qa.core.config import SearchMode, Settings
+from qa.evaluation.runs import load_beir
+from qa.index.build import build_documents, build_index
+from qa.search.searcher import Searcher
+from qa.search.shards import LocalShards, Partition, split_points
+from qa.index.generations import EF_SEARCH, Generation, load_generation
 from tests.conftest import DATA, article_copy, real_embedder, running_server
 from tests.test_evaluation import SCIFACT, scifact_slice, write_beir
 
@@ -221,8 +221,8 @@ def test_bad_ray_options_are_one_line_errors(tmp_path: Path) -> None:
 
 def test_the_embedded_default_does_not_import_ray(article_settings: Settings) -> None:
     code = (
-        "import sys; import qa.api, qa.cli, qa.retrieval, qa.indexer; "
-        "from qa.api import create_app; create_app(); "
+        "import sys; import qa.http.app, qa.cli, qa.search.searcher, qa.index.build; "
+        "from qa.http.app import create_app; create_app(); "
         "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from qa.config import Settings
+from qa.core.config import Settings
 from tests.conftest import running_server
 
 

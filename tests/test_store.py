@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import Settings
-from qa.indexer import build_index, parameters_for
-from qa.store import IndexMismatch, IndexNotFound, current_generation, load_generation
+from qa.core.config import Settings
+from qa.index.build import build_index, parameters_for
+from qa.index.generations import IndexMismatch, IndexNotFound, current_generation, load_generation
 from tests.conftest import ARTICLE, article_copy, real_embedder
 
 
@@ -82,7 +82,7 @@ def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
 def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
     from filelock import FileLock
 
-    from qa.indexer import BuildInProgress
+    from qa.index.build import BuildInProgress
 
     settings = make_settings(tmp_path)
     settings.index_dir.mkdir()
@@ -92,7 +92,7 @@ def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
 
 
 def test_ann_index_answers_like_exact_search(tmp_path: Path) -> None:
-    from qa.retrieval import Searcher
+    from qa.search.searcher import Searcher
 
     embedder = real_embedder()
     exact = make_settings(tmp_path)
@@ -107,7 +107,7 @@ def test_ann_index_answers_like_exact_search(tmp_path: Path) -> None:
 
 
 def test_auto_factory_switches_to_ann_above_the_threshold() -> None:
-    from qa.store import choose_factory
+    from qa.index.generations import choose_factory
 
     assert choose_factory("auto", 10, 50_000) == "Flat"
     assert choose_factory("auto", 60_000, 50_000) == "HNSW32"

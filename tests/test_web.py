@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
-from qa.indexer import build_index
+from qa.index.build import build_index
 from tests.conftest import ROOT, article_copy, real_embedder, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it, Playwright never downloads one

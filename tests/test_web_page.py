@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from qa.web import static_dir
+from qa.http.routes.web import static_dir
 from tests.conftest import ROOT
 
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')

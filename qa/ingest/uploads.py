@@ -26,8 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from qa.documents import SUPPORTED_SUFFIXES, Document, DocumentError, content_hash, corpus_files, load_file
-from qa.store import fsync_folder
+from qa.core.types import SUPPORTED_SUFFIXES, Document, DocumentError, content_hash, corpus_files, load_file
+from qa.index.generations import fsync_folder
 
 WRITABLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 JSON_SUFFIXES = (".txt", ".md")

@@ -3,7 +3,7 @@
 A write (adding, replacing or deleting a document, or a rebuild) claims the one slot before it
 touches the corpus; a second write while the slot is taken is refused at once rather than queued,
 so a client never waits on a build it cannot see. Across processes the index's build lock does the
-same job (``qa.indexer.BuildInProgress``). The state lives in a ``WriteJobs`` object owned by the
+same job (``qa.index.build.BuildInProgress``). The state lives in a ``WriteJobs`` object owned by the
 app's service, never in a module global.
 """
 

@@ -5,7 +5,7 @@ module only serves files. ``/`` asks questions (``/?q=…&k=…&mode=…`` repro
 ``/view/{doc_id}?start=…&end=…`` shows a document with the cited span highlighted; both are the
 same shell, and the script decides what to draw from the URL, so either URL can be shared.
 
-Every asset ships inside the package (``qa/static``, package data), so the page works offline:
+Every asset ships inside the package (``qa/http/static``, package data), so the page works offline:
 no CDN, no external fonts. The shell goes out with a Content-Security-Policy that allows scripts
 and styles from this origin only: no inline script can run, so even a bug that let document text
 reach the DOM as HTML would not execute it (the script itself only ever sets ``textContent``).
@@ -44,7 +44,7 @@ PAGE_HEADERS = {
 def static_dir() -> Path:
     """The folder of the page's assets inside the installed package (a real folder: the package
     is installed unzipped, which StaticFiles needs)."""
-    return Path(str(files("qa") / "static"))
+    return Path(str(files("qa.http") / "static"))
 
 
 def add_web_routes(app: FastAPI) -> None:

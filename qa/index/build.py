@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from qa.config import Settings
-from qa.documents import Document, Passage, load_corpus
-from qa.embedding import Embedder, TokenVectors, Vectors
-from qa.passages import build_passages
-from qa.store import (
+from qa.core.config import Settings
+from qa.core.types import Document, Passage, load_corpus
+from qa.encoders.sbert import Embedder, TokenVectors, Vectors
+from qa.ingest.passages import build_passages
+from qa.index.generations import (
     BuildParameters,
     Generation,
     IndexError_,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from qa.config import DEFAULT_MODEL, Backend, Settings
+from qa.core.config import DEFAULT_MODEL, Backend, Settings
 
 Vectors = npt.NDArray[np.float32]
 # word-piece vectors (pieces, dimension) and the character offset in the text where each starts
@@ -78,7 +78,7 @@ class SentenceTransformerEmbedder:
         ``int8`` quantizes the model's linear layers to int8 (dynamic, per channel) after loading:
         about twice as fast on CPU, with vectors that drift from the float ones (see the README's
         benchmark); its name gets a ``#int8`` suffix so an index records which one built it.
-        ``backend="onnx"`` runs the transformer in ONNX Runtime (qa/onnx_backend.py), exported on
+        ``backend="onnx"`` runs the transformer in ONNX Runtime (qa/encoders/onnx_runtime.py), exported on
         first use into ``onnx_dir`` (default ~/.cache/qa/onnx): the same vectors, so the same name."""
         if backend == "onnx" and int8:
             raise ModelLoadError("int8 quantizes the torch model; it does not combine with the onnx backend")
@@ -145,10 +145,10 @@ class SentenceTransformerEmbedder:
         )
 
     def _load_onnx(self, onnx_dir: Path | None, threads: int) -> Any:
-        from qa.onnx_backend import OnnxTransformer, OnnxUnavailable, default_cache_dir
+        from qa.encoders.onnx_runtime import OnnxTransformer, OnnxUnavailable, default_cache_dir
 
         if getattr(self._model.tokenizer, "padding_side", "right") != "right":
-            # the fused attention reads the mask as lengths (qa/onnx_backend.py)
+            # the fused attention reads the mask as lengths (qa/encoders/onnx_runtime.py)
             raise ModelLoadError("the onnx backend needs a tokenizer that pads on the right; use torch")
         example = self._model.preprocess(["an example to trace", "and a second, longer one"])
         try:

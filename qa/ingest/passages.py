@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qa.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
-from qa.documents import Document, Passage
-from qa.layout import Layout, analyse
+from qa.ingest.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
+from qa.core.types import Document, Passage
+from qa.ingest.layout import Layout, analyse
 
 Truncate = Callable[[str, int], str]
 

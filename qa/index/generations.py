@@ -45,9 +45,9 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from qa.documents import Document, Passage, content_hash
-from qa.embedding import Vectors
-from qa.keyword import KeywordIndex
+from qa.core.types import Document, Passage, content_hash
+from qa.encoders.sbert import Vectors
+from qa.index.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
 CHUNKER_VERSION = 3  # bump when passages of the same text would change

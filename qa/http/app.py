@@ -35,23 +35,25 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
-from qa import __version__, ingest, middleware
-from qa.batching import MicroBatcher
-from qa.config import SearchMode, Settings
-from qa.documents import Document
-from qa.embedding import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.indexer import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
-from qa.jobs import Job, WriteJobs, WriterBusy
-from qa.metrics import Metrics
-from qa.retrieval import Ask, Citation, Hit, Searcher, SearchResult, answer_batch
-from qa.store import (
+from qa import __version__
+from qa.http import middleware
+from qa.ingest import uploads as ingest
+from qa.service.batching import MicroBatcher
+from qa.core.config import SearchMode, Settings
+from qa.core.types import Document
+from qa.encoders.sbert import Embedder, ModelLoadError, SentenceTransformerEmbedder
+from qa.index.build import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
+from qa.service.jobs import Job, WriteJobs, WriterBusy
+from qa.service.metrics import Metrics
+from qa.search.searcher import Ask, Citation, Hit, Searcher, SearchResult, answer_batch
+from qa.index.generations import (
     IndexError_,
     IndexWriteFailed,
     current_generation,
     load_generation,
     older_generations,
 )
-from qa.web import add_web_routes
+from qa.http.routes.web import add_web_routes
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qa.config import Settings
-from qa.ingest import TooLarge
-from qa.logs import REQUEST_ID
-from qa.metrics import Metrics
+from qa.core.config import Settings
+from qa.ingest.uploads import TooLarge
+from qa.core.logs import REQUEST_ID
+from qa.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("qa.access")

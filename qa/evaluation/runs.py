@@ -30,12 +30,12 @@ import ir_measures
 from ir_measures import RR, R, Success, nDCG
 from rich.table import Table
 
-from qa.config import SearchMode, Settings
-from qa.documents import Document
-from qa.embedding import Embedder
-from qa.indexer import BuildSummary, build_documents, parameters_for
-from qa.retrieval import Searcher
-from qa.store import (
+from qa.core.config import SearchMode, Settings
+from qa.core.types import Document
+from qa.encoders.sbert import Embedder
+from qa.index.build import BuildSummary, build_documents, parameters_for
+from qa.search.searcher import Searcher
+from qa.index.generations import (
     Generation,
     IndexError_,
     check_parameters,

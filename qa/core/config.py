@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         1.0, ge=0, description="CPUs Ray reserves for each shard, replica or embedding worker."
     )
 
-    # Operations and hardening (see qa/middleware.py).
+    # Operations and hardening (see qa/http/middleware.py).
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body but for POST /documents (413 above it)."
     )

@@ -8,7 +8,7 @@ counts as matching it, since the model's word pieces for "R", "&" and "D" resemb
 those words.
 The answer is the sentence of the top passages closest to the question in embedding space,
 with a small preference for higher-ranked passages; it is extractive, never generated.
-Whether the documents answer at all is judged from what the question asks for (qa/answers.py:
+Whether the documents answer at all is judged from what the question asks for (qa/answer/rules.py:
 the names it mentions, its expected answer type and the noun it counts, which the words beside a
 number must match) and from the passages' late-interaction score, which all-MiniLM-L6-v2 keeps low
 for unrelated text.
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from qa.answers import (
+from qa.answer.rules import (
     MAX_NAMES,
     absent_names,
     acronyms,
@@ -40,12 +40,12 @@ from qa.answers import (
     title_words,
     uses_acronym,
 )
-from qa.chunking import sentences
-from qa.config import SearchMode
-from qa.documents import Document, Passage, line_of, page_of
-from qa.embedding import Embedder, Vectors
-from qa.shards import LocalShards, Partition, Ranked, Shards, inner_products, merge
-from qa.store import Generation
+from qa.ingest.chunking import sentences
+from qa.core.config import SearchMode
+from qa.core.types import Document, Passage, line_of, page_of
+from qa.encoders.sbert import Embedder, Vectors
+from qa.search.shards import LocalShards, Partition, Ranked, Shards, inner_products, merge
+from qa.index.generations import Generation
 
 K = TypeVar("K")
 
