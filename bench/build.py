@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 from common import ROOT, machine, write_results  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
-from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
 from qa.evaluation.runs import load_beir  # noqa: E402
 from qa.index.build import build_documents, parameters_for  # noqa: E402
 from qa.index.generations import load_generation  # noqa: E402
@@ -41,7 +41,7 @@ def main() -> None:
         print(f"skipping the build benchmark: no SciFact folder at {folder}")
         return
     documents = load_beir(folder, "test").documents[:count]
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     model = embedder.sentence_transformer
     ours: list[float] = []
     bare: list[float] = []

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import percentile, wait_ready  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
-from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
 from qa.index.build import build_index  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -108,7 +108,7 @@ def make_corpus(folder: Path, documents: int, paragraphs: int, seed: int = 7) ->
         (folder / f"doc-{number:05d}.txt").write_text(f"Report {number}\n\n{body}\n", encoding="utf-8")
 
 
-def build_costs(work: Path, embedder: SentenceTransformerEmbedder) -> dict[str, float]:
+def build_costs(work: Path, embedder: SentenceTransformerEncoder) -> dict[str, float]:
     corpus = work / "corpus"
     make_corpus(corpus, documents=1000, paragraphs=12)
     settings = Settings(corpus_dir=corpus, index_dir=work / "index").resolved()
@@ -127,7 +127,7 @@ def build_costs(work: Path, embedder: SentenceTransformerEmbedder) -> dict[str, 
 
 
 def hot_swap(
-    work: Path, embedder: SentenceTransformerEmbedder, clients: int = 8, seconds: float = 20.0
+    work: Path, embedder: SentenceTransformerEncoder, clients: int = 8, seconds: float = 20.0
 ) -> dict[str, float]:
     corpus = work / "article"
     corpus.mkdir()
@@ -199,7 +199,7 @@ def _wait_generation(base: str, settings: Settings) -> None:
 
 
 def main() -> None:
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         results = {

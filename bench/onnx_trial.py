@@ -6,7 +6,7 @@ attention_mask, token_type_ids; output last_hidden_state; batch and sequence axe
 by an ``onnxruntime.InferenceSession`` (CPUExecutionProvider, 2 intra-op threads, every graph
 optimization on, threads that wait passively). The contenders:
 
-- ``torch``: ``SentenceTransformerEmbedder._forward``, the model's own preprocessing and forward
+- ``torch``: ``SentenceTransformerEncoder._forward``, the model's own preprocessing and forward
   pass (what the query path and the indexer call);
 - ``onnx (qa)``: the same ``_forward`` with ``backend="onnx"`` (qa/encoders/onnx_runtime.py): the
   TorchScript exporter (``dynamo=False``) over the model with eager attention, then
@@ -59,10 +59,10 @@ import numpy as np
 from common import ARTICLE, QUESTIONS, ROOT, machine, qa_server, write_results
 
 from qa.core.config import Settings
-from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.index.build import build_index, parameters_for
-from qa.search.searcher import Searcher
 from qa.index.generations import load_generation
+from qa.search.searcher import Searcher
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 VARIANTS = ["dynamo", "dynamo+fused", "legacy", "legacy+fused"]
@@ -98,7 +98,7 @@ class Encoder:
         return normalised(pooled), hidden, feed["attention_mask"]
 
 
-def embedder_forward(embedder: SentenceTransformerEmbedder) -> Forward:
+def embedder_forward(embedder: SentenceTransformerEncoder) -> Forward:
     """``embedder._forward`` over one batch, as (sentence vectors, hidden states, attention mask)."""
 
     def forward(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def export(embedder: SentenceTransformerEmbedder, folder: Path, variant: str) -> tuple[Path, float]:
+def export(embedder: SentenceTransformerEncoder, folder: Path, variant: str) -> tuple[Path, float]:
     """The ONNX file for ``variant`` (SDPA attention, as loaded) and the seconds it took to make."""
     import torch
 
@@ -191,7 +191,7 @@ def agreement(expected: Forward, forward: Forward, batches: list[list[str]]) -> 
     }
 
 
-def passages(embedder: SentenceTransformerEmbedder, scifact: Path, count: int) -> list[str]:
+def passages(embedder: SentenceTransformerEncoder, scifact: Path, count: int) -> list[str]:
     """``count`` SciFact abstracts of at least PASSAGE_PIECES word pieces, cut to that many."""
     texts = []
     with (scifact / "corpus.jsonl").open() as lines:
@@ -204,7 +204,7 @@ def passages(embedder: SentenceTransformerEmbedder, scifact: Path, count: int) -
     raise SystemExit(f"fewer than {count} abstracts of {PASSAGE_PIECES} word pieces in {scifact}")
 
 
-def article_index(work: Path, embedder: SentenceTransformerEmbedder) -> Settings:
+def article_index(work: Path, embedder: SentenceTransformerEncoder) -> Settings:
     """Settings over a copy of the article in ``work``, its index built (by torch)."""
     corpus = work / "corpus"
     corpus.mkdir()
@@ -327,9 +327,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        embedder = SentenceTransformerEmbedder()
+        embedder = SentenceTransformerEncoder()
         started = time.perf_counter()
-        onnx = SentenceTransformerEmbedder(backend="onnx", onnx_dir=work / "onnx")
+        onnx = SentenceTransformerEncoder(backend="onnx", onnx_dir=work / "onnx")
         export_seconds = {"onnx (qa)": time.perf_counter() - started}  # the whole load, export included
         model = embedder.sentence_transformer
         forwards = {"torch": embedder_forward(embedder), "onnx (qa)": embedder_forward(onnx)}

@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARTICLE, QUESTIONS, machine, summary, write_results
 
 from qa.core.config import Settings
-from qa.encoders.sbert import SentenceTransformerEmbedder, bundled_model_path
+from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path
 from qa.index.build import build_index, parameters_for
-from qa.search.searcher import Searcher
 from qa.index.generations import load_generation
+from qa.search.searcher import Searcher
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -50,7 +50,7 @@ def timed(action: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def build_ours(work: Path, embedder: SentenceTransformerEmbedder, repeats: int = 5) -> tuple[Searcher, float]:
+def build_ours(work: Path, embedder: SentenceTransformerEncoder, repeats: int = 5) -> tuple[Searcher, float]:
     corpus = work / "corpus"
     corpus.mkdir()
     (corpus / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
@@ -73,7 +73,7 @@ def build_txtai(texts: list[str], hybrid: bool, repeats: int = 5) -> tuple[Any, 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     model = embedder.sentence_transformer
     with tempfile.TemporaryDirectory() as folder:
         searcher, our_build_ms = build_ours(Path(folder), embedder)

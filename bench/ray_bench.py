@@ -4,7 +4,7 @@ Run with `.venv/bin/python bench/ray_bench.py [DOCUMENTS] [QUERIES]` (not part o
 the Ray extra and ../shared/data/scifact). Writes bench/results/ray.json and .md.
 
 1. Build. The first DOCUMENTS abstracts of SciFact (default 1,000) are indexed single-node
-   (one model, this process) and with `RayEmbedder` (one model per worker actor, two workers on a
+   (one model, this process) and with `RayEncoder` (one model per worker actor, two workers on a
    local two-node cluster). Model loads are timed apart from the build.
 2. Queries. The slice's index is served by `qa serve` (uvicorn) and by `qa serve --ray` with
    2 shards and 1, then 2 replicas; QUERIES SciFact test questions (default 200, hybrid, k=10)
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa.core.config import Settings  # noqa: E402
-from qa.encoders.sbert import SentenceTransformerEmbedder  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
 from qa.evaluation.runs import load_beir  # noqa: E402
 from qa.index.build import build_documents  # noqa: E402
 
@@ -47,16 +47,16 @@ def percentile(values: list[float], share: float) -> float:
 
 def build_times(documents: list[Any], base: Path, address: str) -> dict[str, Any]:
     """Seconds to build the slice single-node and on Ray (model loads apart)."""
-    from qa.distributed import RayEmbedder, connect
+    from qa.distributed import RayEncoder, connect
 
     started = time.perf_counter()
-    local = SentenceTransformerEmbedder()
+    local = SentenceTransformerEncoder()
     load_seconds = time.perf_counter() - started
     single = Settings(corpus_dir=base / "unused", index_dir=base / "single").resolved()
     summary = build_documents(documents, single, local)
     connect(address)
     started = time.perf_counter()
-    remote = RayEmbedder(local, workers=2, cpus=1.0)
+    remote = RayEncoder(local, workers=2, cpus=1.0)
     remote.embed_with_tokens(["warm up"] * 2)  # both actors have loaded their model
     workers_seconds = time.perf_counter() - started
     on_ray = Settings(corpus_dir=base / "unused", index_dir=base / "ray").resolved()
@@ -83,11 +83,11 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
     import ray
 
     from qa.distributed import ShardServer, connect, open_sharded
-    from qa.search.searcher import ANSWER_PASSAGES, Searcher
     from qa.index.generations import load_generation
+    from qa.search.searcher import ANSWER_PASSAGES, Searcher
 
     connect(address)
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     actor = ray.remote(ShardServer)
     handles = [
         actor.options(num_cpus=1, scheduling_strategy="SPREAD").remote(index_dir, shard, 2)

@@ -42,7 +42,7 @@ from common import (  # noqa: E402
 )
 
 from qa.core.config import Settings  # noqa: E402
-from qa.encoders.sbert import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path  # noqa: E402
 from qa.index.build import build_index, parameters_for  # noqa: E402
 from qa.index.generations import load_generation  # noqa: E402
 
@@ -67,7 +67,7 @@ def load(base: str, clients: int, seconds: float, template: str, work: Path) -> 
 
 def floor_ms(settings: Settings, rounds: int = 30) -> dict[str, float]:
     """Bare model encode + FAISS search of one question, in this process."""
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     model = embedder.sentence_transformer
     index = load_generation(settings.index_dir, parameters_for(settings, embedder)).index
     encode, both = [], []
@@ -87,7 +87,7 @@ def txtai_server(work: Path, settings: Settings) -> tuple[subprocess.Popen[bytes
     """txtai's API (uvicorn txtai.api:app) over the same passage texts, index saved beforehand."""
     from txtai import Embeddings
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEncoder()
     passages = load_generation(settings.index_dir, parameters_for(settings, embedder)).passages
     embeddings = Embeddings({"path": str(bundled_model_path()), "content": True})
     embeddings.index([(i, passage.text, None) for i, passage in enumerate(passages)])
@@ -127,7 +127,7 @@ def main() -> None:
         corpus.mkdir()
         (corpus / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
         settings = Settings(corpus_dir=corpus, index_dir=work / "index").resolved()
-        build_index(settings, SentenceTransformerEmbedder())
+        build_index(settings, SentenceTransformerEncoder())
         floor = floor_ms(settings)
         ours: dict[str, Any] = {}
         with qa_server(corpus, settings.index_dir, QA_CACHE_SIZE="0") as base:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.index import generations as store
 from qa.core.types import Document, Passage
+from qa.index import generations as store
 from qa.index.generations import BuildParameters, TokenTable, load_generation, verify_files, write_generation
 
 DIMENSION = 384

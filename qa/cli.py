@@ -20,20 +20,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from qa.core.config import SearchMode, Settings
-from qa.core.types import Document, load_corpus
-from qa.encoders.sbert import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.index.build import BuildSummary, build_index, parameters_for
+from qa.core.errors import IndexError_, ModelLoadError
 from qa.core.logs import logging_config
+from qa.core.protocols import Encoder
+from qa.core.types import Document
+from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.index.build import BuildSummary, build_index, parameters_for
 from qa.index.generations import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
     Generation,
-    IndexError_,
     check_parameters,
     corpus_fingerprint,
     load_generation,
     read_manifest,
 )
+from qa.ingest.corpus import load_corpus
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations."
@@ -162,9 +164,9 @@ def index(
             console.print(f"building the index: {reason}", highlight=False)
         if on_ray:
             cluster = address or settings.ray_address
-            embedder: Embedder = _distributed().ray_embedder(settings, cluster, workers)
+            embedder: Encoder = _distributed().ray_embedder(settings, cluster, workers)
         else:
-            embedder = SentenceTransformerEmbedder.from_settings(settings)
+            embedder = SentenceTransformerEncoder.from_settings(settings)
         with _progress_bar() as progress:
             summary = build_index(settings, embedder, full=full, progress=progress)
         _print_summary(summary)
@@ -185,7 +187,7 @@ def ask(
         settings = _settings()
         cleaned = clean_question(question, settings.max_question_chars)
         generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEmbedder.from_settings(settings)
+        embedder = SentenceTransformerEncoder.from_settings(settings)
         check_parameters(generation.manifest, parameters_for(settings, embedder))
         searcher = Searcher(generation, embedder)
         chosen: SearchMode = mode or settings.default_mode
@@ -257,11 +259,11 @@ def _modes(text: str) -> list[SearchMode]:
 
 def _indexed(
     documents: list[Document], skipped: list[tuple[str, str]], settings: Settings
-) -> tuple[Generation, SentenceTransformerEmbedder, float]:
+) -> tuple[Generation, SentenceTransformerEncoder, float]:
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.evaluation.runs import ensure_index
 
-    embedder = SentenceTransformerEmbedder.from_settings(settings)
+    embedder = SentenceTransformerEncoder.from_settings(settings)
     started = time.perf_counter()
     with _progress_bar() as progress:
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)

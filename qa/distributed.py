@@ -10,7 +10,7 @@ imports it. Two pieces:
   Shards read their partition from the shared ``index/`` folder (one machine, or a shared file
   system), memory-mapping the generation and copying only their rows. A shard keeps the two
   newest generations it was asked for, so a replica that has not yet swapped still finds its own.
-- ``RayEmbedder``: an ``Embedder`` whose forward passes run on a pool of actors, one model load
+- ``RayEncoder``: an ``Encoder`` whose forward passes run on a pool of actors, one model load
   per actor, so ``build_index`` writes exactly the single-node generation format.
 """
 
@@ -28,11 +28,14 @@ from ray import serve
 from ray.util import ActorPool
 
 from qa.core.config import Backend, Settings
-from qa.encoders.sbert import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
+from qa.core.errors import IndexCorrupt
+from qa.core.protocols import Encoder
+from qa.core.types import TokenVectors, Vectors
+from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.index.build import parameters_for
+from qa.index.generations import EF_SEARCH, load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import FirstStage, Partition, Ranked, split_points
-from qa.index.generations import EF_SEARCH, IndexCorrupt, load_generation
 
 NAMESPACE = "qa"
 APP_NAME = "qa"
@@ -118,7 +121,7 @@ class RayShards:
         return found
 
 
-def open_sharded(settings: Settings, embedder: Embedder, name: str, handles: Sequence[Any]) -> Searcher:
+def open_sharded(settings: Settings, embedder: Encoder, name: str, handles: Sequence[Any]) -> Searcher:
     """A replica's searcher over generation ``name``: its catalog here, its rows on the shards
     (each loads its partition before the searcher is used)."""
     parameters = parameters_for(settings, embedder)
@@ -201,7 +204,7 @@ class EmbedWorker:
     def __init__(
         self, model: str, int8: bool = False, backend: Backend = "torch", onnx_dir: Path | None = None
     ) -> None:
-        self.embedder = SentenceTransformerEmbedder(model, int8=int8, backend=backend, onnx_dir=onnx_dir)
+        self.embedder = SentenceTransformerEncoder(model, int8=int8, backend=backend, onnx_dir=onnx_dir)
 
     def embed_with_tokens(
         self, texts: Sequence[str], batch_size: int, offsets: bool
@@ -209,11 +212,11 @@ class EmbedWorker:
         return self.embedder.embed_with_tokens(texts, batch_size, offsets)
 
 
-class RayEmbedder:
-    """An ``Embedder`` whose forward passes run on ``workers`` actors spread over the cluster;
+class RayEncoder:
+    """An ``Encoder`` whose forward passes run on ``workers`` actors spread over the cluster;
     tokenizer work (counting, truncating while chunking) stays on the local model."""
 
-    def __init__(self, local: SentenceTransformerEmbedder, workers: int, cpus: float) -> None:
+    def __init__(self, local: SentenceTransformerEncoder, workers: int, cpus: float) -> None:
         if workers < 1:
             raise ValueError(f"--workers must be at least 1 (got {workers})")
         self.local = local
@@ -260,12 +263,12 @@ class RayEmbedder:
             ray.kill(actor)
 
 
-def ray_embedder(settings: Settings, address: str | None, workers: int | None) -> RayEmbedder:
+def ray_embedder(settings: Settings, address: str | None, workers: int | None) -> RayEncoder:
     """Connect and start the embedding workers: by default one per alive node."""
     connect(address)
     alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
-    return RayEmbedder(
-        SentenceTransformerEmbedder(
+    return RayEncoder(
+        SentenceTransformerEncoder(
             settings.model, int8=settings.int8, backend=settings.backend, onnx_dir=settings.onnx_dir
         ),
         workers or max(alive, 1),

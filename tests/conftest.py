@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.http.app import create_app
 from qa.core.config import Settings
-from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.http.app import create_app
 from qa.index.build import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,13 +32,13 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 @functools.cache
-def real_embedder() -> SentenceTransformerEmbedder:
+def real_embedder() -> SentenceTransformerEncoder:
     """The bundled all-MiniLM-L6-v2; loaded once per test session (hypothesis tests call it too)."""
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEncoder()
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
+def embedder() -> SentenceTransformerEncoder:
     return real_embedder()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.http.app import create_app
 from qa.core.config import Settings
+from qa.http.app import create_app
 from tests.conftest import real_embedder
 
 UNIDO_SENTENCE = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.http.app import create_app
 from qa.core.config import Settings
+from qa.http.app import create_app
 from qa.index.build import build_index
 from tests.conftest import ARTICLE, article_copy, real_embedder
 from tests.test_write_api import corpus_state

@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.http.app import create_app
-from qa.service.batching import MicroBatcher
 from qa.core.config import Settings
+from qa.http.app import create_app
 from qa.index.build import parameters_for
-from qa.search.searcher import Searcher, embed_questions
 from qa.index.generations import load_generation
+from qa.search.searcher import Searcher, embed_questions
+from qa.service.batching import MicroBatcher
 from tests.conftest import real_embedder
 
 QUESTIONS = [

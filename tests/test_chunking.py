@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.ingest.chunking import chunk_text, paragraphs, sentences, split_to_limit
-from qa.core.types import parse_text
+from qa.ingest.formats import parse_text
 from qa.ingest.passages import build_passages
 from tests.conftest import ARTICLE, real_embedder
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from qa.index.build import build_index
-from qa.search.searcher import Searcher
 from qa.index.generations import current_generation, load_generation
+from qa.search.searcher import Searcher
 from tests.conftest import article_copy, real_embedder
 
 KILLS = 6

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.core.types import line_of, load_corpus, parse_text
+from qa.core.types import line_of
+from qa.ingest.corpus import load_corpus
+from qa.ingest.formats import parse_text
 from tests.conftest import ARTICLE
 
 

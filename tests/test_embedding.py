@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from qa.encoders.sbert import SentenceTransformerEmbedder
+from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.search.searcher import _best_matches
 from qa.search.shards import late_interaction
 
@@ -19,7 +19,7 @@ TEXTS = [
 ]
 
 
-def test_forward_pass_gives_the_vectors_encode_gives(embedder: SentenceTransformerEmbedder) -> None:
+def test_forward_pass_gives_the_vectors_encode_gives(embedder: SentenceTransformerEncoder) -> None:
     model = embedder.sentence_transformer
     vectors, pieces = embedder.embed_with_tokens(TEXTS, batch_size=3)  # two batches, mixed lengths
     expected = model.encode(TEXTS, normalize_embeddings=True)

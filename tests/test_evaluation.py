@@ -24,8 +24,8 @@ from qa.evaluation.runs import (
     load_question_set,
 )
 from qa.index.build import parameters_for
-from qa.search.searcher import Searcher
 from qa.index.generations import Generation, load_generation
+from qa.search.searcher import Searcher
 from tests.conftest import DATA, ROOT, real_embedder
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"

@@ -27,11 +27,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index import generations as store
-from qa.http.app import create_app
 from qa.core.config import Settings
+from qa.core.errors import IndexCorrupt, IndexWriteFailed
+from qa.http.app import create_app
+from qa.index import generations as store
 from qa.index.build import build_index
-from qa.index.generations import IndexCorrupt, IndexWriteFailed, current_generation, load_generation
+from qa.index.generations import current_generation, load_generation
 from tests.conftest import article_copy, real_embedder, running_server
 
 KILLS = 20

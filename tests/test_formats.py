@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.core.config import Settings
-from qa.core.types import load_corpus, page_of
+from qa.core.types import page_of
 from qa.index.build import build_index
-from qa.search.searcher import Searcher
 from qa.index.generations import load_generation
+from qa.ingest.corpus import load_corpus
+from qa.search.searcher import Searcher
 from tests.conftest import real_embedder
 
 HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>

@@ -27,8 +27,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa.http.app import create_app
 from qa.core.config import Settings
+from qa.http.app import create_app
 from qa.index.build import build_index
 from tests.conftest import ARTICLE, real_embedder
 

@@ -1,11 +1,11 @@
 """Ingestion without HTTP: doc_id rules, and stored changes that undo exactly (files and folders)."""
-
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+from qa.core import errors
 from qa.ingest import uploads as ingest
 
 
@@ -25,7 +25,7 @@ from qa.ingest import uploads as ingest
     ],
 )
 def test_unsafe_doc_ids_are_refused(doc_id: str) -> None:
-    with pytest.raises(ingest.InvalidDocId):
+    with pytest.raises(errors.InvalidDocId):
         ingest.clean_doc_id(doc_id)
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from qa.core.config import Settings
-from qa.encoders.sbert import ModelLoadError, SentenceTransformerEmbedder
+from qa.core.errors import ModelLoadError
+from qa.encoders.sbert import SentenceTransformerEncoder
 from tests.conftest import ARTICLE, real_embedder
 
 HAS_ONNXRUNTIME = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
@@ -24,8 +25,8 @@ needs_onnxruntime = pytest.mark.skipif(
 
 
 @functools.cache
-def onnx_embedder(cache: Path) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(backend="onnx", onnx_dir=cache)
+def onnx_embedder(cache: Path) -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder(backend="onnx", onnx_dir=cache)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_export_is_cached_by_content_and_reused(onnx_cache: Path) -> None:
     assert first._onnx is not None and first._onnx.path == exported
     assert not [path for path in onnx_cache.iterdir() if path.name.startswith(".export-")]
     written = exported.stat().st_mtime_ns
-    again = SentenceTransformerEmbedder(backend="onnx", onnx_dir=onnx_cache)
+    again = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache)
     assert again._onnx is not None and again._onnx.path == exported
     assert exported.stat().st_mtime_ns == written
     assert again.name == real_embedder().name  # same vectors, so an index built by either serves both
@@ -95,7 +96,7 @@ def test_qa_ask_with_the_onnx_backend_answers_as_torch(article_settings: Setting
 def test_missing_onnxruntime_is_a_clear_load_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what an environment without it imports
     with pytest.raises(ModelLoadError, match=r"pip install -e '\.\[onnx\]'"):
-        SentenceTransformerEmbedder(backend="onnx", onnx_dir=tmp_path)
+        SentenceTransformerEncoder(backend="onnx", onnx_dir=tmp_path)
     assert not list(tmp_path.iterdir())
 
 
@@ -103,4 +104,4 @@ def test_int8_and_onnx_do_not_combine() -> None:
     with pytest.raises(ValueError, match="QA_INT8"):
         Settings(int8=True, backend="onnx")
     with pytest.raises(ModelLoadError, match="int8"):
-        SentenceTransformerEmbedder(int8=True, backend="onnx")
+        SentenceTransformerEncoder(int8=True, backend="onnx")

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.http.app import create_app
 from qa.core.config import Settings
-from qa.index.build import build_index
 from qa.core.logs import JsonFormatter, RequestIdFilter
+from qa.http.app import create_app
+from qa.index.build import build_index
 from tests.conftest import ARTICLE, article_copy, free_port, real_embedder
 
 TOKEN = "operations-token-7f3a9c1e5b"

@@ -16,8 +16,8 @@ import pytest
 
 from qa.core.config import Settings
 from qa.index.build import build_index
-from qa.search.searcher import Searcher
 from qa.index.generations import load_generation
+from qa.search.searcher import Searcher
 from tests.conftest import DATA, real_embedder
 
 UNIDO = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations Industrial"

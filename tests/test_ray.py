@@ -25,9 +25,9 @@ import pytest
 from qa.core.config import SearchMode, Settings
 from qa.evaluation.runs import load_beir
 from qa.index.build import build_documents, build_index
+from qa.index.generations import EF_SEARCH, Generation, load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import LocalShards, Partition, split_points
-from qa.index.generations import EF_SEARCH, Generation, load_generation
 from tests.conftest import DATA, article_copy, real_embedder, running_server
 from tests.test_evaluation import SCIFACT, scifact_slice, write_beir
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from qa.core.config import Settings
+from qa.core.errors import BuildInProgress, IndexMismatch, IndexNotFound
 from qa.index.build import build_index, parameters_for
-from qa.index.generations import IndexMismatch, IndexNotFound, current_generation, load_generation
+from qa.index.generations import current_generation, load_generation
 from tests.conftest import ARTICLE, article_copy, real_embedder
 
 
@@ -82,7 +83,6 @@ def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
 def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
     from filelock import FileLock
 
-    from qa.index.build import BuildInProgress
 
     settings = make_settings(tmp_path)
     settings.index_dir.mkdir()

@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from filelock import FileLock
 
-from qa.http.app import create_app
 from qa.core.config import Settings
+from qa.http.app import create_app
 from qa.index.build import build_index
 from tests.conftest import ARTICLE, real_embedder, running_server
 from tests.test_formats import HTML

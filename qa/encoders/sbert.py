@@ -10,38 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from qa.core.config import DEFAULT_MODEL, Backend, Settings
-
-Vectors = npt.NDArray[np.float32]
-# word-piece vectors (pieces, dimension) and the character offset in the text where each starts
-TokenVectors = tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]
-
-
-class ModelLoadError(RuntimeError):
-    """The model could not be loaded; the message lists what was tried."""
-
-
-class Embedder(Protocol):
-    """What the rest of the code needs from a model."""
-
-    name: str
-    dimension: int
-    max_tokens: int  # word pieces the model reads, special tokens excluded
-
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
-
-    def embed_with_tokens(
-        self, texts: Sequence[str], batch_size: int = 64, offsets: bool = True
-    ) -> tuple[Vectors, list[TokenVectors]]: ...
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-
-    def truncate(self, text: str, budget: int) -> str: ...
+from qa.core.errors import ModelLoadError
+from qa.core.types import TokenVectors, Vectors
 
 
 def bundled_model_path() -> Path | None:
@@ -62,7 +37,7 @@ def _candidates(name: str) -> list[str]:
     return tried
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEncoder:
     """A sentence-transformers model; vectors are L2-normalised float32."""
 
     def __init__(
@@ -134,7 +109,7 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEncoder:
         """The model as ``settings`` configure it (name, threads, int8, backend)."""
         return cls(
             settings.model,

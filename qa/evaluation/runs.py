@@ -31,18 +31,18 @@ from ir_measures import RR, R, Success, nDCG
 from rich.table import Table
 
 from qa.core.config import SearchMode, Settings
+from qa.core.errors import IndexError_
+from qa.core.protocols import Encoder
 from qa.core.types import Document
-from qa.encoders.sbert import Embedder
 from qa.index.build import BuildSummary, build_documents, parameters_for
-from qa.search.searcher import Searcher
 from qa.index.generations import (
     Generation,
-    IndexError_,
     check_parameters,
     corpus_fingerprint,
     load_generation,
     read_manifest,
 )
+from qa.search.searcher import Searcher
 
 PASSAGE_DEPTH = 300  # passages asked for per BEIR query at least, pooled into ...
 DOCUMENT_DEPTH = 100  # ... this many documents
@@ -206,7 +206,7 @@ def load_question_set(path: Path) -> list[Question]:
 def ensure_index(
     documents: Sequence[Document],
     settings: Settings,
-    embedder: Embedder,
+    embedder: Encoder,
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
 ) -> tuple[Generation, BuildSummary | None]:
@@ -363,7 +363,7 @@ def _shown(path: Path) -> str:
 def beir_report(
     data: BeirData,
     generation: Generation,
-    embedder: Embedder,
+    embedder: Encoder,
     modes: Sequence[SearchMode],
     build_seconds: float = 0.0,
 ) -> dict[str, Any]:
@@ -388,7 +388,7 @@ def question_report(
     path: Path,
     questions: Sequence[Question],
     generation: Generation,
-    embedder: Embedder,
+    embedder: Encoder,
     modes: Sequence[SearchMode],
     build_seconds: float = 0.0,
 ) -> dict[str, Any]:

@@ -36,24 +36,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
 from qa import __version__
-from qa.http import middleware
-from qa.ingest import uploads as ingest
-from qa.service.batching import MicroBatcher
+from qa.core import errors
 from qa.core.config import SearchMode, Settings
+from qa.core.errors import BuildInProgress, IndexError_, IndexWriteFailed, ModelLoadError, WriterBusy
+from qa.core.protocols import Encoder
 from qa.core.types import Document
-from qa.encoders.sbert import Embedder, ModelLoadError, SentenceTransformerEmbedder
-from qa.index.build import BuildInProgress, BuildSummary, build_index, build_lock, parameters_for
-from qa.service.jobs import Job, WriteJobs, WriterBusy
-from qa.service.metrics import Metrics
-from qa.search.searcher import Ask, Citation, Hit, Searcher, SearchResult, answer_batch
-from qa.index.generations import (
-    IndexError_,
-    IndexWriteFailed,
-    current_generation,
-    load_generation,
-    older_generations,
-)
+from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.http import middleware
 from qa.http.routes.web import add_web_routes
+from qa.index.build import BuildSummary, build_index, build_lock, parameters_for
+from qa.index.generations import current_generation, load_generation, older_generations
+from qa.ingest import uploads as ingest
+from qa.search.searcher import Ask, Citation, Hit, Searcher, SearchResult, answer_batch
+from qa.service.batching import MicroBatcher
+from qa.service.jobs import Job, WriteJobs
+from qa.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +62,13 @@ BODY_FACTOR = 2
 BEARER = HTTPBearer(auto_error=False, description="The server's QA_API_TOKEN; needed for writes.")
 # How each refusal raised in the core reads over HTTP; looked up along the exception's classes.
 REFUSAL_STATUS: dict[type[Exception], int] = {
-    ingest.InvalidDocId: 422,
-    ingest.UnreadableDocument: 422,
-    ingest.TooLarge: 413,
-    ingest.UnsupportedContent: 415,
-    ingest.UnknownDocument: 404,
-    ingest.DuplicateContent: 409,
-    ingest.LastDocument: 409,
+    errors.InvalidDocId: 422,
+    errors.UnreadableDocument: 422,
+    errors.TooLarge: 413,
+    errors.UnsupportedContent: 415,
+    errors.UnknownDocument: 404,
+    errors.DuplicateContent: 409,
+    errors.LastDocument: 409,
     WriterBusy: 409,
     BuildInProgress: 409,
     IndexWriteFailed: 507,
@@ -232,7 +229,7 @@ REBUILD_BODY: dict[str, Any] = {
 }
 
 
-def open_local(settings: Settings, embedder: Embedder, name: str) -> Searcher:
+def open_local(settings: Settings, embedder: Encoder, name: str) -> Searcher:
     """The embedded default: generation ``name``, searched in this process."""
     return Searcher(
         load_generation(settings.index_dir, parameters_for(settings, embedder), name=name), embedder
@@ -245,7 +242,7 @@ class Service:
     write jobs (one at a time)."""
 
     settings: Settings
-    embedder: Embedder | None = None
+    embedder: Encoder | None = None
     searcher: Searcher | None = None
     load_error: str | None = None
     writes: WriteJobs = field(default_factory=WriteJobs)
@@ -280,14 +277,14 @@ class Service:
         return await self.batcher.submit(ask)
 
     # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
-    open_searcher: Callable[[Settings, Embedder, str], Searcher] = open_local
+    open_searcher: Callable[[Settings, Encoder, str], Searcher] = open_local
 
     def ready_searcher(self) -> Searcher:
         if self.searcher is None:
             raise HTTPException(503, self.load_error or "the index is still loading")
         return self.searcher
 
-    def ready_embedder(self) -> Embedder:
+    def ready_embedder(self) -> Encoder:
         if self.embedder is None:
             raise HTTPException(503, self.load_error or "the model is still loading")
         return self.embedder
@@ -347,7 +344,7 @@ def load_service(service: Service) -> None:
     """Load the model and the served generation into ``service``; failures are kept, not raised."""
     try:
         if service.embedder is None:
-            service.embedder = SentenceTransformerEmbedder.from_settings(service.settings)
+            service.embedder = SentenceTransformerEncoder.from_settings(service.settings)
     except ModelLoadError as error:
         service.load_error = public_message(service.settings, str(error))
         log.error("not ready: %s", error)
@@ -492,8 +489,8 @@ def refusal_status(error: Exception) -> int:
 
 def create_app(
     settings: Settings | None = None,
-    embedder: Embedder | None = None,
-    open_searcher: Callable[[Settings, Embedder, str], Searcher] = open_local,
+    embedder: Encoder | None = None,
+    open_searcher: Callable[[Settings, Encoder, str], Searcher] = open_local,
 ) -> FastAPI:
     """Build the app; the model and index load in the lifespan, once per process."""
     service = Service(
@@ -661,7 +658,7 @@ def _job_model(snapshot: dict[str, Any] | None) -> JobModel | None:
 def _limited(request: Request, limit: int) -> Request:
     """The request, with a body that raises ``TooLarge`` once more than ``limit`` bytes arrive."""
     declared = request.headers.get("content-length", "")
-    too_large = ingest.TooLarge(f"the request body is larger than {limit:,} bytes")
+    too_large = errors.TooLarge(f"the request body is larger than {limit:,} bytes")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
     received = 0
@@ -704,7 +701,7 @@ async def _posted_document(request: Request, settings: Settings) -> tuple[str, b
         return ingest.from_json(posted.doc_id, posted.title, posted.text)
     if media_type == "multipart/form-data":
         return await _upload(body, settings.max_upload_bytes)
-    raise ingest.UnsupportedContent(
+    raise errors.UnsupportedContent(
         'send the document as application/json ({"text": "..."}) or as multipart/form-data (field "file")'
     )
 
@@ -715,7 +712,7 @@ def _refuse_if_building(settings: Settings) -> None:
         pass
 
 
-def _rebuild(service: Service, embedder: Embedder, job: Job, full: bool = False) -> BuildSummary:
+def _rebuild(service: Service, embedder: Encoder, job: Job, full: bool = False) -> BuildSummary:
     """Build the corpus as the job (the caller holds the build lock), then serve the new
     generation at once (no wait for the watcher)."""
     summary = build_index(service.settings, embedder, full=full, progress=job.report, locked=True)

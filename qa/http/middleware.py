@@ -28,7 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.core.config import Settings
-from qa.ingest.uploads import TooLarge
+from qa.core.errors import TooLarge
 from qa.core.logs import REQUEST_ID
 from qa.service.metrics import Metrics
 

@@ -18,26 +18,24 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from qa.core.config import Settings
-from qa.core.types import Document, Passage, load_corpus
-from qa.encoders.sbert import Embedder, TokenVectors, Vectors
-from qa.ingest.passages import build_passages
+from qa.core.errors import BuildInProgress, IndexError_, IndexNotFound
+from qa.core.protocols import Encoder
+from qa.core.types import Document, Passage, TokenVectors, Vectors
 from qa.index.generations import (
     BuildParameters,
     Generation,
-    IndexError_,
-    IndexNotFound,
     TokenTable,
     choose_factory,
     indexed_hashes,
     load_generation,
     write_generation,
 )
+from qa.ingest.corpus import load_corpus
+from qa.ingest.passages import build_passages
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
 
-class BuildInProgress(IndexError_):
-    """Another process is building this index."""
 
 
 @dataclass
@@ -55,7 +53,7 @@ class BuildSummary:
     full_reason: str | None = None
 
 
-def parameters_for(settings: Settings, embedder: Embedder) -> BuildParameters:
+def parameters_for(settings: Settings, embedder: Encoder) -> BuildParameters:
     return BuildParameters(
         model=embedder.name,  # the settings' model, marked when quantized
         dimension=embedder.dimension,
@@ -65,7 +63,7 @@ def parameters_for(settings: Settings, embedder: Embedder) -> BuildParameters:
 
 
 def embed_passages(
-    embedder: Embedder, passages: Sequence[Passage], batch_size: int, progress: Progress | None = None
+    embedder: Encoder, passages: Sequence[Passage], batch_size: int, progress: Progress | None = None
 ) -> tuple[Vectors, list[TokenVectors]]:
     """Passage vectors and word-piece vectors, the word pieces placed at document offsets (-1 for
     the context line); ``progress`` hears (done, total) after every slice.
@@ -132,7 +130,7 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 def build_documents(
     documents: Sequence[Document],
     settings: Settings,
-    embedder: Embedder,
+    embedder: Encoder,
     full: bool = False,
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
@@ -151,7 +149,7 @@ def build_documents(
 def _build(
     documents: Sequence[Document],
     settings: Settings,
-    embedder: Embedder,
+    embedder: Encoder,
     full: bool,
     progress: Progress | None,
     skipped: Sequence[tuple[str, str]],
@@ -217,7 +215,7 @@ def _build(
 
 def build_index(
     settings: Settings,
-    embedder: Embedder,
+    embedder: Encoder,
     full: bool = False,
     progress: Progress | None = None,
     locked: bool = False,

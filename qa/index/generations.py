@@ -45,8 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from qa.core.types import Document, Passage, content_hash
-from qa.encoders.sbert import Vectors
+from qa.core.errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
+from qa.core.types import Document, Passage, Vectors, content_hash
 from qa.index.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
@@ -55,24 +55,14 @@ POINTER = "CURRENT"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 
-class IndexError_(RuntimeError):
-    """Base for index problems that the user can fix; the message says how."""
 
 
-class IndexNotFound(IndexError_):
-    pass
 
 
-class IndexMismatch(IndexError_):
-    pass
 
 
-class IndexCorrupt(IndexError_):
-    pass
 
 
-class IndexWriteFailed(IndexError_):
-    """The file system refused a new generation (full disk, quota, read-only); nothing changed."""
 
 
 # A checksum catches truncation and flipped bytes, not tampering: xxh3-128 does that at memory speed

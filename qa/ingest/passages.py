@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qa.ingest.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
 from qa.core.types import Document, Passage
+from qa.ingest.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
 from qa.ingest.layout import Layout, analyse
 
 Truncate = Callable[[str, int], str]

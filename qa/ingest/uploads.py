@@ -26,8 +26,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from qa.core.types import SUPPORTED_SUFFIXES, Document, DocumentError, content_hash, corpus_files, load_file
+from qa.core.errors import (
+    DocumentError,
+    DuplicateContent,
+    InvalidDocId,
+    LastDocument,
+    TooLarge,
+    UnknownDocument,
+    UnreadableDocument,
+    UnsupportedContent,
+)
+from qa.core.types import Document, content_hash
 from qa.index.generations import fsync_folder
+from qa.ingest.corpus import corpus_files
+from qa.ingest.formats import SUPPORTED_SUFFIXES, load_file
 
 WRITABLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 JSON_SUFFIXES = (".txt", ".md")
@@ -42,41 +54,20 @@ _HTML_TAG = re.compile(
 _HTML_SNIFF_BYTES = 64 * 1024
 
 
-class IngestError(ValueError):
-    """A document refused by the write API; the message says what was wrong."""
 
 
-class InvalidDocId(IngestError):
-    pass
 
 
-class TooLarge(IngestError):
-    pass
 
 
-class UnsupportedContent(IngestError):
-    """The bytes are not what the suffix says (a binary file named .txt, a .pdf that is not a PDF)."""
 
 
-class UnreadableDocument(IngestError):
-    """The right kind of file, but no text can be indexed from it."""
 
 
-class DuplicateContent(IngestError):
-    def __init__(self, doc_id: str, existing: str) -> None:
-        super().__init__(
-            f"{doc_id}: the same text is already indexed as {existing!r}; "
-            f"post to doc_id {existing!r} to replace it, or delete it first"
-        )
-        self.existing = existing
 
 
-class UnknownDocument(IngestError):
-    pass
 
 
-class LastDocument(IngestError):
-    """Deleting it would leave nothing to index."""
 
 
 def clean_doc_id(doc_id: str, suffixes: tuple[str, ...] | set[str] = WRITABLE_SUFFIXES) -> str:

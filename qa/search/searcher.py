@@ -40,12 +40,12 @@ from qa.answer.rules import (
     title_words,
     uses_acronym,
 )
-from qa.ingest.chunking import sentences
 from qa.core.config import SearchMode
-from qa.core.types import Document, Passage, line_of, page_of
-from qa.encoders.sbert import Embedder, Vectors
-from qa.search.shards import LocalShards, Partition, Ranked, Shards, inner_products, merge
+from qa.core.protocols import Encoder
+from qa.core.types import Document, Passage, Vectors, line_of, page_of
 from qa.index.generations import Generation
+from qa.ingest.chunking import sentences
+from qa.search.shards import LocalShards, Partition, Ranked, Shards, inner_products, merge
 
 K = TypeVar("K")
 
@@ -100,7 +100,7 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class AnswerSpan:
+class Answer:
     text: str
     score: float
     citation: Citation
@@ -109,7 +109,7 @@ class AnswerSpan:
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[Hit]
-    answer: AnswerSpan | None
+    answer: Answer | None
     answerable: bool
 
 
@@ -135,7 +135,7 @@ def reciprocal_rank_fusion(
     return fused
 
 
-def embed_questions(embedder: Embedder, questions: Sequence[str]) -> list[Query]:
+def embed_questions(embedder: Encoder, questions: Sequence[str]) -> list[Query]:
     """Questions embedded in one model call: text vectors and word-piece vectors (no offsets)."""
     vectors, tokens = embedder.embed_with_tokens(
         list(questions), batch_size=max(1, len(questions)), offsets=False
@@ -156,7 +156,7 @@ class Ask:
     mode: SearchMode
 
 
-def answer_batch(embedder: Embedder, asks: Sequence[Ask]) -> list[SearchResult | Exception]:
+def answer_batch(embedder: Encoder, asks: Sequence[Ask]) -> list[SearchResult | Exception]:
     """Embed every question in one model call, then search for each, in this same thread: handing
     the vectors to other threads made them wait for the CPU the model had just used. Searches over
     remote shards (Ray) wait on round trips instead, so those run side by side. A search that
@@ -179,7 +179,7 @@ def answer_batch(embedder: Embedder, asks: Sequence[Ask]) -> list[SearchResult |
 class Searcher:
     """Answers questions from one generation with one embedder; safe to share between threads."""
 
-    def __init__(self, generation: Generation, embedder: Embedder, shards: Shards | None = None) -> None:
+    def __init__(self, generation: Generation, embedder: Encoder, shards: Shards | None = None) -> None:
         """``shards`` are where candidates come from: by default the whole generation in this
         process; ``qa.distributed`` passes Ray shard actors holding partitions of it."""
         self.generation = generation
@@ -291,7 +291,7 @@ class Searcher:
         answer, answerable = self.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
         return SearchResult(hits, answer if answerable else None, answerable)
 
-    def answer(self, query: Query, rows: Sequence[int]) -> tuple[AnswerSpan | None, bool]:
+    def answer(self, query: Query, rows: Sequence[int]) -> tuple[Answer | None, bool]:
         """The best sentence among the passages at ``rows`` and whether it answers the question.
 
         Sentences are scored by late interaction over the passage's stored word pieces (no model
@@ -364,7 +364,7 @@ class Searcher:
         best = int(np.argmax(scores))
         rank, start, end = candidates[best]
         document = generation.documents[generation.passages[rows[rank]].doc_id]
-        answer = AnswerSpan(document.text[start:end], float(similarities[best]), cite(document, start, end))
+        answer = Answer(document.text[start:end], float(similarities[best]), cite(document, start, end))
         best_passage = float(in_passage.mean(axis=1).max()) if in_passage.shape[1] else 0.0
         on_focus = described_by is not None or _matches(focus_tokens, pieces[best])
         return answer, on_focus and best_passage >= ANSWERABLE_LATE

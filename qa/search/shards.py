@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from qa.encoders.sbert import TokenVectors, Vectors
-from qa.index.keyword import KeywordIndex
+from qa.core.types import TokenVectors, Vectors
 from qa.index.generations import Generation, TokenTable, tune_for_search, vector_index
+from qa.index.keyword import KeywordIndex
 
 Ranked = list[tuple[int, float]]  # (passage row in the generation, score), best first
 

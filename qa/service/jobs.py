@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from qa.core.errors import WriterBusy
+
 log = logging.getLogger(__name__)
 
 JobState = Literal["queued", "running", "done", "failed"]
 Result = TypeVar("Result")
 
 
-class WriterBusy(RuntimeError):
-    """Another write job of this server is running."""
 
 
 @dataclass

@@ -1,0 +1,174 @@
+"""Parsers by format: the bytes of a file and its name to a ``Document``.
+
+Each parser is a ``qa.core.protocols.Parser``; ``PARSERS`` maps a file suffix to one, and the
+manifest records the name and version of each so that an index says how it was made.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.core.errors import DocumentError
+from qa.core.protocols import Parser
+from qa.core.types import Document
+
+RESERVED_METADATA = frozenset({"title", "layout", "page_starts", "body_start"})
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], int]:
+    """Front matter fields and the offset where the body starts (0 when there is none)."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, 0
+    fields: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            fields[key.strip().lower()] = value.strip().strip("\"'")
+    return fields, match.end()
+
+
+def title_from_text(text: str, start: int = 0) -> str:
+    for line in text[start:].splitlines():
+        stripped = line.strip().lstrip("#").strip()
+        if stripped:
+            return stripped[:200]
+    return ""
+
+
+def parse_text(doc_id: str, text: str) -> Document:
+    """Plain text and Markdown, as written: the text is the file's own, front matter included."""
+    fields, body_start = split_front_matter(text)
+    title = fields.get("title") or title_from_text(text, body_start) or doc_id
+    # keys the pipeline itself sets are not taken from the file
+    metadata: dict[str, Any] = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
+    if body_start:
+        metadata["body_start"] = body_start
+    return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
+
+
+def parse_html(doc_id: str, raw: bytes) -> Document:
+    import trafilatura  # heavy import kept to the one place that needs it
+
+    html = raw.decode("utf-8", errors="replace")
+    try:
+        extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
+    except Exception as error:  # a parser failure on odd markup is a bad document, not a crash
+        raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
+    if extracted is None:
+        raise DocumentError(f"{doc_id}: no main text found in the HTML")
+    data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
+    text = data.get("text") or ""
+    if not text.strip():
+        raise DocumentError(f"{doc_id}: no main text found in the HTML")
+    metadata = {
+        key: data[key]
+        for key in ("author", "date", "sitename", "hostname", "url", "description")
+        if data.get(key)
+    }
+    title = str(data.get("title") or title_from_text(text) or doc_id)
+    # the page's own header, rendered as text, so a byline/date passage can cite it
+    byline = f"By {metadata['author']}" if "author" in metadata else ""
+    header = [title, byline, str(metadata.get("date", ""))]
+    text = "\n\n".join(part for part in header if part) + "\n\n" + text
+    return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
+
+
+def parse_pdf(doc_id: str, data: bytes) -> Document:
+    from pypdf import PdfReader  # heavy import kept to the one place that needs it
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info: Any = reader.metadata or {}
+    except Exception as error:  # pypdf raises many types on malformed or encrypted files
+        raise DocumentError(f"{doc_id}: not a readable PDF ({type(error).__name__}: {error})") from error
+    page_starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for page_text in pages:
+        page_starts.append(offset)
+        parts.append(page_text)
+        offset += len(page_text) + 2
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise DocumentError(f"{doc_id}: the PDF has no extractable text")
+    title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
+    metadata: dict[str, Any] = {"page_starts": page_starts}
+    if info.get("/Author"):
+        metadata["author"] = str(info["/Author"])
+    return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
+
+
+def decode_text(doc_id: str, raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DocumentError(f"{doc_id}: not valid UTF-8 (byte {error.start})") from error
+    return text.removeprefix("\ufeff")
+
+
+@dataclass(frozen=True)
+class TextParser:
+    """.txt and .md: the file's text, character for character."""
+
+    name: str = "text"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_text(doc_id, decode_text(doc_id, data))
+
+
+@dataclass(frozen=True)
+class HtmlParser:
+    """.html: the main text trafilatura extracts, under the page's title, byline and date."""
+
+    name: str = "html-trafilatura"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_html(doc_id, data)
+
+
+@dataclass(frozen=True)
+class PdfParser:
+    """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept."""
+
+    name: str = "pdf-pypdf"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_pdf(doc_id, data)
+
+
+PARSERS: dict[str, Parser] = {
+    ".txt": TextParser(),
+    ".md": TextParser(),
+    ".markdown": TextParser(),
+    ".html": HtmlParser(),
+    ".htm": HtmlParser(),
+    ".pdf": PdfParser(),
+}
+SUPPORTED_SUFFIXES = frozenset(PARSERS)
+
+
+def parse(doc_id: str, data: bytes, suffix: str) -> Document:
+    """``data`` parsed by the parser of ``suffix``; DocumentError for an unsupported one."""
+    parser = PARSERS.get(suffix.lower())
+    if parser is None:
+        raise DocumentError(f"{doc_id}: {suffix or 'no suffix'} is not a supported format")
+    return parser.parse(doc_id, data)
+
+
+def load_file(path: Path, doc_id: str) -> Document:
+    return parse(doc_id, path.read_bytes(), path.suffix)
+
+
+def components() -> dict[str, str]:
+    """Suffix -> parser name and version, as the manifest records them."""
+    return {suffix: f"{parser.name}/{parser.version}" for suffix, parser in sorted(PARSERS.items())}
