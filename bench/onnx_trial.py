@@ -62,7 +62,7 @@ from qa.core.config import Settings
 from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.index.build import build_index, parameters_for
 from qa.index.generations import load_generation
-from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 VARIANTS = ["dynamo", "dynamo+fused", "legacy", "legacy+fused"]
@@ -354,7 +354,10 @@ def main() -> None:
 
         settings = article_index(work, embedder)
         generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
-        searching = {"torch": Searcher(generation, embedder), "onnx (qa)": Searcher(generation, onnx)}
+        searching = {
+            "torch": open_searcher(generation, embedder),
+            "onnx (qa)": open_searcher(generation, onnx),
+        }
         workloads: dict[str, Workload] = {name: (dict(forwards), calls) for name, calls in batches.items()}
         workloads["1 question, hybrid search"] = (
             {name: lambda q, s=searcher: s.search(q, 5, "hybrid") for name, searcher in searching.items()},

@@ -42,6 +42,7 @@ from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path
 from qa.index.build import build_index, parameters_for
 from qa.index.generations import load_generation
 from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -57,7 +58,7 @@ def build_ours(work: Path, embedder: SentenceTransformerEncoder, repeats: int = 
     settings = Settings(corpus_dir=corpus, index_dir=work / "index", keep_generations=1).resolved()
     seconds = [build_index(settings, embedder, full=True).seconds * 1000 for _ in range(repeats)]
     generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
-    return Searcher(generation, embedder), statistics.median(seconds)
+    return open_searcher(generation, embedder), statistics.median(seconds)
 
 
 def build_txtai(texts: list[str], hybrid: bool, repeats: int = 5) -> tuple[Any, float]:

@@ -84,7 +84,7 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
 
     from qa.distributed import ShardServer, connect, open_sharded
     from qa.index.generations import load_generation
-    from qa.search.searcher import ANSWER_PASSAGES, Searcher
+    from qa.service.engine import open_searcher
 
     connect(address)
     embedder = SentenceTransformerEncoder()
@@ -93,7 +93,7 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
         actor.options(num_cpus=1, scheduling_strategy="SPREAD").remote(index_dir, shard, 2)
         for shard in (0, 1)
     ]
-    single = Searcher(load_generation(Path(index_dir)), embedder)
+    single = open_searcher(load_generation(Path(index_dir)), embedder)
     sharded = open_sharded(
         Settings(index_dir=Path(index_dir)).resolved(), embedder, single.generation.name, handles
     )
@@ -108,8 +108,7 @@ def fan_out_cost(index_dir: str, questions: list[str], address: str) -> dict[str
         timings["embed"].append((time.perf_counter() - started) * 1000)
         for name, searcher in (("rank+answer, in process", single), ("rank+answer, 2 Ray shards", sharded)):
             started = time.perf_counter()
-            ranked = searcher.rank(query, 10, "hybrid")
-            searcher.answer(query, [row for row, _ in ranked[:ANSWER_PASSAGES]])
+            searcher.search_query(query, 10, "hybrid")
             timings[name].append((time.perf_counter() - started) * 1000)
     ray.shutdown()
     return {

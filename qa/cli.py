@@ -20,22 +20,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from qa.core.config import SearchMode, Settings
-from qa.core.errors import IndexError_, ModelLoadError
+from qa.core.errors import IndexError_, ModelLoadError, NotReady
 from qa.core.logs import logging_config
 from qa.core.protocols import Encoder
 from qa.core.types import Document
 from qa.encoders.sbert import SentenceTransformerEncoder
-from qa.index.build import BuildSummary, build_index, parameters_for
+from qa.index.build import BuildSummary
 from qa.index.generations import (
     CHUNKER_VERSION,
     FORMAT_VERSION,
     Generation,
-    check_parameters,
     corpus_fingerprint,
-    load_generation,
     read_manifest,
 )
 from qa.ingest.corpus import load_corpus
+from qa.service.engine import Engine
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations."
@@ -52,7 +51,7 @@ class UserError(Exception):
 def _user_errors() -> Iterator[None]:
     try:
         yield
-    except (UserError, ModelLoadError, IndexError_, FileNotFoundError, ValueError) as error:
+    except (UserError, ModelLoadError, NotReady, IndexError_, FileNotFoundError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)  # one line, never wrapped
         raise typer.Exit(1) from None
 
@@ -164,11 +163,12 @@ def index(
             console.print(f"building the index: {reason}", highlight=False)
         if on_ray:
             cluster = address or settings.ray_address
-            embedder: Encoder = _distributed().ray_embedder(settings, cluster, workers)
+            encoder: Encoder = _distributed().ray_embedder(settings, cluster, workers)
         else:
-            embedder = SentenceTransformerEncoder.from_settings(settings)
+            encoder = SentenceTransformerEncoder.from_settings(settings)
+        engine = Engine(settings=settings, encoder=encoder)
         with _progress_bar() as progress:
-            summary = build_index(settings, embedder, full=full, progress=progress)
+            summary = engine.build(full=full, progress=progress, serve=False)
         _print_summary(summary)
 
 
@@ -180,19 +180,16 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as the HTTP API.")] = False,
 ) -> None:
     """Answer a question from the index, with a citation for every passage."""
-    from qa.http.app import clean_question, to_response
-    from qa.search.searcher import Searcher
+    from qa.http.schemas import to_response
 
     with _user_errors():
-        settings = _settings()
-        cleaned = clean_question(question, settings.max_question_chars)
-        generation = load_generation(settings.index_dir)  # fails fast, before the model loads
-        embedder = SentenceTransformerEncoder.from_settings(settings)
-        check_parameters(generation.manifest, parameters_for(settings, embedder))
-        searcher = Searcher(generation, embedder)
-        chosen: SearchMode = mode or settings.default_mode
+        engine = Engine(settings=_settings())
+        cleaned = engine.question(question)
+        engine.check_index()  # fails fast, before the model loads
+        engine.load()
         started = time.perf_counter()  # took_ms means what the API's means: the question alone
-        response = to_response(cleaned, chosen, searcher.search(cleaned, k, chosen), started)
+        result = engine.ask(cleaned, k, mode)
+        response = to_response(cleaned, mode or engine.settings.default_mode, result, started)
     if as_json:
         typer.echo(json.dumps(response.model_dump(), ensure_ascii=False, indent=2))
         return

@@ -36,6 +36,7 @@ from qa.index.build import parameters_for
 from qa.index.generations import EF_SEARCH, load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import FirstStage, Partition, Ranked, split_points
+from qa.service.engine import default_reader
 
 NAMESPACE = "qa"
 APP_NAME = "qa"
@@ -130,7 +131,8 @@ def open_sharded(settings: Settings, embedder: Encoder, name: str, handles: Sequ
         ray.get([handle.load.remote(generation.name) for handle in handles])
     except ray.exceptions.RayError as error:
         raise IndexCorrupt(f"a shard could not load {generation.name}: {error}") from error
-    return Searcher(generation, embedder, RayShards(handles, generation.name, len(generation.passages)))
+    shards = RayShards(handles, generation.name, len(generation.passages))
+    return Searcher(generation, embedder, shards, reader=default_reader(settings, embedder))
 
 
 @serve.ingress()

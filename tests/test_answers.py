@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer.rules import (
+from qa.answer.analysis import (
     MAX_NAMES,
     absent_names,
-    acronyms,
     counted_words,
     expected_type,
     focus,
@@ -16,9 +15,9 @@ from qa.answer.rules import (
     mentions_any,
     question_names,
     role_asked,
-    spelled_out,
     title_words,
 )
+from qa.lang.en import acronyms, spelled_out
 
 ARTICLE_LINE = (
     "Chinese Premier Li Qiang backed AI research and development with the United Nations Industrial "

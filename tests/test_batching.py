@@ -21,8 +21,9 @@ from qa.core.config import Settings
 from qa.http.app import create_app
 from qa.index.build import parameters_for
 from qa.index.generations import load_generation
-from qa.search.searcher import Searcher, embed_questions
+from qa.search.searcher import embed_questions
 from qa.service.batching import MicroBatcher
+from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
 
 QUESTIONS = [
@@ -120,7 +121,7 @@ def test_a_failing_batch_fails_every_caller_and_the_next_batch_works_wiring() ->
 def test_questions_embedded_together_rank_as_they_do_alone(article_settings: Settings) -> None:
     """Padding a question into a batch with longer ones changes neither its vector nor its answer."""
     embedder = real_embedder()
-    searcher = Searcher(
+    searcher = open_searcher(
         load_generation(article_settings.index_dir, parameters_for(article_settings, embedder)), embedder
     )
     together = embed_questions(embedder, QUESTIONS)
@@ -155,7 +156,7 @@ def test_concurrent_http_questions_share_model_calls(served: Settings) -> None:
             asked = [QUESTIONS[i % len(QUESTIONS)] for i in range(32)]
             responses = await asyncio.gather(*(client.get("/query", params={"q": q}) for q in asked))
             alone = [(await client.get("/query", params={"q": q})).json() for q in asked]
-            sizes = list(app.state.service.batcher.stats.sizes)
+            sizes = list(app.state.engine.batcher.stats.sizes)
         assert all(response.status_code == 200 for response in responses)
         return [response.json() for response in responses], alone, sizes
 
@@ -183,7 +184,7 @@ def test_repeated_question_is_answered_from_the_cache(article_settings: Settings
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://qa") as client,
         ):
-            stats = app.state.service.batcher.stats
+            stats = app.state.engine.batcher.stats
             first = (await client.get("/query", params={"q": "what did UNIDO announce?"})).json()
             again = (await client.get("/query", params={"q": "  what did UNIDO announce?  "})).json()
             assert stats.items == 1

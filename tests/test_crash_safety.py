@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qa.index.build import build_index
 from qa.index.generations import current_generation, load_generation
-from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 from tests.conftest import article_copy, real_embedder
 
 KILLS = 6
@@ -43,7 +43,7 @@ def test_sigkill_during_builds_never_breaks_the_served_generation(tmp_path: Path
         if name != published:  # the kill came after the publish: the new one must be complete
             assert f"note-{attempt}.md" in generation.documents
             published = name
-        hit = Searcher(generation, real_embedder()).search("what did UNIDO announce?", 1).hits[0]
+        hit = open_searcher(generation, real_embedder()).search("what did UNIDO announce?", 1).hits[0]
         document = generation.documents[hit.citation.doc_id]
         assert document.text[hit.citation.start : hit.citation.end] == hit.passage.text
         assert "UNIDO" in hit.passage.text

@@ -25,7 +25,7 @@ from qa.evaluation.runs import (
 )
 from qa.index.build import parameters_for
 from qa.index.generations import Generation, load_generation
-from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 from tests.conftest import DATA, ROOT, real_embedder
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -124,7 +124,7 @@ def test_load_beir_keeps_judged_queries_in_qrels_order(tiny: tuple[Path, BeirDat
 
 def test_beir_metrics_are_sane_in_every_mode(tiny: tuple[Path, BeirData, Generation]) -> None:
     _, data, generation = tiny
-    searcher = Searcher(generation, real_embedder())
+    searcher = open_searcher(generation, real_embedder())
     results = evaluate_beir(searcher, data, MODES)
     exact = evaluate_beir(searcher, data.limited(1), MODES)
     for mode in MODES:
@@ -148,7 +148,7 @@ def test_question_set_over_the_article(article_settings: Settings) -> None:
     outside = Question("x1", "What is the boiling point of liquid nitrogen?", False, None, "unanswerable")
     # a gold span longer than any passage, so no passage holds it
     cut = Question("x2", "Who issued it?", True, generation.passages[0].text + "\n\nX", "fact")
-    results = evaluate_questions(Searcher(generation, embedder), [*questions, outside, cut], ["hybrid"])
+    results = evaluate_questions(open_searcher(generation, embedder), [*questions, outside, cut], ["hybrid"])
     metrics = results["hybrid"].metrics
     assert set(QUESTION_MEASURES) <= set(metrics)
     for name in (*QUESTION_MEASURES, "answer_contains_gold", "answerable_kept", "unanswerable_flagged"):
@@ -217,7 +217,7 @@ def test_scifact_slice_dense_ndcg_floor(tmp_path: Path) -> None:
     data = load_beir(write_beir(tmp_path / "scifact-slice", documents, queries, qrels), "test")
     assert len(data.queries) == 50
     generation = index_for(data, tmp_path / "index")
-    metrics = evaluate_beir(Searcher(generation, real_embedder()), data, ["dense"])["dense"].metrics
+    metrics = evaluate_beir(open_searcher(generation, real_embedder()), data, ["dense"])["dense"].metrics
     # measured 2026-11-25 (all-MiniLM-L6-v2, chunk_tokens 200): nDCG@10 = 0.952 on this slice
     # (R@1 0.859, R@10 0.980); the floor sits 0.1 below it
     ndcg = metrics["nDCG@10"]

@@ -9,7 +9,7 @@ from qa.core.types import page_of
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.ingest.corpus import load_corpus
-from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
 
 HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>
@@ -78,7 +78,7 @@ def test_html_and_pdf_answers_cite_exact_text(tmp_path: Path) -> None:
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
     build_index(settings, real_embedder())
     generation = load_generation(settings.index_dir)
-    searcher = Searcher(generation, real_embedder())
+    searcher = open_searcher(generation, real_embedder())
     hit = searcher.search("how much did the bridge repairs cost?", 3).hits[0]
     assert "42 million euros" in hit.passage.text
     assert (

@@ -82,7 +82,7 @@ def fuzz_schema(fuzz_base: Path) -> Iterator[schemathesis.BaseSchema]:
     app = create_app(settings, real_embedder())
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     deadline = time.monotonic() + 120
-    while (app.state.service.writes.latest() or {}).get("state") in ("queued", "running"):
+    while (app.state.engine.writes.latest() or {}).get("state") in ("queued", "running"):
         assert time.monotonic() < deadline, "a fuzzed rebuild never finished"
         time.sleep(0.2)  # let a background rebuild end before the app's lifespan does
     asgi.shutdown_lifespans()

@@ -62,8 +62,9 @@ def test_rebuild_is_picked_up_while_queries_never_fail(tmp_path: Path) -> None:
 def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from qa.http.app import create_app, reload_if_published
+    from qa.http.app import create_app
     from qa.index.generations import POINTER, publish
+    from qa.service.lifecycle import reload_if_published
 
     settings = article_copy(tmp_path)
     served = build_index(settings, real_embedder()).generation
@@ -73,10 +74,10 @@ def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp
         shutil.copytree(settings.index_dir / served, broken)
         (broken / "passages.jsonl").write_text("{not json\n")
         publish(settings.index_dir, broken.name)
-        assert reload_if_published(app.state.service) is False
-        assert reload_if_published(app.state.service) is False  # refused once, not retried
+        assert reload_if_published(app.state.engine) is False
+        assert reload_if_published(app.state.engine) is False  # refused once, not retried
         assert client.get("/index").json()["generation"] == served
         assert client.get("/query", params={"q": "what did UNIDO announce?"}).status_code == 200
         (settings.index_dir / POINTER).write_bytes(b"\xff\xfe garbage")
-        assert reload_if_published(app.state.service) is False
+        assert reload_if_published(app.state.engine) is False
         assert client.get("/readyz").status_code == 200

@@ -1,4 +1,5 @@
 """Ingestion without HTTP: doc_id rules, and stored changes that undo exactly (files and folders)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -18,6 +18,7 @@ from qa.core.config import Settings
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 from tests.conftest import DATA, real_embedder
 
 UNIDO = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations Industrial"
@@ -25,7 +26,7 @@ UNIDO = "Also unveiled during WAIC’s opening ceremony was the formation of a n
 
 @pytest.fixture(scope="module")
 def searcher(article_settings: Settings) -> Searcher:
-    return Searcher(load_generation(article_settings.index_dir), real_embedder())
+    return open_searcher(load_generation(article_settings.index_dir), real_embedder())
 
 
 def test_unido_question_finds_the_centre_of_excellence_first(searcher: Searcher) -> None:
@@ -96,7 +97,7 @@ def test_a_kind_of_organisation_is_answered_by_a_name_of_that_kind(tmp_path: Pat
     )
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
     build_index(settings, real_embedder())
-    expo = Searcher(load_generation(settings.index_dir), real_embedder())
+    expo = open_searcher(load_generation(settings.index_dir), real_embedder())
     companies = expo.search("Which Chinese tech companies showed products at the expo?", 3)
     assert companies.answerable and companies.answer is not None
     assert "Huawei, Baidu and Tencent" in companies.answer.text

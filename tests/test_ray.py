@@ -28,6 +28,7 @@ from qa.index.build import build_documents, build_index
 from qa.index.generations import EF_SEARCH, Generation, load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import LocalShards, Partition, split_points
+from qa.service.engine import open_searcher
 from tests.conftest import DATA, article_copy, real_embedder, running_server
 from tests.test_evaluation import SCIFACT, scifact_slice, write_beir
 
@@ -86,7 +87,7 @@ def test_sharded_service_answers_like_the_single_node_one(
     sharded_url: str, article_settings: Settings
 ) -> None:
     embedder = real_embedder()
-    single = Searcher(load_generation(article_settings.index_dir), embedder)
+    single = open_searcher(load_generation(article_settings.index_dir), embedder)
     questions = [json.loads(line)["question"] for line in (DATA / "article_questions.jsonl").open()]
     with httpx.Client(base_url=sharded_url, timeout=60) as http:
         for question in questions:
@@ -153,8 +154,9 @@ def test_scifact_partitions_in_process_equal_the_whole(
     generation, questions = scifact_generation
     bounds = split_points(len(generation.passages), 3)
     partitions = [Partition.of(generation, lo, hi, EF_SEARCH) for lo, hi in itertools.pairwise(bounds)]
-    single = Searcher(generation, real_embedder())
-    compare_searchers(single, Searcher(generation, real_embedder(), LocalShards(partitions)), questions)
+    single = open_searcher(generation, real_embedder())
+    sharded = Searcher(generation, single.encoder, LocalShards(partitions), reader=single.reader)
+    compare_searchers(single, sharded, questions)
 
 
 def test_scifact_on_ray_shards_equal_the_single_node(
@@ -174,7 +176,7 @@ def test_scifact_on_ray_shards_equal_the_single_node(
         sharded = open_sharded(settings, real_embedder(), generation.name, handles)
         assert len(set(ray.get([h.node.remote() for h in handles]))) == 2  # one shard per node
         assert sharded.generation.index is None  # the replica's catalog holds no vector index
-        compare_searchers(Searcher(generation, real_embedder()), sharded, questions)
+        compare_searchers(open_searcher(generation, real_embedder()), sharded, questions)
     finally:
         ray.shutdown()
 
@@ -205,7 +207,7 @@ def test_index_on_ray_writes_the_single_node_generation(cluster: str, tmp_path: 
     assert {k: distributed.manifest[k] for k in keys} == {k: single.manifest[k] for k in keys}
     # either build serves: the Ray-built generation answers like the single-node one
     question = "what did UNIDO announce?"
-    answers = [Searcher(g, real_embedder()).search(question, 3) for g in (single, distributed)]
+    answers = [open_searcher(g, real_embedder()).search(question, 3) for g in (single, distributed)]
     assert [h.passage for h in answers[0].hits] == [h.passage for h in answers[1].hits]
 
 

@@ -83,7 +83,6 @@ def test_only_the_newest_generations_are_kept(tmp_path: Path) -> None:
 def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
     from filelock import FileLock
 
-
     settings = make_settings(tmp_path)
     settings.index_dir.mkdir()
     with FileLock(settings.index_dir / ".build.lock"), pytest.raises(BuildInProgress, match="another build"):
@@ -92,7 +91,7 @@ def test_a_second_concurrent_build_is_refused(tmp_path: Path) -> None:
 
 
 def test_ann_index_answers_like_exact_search(tmp_path: Path) -> None:
-    from qa.search.searcher import Searcher
+    from qa.service.engine import open_searcher
 
     embedder = real_embedder()
     exact = make_settings(tmp_path)
@@ -102,7 +101,7 @@ def test_ann_index_answers_like_exact_search(tmp_path: Path) -> None:
     flat, hnsw = load_generation(exact.index_dir), load_generation(approximate.index_dir)
     assert flat.manifest["faiss_factory"] == "Flat" and hnsw.manifest["faiss_factory"] == "HNSW32"
     for question in ["what did UNIDO announce?", "who wrote this?", "Where will the centre be housed?"]:
-        ranked = [Searcher(g, embedder).ranked_passages(question, 5, "dense") for g in (flat, hnsw)]
+        ranked = [open_searcher(g, embedder).ranked_passages(question, 5, "dense") for g in (flat, hnsw)]
         assert [row for row, _ in ranked[0]] == [row for row, _ in ranked[1]]
 
 

@@ -19,8 +19,11 @@ from qa.core.types import Answer, Document, Evidence, Query, TokenVectors, Vecto
 class Parser(Protocol):
     """The bytes of a file and its doc_id to a ``Document`` (``DocumentError`` when it cannot)."""
 
-    name: str
-    version: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
 
     def parse(self, doc_id: str, data: bytes) -> Document: ...
 
@@ -48,7 +51,8 @@ class Reader(Protocol):
     """A question and the evidence of its top passages to the answer sentence, or None when the
     passages do not answer it."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None: ...
 
@@ -56,7 +60,8 @@ class Reader(Protocol):
 class TokenCodec(Protocol):
     """Word-piece vectors in and out of storage: ``decode(encode(v))`` approximates ``v``."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def encode(self, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]: ...
 

@@ -43,6 +43,7 @@ from qa.index.generations import (
     read_manifest,
 )
 from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
 
 PASSAGE_DEPTH = 300  # passages asked for per BEIR query at least, pooled into ...
 DOCUMENT_DEPTH = 100  # ... this many documents
@@ -368,7 +369,7 @@ def beir_report(
     build_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Evaluate ``modes`` on a loaded BEIR split and describe the run as JSON-ready data."""
-    results = evaluate_beir(Searcher(generation, embedder), data, modes)
+    results = evaluate_beir(open_searcher(generation, embedder), data, modes)
     return {
         "kind": "beir",
         "dataset": data.name,
@@ -393,7 +394,7 @@ def question_report(
     build_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Evaluate ``modes`` on a question set over ``generation`` and describe the run as JSON-ready data."""
-    results = evaluate_questions(Searcher(generation, embedder), questions, modes)
+    results = evaluate_questions(open_searcher(generation, embedder), questions, modes)
     return {
         "kind": "questions",
         "dataset": path.stem,

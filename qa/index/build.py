@@ -36,8 +36,6 @@ from qa.ingest.passages import build_passages
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
 
-
-
 @dataclass
 class BuildSummary:
     generation: str

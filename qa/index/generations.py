@@ -55,16 +55,6 @@ POINTER = "CURRENT"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 
-
-
-
-
-
-
-
-
-
-
 # A checksum catches truncation and flipped bytes, not tampering: xxh3-128 does that at memory speed
 # (3.5 GB/s here against SHA-256's 0.9), which matters because every load reads every byte.
 # Generations written with SHA-256 checksums still verify.

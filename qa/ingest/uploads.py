@@ -22,7 +22,7 @@ import re
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -54,23 +54,7 @@ _HTML_TAG = re.compile(
 _HTML_SNIFF_BYTES = 64 * 1024
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def clean_doc_id(doc_id: str, suffixes: tuple[str, ...] | set[str] = WRITABLE_SUFFIXES) -> str:
+def clean_doc_id(doc_id: str, suffixes: Collection[str] = WRITABLE_SUFFIXES) -> str:
     """``doc_id`` if it is a plain relative path ending in one of ``suffixes``; else ``InvalidDocId``."""
     if not doc_id or len(doc_id) > MAX_DOC_ID_CHARS:
         raise InvalidDocId(f"doc_id must be 1 to {MAX_DOC_ID_CHARS} characters long")
@@ -95,7 +79,7 @@ def clean_doc_id(doc_id: str, suffixes: tuple[str, ...] | set[str] = WRITABLE_SU
 
 
 def corpus_path(
-    corpus_dir: Path, doc_id: str, suffixes: tuple[str, ...] | set[str] = WRITABLE_SUFFIXES
+    corpus_dir: Path, doc_id: str, suffixes: Collection[str] = WRITABLE_SUFFIXES
 ) -> Path:
     """The file ``doc_id`` names, refused if resolving it (symbolic links included) leaves the corpus."""
     root = corpus_dir.resolve()

@@ -25,8 +25,6 @@ JobState = Literal["queued", "running", "done", "failed"]
 Result = TypeVar("Result")
 
 
-
-
 @dataclass
 class Job:
     """One write job; fields change under ``_lock`` and are read as one consistent ``snapshot``."""

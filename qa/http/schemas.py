@@ -1,0 +1,207 @@
+"""The HTTP schemas: request and response bodies, the error shape, and SearchResult to JSON.
+
+Every response body is one of these pydantic models, built from the core's dataclasses
+(``qa.core.types``) by the functions at the end, so the Python API and HTTP say the same things.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.core.config import SearchMode
+from qa.core.types import Citation, Hit, SearchResult
+from qa.ingest.uploads import MAX_DOC_ID_CHARS
+
+MAX_K = 50
+
+
+class ErrorModel(BaseModel):
+    detail: str = Field(description="What was wrong, and what to do about it.")
+
+
+# Every refusal is {"detail": "..."}: documented on every route, 422 included, so clients and the
+# schema-driven fuzz test see the shape that is actually sent.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorModel, "description": description}
+    for status, description in {
+        400: "Malformed request (a query string that is not UTF-8).",
+        401: "Missing or wrong bearer token.",
+        403: "Writes are disabled (no QA_API_TOKEN).",
+        404: "No such document.",
+        409: "Duplicate content, a write or build already running, or the last document.",
+        413: "Request body or document too large.",
+        415: "Content that is not what its type or suffix says, or a compressed body.",
+        422: "Invalid parameters or body; the detail names them.",
+        429: "Rate limit exceeded; see Retry-After.",
+        503: "The index or model is not loaded yet.",
+        507: "The index could not be written (disk full); nothing changed.",
+    }.items()
+}
+
+
+class CitationModel(BaseModel):
+    doc_id: str
+    title: str
+    start: int = Field(description="Offset of the first cited character in the document text.")
+    end: int = Field(description="Offset just past the last cited character.")
+    line_start: int
+    line_end: int
+    page: int | None = Field(None, description="PDF page of the start, for PDF documents.")
+
+
+class PassageModel(BaseModel):
+    rank: int
+    score: float
+    text: str
+    kind: str = Field(description="'body' for document content, 'metadata' for byline, date or author bio.")
+    citation: CitationModel
+
+
+class AnswerModel(BaseModel):
+    text: str
+    score: float
+    citation: CitationModel
+
+
+class QueryResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    took_ms: float
+    answerable: bool
+    answer: AnswerModel | None
+    passages: list[PassageModel]
+
+
+class QueryRequest(BaseModel):
+    question: str = Field(description="The question, 1 to 2,000 characters.")
+    k: int = Field(5, ge=1, le=MAX_K, description="How many passages to return.")
+    mode: SearchMode | None = Field(None, description="hybrid (default), dense or keyword.")
+
+
+class DocumentModel(BaseModel):
+    doc_id: str
+    title: str
+    text: str
+    metadata: dict[str, Any]
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    characters: int
+    passages: int
+
+
+class JobModel(BaseModel):
+    id: str
+    kind: str = Field(description="add, delete or rebuild.")
+    state: str = Field(description="queued, running, done or failed.")
+    progress: float = Field(description="0.0 to 1.0: passages embedded so far, of those to embed.")
+    error: str | None
+    generation: str | None = Field(None, description="The generation the job published, once done.")
+
+
+class IndexInfo(BaseModel):
+    generation: str
+    documents: int
+    passages: int
+    model: str
+    built_at: str
+    components: dict[str, Any] = Field(
+        default_factory=dict, description="What made the index: parsers, layout, language, encoder, codec."
+    )
+    job: JobModel | None = Field(None, description="The latest write job of this server.")
+
+
+class NewDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(
+        None, max_length=MAX_DOC_ID_CHARS, description="Path under the corpus, ending .md or .txt."
+    )
+    title: str | None = Field(None, max_length=500, description="Stored as front matter.")
+    text: str = Field(description="The document's text, stored exactly as given.")
+
+
+class RebuildRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: bool = Field(False, description="Re-embed every document, even unchanged ones.")
+
+
+class WrittenDocument(BaseModel):
+    doc_id: str
+    generation: str
+    passages: int = Field(description="Passages of this document in the generation.")
+
+
+class DeletedDocument(BaseModel):
+    doc_id: str
+    generation: str
+
+
+class RebuildAccepted(BaseModel):
+    job: JobModel
+
+
+DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": NewDocument.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "doc_id": {"type": "string", "description": "Defaults to the file's name."},
+                    },
+                }
+            },
+        },
+    }
+}
+REBUILD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": RebuildRequest.model_json_schema()}},
+    }
+}
+
+
+def citation_model(citation: Citation) -> CitationModel:
+    return CitationModel(**citation.__dict__)
+
+
+def passage_model(rank: int, hit: Hit) -> PassageModel:
+    return PassageModel(
+        rank=rank,
+        score=round(hit.score, 6),
+        text=hit.passage.text,
+        kind=hit.passage.kind,
+        citation=citation_model(hit.citation),
+    )
+
+
+def to_response(question: str, mode: SearchMode, result: SearchResult, started: float) -> QueryResponse:
+    answer = result.answer
+    return QueryResponse(
+        query=question,
+        mode=mode,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        answerable=result.answerable,
+        answer=AnswerModel(
+            text=answer.text, score=round(answer.score, 6), citation=citation_model(answer.citation)
+        )
+        if answer
+        else None,
+        passages=[passage_model(rank, hit) for rank, hit in enumerate(result.hits, start=1)],
+    )
+
+
+def job_model(snapshot: dict[str, Any] | None) -> JobModel | None:
+    return JobModel(**snapshot) if snapshot is not None else None

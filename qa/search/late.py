@@ -1,0 +1,82 @@
+"""Late interaction: each question word piece's best match among a text's word pieces, averaged.
+
+The stored word pieces are float16 (or float32); every product widens them in torch, which does
+it about ten times faster than numpy. A text that writes out an acronym of the question ("research
+and development" for "R&D") is credited for it (``credit``): the model's word pieces for "R", "&"
+and "D" resemble nothing in those words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from qa.core.types import Vectors
+
+# How well a word piece of the question matches the same word in a passage: acronyms of the
+# development set matched their own occurrences at 0.66-0.92 (median 0.86).
+ACRONYM_MATCH = 0.8
+
+
+def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Sequence[int]) -> Vectors:
+    """MaxSim per segment: for each query word piece its best match among the segment's word
+    pieces, averaged. Segment i is ``tokens[bounds[i]:bounds[i + 1]]``; an empty one scores 0, and
+    so does every one for a question without word pieces (e.g. only a zero-width space)."""
+    if len(bounds) < 2:
+        return np.zeros(0, dtype=np.float32)
+    if not len(query_tokens):
+        return np.zeros(len(bounds) - 1, dtype=np.float32)
+    similarities = inner_products(tokens, query_tokens)  # (pieces, query pieces)
+    scores = np.zeros(len(bounds) - 1, dtype=np.float32)
+    starts = np.asarray(bounds[:-1])
+    nonempty = np.asarray(bounds[1:]) > starts
+    if nonempty.any() and len(similarities):
+        best = np.maximum.reduceat(similarities, starts[nonempty], axis=0)
+        scores[nonempty] = best.mean(axis=1)
+    return scores
+
+
+def inner_products(tokens: npt.NDArray[Any], query_tokens: Vectors) -> Vectors:
+    """``tokens @ query_tokens.T`` in float32, for stored word pieces in float16 or float32. Done
+    in torch: it widens float16 about ten times faster than numpy (0.04 against 0.5 ms for the
+    article's 732 word pieces), which made the widening most of a question's search time."""
+    if not tokens.flags.writeable:  # torch shares the memory and wants it writeable; a memmap view is not
+        tokens = np.array(tokens)
+    stored = torch.from_numpy(tokens).to(torch.float32)
+    question = torch.from_numpy(np.ascontiguousarray(query_tokens, dtype=np.float32))
+    return (question @ stored.T).T.numpy()
+
+
+def best_matches(query_tokens: Vectors, texts: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+    """For each text's word pieces, each question piece's best match among them (0 for a text
+    without pieces): the rows whose means are late-interaction scores. One product for all."""
+    best = np.zeros((len(texts), len(query_tokens)), dtype=np.float32)
+    lengths = np.array([len(pieces) for pieces in texts])
+    if not len(query_tokens) or not lengths.any():
+        return best
+    similarities = inner_products(np.concatenate(texts), query_tokens)  # (pieces, question pieces)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    nonempty = lengths > 0
+    best[nonempty] = np.maximum.reduceat(similarities, starts[nonempty], axis=0)
+    return best
+
+
+def credited(query_tokens: Vectors, pieces: npt.NDArray[Any], acronym_pieces: Sequence[slice]) -> float:
+    """Late interaction of a text that writes out acronyms of the question (:func:`credit`)."""
+    if not len(pieces) or not len(query_tokens):
+        return 0.0
+    best = best_matches(query_tokens, [pieces])[0]
+    credit(best, acronym_pieces)
+    return float(best.mean())
+
+
+def credit(best: npt.NDArray[np.float32], acronym_pieces: Sequence[slice]) -> None:
+    """Raise, in place, a text's best matches for the question's word pieces of acronyms the text
+    writes out: they match at least as well as the same word would (``ACRONYM_MATCH``), since the
+    model cannot see that "R&D" and "research and development" are the same words."""
+    for piece_range in acronym_pieces:
+        best[piece_range] = np.maximum(best[piece_range], ACRONYM_MATCH)

@@ -1,0 +1,222 @@
+"""The Engine: settings to components, and the one object every edge calls.
+
+HTTP routes, CLI commands (and the Python API: ``qa.open``) hold no logic of their own: they call
+an ``Engine``. It owns the encoder, the generation being served (loaded, hot-reloaded, refused or
+fallen back from: ``qa.service.lifecycle``), the reader, the write jobs (``qa.service.writes``),
+the micro-batcher that embeds concurrent questions in one model call, and the answer cache.
+No module-level state: everything lives on the Engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+from starlette.concurrency import run_in_threadpool
+
+from qa.answer.rules import RuleReader
+from qa.core.config import SearchMode, Settings
+from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
+from qa.core.protocols import Encoder, Reader
+from qa.core.types import Document, SearchResult
+from qa.index.build import BuildSummary, Progress, build_index, parameters_for
+from qa.index.generations import Generation, current_generation, load_generation
+from qa.search.searcher import Searcher
+from qa.service import lifecycle, writes
+from qa.service.asking import Ask, answer_batch, clean_question
+from qa.service.batching import MicroBatcher
+from qa.service.jobs import Job, WriteJobs
+from qa.service.metrics import Metrics
+from qa.service.writes import Written
+
+
+def default_reader(settings: Settings, encoder: Encoder) -> Reader:
+    """The reader the settings name (today the one rule-based English reader)."""
+    return RuleReader(encoder)
+
+
+def open_searcher(generation: Generation, encoder: Encoder, settings: Settings | None = None) -> Searcher:
+    """A searcher over ``generation`` in this process, with the default reader."""
+    return Searcher(generation, encoder, reader=default_reader(settings or Settings(), encoder))
+
+
+def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
+    """The embedded default: generation ``name``, searched in this process."""
+    generation = load_generation(settings.index_dir, parameters_for(settings, encoder), name=name)
+    return open_searcher(generation, encoder, settings)
+
+
+# how a generation is opened for search: in process, or over Ray shards (qa.distributed)
+SearcherFactory = Callable[[Settings, Encoder, str], Searcher]
+CacheKey = tuple[str, str, int, str]  # (generation, question, k, mode)
+
+
+@dataclass
+class Engine:
+    """Settings to components: the model, the searcher over the served generation, the reader,
+    the write jobs (one at a time), batching and the answer cache."""
+
+    settings: Settings
+    encoder: Encoder | None = None
+    searcher: Searcher | None = None
+    load_error: str | None = None
+    writes: WriteJobs = field(default_factory=WriteJobs)
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)
+    refused_generation: str | None = None  # the last generation that failed to load, not retried
+    refused: dict[str, str] | None = None  # that generation and why, as /readyz shows it
+    batcher: MicroBatcher[Ask, SearchResult] | None = None  # set while a server runs
+    # touched only on the event loop, so no lock
+    answers: LRUCache[CacheKey, SearchResult] | None = None
+    open_searcher: SearcherFactory = open_local
+
+    # loading
+
+    def load(self) -> None:
+        """Load the model and the served generation; failures are kept in ``load_error``."""
+        lifecycle.load(self)
+
+    def reload_if_published(self) -> bool:
+        """Swap to the generation ``CURRENT`` names if it is not the one served; True if swapped."""
+        return lifecycle.reload_if_published(self)
+
+    def check_index(self) -> None:
+        """``IndexNotFound`` when no generation is published: before the model is loaded for nothing."""
+        if current_generation(self.settings.index_dir) is None:
+            raise IndexNotFound(f"no index in {self.settings.index_dir}. Run `qa index` to build one.")
+
+    @property
+    def ready(self) -> bool:
+        return self.searcher is not None
+
+    def ready_searcher(self) -> Searcher:
+        if self.searcher is None:
+            raise NotReady(self.load_error or "the index is still loading")
+        return self.searcher
+
+    def ready_encoder(self) -> Encoder:
+        if self.encoder is None:
+            raise NotReady(self.load_error or "the model is still loading")
+        return self.encoder
+
+    # asking
+
+    def question(self, question: str) -> str:
+        """``question`` cleaned, or ``InvalidQuestion`` saying what is wrong with it."""
+        return clean_question(question, self.settings.max_question_chars)
+
+    def ask(self, question: str, k: int = 5, mode: SearchMode | None = None) -> SearchResult:
+        """Passages and the answer for ``question``, in this thread."""
+        searcher = self.ready_searcher()
+        return searcher.search(self.question(question), k, mode or self.settings.default_mode)
+
+    def start_batching(self) -> None:
+        """Answer concurrent questions together: one worker thread embeds each batch in one model
+        call and searches it (call inside the event loop)."""
+        encoder = self.encoder
+        if encoder is None or self.batcher is not None:
+            return
+        settings = self.settings
+        self.batcher = MicroBatcher(
+            lambda asks: answer_batch(encoder, asks),
+            max_batch=settings.batch_max,
+            wait_seconds=settings.batch_wait_ms / 1000,
+        )
+        self.batcher.start()
+        if settings.cache_size:
+            self.answers = LRUCache(maxsize=settings.cache_size)
+
+    async def stop_batching(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.close()
+            self.batcher = None
+
+    async def ask_async(
+        self, question: str, k: int = 5, mode: SearchMode | None = None
+    ) -> tuple[str, SearchMode, SearchResult]:
+        """(cleaned question, mode, result) without blocking the event loop: the question joins
+        the next batch, and one asked before of the same generation is answered from the cache."""
+        searcher = self.ready_searcher()
+        cleaned = self.question(question)
+        chosen: SearchMode = mode or self.settings.default_mode
+        key = (searcher.generation.name, cleaned, k, chosen)
+        cached = self.answers.get(key) if self.answers is not None else None
+        if cached is not None:
+            return cleaned, chosen, cached
+        ask = Ask(searcher, cleaned, k, chosen)
+        if self.batcher is None:  # no server running: nothing to batch with
+            result = await run_in_threadpool(searcher.search, cleaned, k, chosen)
+        else:
+            result = await self.batcher.submit(ask)
+        if self.answers is not None:
+            self.answers[key] = result
+        return cleaned, chosen, result
+
+    # reading the index
+
+    def served_documents(self) -> Mapping[str, Document]:
+        return self.searcher.generation.documents if self.searcher is not None else {}
+
+    def documents(self) -> list[tuple[Document, int]]:
+        """Every served document with its number of passages."""
+        generation = self.ready_searcher().generation
+        return [
+            (doc, len(generation.rows_of_doc.get(doc.doc_id, []))) for doc in generation.documents.values()
+        ]
+
+    def document(self, doc_id: str) -> Document:
+        document = self.ready_searcher().generation.documents.get(doc_id)
+        if document is None:
+            raise UnknownDocument(f"no document {doc_id!r}; GET /documents lists them")
+        return document
+
+    def index_info(self) -> dict[str, Any]:
+        """The served generation's manifest figures, its components and the latest write job."""
+        generation = self.ready_searcher().generation
+        manifest = generation.manifest
+        return {
+            "generation": generation.name,
+            "documents": manifest["documents"],
+            "passages": manifest["passages"],
+            "model": manifest["model"],
+            "built_at": manifest["built_at"],
+            "components": manifest.get("components", {}),
+            "job": self.writes.latest(),
+        }
+
+    # writing
+
+    def build(self, full: bool = False, progress: Progress | None = None, serve: bool = True) -> BuildSummary:
+        """Build or update the index from the corpus folder; then serve what was built, unless
+        ``serve`` is False (a one-off ``qa index`` has nothing to serve)."""
+        summary = build_index(self.settings, self.ready_encoder(), full=full, progress=progress)
+        if serve:
+            self.reload_if_published()
+        return summary
+
+    def add(self, doc_id: str, data: bytes) -> tuple[Written, bool]:
+        """Store and index one document; (what was written, whether its doc_id is new)."""
+        return writes.write_document(self, doc_id, data)
+
+    def delete(self, doc_id: str) -> str:
+        """Remove a document from the corpus and the index; the generation that no longer has it."""
+        return writes.delete_document(self, doc_id)
+
+    def rebuild(self, full: bool = False) -> Job:
+        """Rebuild the index in the background; the job to follow."""
+        return writes.start_rebuild(self, full)
+
+
+def open_engine(settings: Settings | None = None, encoder: Encoder | None = None, **overrides: Any) -> Engine:
+    """An Engine over ``settings`` (default: the environment's ``QA_*``), loaded and ready to ask.
+
+    ``overrides`` are settings by name (``corpus_dir="docs/"``, ``index_dir="index/"``). The
+    model loads now; the index too, when one is built (else ``load_error`` says how to build one,
+    and ``build()`` builds it)."""
+    chosen = (settings or Settings(**overrides)).resolved()
+    engine = Engine(settings=chosen, encoder=encoder)
+    engine.load()
+    return engine

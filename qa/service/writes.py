@@ -1,0 +1,99 @@
+"""Write transactions: a corpus file changed, the index rebuilt, the change undone if the build fails.
+
+A write claims the server's one write slot (``WriteJobs``) and the index's build lock (another
+process building is refused at once), changes one file of the corpus, builds, and serves the new
+generation at once (no wait for the watcher). Posting the very bytes already stored and served
+under a doc_id changes nothing: no build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qa.core.config import Settings
+from qa.core.protocols import Encoder
+from qa.index.build import BuildSummary, build_index, build_lock
+from qa.ingest import uploads
+from qa.service.jobs import Job
+
+if TYPE_CHECKING:
+    from qa.service.engine import Engine
+
+
+@dataclass(frozen=True)
+class Written:
+    doc_id: str
+    generation: str
+    passages: int  # passages of this document in the generation
+
+
+def _refuse_if_building(settings: Settings) -> None:
+    """Refuse a write before it touches the corpus while another process builds (BuildInProgress)."""
+    with build_lock(settings.index_dir):
+        pass
+
+
+def _rebuild(engine: Engine, encoder: Encoder, job: Job, full: bool = False) -> BuildSummary:
+    """Build the corpus as the job (the caller holds the build lock), then serve the new
+    generation at once."""
+    summary = build_index(engine.settings, encoder, full=full, progress=job.report, locked=True)
+    engine.metrics.builds.observe(summary.seconds)
+    job.update(generation=summary.generation)
+    engine.reload_if_published()
+    return summary
+
+
+def _change_and_rebuild(engine: Engine, kind: str, change: Callable[[], uploads.Change]) -> BuildSummary:
+    """Claim the write slot, change one corpus file, rebuild; undo the change if the build fails."""
+    encoder = engine.ready_encoder()
+
+    def work(job: Job) -> BuildSummary:
+        with build_lock(engine.settings.index_dir):  # no other build sees the corpus mid-change
+            applied = change()
+            try:
+                return _rebuild(engine, encoder, job)
+            except BaseException:
+                applied.undo()
+                raise
+
+    job = engine.writes.claim(kind, check=lambda: _refuse_if_building(engine.settings))
+    return engine.writes.run(job, work)
+
+
+def _written(engine: Engine, doc_id: str, generation: str) -> Written:
+    searcher = engine.searcher
+    passages = len(searcher.generation.rows_of_doc.get(doc_id, [])) if searcher is not None else 0
+    return Written(doc_id=doc_id, generation=generation, passages=passages)
+
+
+def write_document(engine: Engine, doc_id: str, data: bytes) -> tuple[Written, bool]:
+    """Store and index one document; (what was written, whether its doc_id is new)."""
+    searcher = engine.searcher
+    served = searcher.generation.documents if searcher is not None else {}
+    settings = engine.settings
+    prepared = uploads.prepare(settings.corpus_dir, doc_id, data, settings.max_upload_bytes, served)
+    if searcher is not None and uploads.unchanged(prepared, served):
+        return _written(engine, doc_id, searcher.generation.name), False
+    is_new = not prepared.path.exists()
+    summary = _change_and_rebuild(engine, "add", lambda: uploads.store(prepared))
+    return _written(engine, doc_id, summary.generation), is_new
+
+
+def delete_document(engine: Engine, doc_id: str) -> str:
+    """Remove ``doc_id`` from the corpus and rebuild; the generation published without it."""
+    path = uploads.removable(engine.settings.corpus_dir, doc_id, engine.served_documents())
+    return _change_and_rebuild(engine, "delete", lambda: uploads.remove(path)).generation
+
+
+def start_rebuild(engine: Engine, full: bool) -> Job:
+    encoder = engine.ready_encoder()
+    job = engine.writes.claim("rebuild", check=lambda: _refuse_if_building(engine.settings))
+
+    def work(running: Job) -> BuildSummary:
+        with build_lock(engine.settings.index_dir):
+            return _rebuild(engine, encoder, running, full)
+
+    engine.writes.run_in_background(job, work)
+    return job
