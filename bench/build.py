@@ -29,7 +29,7 @@ from common import ROOT, machine, write_results  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
-from qa.evaluation.runs import load_beir  # noqa: E402
+from qa.evaluation.data import load_beir  # noqa: E402
 from qa.index.build import build_documents, parameters_for  # noqa: E402
 from qa.index.generations import load_generation  # noqa: E402
 

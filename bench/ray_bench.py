@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
-from qa.evaluation.runs import load_beir  # noqa: E402
+from qa.evaluation.data import load_beir  # noqa: E402
 from qa.index.build import build_documents  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

@@ -25,6 +25,8 @@ from qa.core.logs import logging_config
 from qa.core.protocols import Encoder
 from qa.core.types import Document
 from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.evaluation.data import load_beir, load_question_set
+from qa.evaluation.table import results_table
 from qa.index.build import BuildSummary
 from qa.index.generations import (
     CHUNKER_VERSION,
@@ -285,14 +287,7 @@ def eval_(
     ] = False,
 ) -> None:
     """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
-    from qa.evaluation.runs import (
-        beir_report,
-        load_beir,
-        load_question_set,
-        question_report,
-        results_table,
-        write_report,
-    )
+    from qa.evaluation.runs import beir_report, question_report, write_report
 
     with _user_errors():
         chosen = _modes(modes)

@@ -36,7 +36,7 @@ European Union asks about that entity, and a document that never names it cannot
 similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
 question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
 "R&D" is found in "research and development"), or turned round with "of" ("the Shanghai
-Government" in "the government of Shanghai"). ``en.spelled_out`` tells when a text writes out an
+Government" in "the government of Shanghai"). ``en_rules.spelled_out`` tells when a text writes out an
 acronym of the question without using it, which the embedding model cannot see.
 """
 
@@ -46,13 +46,13 @@ import functools
 import re
 from collections.abc import Iterable
 
-from qa.lang import en
+from qa.lang.en import answers as en_rules
 
 
 def _names_place(sentence: str) -> bool:
     """Whether a place word stands before a name: "in Shanghai", "In Zürich,", "to the Global
     South", "in the UK". An acronym without "the" is seldom a place ("access to AI")."""
-    for match in en.PLACE_WORD.finditer(sentence):
+    for match in en_rules.PLACE_WORD.finditer(sentence):
         word = match.group(2)
         if not word[0].isupper():
             continue
@@ -66,17 +66,19 @@ def _names_place(sentence: str) -> bool:
 KIND_MODIFIERS = 3  # words between "which" and the kind: "which *Chinese tech* companies"
 
 
-def _asked_kind(clause: str) -> en.AnswerType | None:
+def _asked_kind(clause: str) -> en_rules.AnswerType | None:
     """The kind of organisation a "which/what … companies" clause asks for, if any."""
     words = re.findall(r"[\w’'-]+", clause.lower())
     for at, word in enumerate(words):
         if word not in ("which", "what"):
             continue
         for following in words[at + 1 : at + 2 + KIND_MODIFIERS]:
-            kind = next((kind for kind, (nouns, _) in en.KINDS.items() if nouns.fullmatch(following)), None)
+            kind = next(
+                (kind for kind, (nouns, _) in en_rules.KINDS.items() if nouns.fullmatch(following)), None
+            )
             if kind is not None:
                 return kind
-            if following in en.NOT_NAMES or following in en.KIND_STOP:
+            if following in en_rules.NOT_NAMES or following in en_rules.KIND_STOP:
                 break
         return None  # only the first wh-word's phrase
     return None
@@ -87,13 +89,13 @@ def _main_clause(question: str) -> str:
 
 
 def _main_clause_start(question: str) -> int:
-    main = en.MAIN_CLAUSE.search(question)
+    main = en_rules.MAIN_CLAUSE.search(question)
     return main.start(1) if main else 0
 
 
-def expected_type(question: str) -> en.AnswerType | None:
+def expected_type(question: str) -> en_rules.AnswerType | None:
     clause = _main_clause(question)
-    for answer_type, pattern in en.QUESTION_TYPES:
+    for answer_type, pattern in en_rules.QUESTION_TYPES:
         if pattern.search(clause):
             return answer_type
     return _asked_kind(clause)
@@ -104,14 +106,16 @@ def _capitalised(text: str, skip_first: bool) -> set[str]:
     first word of the text left out when ``skip_first``."""
     first = re.search(r"[^\W\d_]", text)
     words = set()
-    for match in en.CAPITALISED.finditer(text):
+    for match in en_rules.CAPITALISED.finditer(text):
         word = match.group()
         if word[0].isupper() and not (skip_first and first is not None and match.start() == first.start()):
             words.add(re.sub(r"[’']s$", "", word.strip(".’'")).lower())
     return words
 
 
-def has_type(sentence: str, answer_type: en.AnswerType | None, passage: str = "", question: str = "") -> bool:
+def has_type(
+    sentence: str, answer_type: en_rules.AnswerType | None, passage: str = "", question: str = ""
+) -> bool:
     """Whether ``sentence`` holds a span of ``answer_type`` (always true without a type).
 
     For a kind of organisation the sentence must name something the ``question`` does not, and
@@ -119,20 +123,20 @@ def has_type(sentence: str, answer_type: en.AnswerType | None, passage: str = ""
     from ("Three tech firms took part. Huawei showed …")."""
     if answer_type is None:
         return True
-    if answer_type in en.KINDS:
+    if answer_type in en_rules.KINDS:
         asked = _capitalised(question, skip_first=False)
-        names = _capitalised(sentence, skip_first=not en.OPENS_WITH_NAME.match(sentence))
-        named = any(name not in en.NOT_NAMES and name not in asked for name in names)
-        return named and bool(en.KINDS[answer_type][1].search(passage or sentence))
-    if answer_type in en.SATISFIED_BY:
-        return bool(en.SATISFIED_BY[answer_type].search(sentence))
+        names = _capitalised(sentence, skip_first=not en_rules.OPENS_WITH_NAME.match(sentence))
+        named = any(name not in en_rules.NOT_NAMES and name not in asked for name in names)
+        return named and bool(en_rules.KINDS[answer_type][1].search(passage or sentence))
+    if answer_type in en_rules.SATISFIED_BY:
+        return bool(en_rules.SATISFIED_BY[answer_type].search(sentence))
     if answer_type == "duration":
-        return bool(en.DURATION.search(sentence) or en.DATE.search(sentence))
+        return bool(en_rules.DURATION.search(sentence) or en_rules.DATE.search(sentence))
     if answer_type == "number":  # a count: the parts of a date count nothing
-        return bool(en.NUMBER.search(en.DATE.sub(" ", sentence)))
+        return bool(en_rules.NUMBER.search(en_rules.DATE.sub(" ", sentence)))
     if answer_type == "place":  # not any capital: "in Shanghai", or names that open the sentence
-        return _names_place(sentence) or bool(en.OPENS_WITH_NAME.match(sentence))
-    return bool(en.NAME_WORD.search(sentence.strip()))  # not the sentence's first word
+        return _names_place(sentence) or bool(en_rules.OPENS_WITH_NAME.match(sentence))
+    return bool(en_rules.NAME_WORD.search(sentence.strip()))  # not the sentence's first word
 
 
 def question_names(question: str) -> list[str]:
@@ -153,14 +157,14 @@ def _name_words(question: str) -> list[list[tuple[str, tuple[int, int]]]]:
     names: list[list[tuple[str, tuple[int, int]]]] = []
     previous_was_name = False
     previous_end = 0
-    for position, match in enumerate(en.WORD.finditer(question)):
+    for position, match in enumerate(en_rules.WORD.finditer(question)):
         if question[previous_end : match.start()].strip():
             previous_was_name = False  # "Li Qiang, Xi Jinping": a comma ends a name
         previous_end = match.end()
         word = match.group().strip(".’'-")
         possessive = word.endswith(("’s", "'s"))
         word = word.removesuffix("’s").removesuffix("'s")
-        capitalised = bool(word) and word[0].isupper() and word.lower() not in en.NOT_NAMES
+        capitalised = bool(word) and word[0].isupper() and word.lower() not in en_rules.NOT_NAMES
         if position == 0:
             capitalised = capitalised and any(c.isupper() for c in word[1:])
         if capitalised:
@@ -177,7 +181,7 @@ def _name_words(question: str) -> list[list[tuple[str, tuple[int, int]]]]:
 def _words(text: str) -> list[tuple[str, str]]:
     """(lower-case word, its stem) for each word of ``text``, possessives dropped."""
     words = re.findall(r"\w+", text.lower().replace("’s", "").replace("'s", ""))
-    return list(zip(words, en.stemmer().stemWords(words), strict=True))
+    return list(zip(words, en_rules.stemmer().stemWords(words), strict=True))
 
 
 def _same(name: tuple[str, str], word: tuple[str, str]) -> bool:
@@ -201,14 +205,14 @@ def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
     """Whether the letters of ``acronym`` ("R&D") are the initials of consecutive words of the text,
     small linking words skipped ("research and development")."""
     letters = [c.lower() for c in acronym if c.isalpha()]
-    content = [w for w, _ in words if w not in en.LINKS]
+    content = [w for w, _ in words if w not in en_rules.LINKS]
     width = len(letters)
     return any([w[0] for w in content[i : i + width]] == letters for i in range(len(content) - width + 1))
 
 
 def names_in(name: str, words: list[tuple[str, str]]) -> bool:
     """Whether ``name`` occurs in a text given as ``_words(text)``, also turned round with "of"
-    ("the Shanghai Government" in "the government of Shanghai"). A run of en.acronyms ("AI R&D")
+    ("the Shanghai Government" in "the government of Shanghai"). A run of en_rules.acronyms ("AI R&D")
     is found when each of them is."""
     name_words = _words(name)
     if _contains(words, name_words):
@@ -216,12 +220,12 @@ def names_in(name: str, words: list[tuple[str, str]]) -> bool:
     if len(name_words) > 1 and _contains(words, [name_words[-1], ("of", "of"), *name_words[:-1]]):
         return True
     parts = name.split()
-    if not all(en.ACRONYM.match(part) for part in parts):
+    if not all(en_rules.ACRONYM.match(part) for part in parts):
         return False
     return all(_contains(words, _words(part)) or _acronym_of(part, words) for part in parts)
 
 
-MAX_NAMES = en.MAX_NAMES
+MAX_NAMES = en_rules.MAX_NAMES
 
 
 @functools.lru_cache(maxsize=16)
@@ -251,16 +255,16 @@ def counted_words(sentence: str) -> list[tuple[int, int]]:
     """Character spans of the words that the numbers of ``sentence`` count: up to
     ``COUNTED_AFTER`` words after each number and ``COUNTED_BEFORE`` before it, within its clause,
     small words left out. The parts of a date count nothing ("July 8, 2024")."""
-    undated = en.DATE.sub(lambda match: " " * len(match.group()), sentence)
-    breaks = [(match.start(), match.end()) for match in en.CLAUSE_BREAK.finditer(sentence)]
+    undated = en_rules.DATE.sub(lambda match: " " * len(match.group()), sentence)
+    breaks = [(match.start(), match.end()) for match in en_rules.CLAUSE_BREAK.finditer(sentence)]
     spans: set[tuple[int, int]] = set()
-    for number in en.NUMBER.finditer(undated):
+    for number in en_rules.NUMBER.finditer(undated):
         clause_start = max([end for _, end in breaks if end <= number.start()], default=0)
         clause_end = min([start for start, _ in breaks if start >= number.end()], default=len(sentence))
-        after = list(en.LETTERS.finditer(sentence, number.end(), clause_end))[:COUNTED_AFTER]
-        before = list(en.LETTERS.finditer(sentence, clause_start, number.start()))[-COUNTED_BEFORE:]
+        after = list(en_rules.LETTERS.finditer(sentence, number.end(), clause_end))[:COUNTED_AFTER]
+        before = list(en_rules.LETTERS.finditer(sentence, clause_start, number.start()))[-COUNTED_BEFORE:]
         for word in (*before, *after):
-            if word.group().lower() not in en.NOT_NAMES and not en.NUMBER.fullmatch(word.group()):
+            if word.group().lower() not in en_rules.NOT_NAMES and not en_rules.NUMBER.fullmatch(word.group()):
                 spans.add(word.span())
     return sorted(spans)
 
@@ -270,7 +274,7 @@ def focus(question: str) -> tuple[int, int] | None:
     (in its main clause: "When the summit opened, who chaired it?")."""
     start = _main_clause_start(question)
     clause = question[start:]  # searched on its own: "^" marks where the clause begins
-    for pattern in en.FOCUS:
+    for pattern in en_rules.FOCUS:
         match = pattern.search(clause)
         if match:
             group = next(i for i in range(1, (pattern.groups or 0) + 1) if match.group(i))
@@ -279,25 +283,25 @@ def focus(question: str) -> tuple[int, int] | None:
     return None
 
 
-def role_asked(question: str) -> en.RoleAsked | None:
+def role_asked(question: str) -> en_rules.RoleAsked | None:
     """What office a "who is the … of" question asks the holder of: "any title" for a word for
     whoever leads ("head", "boss", "who runs"), answered by a sentence that holds any title; "this
     title" for a title itself ("mayor", "director") or its verb ("who chaired", "who founded"),
     answered by a sentence with a title that matches it (a sentence about the municipal government
     names no mayor, a party secretary is no minister, an editor founded nothing)."""
     question = _main_clause(question)
-    verb = en.TITLE_VERB.search(question)
+    verb = en_rules.TITLE_VERB.search(question)
     if verb is not None:
-        return "any title" if verb.group(1).lower() in en.LEADS else "this title"
-    match = en.WHO_IS_THE.search(question)
+        return "any title" if verb.group(1).lower() in en_rules.LEADS else "this title"
+    match = en_rules.WHO_IS_THE.search(question)
     if match is None:
         return None
     noun = match.group(1).lower()
-    if noun in en.LEADS:
+    if noun in en_rules.LEADS:
         return "any title"
-    return "this title" if en.TITLE.fullmatch(noun) else None
+    return "this title" if en_rules.TITLE.fullmatch(noun) else None
 
 
 def title_words(sentence: str) -> list[tuple[int, int]]:
     """Character spans of the titles in ``sentence``."""
-    return [match.span() for match in en.TITLE.finditer(sentence)]
+    return [match.span() for match in en_rules.TITLE.finditer(sentence)]

@@ -32,7 +32,7 @@ from qa.answer.analysis import (
 from qa.core.protocols import Encoder
 from qa.core.types import Answer, Evidence, Query, cite
 from qa.ingest.chunking import sentences
-from qa.lang import en
+from qa.lang.en import answers as en_rules
 from qa.search.acronyms import written_out
 from qa.search.late import best_matches, credit, inner_products
 
@@ -114,7 +114,7 @@ class RuleReader:
             # "He holds an MSc …" is about the person its passage names: the question's names
             # match as well as anywhere in the sentence's passage
             best[:, named] = np.maximum(best[:, named], in_passage[ranks][:, named])
-        if en.acronyms(query.text):
+        if en_rules.acronyms(query.text):
             texts = {
                 i: evidence[rank].document.text[start:end] for i, (rank, start, end) in enumerate(candidates)
             }

@@ -20,7 +20,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +28,12 @@ from typing import Any
 
 import ir_measures
 from ir_measures import RR, R, Success, nDCG
-from rich.table import Table
 
 from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexError_
 from qa.core.protocols import Encoder
 from qa.core.types import Document
+from qa.evaluation.data import BeirData, Qrels, Question
 from qa.index.build import BuildSummary, build_documents, parameters_for
 from qa.index.generations import (
     Generation,
@@ -48,8 +48,6 @@ from qa.service.engine import open_searcher
 PASSAGE_DEPTH = 300  # passages asked for per BEIR query at least, pooled into ...
 DOCUMENT_DEPTH = 100  # ... this many documents
 QUESTION_DEPTH = 10  # passages asked for per question
-PLAIN = {"layout": "plain"}  # no page furniture; the chunker uses the title as the heading
-WHOLE = {"layout": "whole"}  # one passage per document, truncated by the model: the reference setup
 
 BEIR_MEASURES: dict[str, Any] = {
     "nDCG@10": nDCG @ 10,
@@ -67,37 +65,8 @@ QUESTION_MEASURES: dict[str, Any] = {
 }
 UNREACHABLE = "\x00gold-not-in-any-passage"  # a relevant id no ranking contains: the question scores 0
 
-Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class BeirData:
-    """A BEIR dataset's split: its documents, and the queries that the split's qrels judge."""
-
-    name: str
-    split: str
-    documents: list[Document]
-    queries: dict[str, str]  # query id -> text, in qrels order
-    qrels: Qrels  # query id -> {doc_id: relevance}
-
-    def limited(self, limit: int | None) -> BeirData:
-        """The first ``limit`` queries (in qrels order); the corpus stays whole so scores stay comparable."""
-        if limit is None:
-            return self
-        kept = list(self.queries)[:limit]
-        queries = {query_id: self.queries[query_id] for query_id in kept}
-        return BeirData(self.name, self.split, self.documents, queries, {q: self.qrels[q] for q in kept})
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    answerable: bool
-    gold: str | None
-    category: str = ""
 
 
 @dataclass
@@ -115,93 +84,6 @@ class ModeResult:
         if self.details:
             row["questions"] = self.details
         return row
-
-
-def _jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: not valid JSON ({error})") from error
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            yield number, row
-
-
-def _read_qrels(path: Path) -> Qrels:
-    qrels: Qrels = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            fields = line.split()
-            if not fields or (number == 1 and fields[0] == "query-id"):
-                continue
-            if len(fields) != 3:
-                raise ValueError(f"{path}:{number}: expected 'query-id corpus-id score'")
-            query_id, doc_id, score = fields
-            try:
-                qrels.setdefault(query_id, {})[doc_id] = int(score)
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: score {score!r} is not an integer") from error
-    return qrels
-
-
-def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirData:
-    """Read the BEIR layout: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
-
-    ``whole_documents`` makes each document one passage that the model truncates, as in the
-    published reference runs (title + text, exact cosine); it exists to reproduce those figures."""
-    layout = WHOLE if whole_documents else PLAIN
-    paths = {name: folder / name for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
-    for path in paths.values():
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} not found (a BEIR folder holds corpus.jsonl, queries.jsonl, qrels/<split>.tsv)"
-            )
-    qrels = _read_qrels(paths[f"qrels/{split}.tsv"])
-    try:
-        documents = [
-            Document(str(row["_id"]), str(row.get("title") or ""), str(row.get("text") or ""), dict(layout))
-            for _, row in _jsonl(paths["corpus.jsonl"])
-        ]
-        texts = {str(row["_id"]): str(row["text"]) for _, row in _jsonl(paths["queries.jsonl"])}
-    except KeyError as error:
-        raise ValueError(f"a row in {folder} lacks the field {error}") from error
-    missing = [query_id for query_id in qrels if query_id not in texts]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} queries of qrels/{split}.tsv are not in queries.jsonl, e.g. {missing[0]!r}"
-        )
-    return BeirData(folder.resolve().name, split, documents, {q: texts[q] for q in qrels}, qrels)
-
-
-def load_question_set(path: Path) -> list[Question]:
-    """Questions from JSONL rows with id, question, answerable, gold (or null) and category."""
-    if not path.is_file():
-        raise FileNotFoundError(f"question set {path} not found")
-    questions: list[Question] = []
-    seen: set[str] = set()
-    for number, row in _jsonl(path):
-        try:
-            gold = row.get("gold")
-            question = Question(
-                str(row["id"]),
-                str(row["question"]),
-                bool(row["answerable"]),
-                None if gold is None else str(gold),
-                str(row.get("category", "")),
-            )
-        except KeyError as error:
-            raise ValueError(f"{path}:{number}: missing field {error}") from error
-        if question.answerable and not question.gold:
-            raise ValueError(f"{path}:{number}: an answerable question needs a gold span")
-        if question.id in seen:
-            raise ValueError(f"{path}:{number}: the id {question.id!r} is used twice")
-        seen.add(question.id)
-        questions.append(question)
-    return questions
 
 
 def ensure_index(
@@ -423,40 +305,3 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     staging = path.with_name(f".{path.name}.tmp")
     staging.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(staging, path)
-
-
-RATES = {
-    *BEIR_MEASURES,
-    *QUESTION_MEASURES,
-    "answer_contains_gold",
-    "answerable_kept",
-    "unanswerable_flagged",
-}
-
-
-def _cell(name: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if name in RATES else f"{value:g}" if name == "gold_unreachable" else f"{value:.1f}"
-
-
-def results_table(report: dict[str, Any]) -> Table:
-    """Metrics as rows, modes as columns; the best value of each rate in bold."""
-    modes = report["modes"]
-    split = f" ({report['split']})" if report.get("split") else ""
-    table = Table(title=f"{report['dataset']}{split}: {report['queries']} queries, {report['model']}")
-    table.add_column("metric")
-    for mode in modes:
-        table.add_column(mode, justify="right")
-    rows = list(modes.values())
-    names = list(rows[0]["metrics"]) if rows else []
-    for name in [*names, "ms_per_query"]:
-        values = [row["ms_per_query"] if name == "ms_per_query" else row["metrics"][name] for row in rows]
-        known = [value for value in values if value is not None]
-        best = max(known) if name in RATES and known and len(modes) > 1 else None
-        cells = [_cell(name, value) for value in values]
-        for column, value in enumerate(values):
-            if value is not None and value == best:
-                cells[column] = f"[bold]{cells[column]}[/bold]"
-        table.add_row(name, *cells)
-    return table

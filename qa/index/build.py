@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -21,7 +22,9 @@ from qa.core.config import Settings
 from qa.core.errors import BuildInProgress, IndexError_, IndexNotFound
 from qa.core.protocols import Encoder
 from qa.core.types import Document, Passage, TokenVectors, Vectors
+from qa.index.codec import FLOAT16
 from qa.index.generations import (
+    CHUNKER_VERSION,
     BuildParameters,
     Generation,
     TokenTable,
@@ -30,8 +33,10 @@ from qa.index.generations import (
     load_generation,
     write_generation,
 )
+from qa.ingest import formats
 from qa.ingest.corpus import load_corpus
 from qa.ingest.passages import build_passages
+from qa.lang.en import ENGLISH
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
@@ -49,6 +54,25 @@ class BuildSummary:
     reused: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     full_reason: str | None = None
+
+
+def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
+    """What makes an index, by name and version: the manifest records it, ``GET /index`` shows it."""
+    return {
+        "parsers": formats.components(),
+        # news-page furniture found by rule; front matter "layout: plain" or "whole" overrides it
+        "layout": "news-page-or-plain/1",
+        "language": ENGLISH.code,
+        "encoder": {
+            "model": encoder.name,
+            "backend": settings.backend,
+            "dimension": encoder.dimension,
+            "max_tokens": encoder.max_tokens,
+        },
+        "token_codec": FLOAT16.name,
+        "chunker": CHUNKER_VERSION,
+        "keyword": "bm25s",
+    }
 
 
 def parameters_for(settings: Settings, embedder: Encoder) -> BuildParameters:
@@ -203,6 +227,7 @@ def _build(
         parameters,
         settings.keep_generations,
         factory,
+        components(settings, embedder),
     )
     summary.generation = path.name
     summary.passages = len(passages)

@@ -46,7 +46,9 @@ import numpy.typing as npt
 import xxhash
 
 from qa.core.errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
+from qa.core.files import fsync_folder
 from qa.core.types import Document, Passage, Vectors, content_hash
+from qa.index.codec import FLOAT16
 from qa.index.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
@@ -92,7 +94,7 @@ class TokenTable:
         offsets[1:] = np.cumsum([len(starts) for _, starts in pieces])
         if not pieces:
             return cls(np.zeros((0, dimension), np.float16), np.zeros(0, np.int32), offsets)
-        vectors = np.concatenate([v for v, _ in pieces]).astype(np.float16).reshape(-1, dimension)
+        vectors = FLOAT16.encode(np.concatenate([v for v, _ in pieces])).reshape(-1, dimension)
         starts = np.concatenate([s for _, s in pieces]).astype(np.int32)
         return cls(vectors, starts, offsets)
 
@@ -122,14 +124,6 @@ def corpus_fingerprint(documents: Iterable[Document]) -> str:
     return content_hash(
         "\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id))
     )
-
-
-def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -181,6 +175,7 @@ def write_generation(
     parameters: BuildParameters,
     keep: int = 3,
     factory: str = "Flat",
+    components: dict[str, Any] | None = None,
 ) -> Path:
     """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
@@ -211,6 +206,7 @@ def write_generation(
             "passages": len(passages),
             "word_pieces": len(tokens.starts),
             "faiss_factory": factory,
+            "components": components or {},
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Keyword search with bm25s: English stop words removed, Snowball-stemmed, saved beside the vectors."""
+"""Keyword search with bm25s: stop words out, Snowball-stemmed (by the language), saved with the vectors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qa.lang.en import ENGLISH
+
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 
 def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(ENGLISH.stemmer)
 
 
 class KeywordIndex:
@@ -35,7 +37,9 @@ class KeywordIndex:
         if not texts:
             return cls(None, 0)  # an empty corpus: bm25s cannot index nothing, and nothing matches
         stemmer = _stemmer()
-        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=stemmer, show_progress=False)
+        tokens = bm25s.tokenize(
+            list(texts), stopwords=ENGLISH.stopwords, stemmer=stemmer, show_progress=False
+        )
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
@@ -64,7 +68,7 @@ class KeywordIndex:
 
         k = min(k, self.size)
         words = bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False
+            [query], stopwords=ENGLISH.stopwords, stemmer=self._stemmer, show_progress=False, return_ids=False
         )
         ids = self._retriever.get_tokens_ids(words[0]) if k > 0 and words and words[0] else []
         if not ids:

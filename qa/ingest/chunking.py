@@ -19,75 +19,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-# Counts word pieces for each text, without special tokens.
+from qa.lang.en import ENGLISH
+
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
-ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "vs",
-        "etc",
-        "e.g",
-        "i.e",
-        "al",
-        "fig",
-        "figs",
-        "no",
-        "nos",
-        "vol",
-        "approx",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "est",
-        "gen",
-        "gov",
-        "sen",
-        "rep",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "cmdr",
-        "adm",
-        "u.s",
-        "u.k",
-        "u.n",
-        "e.u",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "ph.d",
-        "m.d",
-        "b.a",
-        "m.a",
-        "cf",
-        "ca",
-    ]
-)
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
-# A sentence ends at terminal punctuation, optional closing quotes or brackets, then whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
 _WORD = re.compile(r"\S+")
 _WRAPPED_LINE_MIN = 60
 
@@ -136,7 +73,7 @@ def _is_abbreviation(text: str, period_end: int) -> bool:
     word = text[word_start:period_end].rstrip(".").lower()
     if len(word) == 1 and word.isalpha():
         return True  # an initial, as in "J. Smith"
-    return word in ABBREVIATIONS
+    return word in ENGLISH.abbreviations
 
 
 def _line_breaks(text: str, start: int, end: int) -> list[int]:
@@ -146,7 +83,7 @@ def _line_breaks(text: str, start: int, end: int) -> list[int]:
     newline = text.find("\n", start, end)
     while newline != -1:
         line = text[line_start:newline].rstrip()
-        wrapped = len(line) >= _WRAPPED_LINE_MIN and not _SENTENCE_END.search(line + " ")
+        wrapped = len(line) >= _WRAPPED_LINE_MIN and not ENGLISH.sentence_end.search(line + " ")
         if not wrapped:
             breaks.append(newline + 1)
         line_start = newline + 1
@@ -158,7 +95,7 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
     """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace."""
     end = len(text) if end is None else end
     cuts = set(_line_breaks(text, start, end))
-    for match in _SENTENCE_END.finditer(text, start, end):
+    for match in ENGLISH.sentence_end.finditer(text, start, end):
         punctuation_end = match.start() + len(match.group(0).rstrip("\"'\u201d\u2019)]"))
         if text[punctuation_end - 1] == "." and _is_abbreviation(text, punctuation_end):
             continue

@@ -17,32 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from qa.ingest.chunking import Block, paragraphs, trim
+from qa.lang.en import ENGLISH
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-DATE_LINE = re.compile(
-    rf"^(?:(?:Published|Updated|Posted)(?: on)?:?\s*)?(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\w*,?\s+)?"
-    rf"(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})"
-    rf"(?:[\s,|]+\d{{1,2}}:\d{{2}}.*)?$",
-    re.IGNORECASE,
-)
-READ_TIME = re.compile(r"^\d+\s*(?:min(?:ute)?s?|m)\.?\s*read$", re.IGNORECASE)
-BYLINE = re.compile(
-    r"^(?:By\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3})(?:\s*[,|–—-]\s*(?P<role>.+))?$"
-)
-LINK_LINE = re.compile(
-    r"^(?:Related|Read more|Read also|Also read|See also|More on this|Recommended)\s*:", re.I
-)
-FOOTER_START = re.compile(
-    r"^(?:About the authors?(?:\(s\))?|About the writer|You may also like|Recommended for you|"
-    r"More from|Keep up with|Sign up for|Subscribe to)\b",
-    re.IGNORECASE,
-)
-PROMO = re.compile(r"\b(?:newsletter|subscrib\w*|sign up|unlock exclusive)\b", re.IGNORECASE)
-AUTHOR_HEADING = re.compile(r"^About the (?:authors?(?:\(s\))?|writer)\s*$", re.IGNORECASE)
-_TERMINAL = re.compile(r"[.!?:;\"'\u201d\u2019)]$")
+_TERMINAL = re.compile(r"[.!?:;\"'\u201d\u2019)]$")  # a line that ends a sentence or clause
 
 
 @dataclass(frozen=True)
@@ -111,13 +88,13 @@ def _header_zone(text: str, spans: list[tuple[int, int]], layout: Layout) -> int
 
 def _classify_header_line(text: str, start: int, end: int, layout: Layout) -> None:
     line = " ".join(text[start:end].split())
-    if DATE_LINE.match(line) and "date" not in layout.fields:
+    if ENGLISH.date_line.match(line) and "date" not in layout.fields:
         layout.fields["date"] = Field(line, start, end)
         return
-    if READ_TIME.match(line):
+    if ENGLISH.read_time.match(line):
         layout.furniture.append((start, end, "reading time"))
         return
-    byline = BYLINE.match(line)
+    byline = ENGLISH.byline.match(line)
     if byline and "author" not in layout.fields and len(line) <= 80:
         layout.fields["author"] = Field(byline.group("name"), start, end)
         if byline.group("role"):
@@ -129,19 +106,19 @@ def _classify_header_line(text: str, start: int, end: int, layout: Layout) -> No
 def _footer(text: str, spans: list[tuple[int, int]], first: int, layout: Layout) -> int:
     """Classify the footer, if any; return the index of the first footer paragraph."""
     footer = next(
-        (i for i in range(first, len(spans)) if FOOTER_START.match(text[spans[i][0] : spans[i][1]])),
+        (i for i in range(first, len(spans)) if ENGLISH.footer_start.match(text[spans[i][0] : spans[i][1]])),
         len(spans),
     )
     in_bio = False
     bio: list[tuple[int, int]] = []
     for start, end in spans[footer:]:
         paragraph = " ".join(text[start:end].split())
-        if AUTHOR_HEADING.match(paragraph):
+        if ENGLISH.author_heading.match(paragraph):
             in_bio = True
             layout.furniture.append((start, end, "author heading"))
-        elif in_bio and _is_prose(text[start:end]) and not PROMO.search(paragraph):
+        elif in_bio and _is_prose(text[start:end]) and not ENGLISH.promo.search(paragraph):
             bio.append((start, end))
-        elif in_bio and not _is_prose(text[start:end]) and not FOOTER_START.match(paragraph):
+        elif in_bio and not _is_prose(text[start:end]) and not ENGLISH.footer_start.match(paragraph):
             layout.furniture.append((start, end, "author name"))
         else:
             in_bio = False
@@ -161,7 +138,7 @@ def analyse(text: str, start: int = 0) -> Layout:
     body_end = _footer(text, spans, body_start, layout)
     for paragraph_start, paragraph_end in spans[body_start:body_end]:
         paragraph = text[paragraph_start:paragraph_end]
-        if LINK_LINE.match(paragraph):
+        if ENGLISH.link_line.match(paragraph):
             layout.furniture.append((paragraph_start, paragraph_end, "related link"))
         elif _is_heading(paragraph) and paragraph_start != spans[-1][0]:
             layout.blocks.append(Block(paragraph_start, paragraph_end, "heading"))

@@ -11,62 +11,43 @@ own, citing the byline or the bio.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from qa.core.types import Document, Passage
 from qa.ingest.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
 from qa.ingest.layout import Layout, analyse
+from qa.lang.en import ENGLISH
 
 Truncate = Callable[[str, int], str]
-
-
-ANAPHOR = re.compile(
-    r"^(?:It|Its|This|These|Those|They|Their|Them|He|His|She|Her|Such|The latter|The former)\b"
-)
-
-
-# words that end a sentence's subject: auxiliaries, common reporting verbs and sentence adverbs
-SUBJECT_END = re.compile(
-    r"\b(?:is|are|was|were|will|would|has|have|had|can|could|should|may|might|must|does|did|do|"
-    r"said|says|also|then|now|still|which|that|who)\b|[,;:(\u2014]"
-)
 
 
 def _referent(text: str, layout: Layout, start: int) -> str:
     """When the text at ``start`` opens with a pronoun ("It will be located in…"), the subject of
     the sentence before it ("The new Center of Excellence"), so the embedding knows what "it" is.
     Only the subject: the whole sentence would lend this passage its neighbour's facts."""
-    if not ANAPHOR.match(text[start : start + 20]):
+    if not ENGLISH.anaphor.match(text[start : start + 20]):
         return ""
     before = [block for block in layout.blocks if block.kind == "body" and block.start < start]
     spans = sentences(text, before[-1].start, min(before[-1].end, start)) if before else []
     if not spans:
         return ""
     previous = " ".join(text[spans[-1][0] : spans[-1][1]].split())
-    end = SUBJECT_END.search(previous)
+    end = ENGLISH.subject_end.search(previous)
     subject = previous[: end.start()] if end else previous
     words = subject.split()
     return " ".join(words) if 0 < len(words) <= 8 else ""
-
-
-# ", said Gerd Müller, UNIDO’s director general." after a closing quotation mark
-ATTRIBUTION = re.compile(
-    r"[\"\u201d],?\s+(?:said|says|added|adds)\s+(?P<speaker>[A-Z][^.;\"\u201c\u201d]{1,80}?)\s*[.;]"
-)
-QUOTE_OPEN = re.compile(r"^[\"\u201c]")
 
 
 def _speaker(text: str, layout: Layout, start: int) -> str:
     """When the text at ``start`` opens a paragraph that goes on quoting the speaker of the
     paragraph before ("“With our new joint centre, we will…” after "…,” said Gerd Müller,
     UNIDO’s director general."), who speaks, so the embedding knows whose words these are."""
-    if not QUOTE_OPEN.match(text[start : start + 1]):
+    if not ENGLISH.quote_open.match(text[start : start + 1]):
         return ""
     before = [block for block in layout.blocks if block.kind == "body" and block.end <= start]
     if not before:
         return ""
-    said = list(ATTRIBUTION.finditer(text, before[-1].start, before[-1].end))
+    said = list(ENGLISH.attribution.finditer(text, before[-1].start, before[-1].end))
     return f"{said[-1].group('speaker')} said" if said else ""
 
 

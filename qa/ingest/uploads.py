@@ -36,8 +36,8 @@ from qa.core.errors import (
     UnreadableDocument,
     UnsupportedContent,
 )
+from qa.core.files import fsync_folder
 from qa.core.types import Document, content_hash
-from qa.index.generations import fsync_folder
 from qa.ingest.corpus import corpus_files
 from qa.ingest.formats import SUPPORTED_SUFFIXES, load_file
 
@@ -78,9 +78,7 @@ def clean_doc_id(doc_id: str, suffixes: Collection[str] = WRITABLE_SUFFIXES) -> 
     return doc_id
 
 
-def corpus_path(
-    corpus_dir: Path, doc_id: str, suffixes: Collection[str] = WRITABLE_SUFFIXES
-) -> Path:
+def corpus_path(corpus_dir: Path, doc_id: str, suffixes: Collection[str] = WRITABLE_SUFFIXES) -> Path:
     """The file ``doc_id`` names, refused if resolving it (symbolic links included) leaves the corpus."""
     root = corpus_dir.resolve()
     path = root / clean_doc_id(doc_id, suffixes)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from qa.core.protocols import Encoder
 from qa.core.types import Query
-from qa.lang import en
+from qa.lang.en import answers as en_rules
 
 K = TypeVar("K")
 
@@ -17,18 +17,20 @@ def written_out(encoder: Encoder, query: Query, texts: dict[K, str]) -> dict[K, 
     pieces of those acronyms; texts that write out none are left out. Only acronyms that none
     of ``texts`` uses count: a reader who writes "R&D" where every passage says "research and
     development" abbreviated; where some passages say "R&D", those match it already."""
-    spans = en.acronyms(query.text)
+    spans = en_rules.acronyms(query.text)
     if not spans:
         return {}
     words = {span: query.text[span[0] : span[1]] for span in spans}
     unused = {
-        word for word in set(words.values()) if not any(en.uses_acronym(word, t) for t in texts.values())
+        word
+        for word in set(words.values())
+        if not any(en_rules.uses_acronym(word, t) for t in texts.values())
     }
     if not unused:
         return {}
     found: dict[K, list[tuple[int, int]]] = {}
     for key, text in texts.items():
-        written = {acronym for acronym in unused if en.spelled_out(acronym, text)}
+        written = {acronym for acronym in unused if en_rules.spelled_out(acronym, text)}
         if written:
             found[key] = [span for span in spans if words[span] in written]
     if not found:

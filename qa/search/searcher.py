@@ -19,7 +19,7 @@ from qa.core.config import SearchMode
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Evidence, Hit, Query, SearchResult, cite
 from qa.index.generations import Generation
-from qa.lang import en
+from qa.lang.en import answers as en_rules
 from qa.search.acronyms import written_out
 from qa.search.late import credited
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
@@ -114,7 +114,7 @@ class Searcher:
         """Late-interaction scores again, best first, with a passage among the first
         ``ACRONYM_DEPTH`` that writes out an acronym of the question ("research and development"
         for "R&D") credited for it (``qa.search.late.credit``), when none of them uses the acronym."""
-        if not en.acronyms(query.text):
+        if not en_rules.acronyms(query.text):
             return scored  # most questions: nothing to look for
         passages = self.generation.passages
         contenders = {row: passages[row].embedding_text for row, _ in scored[:ACRONYM_DEPTH]}

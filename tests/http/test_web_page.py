@@ -65,7 +65,7 @@ def test_the_page_script_never_parses_text_as_html() -> None:
 
 def test_the_assets_ship_in_the_wheel(tmp_path: Path) -> None:
     """Not only in the editable install: a wheel built from a clean copy of the source (no stale
-    build/ folder to hide a missing package-data entry) holds every file of qa/static."""
+    build/ folder to hide a missing package-data entry) holds every file of qa/http/static."""
     source = tmp_path / "source"
     shutil.copytree(ROOT / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
@@ -79,5 +79,5 @@ def test_the_assets_ship_in_the_wheel(tmp_path: Path) -> None:
     )
     [wheel] = wheels.glob("qa-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"qa/static/{path.name}" for path in static_dir().iterdir()}
+    expected = {f"qa/http/static/{path.name}" for path in static_dir().iterdir()}
     assert expected and expected <= shipped

@@ -22,7 +22,7 @@ from qa.core.config import Settings
 from qa.http.app import create_app
 from qa.index.build import build_index
 from tests.conftest import ARTICLE, article_copy, real_embedder
-from tests.test_write_api import corpus_state
+from tests.http.test_write_api import corpus_state
 
 TOKEN = "bad-input-catalogue-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

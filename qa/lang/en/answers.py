@@ -1,8 +1,7 @@
-"""English: every word list and English-word pattern the pipeline uses, in one place.
+"""English for the rule-based reader: answer types, names, acronyms, titles and focus nouns.
 
-``ENGLISH`` (below) is the ``Language`` that chunking, keyword search and the page-layout rules
-read; the rule-based reader (``qa.answer``) reads the answer-type, name and title patterns further
-down directly, since it is English through and through.
+The reader (``qa.answer``) is English through and through, so it reads these directly; what the
+rest of the pipeline needs of a language is ``qa.lang.en.ENGLISH``.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ import functools
 import itertools
 import re
 from typing import Any, Literal
+
+from qa.lang.en import ENGLISH
 
 AnswerType = Literal[
     "contact",
@@ -235,7 +236,7 @@ LINKS = frozenset({"and", "of", "the", "for", "on", "in"})
 def stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(ENGLISH.stemmer)
 
 
 MAX_NAMES = 8  # a question naming more is not a reader's question; the rest are not checked

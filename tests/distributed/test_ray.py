@@ -23,14 +23,14 @@ import numpy as np
 import pytest
 
 from qa.core.config import SearchMode, Settings
-from qa.evaluation.runs import load_beir
+from qa.evaluation.data import load_beir
 from qa.index.build import build_documents, build_index
 from qa.index.generations import EF_SEARCH, Generation, load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import LocalShards, Partition, split_points
 from qa.service.engine import open_searcher
 from tests.conftest import DATA, article_copy, real_embedder, running_server
-from tests.test_evaluation import SCIFACT, scifact_slice, write_beir
+from tests.evaluation.test_evaluation import SCIFACT, scifact_slice, write_beir
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed: pip install -e '.[ray]'")
 

@@ -17,7 +17,7 @@ from qa.answer.analysis import (
     role_asked,
     title_words,
 )
-from qa.lang.en import acronyms, spelled_out
+from qa.lang.en.answers import acronyms, spelled_out
 
 ARTICLE_LINE = (
     "Chinese Premier Li Qiang backed AI research and development with the United Nations Industrial "

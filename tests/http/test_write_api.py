@@ -22,7 +22,7 @@ from qa.core.config import Settings
 from qa.http.app import create_app
 from qa.index.build import build_index
 from tests.conftest import ARTICLE, real_embedder, running_server
-from tests.test_formats import HTML
+from tests.ingest.test_formats import HTML
 
 TOKEN = "s3cret-write-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -8,8 +8,7 @@ import itertools
 import numpy as np
 
 from qa.encoders.sbert import SentenceTransformerEncoder
-from qa.search.searcher import _best_matches
-from qa.search.shards import late_interaction
+from qa.search.late import best_matches, late_interaction
 
 TEXTS = [
     "What did UNIDO announce?",
@@ -54,5 +53,5 @@ def test_best_matches_per_text_match_numpy() -> None:
     expected = [
         (text.astype(np.float32) @ query.T).max(axis=0) if len(text) else np.zeros(5) for text in texts
     ]
-    np.testing.assert_allclose(_best_matches(query, texts), expected, rtol=1e-5, atol=1e-5)
-    assert _best_matches(query, [texts[0]]).tolist() == [[0.0] * 5]
+    np.testing.assert_allclose(best_matches(query, texts), expected, rtol=1e-5, atol=1e-5)
+    assert best_matches(query, [texts[0]]).tolist() == [[0.0] * 5]

@@ -12,16 +12,13 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.core.config import SearchMode, Settings
+from qa.evaluation.data import BeirData, Question, load_beir, load_question_set
 from qa.evaluation.runs import (
     BEIR_MEASURES,
     QUESTION_MEASURES,
-    BeirData,
-    Question,
     ensure_index,
     evaluate_beir,
     evaluate_questions,
-    load_beir,
-    load_question_set,
 )
 from qa.index.build import parameters_for
 from qa.index.generations import Generation, load_generation
