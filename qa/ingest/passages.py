@@ -40,8 +40,8 @@ def _referent(text: str, layout: Layout, start: int) -> str:
 
 def _speaker(text: str, layout: Layout, start: int) -> str:
     """When the text at ``start`` opens a paragraph that goes on quoting the speaker of the
-    paragraph before ("“With our new joint centre, we will…” after "…,” said Gerd Müller,
-    UNIDO’s director general."), who speaks, so the embedding knows whose words these are."""
+    paragraph before ("“With our new joint centre, we will…” after "…,” said Jane Smith,
+    the agency’s director general."), who speaks, so the embedding knows whose words these are."""
     if not ENGLISH.quote_open.match(text[start : start + 1]):
         return ""
     before = [block for block in layout.blocks if block.kind == "body" and block.end <= start]

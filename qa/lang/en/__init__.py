@@ -133,7 +133,7 @@ SUBJECT_END = re.compile(
 )
 
 
-# ", said Gerd Müller, UNIDO’s director general." after a closing quotation mark
+# ", said Jane Smith, the agency’s director general." after a closing quotation mark
 ATTRIBUTION = re.compile(
     r"[\"\u201d],?\s+(?:said|says|added|adds)\s+(?P<speaker>[A-Z][^.;\"\u201c\u201d]{1,80}?)\s*[.;]"
 )

@@ -287,7 +287,7 @@ def spelled_out(acronym: str, text: str) -> bool:
 
     The words must be content words next to each other ("important to" does not spell "IT", nor
     "governments, the scientific" "GS"), and capitalised words a whole name or the end of one:
-    "Declaration on Global" inside "Shanghai Declaration on Global AI Governance" is not "DG"."""
+    "Declaration on Global" inside "Paris Declaration on Global Health Policy" is not "DG"."""
     letters = "".join(c.lower() for c in acronym if c.isalpha())
     if len(letters) < 2 or uses_acronym(acronym, text):
         return False
@@ -343,19 +343,19 @@ FOCUS = [
 CLAUSE_BREAK = re.compile(r"[,;:()\[\]\u2014\u2013]|\s-\s")
 
 
-# Titles that say who holds an office ("Premier Li Qiang", "Gerd Müller, UNIDO's director general").
+# Titles that say who holds an office ("Premier Jane Smith", "Ann Lee, the agency's director general").
 # "head" and "leader" are left out: in a text they are as often no title ("a leader in AI").
 TITLE = re.compile(
     r"\b(?:director|president|chair(?:man|woman|person)?|secretary|premier|minister|chancellor|governor|"
     r"mayor|ceo|chief|founder|editor|principal|dean|rector|commissioner|ambassador|"
     r"spokes(?:man|woman|person)|manager|"
-    # the office by its verb: "founded by Jack Ma", "chaired by Li Qiang"
+    # the office by its verb: "founded by Jack Ma", "chaired by the premier"
     r"(?:co-?)?founded by|chaired by|directed by|edited by|governed by|managed by|headed by|led by|run by)\b",
     re.I,
 )
 
 
-# Whoever leads, by any title: "who is the *head* of UNIDO" or "who *heads* UNIDO" is answered by
+# Whoever leads, by any title: "who is the *head* of the agency" or "who *heads* it" is answered by
 # its director general.
 LEADS = frozenset(
     {"head", "leader", "boss", "chief", "heads", "headed", "lead", "leads", "led", "run", "runs", "ran"}
