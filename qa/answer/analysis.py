@@ -15,7 +15,7 @@ version of that check, on the question's wh-word and the noun it asks about:
 - date: when, what/which date, year, month, day; satisfied by a month name, a four-digit year,
   a weekday or a relative time ("last year").
 - person: who, whom, whose; satisfied by a capitalised word that does not open the sentence.
-- place: where, which city/country/…; satisfied by a place word before a name ("in Shanghai", "to
+- place: where, which city/country/…; satisfied by a place word before a name ("in Madrid", "to
   the Global South"; "access to AI" names no place) or by names that open the sentence ("China,
   France and Brazil signed").
 - company, university, bank, hospital, museum: which/what (up to three modifiers) companies, firms,

@@ -65,7 +65,7 @@ class RuleReader:
         ("What did UNESCO announce?"), when no sentence can hold the expected answer type (no time
         for "when", no number for "how many"), or when none of the passages shares enough with the
         question. A typed answer must also come from a passage about what the question names
-        ("When did Müller become director general?" is not answered by the date on which someone
+        ("When did Smith become director general?" is not answered by the date on which someone
         else joined), and its sentence must speak of what the question asks the holder of ("who is
         the *author*"), with a matching title where that is an office ("who is the *mayor*", "who
         *chaired*"); a count must count it ("how many *countries*" is not answered by "a
