@@ -216,7 +216,14 @@ def open_engine(settings: Settings | None = None, encoder: Encoder | None = None
     ``overrides`` are settings by name (``corpus_dir="docs/"``, ``index_dir="index/"``). The
     model loads now; the index too, when one is built (else ``load_error`` says how to build one,
     and ``build()`` builds it)."""
-    chosen = (settings or Settings(**overrides)).resolved()
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
+    if unknown:
+        raise TypeError(f"unknown setting {', '.join(unknown)}; see docs/configuration.md")
+    if settings is None:
+        chosen = Settings(**overrides)
+    else:  # the overrides validated as the environment's settings are
+        chosen = Settings.model_validate({**settings.model_dump(), **overrides}) if overrides else settings
+    chosen = chosen.resolved()
     engine = Engine(settings=chosen, encoder=encoder)
     engine.load()
     return engine

@@ -46,3 +46,14 @@ def test_open_takes_settings_by_name(tmp_path: Path) -> None:
     settings = article_copy(tmp_path)
     engine = qa.open(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir, encoder=real_embedder())
     assert engine.settings.corpus_dir == settings.corpus_dir and not engine.ready
+
+
+def test_open_overrides_given_settings_by_name(article_settings: Settings) -> None:
+    engine = qa.open(article_settings, encoder=real_embedder(), default_mode="keyword")
+    assert (
+        engine.settings.default_mode == "keyword" and engine.settings.index_dir == article_settings.index_dir
+    )
+    with pytest.raises(ValueError, match="default_mode"):
+        qa.open(article_settings, encoder=real_embedder(), default_mode="fuzzy")
+    with pytest.raises(TypeError, match="unknown setting k"):
+        qa.open(article_settings, encoder=real_embedder(), k=3)
