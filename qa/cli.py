@@ -244,6 +244,28 @@ def serve(
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=config, access_log=False)
 
 
+@app.command()
+def mcp(
+    http: Annotated[
+        bool, typer.Option("--http", help="Streamable HTTP on loopback instead of stdio.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --http.")] = 8765,
+) -> None:
+    """Serve the Model Context Protocol (tools ask and get_document) over stdio, or HTTP with --http."""
+    try:
+        import qa.mcp
+    except ImportError as error:
+        with _user_errors():
+            raise UserError(f"qa mcp needs the mcp package ({error}): pip install -e .") from error
+    logging.basicConfig(level=logging.WARNING)  # stderr: on stdio, stdout is the protocol
+    with _user_errors():
+        engine = Engine(settings=_settings())
+        engine.check_index()
+        engine.load()
+        engine.ready_searcher()  # NotReady names the problem before a client connects
+    qa.mcp.serve(engine, http=http, host="127.0.0.1", port=port)
+
+
 def _modes(text: str) -> list[SearchMode]:
     chosen: list[SearchMode] = []
     for name in (part.strip() for part in text.split(",")):

@@ -21,7 +21,7 @@ from qa.answer.rules import RuleReader
 from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
 from qa.core.protocols import Encoder, Reader
-from qa.core.types import Document, SearchResult
+from qa.core.types import Document, Hit, SearchResult
 from qa.index.build import BuildSummary, Progress, build_index, parameters_for
 from qa.index.generations import Generation, current_generation, load_generation
 from qa.search.searcher import Searcher
@@ -113,6 +113,13 @@ class Engine:
         searcher = self.ready_searcher()
         return searcher.search(self.question(question), k, mode or self.settings.default_mode)
 
+    def search(self, question: str, k: int = 5, mode: SearchMode | None = None) -> list[Hit]:
+        """The passages for ``question``, best first, each cited; no answer sentence is read."""
+        searcher = self.ready_searcher()
+        query = searcher.embed(self.question(question))
+        ranked = searcher.rank(query, k, mode or self.settings.default_mode)
+        return [searcher.hit(row, score) for row, score in ranked]
+
     def start_batching(self) -> None:
         """Answer concurrent questions together: one worker thread embeds each batch in one model
         call and searches it (call inside the event loop)."""
@@ -197,9 +204,11 @@ class Engine:
             self.reload_if_published()
         return summary
 
-    def add(self, doc_id: str, data: bytes) -> tuple[Written, bool]:
-        """Store and index one document; (what was written, whether its doc_id is new)."""
-        return writes.write_document(self, doc_id, data)
+    def add(self, doc_id: str, data: bytes | str) -> tuple[Written, bool]:
+        """Store ``data`` (the file's bytes, or text) under ``doc_id`` in the corpus and index it;
+        (what was written, whether its doc_id is new). The same checks as ``POST /documents``."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        return writes.write_document(self, doc_id, raw)
 
     def delete(self, doc_id: str) -> str:
         """Remove a document from the corpus and the index; the generation that no longer has it."""

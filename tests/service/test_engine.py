@@ -57,3 +57,16 @@ def test_open_overrides_given_settings_by_name(article_settings: Settings) -> No
         qa.open(article_settings, encoder=real_embedder(), default_mode="fuzzy")
     with pytest.raises(TypeError, match="unknown setting k"):
         qa.open(article_settings, encoder=real_embedder(), k=3)
+
+
+def test_search_add_and_delete_through_the_engine(tmp_path: Path) -> None:
+    settings = article_copy(tmp_path)
+    engine = qa.open(settings, encoder=real_embedder())
+    engine.build()
+    hits = engine.search("what did UNIDO announce?", k=2)
+    assert len(hits) == 2 and hits[0].citation.doc_id == "shanghai-declaration.txt"
+    written, is_new = engine.add("notes/bridge.md", "# Bridge\n\nThe bridge repairs cost 4 million euros.\n")
+    assert is_new and written.passages >= 1
+    assert engine.search("how much did the bridge repairs cost?", k=1)[0].citation.doc_id == "notes/bridge.md"
+    engine.delete("notes/bridge.md")
+    assert "notes/bridge.md" not in {doc.doc_id for doc, _ in engine.documents()}
