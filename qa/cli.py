@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -241,6 +242,7 @@ def serve(
             _distributed().serve_on_ray(settings, settings.ray_address, shards, replicas)
         return
     app = create_app(settings)
+    _stop_quietly()
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=config, access_log=False)
 
 
@@ -264,6 +266,18 @@ def mcp(
         engine.load()
         engine.ready_searcher()  # NotReady names the problem before a client connects
     qa.mcp.serve(engine, http=http, host="127.0.0.1", port=port)
+
+
+def _stop_quietly() -> None:
+    """Ctrl-C and SIGTERM stop the server with status 0: uvicorn shuts down gracefully and then
+    raises the signal again, which would end the process by the signal (and ``make serve`` with
+    "*** [serve] Terminated")."""
+
+    def exit_cleanly(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, exit_cleanly)
 
 
 def _modes(text: str) -> list[SearchMode]:
