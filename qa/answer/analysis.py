@@ -35,8 +35,8 @@ Names work the same way from the other side: a reader who asks about UNESCO, Bei
 European Union asks about that entity, and a document that never names it cannot answer, however
 similar its wording ("another UN agency", "another city"). ``absent_names`` lists the names of a
 question that a text does not contain (as words, stemmed, or as an acronym of its words, so that
-"R&D" is found in "research and development"), or turned round with "of" ("the Shanghai
-Government" in "the government of Shanghai"). ``en_rules.spelled_out`` tells when a text writes out an
+"R&D" is found in "research and development"), or turned round with "of" ("the Madrid
+City Council" in "the city council of Madrid"). ``en_rules.spelled_out`` tells when a text writes out an
 acronym of the question without using it, which the embedding model cannot see.
 """
 
@@ -50,14 +50,14 @@ from qa.lang.en import answers as en_rules
 
 
 def _names_place(sentence: str) -> bool:
-    """Whether a place word stands before a name: "in Shanghai", "In Zürich,", "to the Global
+    """Whether a place word stands before a name: "in Madrid", "In Zürich,", "to the Global
     South", "in the UK". An acronym without "the" is seldom a place ("access to AI")."""
     for match in en_rules.PLACE_WORD.finditer(sentence):
         word = match.group(2)
         if not word[0].isupper():
             continue
         if len(word) > 1 and (word[1].islower() or word[1] == "."):
-            return True  # "Shanghai", "Île-de-France", "U.S."
+            return True  # "Madrid", "Île-de-France", "U.S."
         if match.group(1) and word.isupper():
             return True  # "the UK"
     return False
@@ -134,13 +134,13 @@ def has_type(
         return bool(en_rules.DURATION.search(sentence) or en_rules.DATE.search(sentence))
     if answer_type == "number":  # a count: the parts of a date count nothing
         return bool(en_rules.NUMBER.search(en_rules.DATE.sub(" ", sentence)))
-    if answer_type == "place":  # not any capital: "in Shanghai", or names that open the sentence
+    if answer_type == "place":  # not any capital: "in Madrid", or names that open the sentence
         return _names_place(sentence) or bool(en_rules.OPENS_WITH_NAME.match(sentence))
     return bool(en_rules.NAME_WORD.search(sentence.strip()))  # not the sentence's first word
 
 
 def question_names(question: str) -> list[str]:
-    """The question's names: runs of capitalised words ("World Health Organization", "UNIDO").
+    """The question's names: runs of capitalised words ("World Health Organization", "UNESCO").
 
     The question's first word counts only when it is plainly a name (an acronym or "OpenAI"),
     since every question opens with a capital."""
@@ -159,7 +159,7 @@ def _name_words(question: str) -> list[list[tuple[str, tuple[int, int]]]]:
     previous_end = 0
     for position, match in enumerate(en_rules.WORD.finditer(question)):
         if question[previous_end : match.start()].strip():
-            previous_was_name = False  # "Li Qiang, Xi Jinping": a comma ends a name
+            previous_was_name = False  # "Ann Lee, Bo Chen": a comma ends a name
         previous_end = match.end()
         word = match.group().strip(".’'-")
         possessive = word.endswith(("’s", "'s"))
@@ -212,7 +212,7 @@ def _acronym_of(acronym: str, words: list[tuple[str, str]]) -> bool:
 
 def names_in(name: str, words: list[tuple[str, str]]) -> bool:
     """Whether ``name`` occurs in a text given as ``_words(text)``, also turned round with "of"
-    ("the Shanghai Government" in "the government of Shanghai"). A run of en_rules.acronyms ("AI R&D")
+    ("the Madrid Government" in "the government of Madrid"). A run of en_rules.acronyms ("AI R&D")
     is found when each of them is."""
     name_words = _words(name)
     if _contains(words, name_words):
