@@ -86,6 +86,7 @@ def rebuild_reason(settings: Settings) -> str | None:
         "model": f"{settings.model}#int8" if settings.int8 else settings.model,  # as the embedder names it
         "chunk_tokens": settings.chunk_tokens,
         "chunk_min_chars": settings.chunk_min_chars,
+        "layout": settings.layout,
     }
     for key, value in expected.items():
         if manifest.get(key) != value:

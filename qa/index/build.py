@@ -60,8 +60,9 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
     """What makes an index, by name and version: the manifest records it, ``GET /index`` shows it."""
     return {
         "parsers": formats.components(),
-        # news-page furniture found by rule; front matter "layout: plain" or "whole" overrides it
-        "layout": "news-page-or-plain/1",
+        # Markdown by its structure; text as a news page only when it looks like one (two signals),
+        # else plain; front matter "layout:" or QA_LAYOUT forces one
+        "layout": f"structured-article-or-plain/2 ({settings.layout})",
         "language": ENGLISH.code,
         "encoder": {
             "model": encoder.name,
@@ -81,6 +82,7 @@ def parameters_for(settings: Settings, embedder: Encoder) -> BuildParameters:
         dimension=embedder.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_min_chars=settings.chunk_min_chars,
+        layout=settings.layout,
     )
 
 
@@ -202,6 +204,7 @@ def _build(
             settings.chunk_tokens,
             settings.chunk_min_chars,
             first_id=len(passages),
+            layout=settings.layout,
         )
         passages.extend(new)
         fresh.extend(new)

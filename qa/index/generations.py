@@ -52,7 +52,7 @@ from qa.index.codec import FLOAT16
 from qa.index.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
-CHUNKER_VERSION = 3  # bump when passages of the same text would change
+CHUNKER_VERSION = 4  # bump when passages of the same text would change
 POINTER = "CURRENT"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
@@ -74,6 +74,7 @@ class BuildParameters:
     chunk_tokens: int
     chunk_min_chars: int
     chunker_version: int = CHUNKER_VERSION
+    layout: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,11 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
+from qa.ingest import markdown
 
-RESERVED_METADATA = frozenset({"title", "layout", "page_starts", "body_start"})
+# keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
+RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure"})
+MARKDOWN = {"structure": "markdown"}  # passages follow the Markdown structure (qa.ingest.markdown)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -41,12 +44,17 @@ def title_from_text(text: str, start: int = 0) -> str:
     return ""
 
 
-def parse_text(doc_id: str, text: str) -> Document:
-    """Plain text and Markdown, as written: the text is the file's own, front matter included."""
+def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None) -> Document:
+    """Plain text and Markdown, as written: the text is the file's own, front matter included.
+
+    The title is the front matter's ``title``, else (Markdown) the first heading or the first
+    line of prose with its markup removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
-    title = fields.get("title") or title_from_text(text, body_start) or doc_id
+    first = markdown.title(text, body_start) if structure else title_from_text(text, body_start)
+    title = fields.get("title") or first or doc_id
     # keys the pipeline itself sets are not taken from the file
     metadata: dict[str, Any] = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
+    metadata.update(structure or {})
     if body_start:
         metadata["body_start"] = body_start
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
@@ -115,13 +123,24 @@ def decode_text(doc_id: str, raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TextParser:
-    """.txt and .md: the file's text, character for character."""
+    """.txt: the file's text, character for character."""
 
     name: str = "text"
-    version: int = 1
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_text(doc_id, decode_text(doc_id, data))
+
+
+@dataclass(frozen=True)
+class MarkdownParser:
+    """.md: the file's text, character for character, read by its Markdown structure."""
+
+    name: str = "markdown-it"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_text(doc_id, decode_text(doc_id, data), MARKDOWN)
 
 
 @dataclass(frozen=True)
@@ -148,8 +167,8 @@ class PdfParser:
 
 PARSERS: dict[str, Parser] = {
     ".txt": TextParser(),
-    ".md": TextParser(),
-    ".markdown": TextParser(),
+    ".md": MarkdownParser(),
+    ".markdown": MarkdownParser(),
     ".html": HtmlParser(),
     ".htm": HtmlParser(),
     ".pdf": PdfParser(),
