@@ -104,6 +104,11 @@ class JobModel(BaseModel):
     generation: str | None = Field(None, description="The generation the job published, once done.")
 
 
+class SkippedFile(BaseModel):
+    doc_id: str = Field(description="The file's path under the corpus folder.")
+    reason: str = Field(description="Why it is not indexed.")
+
+
 class IndexInfo(BaseModel):
     generation: str
     documents: int
@@ -112,6 +117,9 @@ class IndexInfo(BaseModel):
     built_at: str
     components: dict[str, Any] = Field(
         default_factory=dict, description="What made the index: parsers, layout, language, encoder, codec."
+    )
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="Files under the corpus folder that are not indexed, and why."
     )
     job: JobModel | None = Field(None, description="The latest write job of this server.")
 

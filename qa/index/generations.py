@@ -177,8 +177,10 @@ def write_generation(
     keep: int = 3,
     factory: str = "Flat",
     components: dict[str, Any] | None = None,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> Path:
-    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder."""
+    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder.
+    ``skipped`` names the corpus files left out, with why; the manifest keeps them."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +210,7 @@ def write_generation(
             "word_pieces": len(tokens.starts),
             "faiss_factory": factory,
             "components": components or {},
+            "skipped": [{"doc_id": doc_id, "reason": reason} for doc_id, reason in skipped],
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import markdown
+from qa.ingest import markdown, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure"})
@@ -165,6 +165,44 @@ class PdfParser:
         return parse_pdf(doc_id, data)
 
 
+def _rendered(doc_id: str, text: str, title: str) -> Document:
+    document = parse_text(doc_id, text, MARKDOWN)
+    return replace(document, title=title) if title else document
+
+
+@dataclass(frozen=True)
+class DocxParser:
+    """.docx: headings, paragraphs, lists and tables (python-docx), rendered to Markdown."""
+
+    name: str = "docx-python-docx"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, *renderers.render_docx(doc_id, data))
+
+
+@dataclass(frozen=True)
+class RstParser:
+    """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
+
+    name: str = "rst-docutils"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))
+
+
+@dataclass(frozen=True)
+class NotebookParser:
+    """.ipynb: Markdown cells as written and code cells as fenced code (the nbformat JSON)."""
+
+    name: str = "ipynb-json"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, renderers.render_notebook(doc_id, data), "")
+
+
 PARSERS: dict[str, Parser] = {
     ".txt": TextParser(),
     ".md": MarkdownParser(),
@@ -172,6 +210,9 @@ PARSERS: dict[str, Parser] = {
     ".html": HtmlParser(),
     ".htm": HtmlParser(),
     ".pdf": PdfParser(),
+    ".docx": DocxParser(),
+    ".rst": RstParser(),
+    ".ipynb": NotebookParser(),
 }
 SUPPORTED_SUFFIXES = frozenset(PARSERS)
 

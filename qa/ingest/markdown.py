@@ -58,7 +58,7 @@ class Part:
 
     start: int
     end: int
-    kind: str  # "body", "list", "code" or "table"
+    kind: str  # "body", "list" (lists and definition lists), "code" or "table"
     path: tuple[str, ...] = ()
     units: tuple[tuple[int, int], ...] = ()
 
@@ -121,27 +121,44 @@ def plain(text: str) -> str:
     return " ".join(view(text, 0, len(text)).split())
 
 
-def _span(starts: list[int], text: str, lines: list[int]) -> tuple[int, int]:
-    begin, end = lines
-    return trim(text, starts[begin], starts[min(end, len(starts) - 1)])
+@dataclass(frozen=True)
+class _Source:
+    """The text, where each of its lines starts, and which lines markdown-it read as blank."""
+
+    text: str
+    starts: list[int]
+    blank: list[bool]
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Lines ``[first, last)`` as a trimmed character span, blanked directive lines left out."""
+        last = min(last, len(self.blank))
+        while last > first and self.blank[last - 1]:
+            last -= 1
+        while first < last and self.blank[first]:
+            first += 1
+        return trim(self.text, self.starts[first], self.starts[last]) if last > first else (0, 0)
 
 
-def _table_rows(text: str, starts: list[int], lines: list[int]) -> tuple[tuple[int, int], ...]:
+def _table_rows(source: _Source, lines: list[int]) -> tuple[tuple[int, int], ...]:
     """The header line, then each body line; the delimiter row is not a unit."""
-    first, last = lines
-    rows = [trim(text, starts[n], starts[n + 1]) for n in range(first, min(last, len(starts) - 1))]
+    rows = [source.span(n, n + 1) for n in range(*lines)]
     return tuple(row for index, row in enumerate(rows) if index != 1 and row[1] > row[0])
 
 
-def _units(tokens: list[Token], index: int, text: str, starts: list[int]) -> tuple[tuple[int, int], ...]:
-    """List items (the list's own children) of the list opened at ``tokens[index]``."""
+def _units(tokens: list[Token], index: int, source: _Source) -> tuple[tuple[int, int], ...]:
+    """The items of the list opened at ``tokens[index]``: its own list items, or for a definition
+    list each term with its descriptions (from one term's first line to the next's)."""
     level = tokens[index].level + 1
-    items: list[tuple[int, int]] = []
+    opened = "dt_open" if tokens[index].type == "dl_open" else "list_item_open"
+    lines: list[int] = []
     for token in tokens[index + 1 :]:
         if token.level < level:
             break
-        if token.type == "list_item_open" and token.level == level and token.map:
-            items.append(_span(starts, text, token.map))
+        if token.type == opened and token.level == level and token.map:
+            lines.append(token.map[0])
+    whole = tokens[index].map
+    ends = [*lines[1:], whole[1] if whole else len(source.blank)]
+    items = [source.span(first, end) for first, end in zip(lines, ends, strict=True)]
     return tuple(item for item in items if item[1] > item[0])
 
 
@@ -151,15 +168,16 @@ def _has_words(text: str, start: int, end: int) -> bool:
 
 def parts(text: str) -> tuple[list[Part], list[str]]:
     """The parts of a Markdown ``text`` in order, and the headings (markup removed) in order."""
-    tokens = _parser().parse(_parse_copy(text))
-    starts = line_starts(text)
+    copy = _parse_copy(text)
+    tokens = _parser().parse(copy)
+    source = _Source(text, line_starts(text), [not line.strip() for line in copy.split("\n")])
     path: list[tuple[int, str]] = []
     found: list[Part] = []
     headings: list[str] = []
     for index, token in enumerate(tokens):
         if token.level != 0 or token.nesting == -1 or not token.map:
             continue
-        start, end = _span(starts, text, token.map)
+        start, end = source.span(*token.map)
         if end <= start:
             continue
         kind = token.type
@@ -172,15 +190,13 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
             continue
         here = tuple(name for _, name in path)
         if kind in ("fence", "code_block"):
-            lines = tuple(trim(text, starts[n], starts[n + 1]) for n in range(token.map[0], token.map[1]))
+            lines = tuple(source.span(n, n + 1) for n in range(*token.map))
             found.append(Part(start, end, "code", here, tuple(line for line in lines if line[1] > line[0])))
         elif kind == "table_open":
-            found.append(Part(start, end, "table", here, _table_rows(text, starts, token.map)))
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            found.append(Part(start, end, "list", here, _units(tokens, index, text, starts)))
-        elif kind in ("paragraph_open", "blockquote_open", "dl_open", "html_block") and _has_words(
-            text, start, end
-        ):
+            found.append(Part(start, end, "table", here, _table_rows(source, token.map)))
+        elif kind in ("bullet_list_open", "ordered_list_open", "dl_open"):
+            found.append(Part(start, end, "list", here, _units(tokens, index, source)))
+        elif kind in ("paragraph_open", "blockquote_open", "html_block") and _has_words(text, start, end):
             found.append(Part(start, end, "body", here))
     return found, headings
 

@@ -71,11 +71,22 @@ def _table(text: str, part: Part, count: TokenCounter, limit: int, title: str) -
     return [Piece(start, end, "table", context) for start, end in spans]
 
 
-def _code(text: str, part: Part, count: TokenCounter, limit: int, title: str) -> list[Piece]:
+def _code(text: str, part: Part, count: TokenCounter, limit: int, title: str, lead_in: str) -> list[Piece]:
+    """Code, whole or split between lines; the sentence that introduced it is in its context."""
     units = part.units or ((part.start, part.end),)
     if _fits(text, part.start, part.end, count, limit):
         units = ((part.start, part.end),)
-    return [Piece(s, e, "code", _context(part, title)) for s, e in fit_units(text, units, count, limit)]
+    context = " | ".join(item for item in (_context(part, title), lead_in) if item)
+    return [Piece(s, e, "code", context) for s, e in fit_units(text, units, count, limit)]
+
+
+def _lead_in(text: str, part: Part | None) -> str:
+    """The last sentence of the paragraph before a code block ("Or disable timeouts for a request:")."""
+    if part is None or part.kind != "body":
+        return ""
+    words = plain(text[part.start : part.end])
+    last = words.rstrip(".:").rfind(". ")
+    return words[last + 2 :][-300:] if last >= 0 else words[-300:]
 
 
 def _prose(text: str, group: list[Part], count: TokenCounter, limit: int, title: str) -> list[Piece]:
@@ -92,6 +103,7 @@ def chunk_parts(
     """The passages of a structured document's parts, in order (see the module's docstring)."""
     pieces: list[Piece] = []
     pending: list[Part] = []
+    before: Part | None = None  # the part before this one, in the same section
 
     def flush() -> None:
         if pending:
@@ -101,8 +113,11 @@ def chunk_parts(
     for part in parts:
         if pending and (part.kind in ("code", "table") or part.path != pending[-1].path):
             flush()
+        same_section = before is not None and before.path == part.path
         if part.kind == "code":
-            pieces.extend(_code(text, part, count, limit, title))
+            pieces.extend(
+                _code(text, part, count, limit, title, _lead_in(text, before if same_section else None))
+            )
         elif part.kind == "table":
             pieces.extend(_table(text, part, count, limit, title))
         elif pending:
@@ -115,6 +130,7 @@ def chunk_parts(
                 pending.append(part)
         else:
             pending.append(part)
+        before = part
     flush()
     return pieces
 
