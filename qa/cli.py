@@ -133,15 +133,14 @@ class ProgressLines:
         self.started = self.last = time.monotonic()
         self.documents = 0
         self.embedded: tuple[int, int] | None = None
-        self.embedding_started = 0.0
+        self.embedding_started = self.started  # moved to the end of parsing, when there is one
 
     def parsed(self, documents: int) -> None:
         self.documents = documents
+        self.embedding_started = time.monotonic()
         self._maybe_print()
 
     def embed(self, done: int, total: int) -> None:
-        if self.embedded is None:
-            self.embedding_started = time.monotonic()
         self.embedded = (done, total)
         self._maybe_print(final=done >= total)
 

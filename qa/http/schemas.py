@@ -56,7 +56,16 @@ class PassageModel(BaseModel):
     rank: int
     score: float
     text: str
-    kind: str = Field(description="'body' for document content, 'metadata' for byline, date or author bio.")
+    kind: str = Field(
+        description="'body' for document content, 'code' and 'table' for those of a structured document, "
+        "'metadata' for byline, date or author bio."
+    )
+    readable: str = Field(
+        "",
+        description="The text as a reader should see it: `text` with its markup (backticks, emphasis markers, "
+        "link targets, tags) replaced by spaces, the same length, so citation offsets apply to it as well. "
+        "Empty when it is `text` itself (plain text, code).",
+    )
     citation: CitationModel
 
 
@@ -191,6 +200,7 @@ def passage_model(rank: int, hit: Hit) -> PassageModel:
         score=round(hit.score, 6),
         text=hit.passage.text,
         kind=hit.passage.kind,
+        readable="" if hit.passage.kind == "code" else hit.passage.view,
         citation=citation_model(hit.citation),
     )
 

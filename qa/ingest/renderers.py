@@ -107,7 +107,7 @@ def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
 def _role_text(match: re.Match[str]) -> str:
     """The words an interpreted-text role shows: its title, or "~a.b.c" as "c"."""
     shown = (match.group(1) or match.group(2) or "").strip()
-    return shown[1:].rsplit(".", 1)[-1] if shown.startswith("~") else shown.lstrip("!")
+    return shown[1:].rsplit(".", 1)[-1] if shown.startswith("~") else shown.lstrip("!.")
 
 
 def _rst_text(node: Any) -> str:

@@ -2,7 +2,9 @@
 
 - Body text: one passage per paragraph, short ones merged with the next of the same section
   while they fit, as for plain text. A list joins the paragraph that leads into it.
-- Code: a passage of kind ``code``, whole; when over the limit, split only between lines.
+- Code: a passage of kind ``code``, whole; when over the limit, split only between lines. The
+  paragraph introducing it (ending in ":" or "...") opens the passage when both fit, else its
+  last sentence is carried in the context.
 - Tables: kind ``table``, split between rows; every piece carries the header row in its context.
 - Every passage carries its heading path ("Chapter > Section") as context.
 """
@@ -24,6 +26,7 @@ class Piece:
     end: int
     kind: str
     context: str
+    code_from: int = -1  # where the code starts, when a sentence introducing it comes first
 
 
 def _fits(text: str, start: int, end: int, count: TokenCounter, limit: int) -> bool:
@@ -97,6 +100,18 @@ def _prose(text: str, group: list[Part], count: TokenCounter, limit: int, title:
     return [Piece(s, e, "body", context) for s, e in fit_units(text, units, count, limit)]
 
 
+def _introduction(text: str, part: Part, pending: list[Part], count: TokenCounter, limit: int) -> Part | None:
+    """The paragraph that introduces a code block ("You can set a timeout for one request:"), when
+    the two fit one passage: an example and the sentence saying what it does answer together."""
+    if part.kind != "code" or not pending or pending[-1].kind != "body" or pending[-1].path != part.path:
+        return None
+    last = pending[-1]
+    words = view(text, last.start, last.end).rstrip()
+    if not words.endswith((":", "...", "\u2026")) or not _fits(text, last.start, part.end, count, limit):
+        return None
+    return last
+
+
 def chunk_parts(
     text: str, parts: Sequence[Part], count: TokenCounter, limit: int, min_chars: int, title: str = ""
 ) -> list[Piece]:
@@ -111,10 +126,16 @@ def chunk_parts(
             pending.clear()
 
     for part in parts:
-        if pending and (part.kind in ("code", "table") or part.path != pending[-1].path):
+        if pending and (part.kind == "table" or part.path != pending[-1].path):
             flush()
         same_section = before is not None and before.path == part.path
-        if part.kind == "code":
+        introduced = _introduction(text, part, pending, count, limit)
+        if introduced is not None:
+            pending.pop()
+            flush()
+            pieces.append(Piece(introduced.start, part.end, "code", _context(part, title), part.start))
+        elif part.kind == "code":
+            flush()
             pieces.extend(
                 _code(text, part, count, limit, title, _lead_in(text, before if same_section else None))
             )
@@ -137,4 +158,6 @@ def chunk_parts(
 
 def piece_view(text: str, piece: Piece) -> str:
     """What the model reads of a piece: code as written, everything else with markup blanked."""
+    if piece.code_from >= 0:
+        return view(text, piece.start, piece.code_from) + text[piece.code_from : piece.end]
     return text[piece.start : piece.end] if piece.kind == "code" else view(text, piece.start, piece.end)
