@@ -62,7 +62,7 @@ class PassageModel(BaseModel):
     )
     readable: str = Field(
         "",
-        description="The text as a reader should see it: `text` with its markup (backticks, emphasis markers, "
+        description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
         "link targets, tags) replaced by spaces, the same length, so citation offsets apply to it as well. "
         "Empty when it is `text` itself (plain text, code).",
     )
