@@ -15,10 +15,10 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import markdown, renderers
+from qa.ingest import markdown, pdf, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
-RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure"})
+RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure", "furniture"})
 MARKDOWN = {"structure": "markdown"}  # passages follow the Markdown structure (qa.ingest.markdown)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -107,7 +107,7 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
     if not text.strip():
         raise DocumentError(f"{doc_id}: the PDF has no extractable text")
     title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
-    metadata: dict[str, Any] = {"page_starts": page_starts}
+    metadata: dict[str, Any] = {"page_starts": page_starts, "furniture": pdf.furniture(text, page_starts)}
     if info.get("/Author"):
         metadata["author"] = str(info["/Author"])
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
@@ -156,10 +156,11 @@ class HtmlParser:
 
 @dataclass(frozen=True)
 class PdfParser:
-    """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept."""
+    """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept; running
+    headers, footers, contents and index lines marked as furniture (``qa.ingest.pdf``)."""
 
     name: str = "pdf-pypdf"
-    version: int = 1
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_pdf(doc_id, data)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qa.core.types import Document, Passage
-from qa.ingest import markdown
+from qa.ingest import markdown, pdf
 from qa.ingest.chunking import (
     Block,
     Chunk,
@@ -83,17 +83,37 @@ def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, in
     return found
 
 
+def _cut(blocks: list[Block], spans: list[tuple[int, int]]) -> list[Block]:
+    """``blocks`` with ``spans`` (sorted) taken out of them."""
+    if not spans:
+        return blocks
+    kept: list[Block] = []
+    for block in blocks:
+        start = block.start
+        for cut_start, cut_end in spans:
+            if cut_end <= start or cut_start >= block.end:
+                continue
+            if cut_start > start:
+                kept.append(Block(start, cut_start, block.kind))
+            start = max(start, cut_end)
+        if start < block.end:
+            kept.append(Block(start, block.end, block.kind))
+    return kept
+
+
 def _chunks_by_page(
     document: Document, layout: Layout, count: TokenCounter, limit: int, min_chars: int, heading: str
 ) -> list[Chunk]:
-    """Chunks that never cross a PDF page break, so every citation names one page."""
+    """Chunks that never cross a PDF page break, so every citation names one page, nor hold
+    the page furniture the parser marked (running headers, contents and index lines)."""
     breaks = [*document.metadata.get("page_starts", [])[1:], len(document.text) + 1]
+    cuts = [(int(start), int(end)) for start, end in document.metadata.get("furniture", [])]
     chunks: list[Chunk] = []
     page_start = 0
     for page_end in breaks:
         blocks = [
             Block(max(b.start, page_start), min(b.end, page_end), b.kind)
-            for b in layout.blocks
+            for b in _cut(layout.blocks, cuts)
             if b.start < page_end and b.end > page_start
         ]
         page_chunks = chunk_blocks(document.text, blocks, count, limit, min_chars, heading)
@@ -164,7 +184,9 @@ def _layout_spans(
         start = chunk.start
         referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
-        spans.append((chunk.start, chunk.end, context, "body", ""))
+        text = document.text[chunk.start : chunk.end]
+        seen = pdf.join_hyphens(text) if "page_starts" in document.metadata else text
+        spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
     for start, end, context in _metadata_passages(document, layout):
         pieces = split_to_limit(document.text, start, end, count, limit)
         spans.extend((piece_start, piece_end, context, "metadata", "") for piece_start, piece_end in pieces)
