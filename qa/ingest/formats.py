@@ -79,6 +79,12 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
         for key in ("author", "date", "sitename", "hostname", "url", "description")
         if data.get(key)
     }
+    if "author" not in metadata and "date" not in metadata:  # not an article: a page of its own structure
+        rendered, page_title = renderers.render_html(doc_id, raw)
+        if rendered.strip():
+            document = parse_text(doc_id, rendered, MARKDOWN)
+            title = page_title or document.title
+            return replace(document, title=title, metadata={**document.metadata, **metadata})
     title = str(data.get("title") or title_from_text(text) or doc_id)
     # the page's own header, rendered as text, so a byline/date passage can cite it
     byline = f"By {metadata['author']}" if "author" in metadata else ""
@@ -145,10 +151,11 @@ class MarkdownParser:
 
 @dataclass(frozen=True)
 class HtmlParser:
-    """.html: the main text trafilatura extracts, under the page's title, byline and date."""
+    """.html: an article (a byline or date found) as the main text trafilatura extracts, under its
+    title, byline and date; any other page by its structure, rendered to Markdown (lxml)."""
 
-    name: str = "html-trafilatura"
-    version: int = 1
+    name: str = "html-trafilatura-or-structure"
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_html(doc_id, data)

@@ -113,3 +113,18 @@ def test_pdf_furniture_is_never_a_passage_and_broken_words_are_joined() -> None:
     impeller = next(p for p in found if "impeller" in p.text)
     assert "thinner" in " ".join(impeller.view.split()) and "thin-\nner" in impeller.text
     assert page_of(document, impeller.start) == 3
+
+
+def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it() -> None:
+    documents = Path(__file__).resolve().parents[1] / "data" / "documents"
+    basics = parse("basics.html", (documents / "libffi-the-basics.html").read_bytes(), ".html")
+    assert basics.title.startswith("The Basics")
+    assert "\nFunction: ffi_status ffi_prep_cif (" in basics.text  # a <dt> term
+    assert "\n: This initializes cif according to the given parameters." in basics.text  # its <dd>
+    assert "If the function being called is variadic" in basics.text  # text between definitions
+    example = parse("example.html", (documents / "libffi-simple-example.html").read_bytes(), ".html")
+    assert "Here is a trivial example that calls puts a few times." in example.text
+    encoder = real_embedder()
+    found = build_passages(example, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
+    assert any(p.kind == "code" and "ffi_call(&cif, puts, &rc, values);" in p.text for p in found)
+    assert all(example.text[p.start : p.end] == p.text for p in found)
