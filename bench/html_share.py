@@ -60,6 +60,5 @@ if __name__ == "__main__":
     }
     for name, fn in variants.items():
         s = run(fn)
-        print(
-            f"{name}: pages {len(s)}, mean {statistics.mean(s):.3f}, median {statistics.median(s):.3f}, under 0.8: {sum(x < 0.8 for x in s)}"
-        )
+        mean, median, under = statistics.mean(s), statistics.median(s), sum(x < 0.8 for x in s)
+        print(f"{name}: pages {len(s)}, mean {mean:.3f}, median {median:.3f}, under 0.8: {under}")
