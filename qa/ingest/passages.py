@@ -152,14 +152,16 @@ def choose_layout(document: Document, setting: str) -> str:
     return "article" if looks_like_article(analyse(document.text, body_start)) else "plain"
 
 
-def _plain_layout(document: Document, body_start: int) -> Layout:
-    """The whole body as one block, after a first line that is the title standing alone."""
+def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
+    """The whole body as one block, and the heading its passages carry: a first line that stands
+    alone and is the title (as the parser cut it) is that heading, in full, and not body text."""
     spans = paragraphs(document.text, body_start)
+    heading = document.title
     if len(spans) > 1:
         first = document.text[spans[0][0] : spans[0][1]]
-        if "\n" not in first and " ".join(first.split())[:200] == document.title:
-            body_start = spans[1][0]
-    return Layout(blocks=[Block(body_start, len(document.text))])
+        if "\n" not in first and first.strip().lstrip("#").strip()[:200] == document.title:
+            body_start, heading = spans[1][0], first.strip()
+    return Layout(blocks=[Block(body_start, len(document.text))]), heading
 
 
 def _structured_spans(
@@ -218,8 +220,8 @@ def build_passages(
     elif chosen == "plain":
         # a plain document (an abstract, a record) has no page furniture, and its title stands in
         # for the section heading it lacks
-        plain = _plain_layout(document, body_start)
-        spans = _layout_spans(document, plain, document.title, count, limit, min_chars)
+        plain, heading = _plain_layout(document, body_start)
+        spans = _layout_spans(document, plain, heading, count, limit, min_chars)
     else:
         spans = _layout_spans(document, analyse(document.text, body_start), "", count, limit, min_chars)
     texts = [document.text[start:end] for start, end, _, _, _ in spans]
