@@ -45,6 +45,8 @@ eval: $(STAMP)
 	$(BIN)/qa eval --questions tests/data/article_questions.jsonl --modes dense,keyword,hybrid --output eval/article.json
 	$(BIN)/qa eval --questions tests/data/article_dev_questions.jsonl --modes dense,keyword,hybrid --output eval/article-dev.json
 	$(BIN)/qa eval --questions tests/data/article_blind_questions.jsonl --modes dense,keyword,hybrid --output eval/article-blind.json
+	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions.jsonl --modes dense,keyword,hybrid \
+		--index-dir .cache/eval/docs --output eval/docs/docs.json
 
 # SciFact (BEIR layout) is not part of the repository; its indexes are cached in .cache/eval/.
 # The second run embeds each abstract whole, the published reference setup for dense mode.

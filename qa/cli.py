@@ -46,6 +46,9 @@ console = Console()
 errors = Console(stderr=True)
 
 
+PROGRESS_SECONDS = 5.0  # how often progress is printed when the output is not a terminal
+
+
 class UserError(Exception):
     """A problem the user can fix; printed as one line."""
 
@@ -55,6 +58,8 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (UserError, ModelLoadError, NotReady, IndexError_, FileNotFoundError, ValueError) as error:
+        for doc_id, reason in getattr(error, "skipped", []):  # what an empty corpus did hold
+            typer.echo(f"skipped {doc_id}: {reason}", err=True)
         typer.echo(f"error: {error}", err=True)  # one line, never wrapped
         raise typer.Exit(1) from None
 
@@ -87,6 +92,7 @@ def rebuild_reason(settings: Settings) -> str | None:
         "model": f"{settings.model}#int8" if settings.int8 else settings.model,  # as the embedder names it
         "chunk_tokens": settings.chunk_tokens,
         "chunk_min_chars": settings.chunk_min_chars,
+        "layout": settings.layout,
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
@@ -119,8 +125,50 @@ def _print_summary(summary: BuildSummary) -> None:
         errors.print(f"[yellow]skipped[/yellow] {doc_id}: {reason}", highlight=False)
 
 
+class ProgressLines:
+    """Progress as a plain line every ``every`` seconds, for output that is not a terminal (a log,
+    a pipe): documents parsed, passages embedded, the rate and the time left."""
+
+    def __init__(self, every: float = PROGRESS_SECONDS) -> None:
+        self.every = every
+        self.started = self.last = time.monotonic()
+        self.documents = 0
+        self.embedded: tuple[int, int] | None = None
+        self.embedding_started = self.started  # moved to the end of parsing, when there is one
+
+    def parsed(self, documents: int) -> None:
+        self.documents = documents
+        self.embedding_started = time.monotonic()
+        self._maybe_print()
+
+    def embed(self, done: int, total: int) -> None:
+        self.embedded = (done, total)
+        self._maybe_print(final=done >= total)
+
+    def line(self) -> str:
+        parts = [f"parsed {self.documents} documents"]
+        if self.embedded is not None:
+            done, total = self.embedded
+            seconds = max(time.monotonic() - self.embedding_started, 1e-6)
+            rate = done / seconds
+            left = (total - done) / rate if rate > 0 else 0.0
+            parts.append(f"embedded {done}/{total} passages, {rate:.0f} passages/s, about {left:.0f} s left")
+        return "; ".join(parts) + f" ({time.monotonic() - self.started:.0f} s)"
+
+    def _maybe_print(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if final or now - self.last >= self.every:
+            self.last = now
+            typer.echo(self.line())
+
+
 @contextmanager
-def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+def _progress_bar() -> Iterator[tuple[Callable[[int, int], None], Callable[[int], None] | None]]:
+    """(embedding progress, parsing progress): a bar on a terminal, else lines every few seconds."""
+    if not console.is_terminal:
+        lines = ProgressLines()
+        yield lines.embed, lines.parsed
+        return
     with Progress(
         TextColumn("embedding"),
         BarColumn(),
@@ -134,7 +182,7 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        yield update
+        yield update, None
 
 
 @app.command()
@@ -170,8 +218,8 @@ def index(
         else:
             encoder = SentenceTransformerEncoder.from_settings(settings)
         engine = Engine(settings=settings, encoder=encoder)
-        with _progress_bar() as progress:
-            summary = engine.build(full=full, progress=progress, serve=False)
+        with _progress_bar() as (progress, parsed):
+            summary = engine.build(full=full, progress=progress, serve=False, parsed=parsed)
         _print_summary(summary)
 
 
@@ -300,7 +348,7 @@ def _indexed(
 
     embedder = SentenceTransformerEncoder.from_settings(settings)
     started = time.perf_counter()
-    with _progress_bar() as progress:
+    with _progress_bar() as (progress, _):
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)
     if summary is not None:
         _print_summary(summary)

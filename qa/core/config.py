@@ -17,6 +17,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SearchMode = Literal["hybrid", "dense", "keyword"]
 LogFormat = Literal["text", "json"]
 Backend = Literal["torch", "onnx"]
+LayoutSetting = Literal["auto", "article", "plain"]
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=16, description="Most word pieces in a passage's cited text.")
     chunk_min_chars: int = Field(
         120, ge=0, description="Paragraphs shorter than this merge with a neighbour."
+    )
+
+    layout: LayoutSetting = Field(
+        "auto",
+        description='Text layout: "auto" finds news-page furniture only in what looks like a web article; '
+        '"article" or "plain" force one for every text document (front matter "layout:" wins).',
     )
 
     reload_seconds: float = Field(1.0, gt=0, description="How often the server checks for a new generation.")

@@ -70,6 +70,15 @@ class WriterBusy(RuntimeError):
 # The index on disk.
 
 
+class EmptyCorpus(ValueError):
+    """A corpus folder with no document to index; the message names the folder and the formats,
+    ``skipped`` the files found there that could not be indexed, with why."""
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = skipped or []
+
+
 class IndexError_(RuntimeError):
     """Base for index problems that the user can fix; the message says how."""
 

@@ -39,7 +39,9 @@ class Passage:
     """A span of a document. ``text == document.text[start:end]``, always.
 
     ``context`` is what the embedding sees besides the span (title, section heading, the sentence
-    before); it never changes what is cited.
+    before); it never changes what is cited. ``view`` is the text as the model reads it when that
+    differs from ``text`` (markup blanked out, a hyphenated line break joined): the same length as
+    ``text``, so the word pieces the model finds in it keep their document offsets; "" means ``text``.
     """
 
     passage_id: int
@@ -49,10 +51,12 @@ class Passage:
     text: str
     context: str = ""
     kind: str = "body"
+    view: str = ""
 
     @property
     def embedding_text(self) -> str:
-        return f"{self.context}\n{self.text}" if self.context else self.text
+        read = self.view or self.text
+        return f"{self.context}\n{read}" if self.context else read
 
 
 def content_hash(text: str) -> str:

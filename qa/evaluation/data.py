@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from qa.core.types import Document
+from qa.ingest.formats import parse
 
-PLAIN = {"layout": "plain"}  # no page furniture; the chunker uses the title as the heading
 WHOLE = {"layout": "whole"}  # one passage per document, truncated by the model: the reference setup
 Qrels = dict[str, dict[str, int]]
 
@@ -74,12 +74,25 @@ def _read_qrels(path: Path) -> Qrels:
     return qrels
 
 
+def as_text_file(row: dict[str, Any]) -> str:
+    """A BEIR corpus record as a text file: its title on the first line, a blank line, its text."""
+    title, text = str(row.get("title") or "").strip(), str(row.get("text") or "")
+    return f"{title}\n\n{text}" if title else text
+
+
+def _document(doc_id: str, row: dict[str, Any], whole: bool) -> Document:
+    if whole:  # the reference setup: the record's own title and text, no parser
+        return Document(doc_id, str(row.get("title") or ""), str(row.get("text") or ""), dict(WHOLE))
+    return parse(doc_id, as_text_file(row).encode("utf-8"), ".txt")
+
+
 def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirData:
     """Read the BEIR layout: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
 
+    Each document goes through the parser a ``.txt`` file goes through, as ``as_text_file`` writes
+    it, so the score is the one the same records get as files in a corpus folder.
     ``whole_documents`` makes each document one passage that the model truncates, as in the
     published reference runs (title + text, exact cosine); it exists to reproduce those figures."""
-    layout = WHOLE if whole_documents else PLAIN
     paths = {name: folder / name for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
     for path in paths.values():
         if not path.is_file():
@@ -88,13 +101,11 @@ def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirDa
             )
     qrels = _read_qrels(paths[f"qrels/{split}.tsv"])
     try:
-        documents = [
-            Document(str(row["_id"]), str(row.get("title") or ""), str(row.get("text") or ""), dict(layout))
-            for _, row in _jsonl(paths["corpus.jsonl"])
-        ]
+        rows = [(str(row["_id"]), row) for _, row in _jsonl(paths["corpus.jsonl"])]
         texts = {str(row["_id"]): str(row["text"]) for _, row in _jsonl(paths["queries.jsonl"])}
     except KeyError as error:
         raise ValueError(f"a row in {folder} lacks the field {error}") from error
+    documents = [_document(doc_id, row, whole_documents) for doc_id, row in rows]
     missing = [query_id for query_id in qrels if query_id not in texts]
     if missing:
         raise ValueError(

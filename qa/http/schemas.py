@@ -56,7 +56,16 @@ class PassageModel(BaseModel):
     rank: int
     score: float
     text: str
-    kind: str = Field(description="'body' for document content, 'metadata' for byline, date or author bio.")
+    kind: str = Field(
+        description="'body' for document content, 'code' and 'table' for those of a structured document, "
+        "'metadata' for byline, date or author bio."
+    )
+    readable: str = Field(
+        "",
+        description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
+        "link targets, tags) replaced by spaces, the same length, so citation offsets apply to it as well. "
+        "Empty when it is `text` itself (plain text, code).",
+    )
     citation: CitationModel
 
 
@@ -104,6 +113,11 @@ class JobModel(BaseModel):
     generation: str | None = Field(None, description="The generation the job published, once done.")
 
 
+class SkippedFile(BaseModel):
+    doc_id: str = Field(description="The file's path under the corpus folder.")
+    reason: str = Field(description="Why it is not indexed.")
+
+
 class IndexInfo(BaseModel):
     generation: str
     documents: int
@@ -112,6 +126,9 @@ class IndexInfo(BaseModel):
     built_at: str
     components: dict[str, Any] = Field(
         default_factory=dict, description="What made the index: parsers, layout, language, encoder, codec."
+    )
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="Files under the corpus folder that are not indexed, and why."
     )
     job: JobModel | None = Field(None, description="The latest write job of this server.")
 
@@ -183,6 +200,7 @@ def passage_model(rank: int, hit: Hit) -> PassageModel:
         score=round(hit.score, 6),
         text=hit.passage.text,
         kind=hit.passage.kind,
+        readable="" if hit.passage.kind == "code" else hit.passage.view,
         citation=citation_model(hit.citation),
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from qa.core.config import Settings
-from qa.core.errors import BuildInProgress, IndexError_, IndexNotFound
+from qa.core.errors import BuildInProgress, EmptyCorpus, IndexError_, IndexNotFound
 from qa.core.protocols import Encoder
 from qa.core.types import Document, Passage, TokenVectors, Vectors
 from qa.index.codec import FLOAT16
@@ -34,7 +34,7 @@ from qa.index.generations import (
     write_generation,
 )
 from qa.ingest import formats
-from qa.ingest.corpus import load_corpus
+from qa.ingest.corpus import Parsed, load_corpus, supported_formats
 from qa.ingest.passages import build_passages
 from qa.lang.en import ENGLISH
 
@@ -60,8 +60,9 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
     """What makes an index, by name and version: the manifest records it, ``GET /index`` shows it."""
     return {
         "parsers": formats.components(),
-        # news-page furniture found by rule; front matter "layout: plain" or "whole" overrides it
-        "layout": "news-page-or-plain/1",
+        # Markdown by its structure; text as a news page only when it looks like one (two signals),
+        # else plain; front matter "layout:" or QA_LAYOUT forces one
+        "layout": f"structured-article-or-plain/2 ({settings.layout})",
         "language": ENGLISH.code,
         "encoder": {
             "model": encoder.name,
@@ -81,6 +82,7 @@ def parameters_for(settings: Settings, embedder: Encoder) -> BuildParameters:
         dimension=embedder.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_min_chars=settings.chunk_min_chars,
+        layout=settings.layout,
     )
 
 
@@ -202,6 +204,7 @@ def _build(
             settings.chunk_tokens,
             settings.chunk_min_chars,
             first_id=len(passages),
+            layout=settings.layout,
         )
         passages.extend(new)
         fresh.extend(new)
@@ -228,6 +231,7 @@ def _build(
         settings.keep_generations,
         factory,
         components(settings, embedder),
+        summary.skipped,
     )
     summary.generation = path.name
     summary.passages = len(passages)
@@ -242,9 +246,18 @@ def build_index(
     full: bool = False,
     progress: Progress | None = None,
     locked: bool = False,
+    parsed: Parsed | None = None,
 ) -> BuildSummary:
-    """Load ``settings.corpus_dir`` and index it; unreadable files are skipped and reported."""
+    """Load ``settings.corpus_dir`` and index it; unreadable files are skipped and reported, and
+    a folder with nothing to index raises ``EmptyCorpus``. ``parsed`` hears documents parsed."""
     if not settings.corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
-    report = load_corpus(settings.corpus_dir)
+    report = load_corpus(settings.corpus_dir, parsed)
+    if not report.documents:
+        found = f"; {len(report.skipped)} files skipped" if report.skipped else ""
+        raise EmptyCorpus(
+            f"no document to index in {settings.corpus_dir}{found} "
+            f"(supported formats: {supported_formats()})",
+            report.skipped,
+        )
     return build_documents(report.documents, settings, embedder, full, progress, report.skipped, locked)

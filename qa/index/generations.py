@@ -52,7 +52,7 @@ from qa.index.codec import FLOAT16
 from qa.index.keyword import KeywordIndex
 
 FORMAT_VERSION = 2
-CHUNKER_VERSION = 3  # bump when passages of the same text would change
+CHUNKER_VERSION = 4  # bump when passages of the same text would change
 POINTER = "CURRENT"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
@@ -74,6 +74,7 @@ class BuildParameters:
     chunk_tokens: int
     chunk_min_chars: int
     chunker_version: int = CHUNKER_VERSION
+    layout: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,10 @@ def write_generation(
     keep: int = 3,
     factory: str = "Flat",
     components: dict[str, Any] | None = None,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> Path:
-    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder."""
+    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder.
+    ``skipped`` names the corpus files left out, with why; the manifest keeps them."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -207,6 +210,7 @@ def write_generation(
             "word_pieces": len(tokens.starts),
             "faiss_factory": factory,
             "components": components or {},
+            "skipped": [{"doc_id": doc_id, "reason": reason} for doc_id, reason in skipped],
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

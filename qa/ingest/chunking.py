@@ -15,6 +15,7 @@ Trade-offs, admitted:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 _WORD = re.compile(r"\S+")
 _WRAPPED_LINE_MIN = 60
+# a line that starts a block of its own: a list item, a heading, a quote, a table row
+_BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]|\d{1,9}[.)][ \t]|#{1,6}[ \t]|>|\|)")
+_UNSPLITTABLE = re.compile(r"`[^`\n]+`|\b[a-z][a-z+.-]*://\S+|\bwww\.\S+")
 
 
 @dataclass(frozen=True)
@@ -76,19 +80,46 @@ def _is_abbreviation(text: str, period_end: int) -> bool:
     return word in ENGLISH.abbreviations
 
 
+def _widths(lines: Sequence[str]) -> list[int]:
+    """Per line, the width its paragraph was hard-wrapped at (the paragraph's longest line), or 0
+    where the paragraph is a single line or has no line long enough to have been wrapped."""
+    widths = [0] * len(lines)
+    first = 0
+    for number in range(len(lines) + 1):
+        if number == len(lines) or not lines[number].strip():
+            paragraph = lines[first:number]
+            widest = max((len(line.rstrip()) for line in paragraph), default=0)
+            if len(paragraph) > 1 and widest >= _WRAPPED_LINE_MIN:
+                widths[first:number] = [widest] * len(paragraph)
+            first = number + 1
+    return widths
+
+
 def _line_breaks(text: str, start: int, end: int) -> list[int]:
-    """Offsets just after line breaks that end a line which does not look hard-wrapped."""
+    """Offsets just after line breaks that end a line which does not look hard-wrapped.
+
+    A break is a hard wrap when the line is long and ends mid-sentence, or when the next line's
+    first word would not have fitted on it within its paragraph's width (a greedy wrap before a
+    long word or URL). A break before a blank line, a list item, a heading, a quote or a table
+    row is kept."""
+    lines = text[start:end].split("\n")
+    widths = _widths(lines)
     breaks: list[int] = []
-    line_start = start
-    newline = text.find("\n", start, end)
-    while newline != -1:
-        line = text[line_start:newline].rstrip()
-        wrapped = len(line) >= _WRAPPED_LINE_MIN and not ENGLISH.sentence_end.search(line + " ")
-        if not wrapped:
-            breaks.append(newline + 1)
-        line_start = newline + 1
-        newline = text.find("\n", line_start, end)
+    offset = start
+    for number, (line, following) in enumerate(itertools.pairwise(lines)):
+        offset += len(line) + 1
+        stripped = line.rstrip()
+        words = following.split(maxsplit=1)
+        long_unended = len(stripped) >= _WRAPPED_LINE_MIN and not ENGLISH.sentence_end.search(stripped + " ")
+        greedy = 0 < widths[number] < len(stripped) + 1 + len(words[0]) if words else False
+        if not words or not (long_unended or greedy) or _BLOCK_START.match(following):
+            breaks.append(offset)
     return breaks
+
+
+def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Inline code and URLs: no sentence ends inside them."""
+    return [(m.start(), m.end()) for m in _UNSPLITTABLE.finditer(text, start, end)]
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -103,9 +134,12 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
         if following[:1].islower():
             continue  # "e.g. something", or an ellipsis inside a sentence
         cuts.add(match.end())
+    protected = _protected(text, start, end)
     spans: list[tuple[int, int]] = []
     cursor = start
     for cut in sorted(cuts):
+        if any(low < cut < high for low, high in protected):
+            continue
         spans.append(trim(text, cursor, cut))
         cursor = cut
     spans.append(trim(text, cursor, end))

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
+from qa.ingest import markdown, pdf, renderers
 
-RESERVED_METADATA = frozenset({"title", "layout", "page_starts", "body_start"})
+# keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
+RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure", "furniture"})
+MARKDOWN = {"structure": "markdown"}  # passages follow the Markdown structure (qa.ingest.markdown)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -41,12 +44,17 @@ def title_from_text(text: str, start: int = 0) -> str:
     return ""
 
 
-def parse_text(doc_id: str, text: str) -> Document:
-    """Plain text and Markdown, as written: the text is the file's own, front matter included."""
+def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None) -> Document:
+    """Plain text and Markdown, as written: the text is the file's own, front matter included.
+
+    The title is the front matter's ``title``, else (Markdown) the first heading or the first
+    line of prose with its markup removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
-    title = fields.get("title") or title_from_text(text, body_start) or doc_id
+    first = markdown.title(text, body_start) if structure else title_from_text(text, body_start)
+    title = fields.get("title") or first or doc_id
     # keys the pipeline itself sets are not taken from the file
     metadata: dict[str, Any] = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
+    metadata.update(structure or {})
     if body_start:
         metadata["body_start"] = body_start
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
@@ -71,6 +79,12 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
         for key in ("author", "date", "sitename", "hostname", "url", "description")
         if data.get(key)
     }
+    if "author" not in metadata and "date" not in metadata:  # not an article: a page of its own structure
+        rendered, page_title = renderers.render_html(doc_id, raw)
+        if rendered.strip():
+            document = parse_text(doc_id, rendered, MARKDOWN)
+            title = page_title or document.title
+            return replace(document, title=title, metadata={**document.metadata, **metadata})
     title = str(data.get("title") or title_from_text(text) or doc_id)
     # the page's own header, rendered as text, so a byline/date passage can cite it
     byline = f"By {metadata['author']}" if "author" in metadata else ""
@@ -99,7 +113,7 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
     if not text.strip():
         raise DocumentError(f"{doc_id}: the PDF has no extractable text")
     title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
-    metadata: dict[str, Any] = {"page_starts": page_starts}
+    metadata: dict[str, Any] = {"page_starts": page_starts, "furniture": pdf.furniture(text, page_starts)}
     if info.get("/Author"):
         metadata["author"] = str(info["/Author"])
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
@@ -115,21 +129,33 @@ def decode_text(doc_id: str, raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TextParser:
-    """.txt and .md: the file's text, character for character."""
+    """.txt: the file's text, character for character."""
 
     name: str = "text"
-    version: int = 1
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_text(doc_id, decode_text(doc_id, data))
 
 
 @dataclass(frozen=True)
-class HtmlParser:
-    """.html: the main text trafilatura extracts, under the page's title, byline and date."""
+class MarkdownParser:
+    """.md: the file's text, character for character, read by its Markdown structure."""
 
-    name: str = "html-trafilatura"
+    name: str = "markdown-it"
     version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_text(doc_id, decode_text(doc_id, data), MARKDOWN)
+
+
+@dataclass(frozen=True)
+class HtmlParser:
+    """.html: an article (a byline or date found) as the main text trafilatura extracts, under its
+    title, byline and date; any other page by its structure, rendered to Markdown (lxml)."""
+
+    name: str = "html-trafilatura-or-structure"
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_html(doc_id, data)
@@ -137,22 +163,64 @@ class HtmlParser:
 
 @dataclass(frozen=True)
 class PdfParser:
-    """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept."""
+    """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept; running
+    headers, footers, contents and index lines marked as furniture (``qa.ingest.pdf``)."""
 
     name: str = "pdf-pypdf"
-    version: int = 1
+    version: int = 2
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_pdf(doc_id, data)
 
 
+def _rendered(doc_id: str, text: str, title: str) -> Document:
+    document = parse_text(doc_id, text, MARKDOWN)
+    return replace(document, title=title) if title else document
+
+
+@dataclass(frozen=True)
+class DocxParser:
+    """.docx: headings, paragraphs, lists and tables (python-docx), rendered to Markdown."""
+
+    name: str = "docx-python-docx"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, *renderers.render_docx(doc_id, data))
+
+
+@dataclass(frozen=True)
+class RstParser:
+    """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
+
+    name: str = "rst-docutils"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))
+
+
+@dataclass(frozen=True)
+class NotebookParser:
+    """.ipynb: Markdown cells as written and code cells as fenced code (the nbformat JSON)."""
+
+    name: str = "ipynb-json"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return _rendered(doc_id, renderers.render_notebook(doc_id, data), "")
+
+
 PARSERS: dict[str, Parser] = {
     ".txt": TextParser(),
-    ".md": TextParser(),
-    ".markdown": TextParser(),
+    ".md": MarkdownParser(),
+    ".markdown": MarkdownParser(),
     ".html": HtmlParser(),
     ".htm": HtmlParser(),
     ".pdf": PdfParser(),
+    ".docx": DocxParser(),
+    ".rst": RstParser(),
+    ".ipynb": NotebookParser(),
 }
 SUPPORTED_SUFFIXES = frozenset(PARSERS)
 

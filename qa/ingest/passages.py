@@ -14,9 +14,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qa.core.types import Document, Passage
-from qa.ingest.chunking import Block, Chunk, TokenCounter, chunk_blocks, sentences, split_to_limit, trim
+from qa.ingest import markdown, pdf
+from qa.ingest.chunking import (
+    Block,
+    Chunk,
+    TokenCounter,
+    chunk_blocks,
+    paragraphs,
+    sentences,
+    split_to_limit,
+    trim,
+)
 from qa.ingest.layout import Layout, analyse
+from qa.ingest.structured import chunk_parts, piece_view
 from qa.lang.en import ENGLISH
+
+LAYOUTS = ("auto", "article", "plain", "whole")
 
 Truncate = Callable[[str, int], str]
 
@@ -70,17 +83,37 @@ def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, in
     return found
 
 
+def _cut(blocks: list[Block], spans: list[tuple[int, int]]) -> list[Block]:
+    """``blocks`` with ``spans`` (sorted) taken out of them."""
+    if not spans:
+        return blocks
+    kept: list[Block] = []
+    for block in blocks:
+        start = block.start
+        for cut_start, cut_end in spans:
+            if cut_end <= start or cut_start >= block.end:
+                continue
+            if cut_start > start:
+                kept.append(Block(start, cut_start, block.kind))
+            start = max(start, cut_end)
+        if start < block.end:
+            kept.append(Block(start, block.end, block.kind))
+    return kept
+
+
 def _chunks_by_page(
     document: Document, layout: Layout, count: TokenCounter, limit: int, min_chars: int, heading: str
 ) -> list[Chunk]:
-    """Chunks that never cross a PDF page break, so every citation names one page."""
+    """Chunks that never cross a PDF page break, so every citation names one page, nor hold
+    the page furniture the parser marked (running headers, contents and index lines)."""
     breaks = [*document.metadata.get("page_starts", [])[1:], len(document.text) + 1]
+    cuts = [(int(start), int(end)) for start, end in document.metadata.get("furniture", [])]
     chunks: list[Chunk] = []
     page_start = 0
     for page_end in breaks:
         blocks = [
             Block(max(b.start, page_start), min(b.end, page_end), b.kind)
-            for b in layout.blocks
+            for b in _cut(layout.blocks, cuts)
             if b.start < page_end and b.end > page_start
         ]
         page_chunks = chunk_blocks(document.text, blocks, count, limit, min_chars, heading)
@@ -88,6 +121,78 @@ def _chunks_by_page(
         chunks.extend(page_chunks)
         page_start = page_end
     return chunks
+
+
+ARTICLE_SIGNALS = 2  # distinct news-page signals a text needs to get the news-page layout
+
+
+def looks_like_article(layout: Layout) -> bool:
+    """Whether the news-page rules found a web article's shape: at least two distinct signals among
+    a byline, a date line, a reading time, "Related:" links, a promo footer and an author box.
+    Measured (eval/layout.md): the article and news pages have 4-5, abstracts and docs 0-1."""
+    reasons = {reason for _, _, reason in layout.furniture} & {
+        "reading time",
+        "related link",
+        "promo",
+        "author heading",
+    }
+    return len(reasons) + len(set(layout.fields) & {"author", "date", "bio"}) >= ARTICLE_SIGNALS
+
+
+def choose_layout(document: Document, setting: str) -> str:
+    """ "article", "plain", "structured" or "whole": front matter first, then the setting, then
+    the document's own shape."""
+    forced = str(document.metadata.get("layout") or "")
+    chosen = forced if forced in LAYOUTS else setting
+    if chosen in ("article", "plain", "whole"):
+        return chosen
+    if document.metadata.get("structure") == "markdown":
+        return "structured"
+    body_start = int(document.metadata.get("body_start", 0))
+    return "article" if looks_like_article(analyse(document.text, body_start)) else "plain"
+
+
+def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
+    """The whole body as one block, and the heading its passages carry: a first line that stands
+    alone and is the title (as the parser cut it) is that heading, in full, and not body text."""
+    spans = paragraphs(document.text, body_start)
+    heading = document.title
+    if len(spans) > 1:
+        first = document.text[spans[0][0] : spans[0][1]]
+        if "\n" not in first and first.strip().lstrip("#").strip()[:200] == document.title:
+            body_start, heading = spans[1][0], first.strip()
+    return Layout(blocks=[Block(body_start, len(document.text))]), heading
+
+
+def _structured_spans(
+    document: Document, count: TokenCounter, limit: int, min_chars: int
+) -> list[tuple[int, int, str, str, str]]:
+    found, _ = markdown.parts(document.text)
+    body_start = int(document.metadata.get("body_start", 0))
+    found = [part for part in found if part.start >= body_start]
+    spans: list[tuple[int, int, str, str, str]] = []
+    for piece in chunk_parts(document.text, found, count, limit, min_chars, document.title):
+        seen = piece_view(document.text, piece)
+        text = document.text[piece.start : piece.end]
+        spans.append((piece.start, piece.end, piece.context, piece.kind, "" if seen == text else seen))
+    return spans
+
+
+def _layout_spans(
+    document: Document, layout: Layout, heading: str, count: TokenCounter, limit: int, min_chars: int
+) -> list[tuple[int, int, str, str, str]]:
+    spans: list[tuple[int, int, str, str, str]] = []
+    for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
+        start = chunk.start
+        referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
+        context = " | ".join(part for part in (chunk.heading, referent) if part)
+        text = document.text[chunk.start : chunk.end]
+        seen = pdf.join_hyphens(text) if "page_starts" in document.metadata else text
+        spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
+    for start, end, context in _metadata_passages(document, layout):
+        pieces = split_to_limit(document.text, start, end, count, limit)
+        spans.extend((piece_start, piece_end, context, "metadata", "") for piece_start, piece_end in pieces)
+    return spans
 
 
 def build_passages(
@@ -98,40 +203,34 @@ def build_passages(
     chunk_tokens: int,
     min_chars: int,
     first_id: int = 0,
+    layout: str = "auto",
 ) -> list[Passage]:
     """Passages of ``document`` with ids from ``first_id``; each embedding text fits ``model_tokens``
-    (except in the "whole" layout, kept to reproduce published whole-document baselines)."""
+    (except in the "whole" layout, kept to reproduce published whole-document baselines).
+    ``layout`` is the setting: "auto" (by the document's shape), "article" or "plain"."""
     body_start = int(document.metadata.get("body_start", 0))
-    if document.metadata.get("layout") == "whole":
+    chosen = choose_layout(document, layout)
+    if chosen == "whole":
         start, end = trim(document.text, body_start, len(document.text))
         text = document.text[start:end]
         return [Passage(first_id, document.doc_id, start, end, text, document.title)] if text else []
-    plain = document.metadata.get("layout") == "plain"
-    # a plain document (an abstract, a record) has no page furniture, and its title stands in
-    # for the section heading it lacks
-    layout = (
-        Layout(blocks=[Block(body_start, len(document.text))])
-        if plain
-        else analyse(document.text, body_start)
-    )
-    first_heading = document.title if plain else ""
     limit = min(chunk_tokens, model_tokens)
-    spans: list[tuple[int, int, str, str]] = []
-    for chunk in _chunks_by_page(document, layout, count, limit, min_chars, first_heading):
-        start = chunk.start
-        referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
-        context = " | ".join(part for part in (chunk.heading, referent) if part)
-        spans.append((chunk.start, chunk.end, context, "body"))
-    for start, end, context in _metadata_passages(document, layout):
-        pieces = split_to_limit(document.text, start, end, count, limit)
-        spans.extend((piece_start, piece_end, context, "metadata") for piece_start, piece_end in pieces)
-    texts = [document.text[start:end] for start, end, _, _ in spans]
-    text_tokens = count(texts)
+    if chosen == "structured":
+        spans = _structured_spans(document, count, limit, min_chars)
+    elif chosen == "plain":
+        # a plain document (an abstract, a record) has no page furniture, and its title stands in
+        # for the section heading it lacks
+        plain, heading = _plain_layout(document, body_start)
+        spans = _layout_spans(document, plain, heading, count, limit, min_chars)
+    else:
+        spans = _layout_spans(document, analyse(document.text, body_start), "", count, limit, min_chars)
+    texts = [document.text[start:end] for start, end, _, _, _ in spans]
+    text_tokens = count([seen or text for (_, _, _, _, seen), text in zip(spans, texts, strict=True)])
     passages: list[Passage] = []
-    for offset, ((start, end, context, kind), text, used) in enumerate(
+    for offset, ((start, end, context, kind, seen), text, used) in enumerate(
         zip(spans, texts, text_tokens, strict=True)
     ):
         # the newline between context and text costs no word piece; one is kept spare all the same
         context = truncate(context, model_tokens - used - 1)
-        passages.append(Passage(first_id + offset, document.doc_id, start, end, text, context, kind))
+        passages.append(Passage(first_id + offset, document.doc_id, start, end, text, context, kind, seen))
     return passages

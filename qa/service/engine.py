@@ -24,6 +24,7 @@ from qa.core.protocols import Encoder, Reader
 from qa.core.types import Document, Hit, SearchResult
 from qa.index.build import BuildSummary, Progress, build_index, parameters_for
 from qa.index.generations import Generation, current_generation, load_generation
+from qa.ingest.corpus import Parsed
 from qa.search.searcher import Searcher
 from qa.service import lifecycle, writes
 from qa.service.asking import Ask, answer_batch, clean_question
@@ -191,15 +192,25 @@ class Engine:
             "model": manifest["model"],
             "built_at": manifest["built_at"],
             "components": manifest.get("components", {}),
+            "skipped": manifest.get("skipped", []),
             "job": self.writes.latest(),
         }
 
     # writing
 
-    def build(self, full: bool = False, progress: Progress | None = None, serve: bool = True) -> BuildSummary:
+    def build(
+        self,
+        full: bool = False,
+        progress: Progress | None = None,
+        serve: bool = True,
+        parsed: Parsed | None = None,
+    ) -> BuildSummary:
         """Build or update the index from the corpus folder; then serve what was built, unless
-        ``serve`` is False (a one-off ``qa index`` has nothing to serve)."""
-        summary = build_index(self.settings, self.ready_encoder(), full=full, progress=progress)
+        ``serve`` is False (a one-off ``qa index`` has nothing to serve). ``progress`` hears
+        passages embedded, ``parsed`` documents parsed."""
+        summary = build_index(
+            self.settings, self.ready_encoder(), full=full, progress=progress, parsed=parsed
+        )
         if serve:
             self.reload_if_published()
         return summary

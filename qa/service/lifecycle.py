@@ -112,6 +112,7 @@ def _serve(engine: Engine, searcher: Searcher) -> None:
         str(generation.manifest.get("built_at")),
         len(generation.documents),
         len(generation.passages),
+        len(generation.manifest.get("skipped", [])),
     )
 
 

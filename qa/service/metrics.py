@@ -37,6 +37,11 @@ class Metrics:
         self.passages = Gauge(
             "qa_index_passages", "Passages in the served generation.", registry=self.registry
         )
+        self.skipped = Gauge(
+            "qa_index_skipped_files",
+            "Files under the corpus folder the served generation left out (GET /index names them).",
+            registry=self.registry,
+        )
         self.generation = Gauge(
             "qa_index_generation_info",
             "The served generation (value 1).",
@@ -48,11 +53,14 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def serve_generation(self, name: str, built_at: str, documents: int, passages: int) -> None:
+    def serve_generation(
+        self, name: str, built_at: str, documents: int, passages: int, skipped: int = 0
+    ) -> None:
         self.generation.clear()
         self.generation.labels(name, built_at).set(1)
         self.documents.set(documents)
         self.passages.set(passages)
+        self.skipped.set(skipped)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -73,3 +73,29 @@ def test_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
     )
     assert bad_model.returncode == 1 and "could not load embedding model" in bad_model.stderr
     assert "Traceback" not in bad_model.stderr
+
+
+def test_a_corpus_with_nothing_to_index_fails_naming_the_folder_and_formats(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "data.csv").write_text("a,b\n", encoding="utf-8")
+    result = run_qa("index", env={"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i")})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "skipped data.csv: .csv is not a supported format" in " ".join(result.stderr.split())
+    message = result.stderr.strip().splitlines()[-1]
+    assert str(corpus) in message and "no document to index" in message and ".md" in message
+
+
+def test_off_a_terminal_index_prints_progress_lines_and_skipped_files(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(30):
+        (corpus / f"note-{number}.md").write_text(f"# Note {number}\n\nThe ferry leaves at {number}.\n")
+    (corpus / "photo.png").write_bytes(b"\x89PNG")
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i")}
+    result = run_qa("index", env=env)
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stdout.splitlines() if line.startswith("parsed ")]
+    assert progress and "parsed 30 documents; embedded 30/30 passages" in progress[-1]
+    assert "passages/s" in progress[-1] and "left" in progress[-1]
+    assert "skipped photo.png: .png is not a supported format" in " ".join(result.stderr.split())

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.core.config import SearchMode, Settings
-from qa.evaluation.data import BeirData, Question, load_beir, load_question_set
+from qa.evaluation.data import BeirData, Question, as_text_file, load_beir, load_question_set
 from qa.evaluation.runs import (
     BEIR_MEASURES,
     QUESTION_MEASURES,
@@ -22,6 +22,8 @@ from qa.evaluation.runs import (
 )
 from qa.index.build import parameters_for
 from qa.index.generations import Generation, load_generation
+from qa.ingest.corpus import load_corpus
+from qa.ingest.passages import choose_layout
 from qa.service.engine import open_searcher
 from tests.conftest import DATA, ROOT, real_embedder
 
@@ -115,7 +117,8 @@ def test_load_beir_keeps_judged_queries_in_qrels_order(tiny: tuple[Path, BeirDat
     assert list(data.queries) == ["q-exact", "q-bread", "q-tides"]  # q-unjudged has no qrels
     assert data.qrels["q-tides"] == {"tides": 1, "volcano": 0}
     bees = data.documents[0]
-    assert (bees.doc_id, bees.title, bees.metadata) == ("bees", "Honey bees", {"layout": "plain"})
+    assert (bees.doc_id, bees.title, bees.metadata) == ("bees", "Honey bees", {})
+    assert bees.text.startswith("Honey bees\n\n")  # the record as a .txt file: title, blank line, text
     assert list(data.limited(1).queries) == ["q-exact"] and len(data.limited(1).documents) == 6
 
 
@@ -219,3 +222,19 @@ def test_scifact_slice_dense_ndcg_floor(tmp_path: Path) -> None:
     # (R@1 0.859, R@10 0.980); the floor sits 0.1 below it
     ndcg = metrics["nDCG@10"]
     assert ndcg is not None and ndcg > 0.85, metrics
+
+
+def test_beir_records_parse_as_their_text_files_do(
+    tiny: tuple[Path, BeirData, Generation], tmp_path: Path
+) -> None:
+    """`qa eval --beir` and a corpus folder of the same records as .txt files index the same
+    documents: same title, text, metadata, hence the same passages and the same scores."""
+    folder, data, _ = tiny
+    for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        (tmp_path / f"{row['_id']}.txt").write_text(as_text_file(row), encoding="utf-8")
+    as_files = {d.doc_id.removesuffix(".txt"): d for d in load_corpus(tmp_path).documents}
+    for document in data.documents:
+        twin = as_files[document.doc_id]
+        assert (twin.title, twin.text, twin.metadata) == (document.title, document.text, document.metadata)
+        assert choose_layout(document, "auto") == "plain"

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from qa.core.config import Settings
 from qa.core.logs import JsonFormatter, RequestIdFilter
 from qa.http.app import create_app
-from qa.index.build import build_index
+from qa.index.build import build_documents, build_index
 from tests.conftest import ARTICLE, article_copy, free_port, real_embedder
 
 TOKEN = "operations-token-7f3a9c1e5b"
@@ -275,3 +275,22 @@ def test_the_token_never_appears_in_logs(base: Path, tmp_path: Path) -> None:
     assert any(r.get("request_id") == "log-check-1" and r.get("logger") == "qa.access" for r in records)
     assert any(r.get("status") == 401 for r in records)
     assert TOKEN not in log and wrong not in log and TOKEN[:12] not in log
+
+
+def test_skipped_files_are_listed_and_counted_and_an_empty_index_is_not_ready(tmp_path: Path) -> None:
+    settings = configured(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
+    (tmp_path / "corpus" / "figures.csv").write_text("a,b\n", encoding="utf-8")
+    build_index(settings, real_embedder())
+    with TestClient(create_app(settings, real_embedder())) as test_client:
+        skipped = test_client.get("/index").json()["skipped"]
+        metrics = test_client.get("/metrics").text
+    assert [entry["doc_id"] for entry in skipped] == ["figures.csv"]
+    assert "not a supported format" in skipped[0]["reason"]
+    assert sample(metrics, "qa_index_skipped_files") == 1
+    empty = configured(tmp_path / "empty")
+    build_documents([], empty, real_embedder())
+    with TestClient(create_app(empty, real_embedder())) as test_client:
+        ready = test_client.get("/readyz")
+    assert ready.status_code == 503 and "no passages" in ready.json()["detail"]

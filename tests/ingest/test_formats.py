@@ -9,6 +9,8 @@ from qa.core.types import page_of
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.ingest.corpus import load_corpus
+from qa.ingest.formats import parse
+from qa.ingest.passages import build_passages
 from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
 
@@ -29,7 +31,8 @@ def _pdf(pages: list[str]) -> bytes:
     for number, line in enumerate(pages):
         page_id, content_id = 4 + 2 * number, 5 + 2 * number
         kids.append(f"{page_id} 0 R")
-        stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET"
+        shown = " 0 -14 Td ".join(f"({part}) Tj" for part in line.split("\n"))  # a line per "\n"
+        stream = f"BT /F1 12 Tf 72 720 Td {shown} ET"
         objects += [
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
             "/Resources << /Font << /F1 3 0 R >> >> >>",
@@ -89,3 +92,39 @@ def test_html_and_pdf_answers_cite_exact_text(tmp_path: Path) -> None:
     assert roof.citation.doc_id == "report.pdf" and roof.citation.page == 2
     author = searcher.search("who wrote the bridge story?", 3).hits
     assert any("Jane Doe" in h.passage.text and h.passage.kind == "metadata" for h in author)
+
+
+def test_pdf_furniture_is_never_a_passage_and_broken_words_are_joined() -> None:
+    body = [
+        "The pump must be primed before its first start, or the seal runs dry and fails.",
+        "Check the impeller for wear every two thousand hours of running, and replace it when\n"
+        "the vanes are thin-\nner than three millimetres.",
+        "Store spare seals in a cool, dark place; rubber ages quickly in sunlight and heat.",
+    ]
+    contents = "Contents\nPriming ........ 2\nImpeller care ........ 3\nSpare parts ........ 4"
+    pages = [contents, *body]
+    data = _pdf([f"Acme Field Manual\n{text}\nPage {n}" for n, text in enumerate(pages, 1)])
+    document = parse("manual.pdf", data, ".pdf")
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
+    texts = " ".join(p.text for p in found)
+    for furniture in ("Acme Field Manual", "Page 2", "Priming ........ 2"):
+        assert furniture in document.text and furniture not in texts
+    impeller = next(p for p in found if "impeller" in p.text)
+    assert "thinner" in " ".join(impeller.view.split()) and "thin-\nner" in impeller.text
+    assert page_of(document, impeller.start) == 3
+
+
+def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it() -> None:
+    documents = Path(__file__).resolve().parents[1] / "data" / "documents"
+    basics = parse("basics.html", (documents / "libffi-the-basics.html").read_bytes(), ".html")
+    assert basics.title.startswith("The Basics")
+    assert "\nFunction: ffi_status ffi_prep_cif (" in basics.text  # a <dt> term
+    assert "\n: This initializes cif according to the given parameters." in basics.text  # its <dd>
+    assert "If the function being called is variadic" in basics.text  # text between definitions
+    example = parse("example.html", (documents / "libffi-simple-example.html").read_bytes(), ".html")
+    assert "Here is a trivial example that calls puts a few times." in example.text
+    encoder = real_embedder()
+    found = build_passages(example, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
+    assert any(p.kind == "code" and "ffi_call(&cif, puts, &rc, values);" in p.text for p in found)
+    assert all(example.text[p.start : p.end] == p.text for p in found)

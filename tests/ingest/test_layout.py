@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from qa.ingest.formats import parse
 from qa.ingest.layout import analyse
-from tests.conftest import ARTICLE
+from qa.ingest.passages import build_passages, choose_layout
+from tests.conftest import ARTICLE, real_embedder
 
 
 def test_article_furniture_is_classified_and_metadata_found() -> None:
@@ -30,3 +32,19 @@ def test_plain_prose_has_no_furniture() -> None:
     )
     layout = analyse(text)
     assert all(b.kind == "body" for b in layout.blocks[1:]) and not layout.fields
+
+
+def test_a_plain_text_first_line_is_its_heading_and_a_web_article_is_detected() -> None:
+    title = "A  long title " + "about ferries and tides " * 10
+    record = parse(
+        "r.txt", f"{title.strip()}\n\nFerries leave at nine. Tides turn at noon.\n".encode(), ".txt"
+    )
+    assert choose_layout(record, "auto") == "plain"
+    encoder = real_embedder()
+    [passage] = build_passages(record, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
+    assert passage.text.startswith("Ferries") and passage.context == title.strip()
+    article = parse("a.txt", ARTICLE.read_bytes(), ".txt")
+    assert choose_layout(article, "auto") == "article"
+    assert choose_layout(article, "plain") == "plain"
+    forced = parse("f.md", b"---\nlayout: article\n---\n# Notes\n\nText.\n", ".md")
+    assert choose_layout(forced, "auto") == "article"

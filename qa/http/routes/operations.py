@@ -28,5 +28,9 @@ def readyz(engine: EngineDep) -> JSONResponse:
         return JSONResponse(
             status_code=503, content={"status": "not ready", "detail": engine.load_error or "loading"}
         )
-    body = {"status": "ready", "generation": engine.searcher.generation.name}
+    generation = engine.searcher.generation
+    if not generation.passages:  # an index of nothing answers every question with nothing
+        detail = f"the index {generation.name} holds no passages; add documents and rebuild it"
+        return JSONResponse(status_code=503, content={"status": "not ready", "detail": detail})
+    body = {"status": "ready", "generation": generation.name}
     return JSONResponse(content={**body, "refused": engine.refused} if engine.refused else body)

@@ -132,11 +132,14 @@
       answer.citation.doc_id === cited.doc_id &&
       answer.citation.start >= cited.start &&
       answer.citation.end <= cited.end;
-    const text = el("p", { className: "passage-text" });
+    // code as code; other text with its markup blanked out (same length, so offsets still hold)
+    const code = passage.kind === "code";
+    const shown = code ? passage.text : passage.readable || passage.text;
+    const text = el(code ? "pre" : "p", { className: code ? "passage-code" : "passage-text" });
     if (inside) {
-      text.append(...highlighted(passage.text, answer.citation.start - cited.start, answer.citation.end - cited.start));
+      text.append(...highlighted(shown, answer.citation.start - cited.start, answer.citation.end - cited.start));
     } else {
-      text.textContent = passage.text;
+      text.textContent = shown;
     }
     return text;
   }

@@ -1,0 +1,214 @@
+"""Markdown by its structure: markdown-it-py's block tokens to the parts passages are made of.
+
+The document text stays the file's own; markdown-it reads a copy in which directive lines are
+blanked and admonition bodies dedented. Both edits keep every line where it was, and a block
+token's ``map`` is a range of lines, so each part is a span of whole source lines.
+
+Parts are body text (paragraphs, quotes, definition lists), lists (with their items), code
+(fenced or indented, with its lines) and tables (with their rows, the header first). HTML
+comments, link reference definitions, anchors, rules and directive lines (mdBook
+``{{#include}}``, Liquid/Jinja tags, MkDocs admonition and tab markers, snippet markers) are left
+out: they are markup, not text anyone asks about.
+
+``view`` blanks markup out of a span (backticks, emphasis markers, link targets, tags, list and
+heading markers, table pipes) with spaces, so that what the model reads is the words while every
+character keeps its offset.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from qa.ingest.chunking import trim
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
+_DIRECTIVE = re.compile(
+    r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\])[ \t]*$", re.IGNORECASE
+)
+_CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_LINE = re.compile(r"[^\r\n]+")
+_MARKUP = re.compile(
+    r"!(?=\[)"  # an image
+    r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
+    r"|\]\[[^\]]*\]"  # a reference link's label
+    r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash escape
+    r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
+)
+_LINE_MARKUP = re.compile(
+    r"^[ \t]*(?:(?:>[ \t]?)+|#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
+    r"|[ \t]#+[ \t]*$"  # a closing heading sequence
+    r"|^[ \t]*(?:[=-]+|[-:| \t]*-{3,}[-:| \t]*)[ \t]*$",  # a setext underline or a table delimiter row
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A region of a Markdown document: ``units`` are the pieces it may be split at (list items,
+    code lines, table rows with the header first), ``path`` the headings above it."""
+
+    start: int
+    end: int
+    kind: str  # "body", "list" (lists and definition lists), "code" or "table"
+    path: tuple[str, ...] = ()
+    units: tuple[tuple[int, int], ...] = ()
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return parser.use(front_matter_plugin).use(deflist_plugin)
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset each line starts at, plus ``len(text)`` as the end of the last."""
+    return [0, *(match.end() for match in _LINE_BREAK.finditer(text)), len(text)]
+
+
+def _parse_copy(text: str) -> str:
+    """The text markdown-it reads: directive lines blanked, admonition and tab bodies dedented
+    by four spaces so they parse as Markdown, not as indented code. Lines stay where they were."""
+    lines = _LINE_BREAK.split(text)
+    for _ in range(3):  # admonitions nest; each pass unwraps one level
+        inside = False
+        for number, line in enumerate(lines):
+            if _DIRECTIVE.match(line):
+                lines[number] = ""
+            elif _CONTAINER.match(line):
+                lines[number], inside = "", True
+            elif inside and (not line.strip() or line.startswith(("    ", "\t"))):
+                lines[number] = (
+                    line[4:] if line.startswith("    ") else line[1:] if line[:1] == "\t" else line
+                )
+            else:
+                inside = False
+    return "\n".join(lines)
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for position in range(start, end):
+        if chars[position] not in "\r\n":
+            chars[position] = " "
+
+
+def view(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept."""
+    span = text[start:end]
+    chars = list(span)
+    for pattern in (_COMMENT, _TAG):
+        for match in pattern.finditer(span):
+            _blank(chars, match.start(), match.end())
+    for line in _LINE.finditer(span):
+        if _DIRECTIVE.match(line.group(0)) or _CONTAINER.match(line.group(0)):
+            _blank(chars, line.start(), line.end())
+    for pattern in (_LINE_MARKUP, _MARKUP):
+        for match in pattern.finditer(span):
+            _blank(chars, match.start(), match.end())
+    return "".join(chars)
+
+
+def plain(text: str) -> str:
+    """Markup-free words of a short Markdown string (a heading, a title), on one line."""
+    return " ".join(view(text, 0, len(text)).split())
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The text, where each of its lines starts, and which lines markdown-it read as blank."""
+
+    text: str
+    starts: list[int]
+    blank: list[bool]
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Lines ``[first, last)`` as a trimmed character span, blanked directive lines left out."""
+        last = min(last, len(self.blank))
+        while last > first and self.blank[last - 1]:
+            last -= 1
+        while first < last and self.blank[first]:
+            first += 1
+        return trim(self.text, self.starts[first], self.starts[last]) if last > first else (0, 0)
+
+
+def _table_rows(source: _Source, lines: list[int]) -> tuple[tuple[int, int], ...]:
+    """The header line, then each body line; the delimiter row is not a unit."""
+    rows = [source.span(n, n + 1) for n in range(*lines)]
+    return tuple(row for index, row in enumerate(rows) if index != 1 and row[1] > row[0])
+
+
+def _units(tokens: list[Token], index: int, source: _Source) -> tuple[tuple[int, int], ...]:
+    """The items of the list opened at ``tokens[index]``: its own list items, or for a definition
+    list each term with its descriptions (from one term's first line to the next's)."""
+    level = tokens[index].level + 1
+    opened = "dt_open" if tokens[index].type == "dl_open" else "list_item_open"
+    lines: list[int] = []
+    for token in tokens[index + 1 :]:
+        if token.level < level:
+            break
+        if token.type == opened and token.level == level and token.map:
+            lines.append(token.map[0])
+    whole = tokens[index].map
+    ends = [*lines[1:], whole[1] if whole else len(source.blank)]
+    items = [source.span(first, end) for first, end in zip(lines, ends, strict=True)]
+    return tuple(item for item in items if item[1] > item[0])
+
+
+def _has_words(text: str, start: int, end: int) -> bool:
+    return bool(view(text, start, end).strip())
+
+
+def parts(text: str) -> tuple[list[Part], list[str]]:
+    """The parts of a Markdown ``text`` in order, and the headings (markup removed) in order."""
+    copy = _parse_copy(text)
+    tokens = _parser().parse(copy)
+    source = _Source(text, line_starts(text), [not line.strip() for line in copy.split("\n")])
+    path: list[tuple[int, str]] = []
+    found: list[Part] = []
+    headings: list[str] = []
+    for index, token in enumerate(tokens):
+        if token.level != 0 or token.nesting == -1 or not token.map:
+            continue
+        start, end = source.span(*token.map)
+        if end <= start:
+            continue
+        kind = token.type
+        if kind == "heading_open":
+            title = plain(tokens[index + 1].content)
+            if title:
+                depth = int(token.tag[1:])
+                path = [(level, name) for level, name in path if level < depth] + [(depth, title)]
+                headings.append(title)
+            continue
+        here = tuple(name for _, name in path)
+        if kind in ("fence", "code_block"):
+            lines = tuple(source.span(n, n + 1) for n in range(*token.map))
+            found.append(Part(start, end, "code", here, tuple(line for line in lines if line[1] > line[0])))
+        elif kind == "table_open":
+            found.append(Part(start, end, "table", here, _table_rows(source, token.map)))
+        elif kind in ("bullet_list_open", "ordered_list_open", "dl_open"):
+            found.append(Part(start, end, "list", here, _units(tokens, index, source)))
+        elif kind in ("paragraph_open", "blockquote_open", "html_block") and _has_words(text, start, end):
+            found.append(Part(start, end, "body", here))
+    return found, headings
+
+
+def title(text: str, body_start: int = 0) -> str:
+    """The first heading, else the first line of prose; markup removed, never a comment."""
+    found, headings = parts(text)
+    if headings:
+        return headings[0][:200]
+    for part in found:
+        if part.start >= body_start and part.kind in ("body", "list"):
+            for line in view(text, part.start, part.end).splitlines():
+                if line.strip():
+                    return " ".join(line.split())[:200]
+    return ""

@@ -1,0 +1,342 @@
+"""Word, reStructuredText and Jupyter files rendered to Markdown, the text their citations index.
+
+Each is read by the library made for it (python-docx, docutils, json for the nbformat JSON) and
+written out as Markdown: headings as ``#`` lines, lists as ``-``/``1.`` items, tables as pipe
+tables, code as fenced blocks, definition lists as ``term`` / ``: description``. The result is
+then read like any Markdown file (``qa.ingest.markdown``), so the structure rules are one set.
+A citation cites the rendered text, which is what ``GET /documents/{doc_id}`` returns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+from qa.core.errors import DocumentError
+
+_LEADING_MARKER = re.compile(r"^(?=(?:[-*+>#]|\d{1,9}[.)])(?:\s|$))")
+_ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+_DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
+# Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
+_NO_PROSE = frozenset({"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude"})
+
+
+def _escape_start(text: str) -> str:
+    """A paragraph that would read as a list item or heading, escaped so it stays a paragraph."""
+    return _LEADING_MARKER.sub("\\\\", text, count=1)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def pipe_table(rows: list[list[str]]) -> str:
+    """Rows of cell texts as a GFM pipe table, the first row the header."""
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(_cell(c) for c in [*row, *[""] * (width - len(row))]) + " |" for row in rows]
+    lines.insert(1, "|" + " --- |" * width)
+    return "\n".join(lines)
+
+
+def fence(code: str, language: str = "") -> str:
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", code)), default=0) + 1)
+    return f"{ticks}{language}\n{code.rstrip()}\n{ticks}"
+
+
+# Word
+
+
+def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
+    """(kind, Markdown) per paragraph or table of a python-docx document, in order."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for element in document.element.body.iterchildren():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "tbl":
+            table = Table(element, document)
+            yield "table", pipe_table([[cell.text for cell in row.cells] for row in table.rows])
+        elif tag == "p":
+            paragraph = Paragraph(element, document)
+            text = " ".join(paragraph.text.split())
+            if text:
+                yield _docx_paragraph(paragraph, text)
+
+
+def _docx_paragraph(paragraph: Any, text: str) -> tuple[str, str]:
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    level = re.match(r"Heading (\d)", style)
+    if style == "Title":
+        return "heading", f"# {text}"
+    if level:
+        return "heading", "#" * min(int(level.group(1)) + 1, 6) + " " + text
+    numbered = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
+    if style.startswith("List Number"):
+        return "item", f"1. {text}"
+    if style.startswith("List") or numbered:
+        return "item", f"- {text}"
+    return "paragraph", _escape_start(text)
+
+
+def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
+    """(Markdown text, title) of a .docx file."""
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises zip, XML and key errors on a broken file
+        raise DocumentError(f"{doc_id}: not a readable Word file ({type(error).__name__})") from error
+    parts: list[str] = []
+    previous = ""
+    for kind, text in _docx_blocks(document):
+        separator = "\n" if kind == previous == "item" else "\n\n"
+        parts.append((separator if parts else "") + text)
+        previous = kind
+    return "".join(parts) + "\n", str(document.core_properties.title or "")
+
+
+# reStructuredText
+
+
+def _role_text(match: re.Match[str]) -> str:
+    """The words an interpreted-text role shows: its title, or "~a.b.c" as "c"."""
+    shown = (match.group(1) or match.group(2) or "").strip()
+    return shown[1:].rsplit(".", 1)[-1] if shown.startswith("~") else shown.lstrip("!.")
+
+
+def _rst_text(node: Any) -> str:
+    return _ROLE.sub(_role_text, node.astext())
+
+
+def _unknown_directive(source: str, depth: int) -> list[str]:
+    """A directive docutils does not know (Sphinx's ``py:data``, ``versionadded``...): its argument
+    as a term and its body, read as reStructuredText, as the description."""
+    lines = source.splitlines()
+    head = _DIRECTIVE.match(lines[0]) if lines else None
+    if head is None or head.group(1) in _NO_PROSE:
+        return []
+    body = [line for line in lines[1:] if not re.match(r"\s+:[\w-]+:", line)]  # options
+    text = textwrap.dedent("\n".join(body)).strip()
+    blocks = _rst_children(_doctree("", text), depth) if text else []
+    name, argument = head.group(1).rsplit(":", 1)[-1], head.group(2).strip()
+    term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
+    if not blocks:
+        return []
+    return [f"{term}\n: " + textwrap.indent("\n\n".join(blocks), "  ").lstrip()]
+
+
+def _rst_children(node: Any, depth: int) -> list[str]:
+    return [block for child in node.children for block in _rst_blocks(child, depth)]
+
+
+def _rst_list(node: Any, depth: int, marker: str) -> list[str]:
+    items = []
+    for item in node.children:
+        body = "\n\n".join(_rst_children(item, depth))
+        items.append(marker + textwrap.indent(body, " " * len(marker)).lstrip())
+    return ["\n".join(items)]
+
+
+def _rst_blocks(node: Any, depth: int) -> list[str]:
+    """Markdown blocks for one docutils node."""
+    from docutils import nodes
+
+    if isinstance(node, nodes.section):
+        return _rst_children(node, depth + 1)
+    if isinstance(node, nodes.title):
+        return ["#" * min(depth, 6) + " " + " ".join(_rst_text(node).split())]
+    if isinstance(node, nodes.literal_block | nodes.doctest_block):
+        classes = [c for c in node.get("classes", []) if c != "code"]
+        return [fence(node.astext(), classes[0] if classes else "")]
+    if isinstance(node, nodes.paragraph | nodes.line_block | nodes.rubric):
+        return [_escape_start(_rst_text(node))]
+    if isinstance(node, nodes.bullet_list):
+        return _rst_list(node, depth, "- ")
+    if isinstance(node, nodes.enumerated_list):
+        return _rst_list(node, depth, "1. ")
+    if isinstance(node, nodes.definition_list | nodes.field_list | nodes.option_list):
+        return [_rst_definitions(node, depth)]
+    if isinstance(node, nodes.table):
+        return [_rst_table(node)]
+    if isinstance(node, nodes.system_message):
+        found = list(node.findall(nodes.literal_block))
+        return _unknown_directive(found[0].astext(), depth) if found else []
+    if isinstance(node, nodes.comment | nodes.target | nodes.substitution_definition):
+        return []
+    if isinstance(node, nodes.Text | nodes.raw | nodes.image | nodes.transition):
+        return []
+    return _rst_children(node, depth)
+
+
+def _rst_definitions(node: Any, depth: int) -> str:
+    entries = []
+    for entry in node.children:
+        term = " ".join(_rst_text(entry.children[0]).split())
+        body = "\n\n".join(block for child in entry.children[1:] for block in _rst_children(child, depth))
+        entries.append(f"{term}\n: " + textwrap.indent(body, "  ").lstrip())
+    return "\n\n".join(entries)
+
+
+def _rst_table(node: Any) -> str:
+    from docutils import nodes
+
+    rows = [[_rst_text(entry) for entry in row.children] for row in node.findall(nodes.row)]
+    return pipe_table(rows)
+
+
+def _doctree(doc_id: str, text: str) -> Any:
+    from docutils.core import publish_doctree
+
+    overrides = {
+        "report_level": 5,
+        "halt_level": 5,
+        "file_insertion_enabled": False,
+        "raw_enabled": False,
+        "input_encoding": "unicode",
+    }
+    try:
+        return publish_doctree(text, source_path=doc_id or None, settings_overrides=overrides)
+    except Exception as error:  # docutils raises its own types on badly broken markup
+        raise DocumentError(f"{doc_id}: the reStructuredText could not be parsed ({error})") from error
+
+
+def render_rst(doc_id: str, text: str) -> tuple[str, str]:
+    """(Markdown text, title) of reStructuredText; Sphinx directives it does not know are read as
+    a term and its description, tables of contents left out."""
+    tree = _doctree(doc_id, text)
+    title = " ".join(_rst_text(tree[0]).split()) if len(tree) and tree[0].tagname == "title" else ""
+    body = "\n\n".join(block for block in _rst_children(tree, 1) if block.strip())
+    return body + "\n", title
+
+
+# Jupyter
+
+
+def render_notebook(doc_id: str, data: bytes) -> str:
+    """Markdown text of a notebook: Markdown cells as written, code cells fenced; outputs left out."""
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+        cells = notebook["cells"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise DocumentError(f"{doc_id}: not a Jupyter notebook ({type(error).__name__})") from error
+    metadata = notebook.get("metadata") or {}
+    language = str((metadata.get("language_info") or {}).get("name") or "")
+    blocks: list[str] = []
+    for cell in cells:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if not source.strip():
+            continue
+        if cell.get("cell_type") == "markdown":
+            blocks.append(source.strip("\n"))
+        elif cell.get("cell_type") == "code":
+            blocks.append(fence(source, language))
+    return "\n\n".join(blocks) + "\n"
+
+
+# HTML
+
+_SKIPPED_TAGS = frozenset({"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "head"})
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "main", "pre", "ul", "ol", "dl", "table", "blockquote", "body"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "hr", "center", "figure", "address", "html"}
+)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _html_skipped(element: Any) -> bool:
+    role = str(element.get("role") or "")
+    return element.tag in _SKIPPED_TAGS or role in ("navigation", "banner", "contentinfo", "search")
+
+
+def _html_children(element: Any) -> list[str]:
+    """Blocks of a container: its block children, and the loose text between them as paragraphs."""
+    blocks: list[str] = []
+    run: list[str] = [element.text or ""]
+
+    def flush() -> None:
+        words = _words("".join(run))
+        if words:
+            blocks.append(_escape_start(words))
+        run.clear()
+
+    for child in element:
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            run.append(child.tail or "")
+            continue
+        if child.tag in _BLOCK_TAGS or _html_skipped(child):
+            flush()
+            blocks.extend([] if _html_skipped(child) else _html_blocks(child))
+        else:
+            run.append(child.text_content())
+        run.append(child.tail or "")
+    flush()
+    return blocks
+
+
+def _html_list(element: Any, marker: str) -> list[str]:
+    items = []
+    for item in element.findall("li"):
+        body = "\n\n".join(_html_children(item))
+        if body:
+            items.append(marker + textwrap.indent(body, " " * len(marker)).lstrip())
+    return ["\n".join(items)] if items else []
+
+
+def _html_definitions(element: Any) -> list[str]:
+    entries: list[str] = []
+    for child in element:
+        if child.tag == "dt":
+            entries.append(_words(child.text_content()))
+        elif child.tag == "dd":
+            body = "\n\n".join(_html_children(child))
+            if not entries or entries[-1].startswith(": ") or "\n: " in entries[-1]:
+                entries.append("")
+            entries[-1] += "\n: " + textwrap.indent(body, "  ").lstrip()
+    return ["\n\n".join(entry.strip("\n") for entry in entries if entry.strip())]
+
+
+def _html_blocks(element: Any) -> list[str]:
+    tag = element.tag
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        words = _words(element.text_content())
+        return [f"{'#' * int(tag[1])} {words}"] if words else []
+    if tag == "pre":
+        return [fence(element.text_content())] if element.text_content().strip() else []
+    if tag in ("ul", "ol"):
+        return _html_list(element, "- " if tag == "ul" else "1. ")
+    if tag == "dl":
+        return _html_definitions(element)
+    if tag == "table":
+        rows = [
+            [cell.text_content() for cell in row if cell.tag in ("td", "th")] for row in element.iter("tr")
+        ]
+        return [pipe_table([row for row in rows if row])] if any(rows) else []
+    if tag == "hr":
+        return []
+    return _html_children(element)
+
+
+def render_html(doc_id: str, raw: bytes) -> tuple[str, str]:
+    """(Markdown text, title) of an HTML page: headings, paragraphs, the text between code blocks,
+    lists, definition lists and tables of its main element (``<main>``, else ``<article>``, else
+    ``<body>``); navigation, headers, footers, asides and scripts left out."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.document_fromstring(raw)
+    except Exception as error:  # lxml raises its own types on empty or binary input
+        raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
+    main = next(iter(tree.xpath("//main") or tree.xpath("//article") or tree.xpath("//body") or [tree]))
+    title = _words(next(iter(tree.xpath("//title/text()")), ""))
+    body = "\n\n".join(block for block in _html_blocks(main) if block.strip())
+    return body + "\n", title

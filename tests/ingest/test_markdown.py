@@ -1,0 +1,101 @@
+"""Markdown by its structure: parts, titles, what the model reads, and passages of a real chapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.ingest.formats import load_file, parse
+from qa.ingest.markdown import parts, title, view
+from qa.ingest.passages import build_passages
+from tests.conftest import DATA, real_embedder
+
+DOCUMENTS = DATA / "documents"
+
+
+def passages_of(path: Path, chunk_tokens: int = 200) -> list:  # type: ignore[type-arg]
+    document = load_file(path, path.name)
+    encoder = real_embedder()
+    found = build_passages(
+        document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, chunk_tokens, 120
+    )
+    for passage in found:
+        assert document.text[passage.start : passage.end] == passage.text
+        assert not passage.view or len(passage.view) == len(passage.text)
+    return found
+
+
+def test_markup_never_becomes_a_passage() -> None:
+    text = " ".join(p.text for p in passages_of(DOCUMENTS / "chapter.md", 24))
+    for markup in ("<!--", "<a id", "{{#include", "<Listing", "</Listing>", "[otherinstall]:", "!!! warning"):
+        assert markup not in text
+
+
+def test_heading_path_is_the_context_and_title_is_the_first_heading() -> None:
+    found = passages_of(DOCUMENTS / "chapter.md")
+    document = load_file(DOCUMENTS / "chapter.md", "chapter.md")
+    assert document.title == "Installing the Toolchain"
+    table = next(p for p in found if p.kind == "table")
+    assert table.context.startswith("Installing the Toolchain > Supported platforms")
+
+
+def test_code_is_whole_and_split_only_between_lines() -> None:
+    whole = [p for p in passages_of(DOCUMENTS / "chapter.md") if p.kind == "code"]
+    assert len(whole) == 1 and whole[0].text.startswith("```console") and whole[0].text.endswith("```")
+    pieces = [p for p in passages_of(DOCUMENTS / "chapter.md", 40) if p.kind == "code"]
+    assert len(pieces) > 1
+    text = load_file(DOCUMENTS / "chapter.md", "chapter.md").text
+    for piece in pieces:  # each piece starts and ends a line
+        assert text[piece.start - 1] == "\n" and text[piece.end] == "\n"
+
+
+def test_tables_split_by_rows_carry_the_header() -> None:
+    pieces = [p for p in passages_of(DOCUMENTS / "chapter.md", 40) if p.kind == "table"]
+    assert len(pieces) > 1
+    for piece in pieces:
+        assert "Platform | Tier | Notes" in piece.context
+        assert piece.text.startswith("|") and piece.text.endswith("|")
+
+
+def test_a_list_stays_with_the_sentence_leading_into_it() -> None:
+    found = passages_of(DOCUMENTS / "chapter.md")
+    lead = next(p for p in found if "The following steps install" in p.text)
+    assert "3. Open a new terminal" in lead.text
+
+
+def test_the_model_reads_words_not_markup() -> None:
+    found = passages_of(DOCUMENTS / "chapter.md")
+    note = next(p for p in found if "other installation" in p.text)
+    assert "](" not in note.view and "[" not in note.view and ">" not in note.view
+    assert "other installation" in " ".join(note.view.split())
+    steps = next(p for p in found if "`sh`" in p.text)
+    assert "`" not in steps.view
+
+
+def test_admonition_bodies_are_prose() -> None:
+    found = passages_of(DOCUMENTS / "chapter.md")
+    warning = next(p for p in found if "nobody tests them" in p.text)
+    assert warning.kind == "body"
+
+
+def test_view_keeps_length_and_words() -> None:
+    text = "Use `cargo build` or [the *docs*](https://x.y/z_(1)) and snake_case_name.\n"
+    seen = view(text, 0, len(text))
+    assert len(seen) == len(text)
+    assert seen.split() == ["Use", "cargo", "build", "or", "the", "docs", "and", "snake_case_name."]
+
+
+def test_titles_front_matter_then_heading_then_prose_never_a_comment() -> None:
+    assert (
+        parse("a.md", b"---\ntitle: From front matter\n---\n# Heading\n", ".md").title == "From front matter"
+    )
+    assert parse("b.md", b"<!-- a comment -->\n\n# The *real* title\n", ".md").title == "The real title"
+    assert parse("c.md", b"<!-- a comment -->\n\nFirst **line** of prose.\n", ".md").title == (
+        "First line of prose."
+    )
+    assert title("<!-- only a comment -->\n") == ""
+
+
+def test_link_reference_definitions_and_anchors_are_not_parts() -> None:
+    text = '[ref]: https://example.com\n\n<a id="x"></a>\n\nReal text.\n'
+    found, _ = parts(text)
+    assert [text[p.start : p.end] for p in found] == ["Real text."]

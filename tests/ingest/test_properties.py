@@ -1,0 +1,94 @@
+"""Property test: for every parser, on nasty inputs, each passage is the exact span it cites."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.core.errors import DocumentError
+from qa.ingest.formats import parse
+from qa.ingest.passages import build_passages
+from tests.conftest import real_embedder
+
+pieces = st.sampled_from(
+    [
+        "# Heading",
+        "## Sub *heading*",
+        "text",
+        "`code. With` dots.",
+        "[link](http://x.y/a_(b))",
+        "<!-- comment -->",
+        "<a id='x'></a>",
+        "{{#include f.rs}}",
+        "```rust",
+        "```",
+        "~~~",
+        "| a | b |",
+        "|---|---|",
+        "- item",
+        "1. step",
+        "> quote",
+        "!!! note",
+        "    indented",
+        "[ref]: http://r",
+        "Term",
+        ": definition",
+        "---",
+        "title: T",
+        "Dr. Smith said so.",
+        "e.g. this",
+        "日本語",
+        "🙂",
+        "\u00a0",
+        "\\*",
+        "**bold**",
+        "_under_",
+        "<div>",
+        "</div>",
+        ".. note::",
+        "   body",
+        "Title\n=====",
+        ":attr:`~a.b`",
+        "\t",
+        "https://example.com/x.y. Next",
+    ]
+)
+separators = st.sampled_from([" ", "\n", "\r\n", "\n\n", "\n\n\n", "  "])
+
+
+@st.composite
+def sources(draw: st.DrawFn) -> str:
+    return "".join(p + s for p, s in draw(st.lists(st.tuples(pieces, separators), max_size=60)))
+
+
+def _notebook(text: str) -> bytes:
+    cells = [
+        {"cell_type": kind, "source": part}
+        for kind, part in zip(["markdown", "code"] * 30, text.split("\n\n"), strict=False)
+    ]
+    return json.dumps({"cells": cells, "metadata": {}}).encode()
+
+
+def check(suffix: str, data: bytes) -> None:
+    try:
+        document = parse(f"doc{suffix}", data, suffix)
+    except DocumentError:
+        return
+    encoder = real_embedder()
+    for chunk_tokens in (24, 200):
+        for passage in build_passages(
+            document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, chunk_tokens, 60
+        ):
+            assert document.text[passage.start : passage.end] == passage.text
+            assert passage.text.strip() and (not passage.view or len(passage.view) == len(passage.text))
+            assert encoder.count_tokens([passage.embedding_text])[0] <= encoder.max_tokens
+
+
+@pytest.mark.parametrize("suffix", [".md", ".txt", ".rst", ".ipynb"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=sources())
+def test_every_passage_is_its_exact_span(suffix: str, text: str) -> None:
+    check(suffix, _notebook(text) if suffix == ".ipynb" else text.encode("utf-8"))
