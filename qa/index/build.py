@@ -8,6 +8,7 @@ build starts over (the summary says why).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from qa.index.generations import (
     choose_factory,
     manifest_body,
 )
+from qa.index.merge import merge_all
 from qa.index.previous import Previous, open_previous, read_documents
 from qa.ingest import formats
 from qa.ingest.corpus import load_corpus
@@ -53,6 +55,7 @@ class BuildSummary:
     reused: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     full_reason: str | None = None
+    merged: list[str] = field(default_factory=list)  # generations published by merges after the build
 
 
 def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
@@ -148,15 +151,27 @@ def build_documents(
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
     locked: bool = False,
+    merge: bool = True,
 ) -> BuildSummary:
-    """Index ``documents`` as the new generation, reusing the served generation's vectors.
+    """Index ``documents`` as the new generation, reusing the served generation's segments; then,
+    with ``merge``, merge segments until their tiers are in order (``qa.index.merge``).
 
     One writer at a time, across processes: a second build raises ``BuildInProgress`` at once.
     ``locked`` says the caller already holds ``build_lock`` (to change the corpus under it too)."""
-    if locked:
-        return _build(documents, settings, embedder, full, progress, skipped)
-    with build_lock(settings.index_dir):
-        return _build(documents, settings, embedder, full, progress, skipped)
+    with build_lock(settings.index_dir) if not locked else contextlib.nullcontext():
+        summary = _build(documents, settings, embedder, full, progress, skipped)
+        if merge:
+            summary.merged = merge_segments(settings)
+            summary.generation = (summary.merged or [summary.generation])[-1]
+        return summary
+
+
+def merge_segments(settings: Settings) -> list[str]:
+    """Merge the published generation's segments until their tiers are in order (the caller holds
+    the build lock); the generations published."""
+    return merge_all(
+        settings.index_dir, settings.keep_generations, settings.index_factory, settings.ann_threshold
+    )
 
 
 def _batches(
@@ -266,9 +281,12 @@ def build_index(
     full: bool = False,
     progress: Progress | None = None,
     locked: bool = False,
+    merge: bool = True,
 ) -> BuildSummary:
     """Load ``settings.corpus_dir`` and index it; unreadable files are skipped and reported."""
     if not settings.corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
     report = load_corpus(settings.corpus_dir)
-    return build_documents(report.documents, settings, embedder, full, progress, report.skipped, locked)
+    return build_documents(
+        report.documents, settings, embedder, full, progress, report.skipped, locked, merge
+    )

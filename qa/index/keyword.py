@@ -145,7 +145,7 @@ def statistics(segments: Sequence[LiveSegment], words: Sequence[str]) -> Statist
         frequency = sum(int(live[part.postings(word)[0]].sum()) for part, live in segments)
         if frequency:
             idf[word] = math.log(1 + (passages - frequency + 0.5) / (frequency + 0.5))
-    return Statistics(total / passages if passages else 1.0, idf)
+    return Statistics(total / passages if total else 1.0, idf)  # no words anywhere: nothing scores
 
 
 def scores(part: LiveSegment, stats: Statistics, words: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -114,8 +114,10 @@ class SegmentWriter:
         passages: Sequence[Passage],
         vectors: Vectors,
         tokens: Sequence[TokenVectors],
+        encoded: bool = False,
     ) -> None:
-        """One document with its passages (in order), their vectors and their word pieces."""
+        """One document with its passages (in order), their vectors and their word pieces (as the
+        codec stores them when ``encoded``: a merge copies them without a round trip)."""
         if not len(passages) == len(vectors) == len(tokens):
             raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
         length = self._lines("documents.jsonl", [{**asdict(document), "content_hash": document.content_hash}])
@@ -129,8 +131,8 @@ class SegmentWriter:
         )
         self.files["vectors.f32"].write(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
         for pieces, starts in tokens:
-            encoded = self.codec.encode(np.asarray(pieces, dtype=np.float32).reshape(-1, self.dimension))
-            self.files["tokens.bin"].write(np.ascontiguousarray(encoded).tobytes())
+            stored = pieces if encoded else self.codec.encode(np.asarray(pieces, dtype=np.float32))
+            self.files["tokens.bin"].write(np.ascontiguousarray(stored, dtype=self.codec.dtype).tobytes())
             self.files["token_starts.i32"].write(np.asarray(starts, dtype="<i4").tobytes())
             self.counts.append(len(starts))
         self.keyword.add([p.embedding_text for p in passages])

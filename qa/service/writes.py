@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from qa.core.config import Settings
 from qa.core.protocols import Encoder
-from qa.index.build import BuildSummary, build_index, build_lock
+from qa.index.build import BuildSummary, build_index, build_lock, merge_segments
 from qa.ingest import uploads
 from qa.service.jobs import Job
 
@@ -36,12 +36,15 @@ def _refuse_if_building(settings: Settings) -> None:
 
 
 def _rebuild(engine: Engine, encoder: Encoder, job: Job, full: bool = False) -> BuildSummary:
-    """Build the corpus as the job (the caller holds the build lock), then serve the new
-    generation at once."""
-    summary = build_index(engine.settings, encoder, full=full, progress=job.report, locked=True)
+    """Build the corpus as the job (the caller holds the build lock), serve the new generation at
+    once, then merge segments (queries meanwhile run against the generation just served)."""
+    summary = build_index(engine.settings, encoder, full=full, progress=job.report, locked=True, merge=False)
     engine.metrics.builds.observe(summary.seconds)
     job.update(generation=summary.generation)
     engine.reload_if_published()
+    summary.merged = merge_segments(engine.settings)
+    if summary.merged:
+        engine.reload_if_published()
     return summary
 
 
