@@ -23,7 +23,7 @@ from qa.core.config import Settings
 from qa.core.errors import BuildInProgress, IndexError_, IndexNotFound
 from qa.core.protocols import Encoder
 from qa.core.types import Document, Passage, TokenVectors, Vectors
-from qa.index.codec import FLOAT16
+from qa.index.codec import codec_for
 from qa.index.generations import (
     CHUNKER_VERSION,
     BuildParameters,
@@ -33,6 +33,7 @@ from qa.index.generations import (
 )
 from qa.index.merge import merge_all
 from qa.index.previous import Previous, open_previous, read_documents
+from qa.index.segments import SegmentWriter
 from qa.ingest import formats
 from qa.ingest.corpus import load_corpus
 from qa.ingest.passages import build_passages
@@ -71,7 +72,7 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
             "dimension": encoder.dimension,
             "max_tokens": encoder.max_tokens,
         },
-        "token_codec": FLOAT16.name,
+        "token_codec": settings.token_codec,
         "chunker": CHUNKER_VERSION,
         "keyword": "bm25s",
     }
@@ -169,9 +170,7 @@ def build_documents(
 def merge_segments(settings: Settings) -> list[str]:
     """Merge the published generation's segments until their tiers are in order (the caller holds
     the build lock); the generations published."""
-    return merge_all(
-        settings.index_dir, settings.keep_generations, settings.index_factory, settings.ann_threshold
-    )
+    return merge_all(settings.index_dir, settings)
 
 
 def _batches(
@@ -201,10 +200,13 @@ def _write_fresh(
     holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded."""
     planned = [(d, _passages(d, settings, embedder)) for d in fresh]
     total, done = sum(len(p) for _, p in planned), 0
-    segment = writer.segment()
+    segment: SegmentWriter | None = None
     for batch in _batches(planned, max(settings.embed_batch_size * 8, 1)):
         passages = [p for _, mine in batch for p in mine]
         vectors, tokens = embed_passages(embedder, passages, settings.embed_batch_size)
+        if segment is None:  # the first batch's word pieces teach a learning codec
+            sample = np.concatenate([t for t, _ in tokens]) if tokens else np.zeros((0, embedder.dimension))
+            segment = writer.segment(codec_for(settings.token_codec, total, sample))
         first = 0
         for document, mine in batch:
             rows = slice(first, first + len(mine))
@@ -217,10 +219,10 @@ def _write_fresh(
             writer.finish(
                 segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold)
             )
-            segment = writer.segment()
-    if segment.entries:
+            segment = writer.segment(segment.codec)
+    if segment is not None and segment.entries:
         writer.finish(segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold))
-    else:
+    elif segment is not None:
         segment.close()
     return total
 

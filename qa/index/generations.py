@@ -219,10 +219,10 @@ class GenerationWriter:
                 f"cannot write a new index generation ({reason}); the served generation is unchanged"
             ) from error
 
-    def segment(self) -> SegmentWriter:
+    def segment(self, codec: TokenCodec | None = None) -> SegmentWriter:
         staging = self.index_dir / f".tmp-{_stamp('seg')}"
         self.written.append(staging)
-        return SegmentWriter(staging, self.dimension, self.codec)
+        return SegmentWriter(staging, self.dimension, codec or self.codec)
 
     def finish(self, writer: SegmentWriter, factory: str) -> dict[str, Any]:
         """Seal ``writer``'s segment (with an approximate index unless ``factory`` is Flat), move it

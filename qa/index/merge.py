@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.core.config import Settings
+from qa.core.protocols import TokenCodec
+from qa.index.codec import FLOAT16, RESIDUAL_MIN_PASSAGES, TRAINING_SAMPLE, codec_for
 from qa.index.generations import Generation, GenerationWriter, choose_factory, load_generation
 from qa.index.segments import Segment, SegmentWriter
 
@@ -46,23 +49,37 @@ def choose(generation: Generation) -> list[int]:
 
 
 def _copy(segment: Segment, gone: set[str], writer: SegmentWriter) -> None:
-    """The documents of ``segment`` not in ``gone`` (its tombstones), stored rows as they are."""
+    """The documents of ``segment`` not in ``gone`` (its tombstones): stored rows as they are, word
+    pieces re-encoded only when the merged segment's codec is another one."""
     table = segment.tokens
+    same = table.codec is writer.codec or table.codec.name == writer.codec.name == FLOAT16.name
     for doc_id, entry in sorted(segment.entries.items(), key=lambda item: item[1].first):
         if doc_id in gone:
             continue
         rows = list(entry.rows)
         pieces = [
-            (np.asarray(table.vectors[table.rows(r)]), np.asarray(table.starts[table.rows(r)])) for r in rows
+            (
+                np.asarray(table.vectors[table.rows(r)]) if same else table.decoded(r),
+                np.asarray(table.starts[table.rows(r)]),
+            )
+            for r in rows
         ]
         passages = [segment.passages[r] for r in rows]
         vectors = np.asarray(segment.vectors[rows]).reshape(len(rows), -1)
-        writer.add(segment.document(doc_id), passages, vectors, pieces, encoded=True)
+        writer.add(segment.document(doc_id), passages, vectors, pieces, encoded=same)
 
 
-def merge_once(
-    index_dir: Path, keep: int, index_factory: str = "auto", ann_threshold: int = 50_000
-) -> str | None:
+def _codec(segments: list[Segment], sizes: list[int], token_codec: str) -> TokenCodec:
+    """The merged segment's codec: the largest input's, unless the setting's learning codec is
+    due now that the merged segment is big enough (learnt from the inputs' word pieces)."""
+    largest = segments[int(np.argmax(sizes))].tokens
+    if largest.codec.name == token_codec or sum(sizes) < RESIDUAL_MIN_PASSAGES:
+        return largest.codec
+    sample = [largest.codec.decode(np.asarray(s.tokens.vectors[:TRAINING_SAMPLE])) for s in segments]
+    return codec_for(token_codec, sum(sizes), np.concatenate(sample))
+
+
+def merge_once(index_dir: Path, settings: Settings) -> str | None:
     """Merge the segments ``choose`` picks in the published generation and publish the result;
     its name, or None when there was nothing to merge. The caller holds the build lock."""
     generation = load_generation(index_dir, searchable=False)
@@ -70,15 +87,15 @@ def merge_once(
     if not chosen:
         return None
     segments = [generation.segments[p] for p in chosen]
-    dimension = int(generation.manifest["dimension"])
-    with GenerationWriter(index_dir, dimension, segments[0].tokens.codec) as writer:
-        merged = writer.segment()
+    sizes = [int(generation.live[p].sum()) for p in chosen]
+    with GenerationWriter(index_dir, int(generation.manifest["dimension"])) as writer:
+        merged = writer.segment(_codec(segments, sizes, settings.token_codec))
         for position, segment in zip(chosen, segments, strict=True):
             _copy(segment, set(generation.manifest["segments"][position].get("deleted", [])), merged)
         entries = list(generation.manifest["segments"])
         if merged.entries:
-            entry = writer.finish(merged, choose_factory(index_factory, merged.size, ann_threshold))
-            entries[chosen[0]] = entry
+            factory = choose_factory(settings.index_factory, merged.size, settings.ann_threshold)
+            entries[chosen[0]] = writer.finish(merged, factory)
         else:
             merged.close()
         kept = [
@@ -89,14 +106,12 @@ def merge_once(
             for k, v in generation.manifest.items()
             if k not in ("format_version", "generation", "built_at")
         }
-        return writer.publish({**body, "segments": kept}, keep).name
+        return writer.publish({**body, "segments": kept}, settings.keep_generations).name
 
 
-def merge_all(
-    index_dir: Path, keep: int, index_factory: str = "auto", ann_threshold: int = 50_000
-) -> list[str]:
+def merge_all(index_dir: Path, settings: Settings) -> list[str]:
     """Merge until the tiers are in order; the generations published on the way."""
     published: list[str] = []
-    while (name := merge_once(index_dir, keep, index_factory, ann_threshold)) is not None:
+    while (name := merge_once(index_dir, settings)) is not None:
         published.append(name)
     return published

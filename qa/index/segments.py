@@ -33,7 +33,7 @@ import numpy.typing as npt
 from qa.core.errors import IndexCorrupt
 from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, TokenVectors, Vectors
-from qa.index.codec import CODECS, FLOAT16
+from qa.index.codec import FLOAT16, load_codec
 from qa.index.keyword import KeywordSegment, KeywordWriter
 from qa.index.storage import file_checksums, read_array, read_jsonl, verify
 
@@ -144,6 +144,7 @@ class SegmentWriter:
         offsets = np.zeros(self.size + 1, dtype="<i8")
         np.cumsum(self.counts, out=offsets[1:])
         offsets.tofile(self.folder / "token_offsets.i64")
+        self.codec.save(self.folder)
         table = {doc_id: list(asdict(entry).values()) for doc_id, entry in self.entries.items()}
         (self.folder / "documents.json").write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
         return {
@@ -214,7 +215,7 @@ def load_segment(folder: Path, expected: dict[str, Any] | None, searchable: bool
             int(record["word_pieces"]),
             int(record["dimension"]),
         )
-        codec = CODECS[record["token_codec"]]
+        codec = load_codec(record["token_codec"], folder, dimension)
         tokens = TokenTable(
             read_array(folder / "tokens.bin", record["token_dtype"], (pieces, int(record["token_width"]))),
             read_array(folder / "token_starts.i32", "<i4", (pieces,)),

@@ -76,7 +76,7 @@ def test_sigkill_during_segment_writes_publishes_and_merges(tmp_path: Path) -> N
         child = context.Process(target=_keep_adding, args=(settings, added))
         child.start()
         time.sleep(rng.uniform(0.05, 2.5))
-        staging = sorted(path.name.split("-")[0] for path in settings.index_dir.glob(".tmp-*"))
+        staging = sorted(path.name.split("-")[1] for path in settings.index_dir.glob(".tmp-*"))
         os.kill(child.pid or 0, signal.SIGKILL)
         child.join()
         where = "while writing " + ("+".join(staging) if staging else "nothing (between writes)")
