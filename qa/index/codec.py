@@ -87,7 +87,8 @@ class ResidualCodec:
         """Spherical k-means on a sample of ``vectors``, then the residuals' quartiles."""
         rng = np.random.default_rng(seed)
         sample = _normalised(vectors[rng.permutation(len(vectors))[:TRAINING_SAMPLE]])
-        count = min(CENTROIDS, len(sample))
+        # ColBERT's rule of thumb scaled down (16·√n there): centroids must not memorise a small corpus
+        count = min(CENTROIDS, 2 ** int(np.log2(max(4 * np.sqrt(len(vectors)), 1))), len(sample))
         centroids = sample[rng.choice(len(sample), count, replace=False)]
         for _ in range(KMEANS_ROUNDS):
             nearest = _nearest(sample, centroids)
@@ -126,7 +127,7 @@ class ResidualCodec:
         return _normalised(self.centroids[nearest] + self.weights[codes])
 
     def save(self, folder: Path) -> None:
-        self.centroids.astype("<f4").tofile(folder / "codec.centroids.f32")
+        self.centroids.astype("<f2").tofile(folder / "codec.centroids.f16")
         state = {
             "centroids": len(self.centroids),
             "cutoffs": self.cutoffs.tolist(),
@@ -137,7 +138,7 @@ class ResidualCodec:
     @classmethod
     def load(cls, folder: Path, dimension: int) -> ResidualCodec:
         state = json.loads((folder / "codec.json").read_text(encoding="utf-8"))
-        centroids = np.fromfile(folder / "codec.centroids.f32", dtype="<f4").reshape(
+        centroids = np.fromfile(folder / "codec.centroids.f16", dtype="<f2").reshape(
             int(state["centroids"]), dimension
         )
         return cls(centroids, state["cutoffs"], state["weights"])

@@ -28,12 +28,12 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import faiss
 import numpy as np
@@ -88,6 +88,36 @@ class Documents(Mapping[str, Document]):
         return self.owners[doc_id].entries[doc_id].content_hash
 
 
+class Passages(Sequence[Passage]):
+    """Every row's passage, read from its segment when asked for; ``passage_id`` is the row."""
+
+    def __init__(self, segments: Sequence[Segment], bases: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        self.segments, self.bases = segments, bases
+
+    def __len__(self) -> int:
+        return int(self.bases[-1])
+
+    @overload
+    def __getitem__(self, row: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Passage]: ...
+
+    def __getitem__(self, row: int | slice) -> Passage | list[Passage]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        if not -len(self) <= row < len(self):
+            raise IndexError(row)
+        row %= len(self)
+        segment = int(np.searchsorted(self.bases, row, side="right")) - 1
+        return self.segments[segment].passage(row - int(self.bases[segment]), row)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Generation:
     """A loaded generation: its segments and tombstones, seen as one row space. Row r is
     ``passages[r]``: segment i's rows follow segment i - 1's, tombstoned rows included (they are
@@ -111,11 +141,7 @@ class Generation:
                     self.rows_of_doc[doc_id] = [base + row for row in entry.rows]
             self.live.append(live)
         self.documents = Documents(owners)
-        self.passages: list[Passage] = [
-            replace(p, passage_id=base + p.passage_id) if base else p
-            for segment, base in zip(self.segments, self.bases.tolist(), strict=False)
-            for p in segment.passages
-        ]
+        self.passages = Passages(self.segments, self.bases)
 
     @property
     def live_passages(self) -> int:

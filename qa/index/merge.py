@@ -64,7 +64,7 @@ def _copy(segment: Segment, gone: set[str], writer: SegmentWriter) -> None:
             )
             for r in rows
         ]
-        passages = [segment.passages[r] for r in rows]
+        passages = [segment.passage(r) for r in rows]
         vectors = np.asarray(segment.vectors[rows]).reshape(len(rows), -1)
         writer.add(segment.document(doc_id), passages, vectors, pieces, encoded=same)
 
@@ -115,3 +115,24 @@ def merge_all(index_dir: Path, settings: Settings) -> list[str]:
     while (name := merge_once(index_dir, settings)) is not None:
         published.append(name)
     return published
+
+
+def rewrite(index_dir: Path, settings: Settings, codec: TokenCodec) -> str:
+    """Every live row of the published generation copied into one segment written with ``codec``
+    (Lucene's force-merge; also how an index moves to another codec without embedding again)."""
+    generation = load_generation(index_dir, searchable=False)
+    with GenerationWriter(index_dir, int(generation.manifest["dimension"])) as writer:
+        merged = writer.segment(codec)
+        for entry, segment in zip(generation.manifest["segments"], generation.segments, strict=True):
+            _copy(segment, set(entry.get("deleted", [])), merged)
+        factory = choose_factory(settings.index_factory, merged.size, settings.ann_threshold)
+        entries = [writer.finish(merged, factory)] if merged.entries else []
+        body = {
+            k: v
+            for k, v in generation.manifest.items()
+            if k not in ("format_version", "generation", "built_at")
+        }
+        components = {**body.get("components", {}), "token_codec": codec.name}
+        return writer.publish(
+            {**body, "segments": entries, "components": components}, settings.keep_generations
+        ).name

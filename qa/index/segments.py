@@ -11,7 +11,8 @@ passages' keyword statistics::
       tokens.bin          word-piece vectors of every passage, through the token codec
       token_starts.i32    document offset of each word piece, -1 for the context (heading)
       token_offsets.i64   passage r owns word pieces offsets[r]:offsets[r + 1]
-      passages.jsonl      one passage a line, row r = line r
+      passages.jsonl      one passage a line, row r = line r, read when asked for
+      passage_offsets.i64 where each line starts (and the last ends)
       documents.jsonl     one document a line: the exact text citations index into
       documents.json      per document: content hash, byte span in documents.jsonl, its rows
       keyword/            vocabulary, postings (row, term frequency) by word, passage lengths
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +37,7 @@ from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, TokenVectors, Vectors
 from qa.index.codec import FLOAT16, load_codec
 from qa.index.keyword import KeywordSegment, KeywordWriter
-from qa.index.storage import file_checksums, read_array, read_jsonl, verify
+from qa.index.storage import file_checksums, read_array, verify
 
 SEGMENT_FORMAT = 1
 RECORD = "segment.json"
@@ -96,6 +98,7 @@ class SegmentWriter:
         }
         self.entries: dict[str, Entry] = {}
         self.counts: list[int] = []
+        self.line_ends: list[int] = []  # byte offset where each passage's line ends
         self.keyword = KeywordWriter()
         self.bytes = 0
 
@@ -126,9 +129,10 @@ class SegmentWriter:
         )
         self.bytes += length
         first = self.size
-        self._lines(
-            "passages.jsonl", [{**asdict(p), "passage_id": first + i} for i, p in enumerate(passages)]
-        )
+        ends = self.line_ends[-1] if self.line_ends else 0
+        for i, passage in enumerate(passages):
+            ends += self._lines("passages.jsonl", [{**asdict(passage), "passage_id": first + i}])
+            self.line_ends.append(ends)
         self.files["vectors.f32"].write(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
         for pieces, starts in tokens:
             stored = pieces if encoded else self.codec.encode(np.asarray(pieces, dtype=np.float32))
@@ -144,6 +148,7 @@ class SegmentWriter:
         offsets = np.zeros(self.size + 1, dtype="<i8")
         np.cumsum(self.counts, out=offsets[1:])
         offsets.tofile(self.folder / "token_offsets.i64")
+        np.asarray([0, *self.line_ends], dtype="<i8").tofile(self.folder / "passage_offsets.i64")
         self.codec.save(self.folder)
         table = {doc_id: list(asdict(entry).values()) for doc_id, entry in self.entries.items()}
         (self.folder / "documents.json").write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
@@ -173,7 +178,7 @@ class Segment:
     name: str
     path: Path
     record: dict[str, Any]
-    passages: list[Passage]
+    lines: npt.NDArray[np.int64]  # passages.jsonl: passage r is bytes lines[r]:lines[r + 1]
     entries: dict[str, Entry]
     vectors: Vectors
     tokens: TokenTable
@@ -182,7 +187,16 @@ class Segment:
 
     @property
     def size(self) -> int:
-        return len(self.passages)
+        return len(self.lines) - 1
+
+    @cached_property
+    def _lines_file(self) -> npt.NDArray[np.uint8]:
+        return read_array(self.path / "passages.jsonl", "u1", (int(self.lines[-1]),))
+
+    def passage(self, row: int, number: int | None = None) -> Passage:
+        """Passage ``row``, read from disk (memory-mapped), numbered ``number`` (default ``row``)."""
+        fields = json.loads(bytes(self._lines_file[int(self.lines[row]) : int(self.lines[row + 1])]))
+        return Passage(**{**fields, "passage_id": row if number is None else number})
 
     def document(self, doc_id: str) -> Document:
         entry = self.entries[doc_id]
@@ -224,15 +238,15 @@ def load_segment(folder: Path, expected: dict[str, Any] | None, searchable: bool
         )
         table = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         entries = {doc_id: Entry(*values) for doc_id, values in table.items()}
-        passages = [Passage(**row) for row in read_jsonl(folder / "passages.jsonl")]
+        lines = np.asarray(read_array(folder / "passage_offsets.i64", "<i8", (size + 1,)))
         vectors = read_array(folder / "vectors.f32", "<f4", (size, dimension))
         keyword = KeywordSegment.load(folder / "keyword", record["keyword"], size) if searchable else None
     except Exception as error:  # numpy and json each fail their own way on bad files
         raise IndexCorrupt(
             f"cannot load the segment in {folder}: {error}. Run `qa index` to rebuild."
         ) from error
-    if len(passages) != size or int(tokens.offsets[-1]) != pieces:
+    if int(lines[-1]) != (folder / "passages.jsonl").stat().st_size or int(tokens.offsets[-1]) != pieces:
         raise IndexCorrupt(
             f"the segment in {folder} is inconsistent (passage counts differ). Run `qa index`."
         )
-    return Segment(folder.name, folder, record, passages, entries, vectors, tokens, keyword)
+    return Segment(folder.name, folder, record, lines, entries, vectors, tokens, keyword)

@@ -117,12 +117,11 @@ def verify(folder: Path, listed: dict[str, dict[str, Any]], record: bool = True)
     or fails its checksum; files verified before and unchanged since are not read again. The
     result is recorded in ``folder`` (``record``), best effort: a read-only index still loads."""
     before = _recorded(folder)
-    seen: dict[str, list[int]] = {}
+    seen = dict(before)  # the record covers every file verified so far, listed here or not
     for relative, expected in listed.items():
         file = folder / relative
         with contextlib.suppress(OSError):
             if before.get(relative) == _signature(file) and file.stat().st_size == expected.get("bytes"):
-                seen[relative] = before[relative]
                 continue
         _check_file(file, expected)
         seen[relative] = _signature(file)

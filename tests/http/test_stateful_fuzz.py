@@ -22,16 +22,25 @@ from tests.conftest import real_embedder, running_server
 TOKEN = "stateful-fuzz-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SYMBOLS = "\x01\x02 !!! §§ --- ??? \x7f ~~~ \u200b"
+FERRY = "# Ferry\n\nThe night ferry leaves at 23:40 from pier seven.\n"
 SCENARIOS = 25  # each a chain of up to 6 calls; every accepted write builds a generation
 
 
 def one_document(base: Path) -> Settings:
     corpus = base / "corpus"
     corpus.mkdir()
-    (corpus / "ferry.md").write_text("# Ferry\n\nThe night ferry leaves at 23:40 from pier seven.\n", "utf-8")
+    (corpus / "ferry.md").write_text(FERRY, "utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=base / "index").resolved()
     build_index(settings, real_embedder())
     return settings
+
+
+def restore(base: str) -> None:
+    """The server back to the one document (each write waits for the one before)."""
+    httpx.post(f"{base}/documents", json={"doc_id": "ferry.md", "text": FERRY}, headers=AUTH, timeout=120)
+    for row in httpx.get(f"{base}/documents", timeout=30).json():
+        if row["doc_id"] != "ferry.md":
+            httpx.delete(f"{base}/documents/{row['doc_id']}", headers=AUTH, timeout=120)
 
 
 def test_writes_without_keyword_tokens_are_not_server_errors(tmp_path: Path) -> None:
@@ -55,6 +64,11 @@ def test_stateful_fuzzing_of_a_real_server_finds_no_server_error(tmp_path: Path)
         class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
             def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
                 return {"headers": AUTH, "timeout": 120}
+
+            def teardown(self) -> None:
+                """Every scenario starts from the one document: hypothesis replays choices and
+                wants the same responses to them."""
+                restore(base)
 
             def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
                 statuses[response.status_code] += 1
