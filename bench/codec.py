@@ -8,7 +8,7 @@ float16 and the residual word pieces; printed: bytes per passage of each index, 
 absolute error of the scores, and how often the late-interaction order of the top passage changes.
 nDCG and answers are then measured by `qa eval` on both folders (printed at the end).
 
-usage: codec.py INDEX_DIR OUT_DIR QUESTIONS   (QUESTIONS: a BEIR queries.jsonl or a question set)
+usage: codec.py INDEX_DIR OUT_DIR QUESTIONS [LIMIT]   (a BEIR queries.jsonl or a question set)
 """
 
 from __future__ import annotations
@@ -38,13 +38,14 @@ def bytes_per_passage(index_dir: Path, generation: Generation) -> float:
     return total / max(generation.live_passages, 1)
 
 
-def questions(path: Path) -> list[str]:
+def questions(path: Path, limit: int) -> list[str]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [row.get("text") or row.get("question") for row in rows]
+    return [row.get("text") or row.get("question") for row in rows][:limit]
 
 
 def main() -> None:
     source, out, asked = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    limit = int(sys.argv[4]) if len(sys.argv) > 4 else 10**9
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(source, out)
@@ -59,7 +60,7 @@ def main() -> None:
     partitions = [Partition.whole(original), Partition.whole(compressed)]
     keys = [{(p.doc_id, p.start): row for row, p in enumerate(g.passages)} for g in (original, compressed)]
     errors, flips = [], 0
-    for text in questions(asked):
+    for text in questions(asked, limit):
         query = searcher.embed(text)
         head = [row for row, _ in searcher.rank(query, RERANK, "hybrid")]
         theirs = [keys[1][(original.passages[r].doc_id, original.passages[r].start)] for r in head]
@@ -68,7 +69,7 @@ def main() -> None:
         pairs = [(exact[a], coded[b]) for a, b in zip(head, theirs, strict=True)]
         errors += [abs(x - y) for x, y in pairs]
         flips += int(np.argmax([x for x, _ in pairs]) != np.argmax([y for _, y in pairs]))
-    count = len(questions(asked))
+    count = len(questions(asked, limit))
     print(
         f"bytes per passage: float16 {bytes_per_passage(source, original):,.0f}, "
         f"residual2 {bytes_per_passage(out, compressed):,.0f}"

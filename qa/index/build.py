@@ -277,6 +277,40 @@ def _build(
     return summary
 
 
+def build_change(
+    settings: Settings,
+    embedder: Encoder,
+    added: Sequence[Document] = (),
+    removed: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """One write's change to the published generation, without reading the corpus: ``added`` (new
+    or replacing documents, already parsed) and the doc_ids ``removed``; only ``added`` is parsed
+    into passages and embedded. The caller holds the build lock; ``IndexError_`` when there is no
+    generation to change as it is (then build the corpus instead)."""
+    started = time.perf_counter()
+    parameters = parameters_for(settings, embedder)
+    previous = open_previous(settings.index_dir, parameters)
+    hashes = {**previous.documents, **{d.doc_id: d.content_hash for d in added}}
+    for doc_id in removed:
+        hashes.pop(doc_id, None)
+    summary = BuildSummary("", len(hashes), 0, 0.0, 0, removed=sorted(removed))
+    for document in added:
+        (summary.changed if document.doc_id in previous.documents else summary.added).append(document.doc_id)
+    kept, passages = previous.without([*(d.doc_id for d in added), *removed])
+    with GenerationWriter(settings.index_dir, embedder.dimension) as writer:
+        summary.embedded = _write_fresh(writer, added, settings, embedder, progress)
+        summary.passages = passages + summary.embedded
+        factory = choose_factory(settings.index_factory, summary.passages, settings.ann_threshold)
+        segments = [*kept, *writer.segments]
+        body = manifest_body(
+            parameters, hashes, segments, factory, components(settings, embedder), summary.passages
+        )
+        summary.generation = writer.publish(body, settings.keep_generations).name
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 def build_index(
     settings: Settings,
     embedder: Encoder,

@@ -27,13 +27,13 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any, overload
+from typing import Any
 
 import faiss
 import numpy as np
@@ -43,7 +43,7 @@ from qa.core.files import fsync_folder
 from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, Vectors, content_hash
 from qa.index.codec import FLOAT16
-from qa.index.segments import RECORD, Segment, SegmentWriter, TokenTable, load_segment
+from qa.index.segments import RECORD, Documents, Passages, Segment, SegmentWriter, TokenTable, load_segment
 from qa.index.storage import CHECKSUM, checksum, fsync_tree, write_failure
 
 __all__ = ["TokenTable"]
@@ -64,58 +64,6 @@ class BuildParameters:
     chunk_tokens: int
     chunk_min_chars: int
     chunker_version: int = CHUNKER_VERSION
-
-
-class Documents(Mapping[str, Document]):
-    """The live documents of a generation by doc_id, each read from its segment when asked for."""
-
-    def __init__(self, owners: dict[str, Segment]) -> None:
-        self.owners = owners
-
-    def __getitem__(self, doc_id: str) -> Document:
-        return self.owners[doc_id].document(doc_id)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.owners)
-
-    def __len__(self) -> int:
-        return len(self.owners)
-
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self.owners
-
-    def content_hash(self, doc_id: str) -> str:
-        return self.owners[doc_id].entries[doc_id].content_hash
-
-
-class Passages(Sequence[Passage]):
-    """Every row's passage, read from its segment when asked for; ``passage_id`` is the row."""
-
-    def __init__(self, segments: Sequence[Segment], bases: np.ndarray[Any, np.dtype[np.int64]]) -> None:
-        self.segments, self.bases = segments, bases
-
-    def __len__(self) -> int:
-        return int(self.bases[-1])
-
-    @overload
-    def __getitem__(self, row: int) -> Passage: ...
-
-    @overload
-    def __getitem__(self, row: slice) -> list[Passage]: ...
-
-    def __getitem__(self, row: int | slice) -> Passage | list[Passage]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
-        if not -len(self) <= row < len(self):
-            raise IndexError(row)
-        row %= len(self)
-        segment = int(np.searchsorted(self.bases, row, side="right")) - 1
-        return self.segments[segment].passage(row - int(self.bases[segment]), row)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class Generation:
@@ -168,10 +116,10 @@ class Generation:
         )
 
 
-def corpus_fingerprint(documents: Sequence[Document]) -> str:
-    return content_hash(
-        "\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id))
-    )
+def corpus_fingerprint(documents: Sequence[Document] | Mapping[str, str]) -> str:
+    """Of documents, or of doc_id -> content hash: the same for the same corpus."""
+    hashes = documents if isinstance(documents, Mapping) else {d.doc_id: d.content_hash for d in documents}
+    return content_hash("\n".join(f"{doc_id}\t{hashes[doc_id]}" for doc_id in sorted(hashes)))
 
 
 def choose_factory(factory: str, size: int, ann_threshold: int) -> str:
@@ -323,7 +271,7 @@ def write_generation(
 
 def manifest_body(
     parameters: BuildParameters,
-    documents: Sequence[Document],
+    documents: Sequence[Document] | Mapping[str, str],
     segments: Sequence[dict[str, Any]],
     factory: str,
     components: dict[str, Any],

@@ -23,11 +23,11 @@ A document's passages are contiguous rows. Texts of documents are read from disk
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -204,6 +204,59 @@ class Segment:
             handle.seek(entry.offset)
             row = json.loads(handle.read(entry.length))
         return Document(row["doc_id"], row["title"], row["text"], row["metadata"])
+
+
+class Documents(Mapping[str, Document]):
+    """The live documents of a generation by doc_id, each read from its segment when asked for."""
+
+    def __init__(self, owners: dict[str, Segment]) -> None:
+        self.owners = owners
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self.owners[doc_id].document(doc_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.owners)
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.owners
+
+    def hashes(self) -> dict[str, str]:
+        """doc_id -> content hash of every document, from the segments' tables (no text read)."""
+        return {doc_id: segment.entries[doc_id].content_hash for doc_id, segment in self.owners.items()}
+
+
+class Passages(Sequence[Passage]):
+    """Every row's passage, read from its segment when asked for; ``passage_id`` is the row."""
+
+    def __init__(self, segments: Sequence[Segment], bases: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        self.segments, self.bases = segments, bases
+
+    def __len__(self) -> int:
+        return int(self.bases[-1])
+
+    @overload
+    def __getitem__(self, row: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Passage]: ...
+
+    def __getitem__(self, row: int | slice) -> Passage | list[Passage]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        if not -len(self) <= row < len(self):
+            raise IndexError(row)
+        row %= len(self)
+        segment = int(np.searchsorted(self.bases, row, side="right")) - 1
+        return self.segments[segment].passage(row - int(self.bases[segment]), row)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def read_record(folder: Path, expected: dict[str, Any] | None) -> dict[str, Any]:

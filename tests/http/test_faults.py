@@ -212,6 +212,7 @@ FILES = [
     "token_starts.i32",
     "token_offsets.i64",
     "passages.jsonl",
+    "passage_offsets.i64",
     "documents.jsonl",
     "documents.json",
     "keyword/vocabulary.json",
