@@ -138,3 +138,27 @@ def test_an_index_of_the_older_format_is_rebuilt_with_a_clear_message(tmp_path: 
     rebuilt = build_index(settings, embedder)
     assert rebuilt.full_reason is not None and "older format" in rebuilt.full_reason
     assert load_generation(settings.index_dir).live_passages == rebuilt.passages
+
+
+def test_a_write_indexes_only_its_document_without_reading_the_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa
+    from qa.index import build
+
+    settings = article_copy(tmp_path)
+    build_index(settings, real_embedder())
+    engine = qa.open(settings, encoder=real_embedder())
+
+    def unread(folder: Path) -> None:
+        raise AssertionError(f"a write read the whole corpus in {folder}")
+
+    monkeypatch.setattr(build, "load_corpus", unread)
+    written, is_new = engine.add("ferry.md", FERRY.encode("utf-8"))
+    assert is_new and written.passages == 1
+    assert "23:40" in engine.ask("when does the night ferry leave?", k=1).hits[0].passage.text
+    engine.delete("ferry.md")
+    assert "ferry.md" not in engine.served_documents()
+    monkeypatch.undo()
+    rebuilt = build_index(settings, real_embedder())  # the corpus and the index agree: nothing to do
+    assert rebuilt.embedded == 0 and rebuilt.added == rebuilt.changed == rebuilt.removed == []
