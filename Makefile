@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
+	$(BIN)/python bench/segments.py 10000 100000 1000000
 	$(BIN)/python bench/onnx_trial.py 12 --http 15
 
 # 32 clients for 60 s against a real server on loopback (after a 10 s warm-up); not part of `make test`.

@@ -40,7 +40,7 @@ from common import ARTICLE, QUESTIONS, machine, summary, write_results
 from qa.core.config import Settings
 from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path
 from qa.index.build import build_index, parameters_for
-from qa.index.generations import load_generation
+from qa.index.generations import load_generation, vector_index
 from qa.search.searcher import Searcher
 from qa.service.engine import open_searcher
 
@@ -81,7 +81,7 @@ def main() -> None:
         texts = [passage.text for passage in searcher.generation.passages]
         txtai_dense, txtai_dense_build = build_txtai(texts, hybrid=False)
         txtai_hybrid, txtai_hybrid_build = build_txtai(texts, hybrid=True)
-        index = searcher.generation.index
+        index = vector_index(searcher.generation.vectors, "Flat")  # the bare baseline: one FAISS index
 
         def bare_and_search(question: str) -> None:
             index.search(model.encode([question], normalize_embeddings=True), 5)

@@ -44,7 +44,7 @@ from common import (  # noqa: E402
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path  # noqa: E402
 from qa.index.build import build_index, parameters_for  # noqa: E402
-from qa.index.generations import load_generation  # noqa: E402
+from qa.index.generations import load_generation, vector_index  # noqa: E402
 
 LEVELS = (1, 8, 32)
 OURS = "/query?k=5&q={q}"
@@ -69,7 +69,8 @@ def floor_ms(settings: Settings, rounds: int = 30) -> dict[str, float]:
     """Bare model encode + FAISS search of one question, in this process."""
     embedder = SentenceTransformerEncoder()
     model = embedder.sentence_transformer
-    index = load_generation(settings.index_dir, parameters_for(settings, embedder)).index
+    generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
+    index = vector_index(generation.vectors, "Flat")  # the bare baseline: one FAISS index
     encode, both = [], []
     for _ in range(rounds):
         for question in QUESTIONS:

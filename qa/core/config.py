@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         description='FAISS factory string ("Flat", "HNSW32", "IVF1024,SQ8"), or "auto": exact while small.',
     )
     ann_threshold: int = Field(50_000, ge=1, description="Passages above which 'auto' switches to HNSW.")
+    token_codec: Literal["float16", "residual2"] = Field(
+        "float16",
+        description="How word-piece vectors are stored: float16, or residual2 (a centroid and 2 bits a "
+        "dimension, ColBERTv2-style) for segments of at least a few hundred passages.",
+    )
     keep_generations: int = Field(
         3, ge=1, description="Index generations kept on disk, the served one included."
     )

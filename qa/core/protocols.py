@@ -8,6 +8,7 @@ index, so an index describes itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,6 +64,19 @@ class TokenCodec(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def dtype(self) -> str:
+        """The numpy dtype of a stored row's values."""
+        ...
+
+    def width(self, dimension: int) -> int:
+        """Values of ``dtype`` one vector of ``dimension`` takes."""
+        ...
+
     def encode(self, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]: ...
 
     def decode(self, stored: npt.NDArray[Any]) -> npt.NDArray[np.float32]: ...
+
+    def save(self, folder: Path) -> None:
+        """Keep what the codec learnt (centroids, cut-offs) in ``folder``, beside what it encoded."""
+        ...

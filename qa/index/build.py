@@ -8,10 +8,11 @@ build starts over (the summary says why).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,24 @@ from qa.core.config import Settings
 from qa.core.errors import BuildInProgress, EmptyCorpus, IndexError_, IndexNotFound
 from qa.core.protocols import Encoder
 from qa.core.types import Document, Passage, TokenVectors, Vectors
-from qa.index.codec import FLOAT16
+from qa.index.codec import codec_for
 from qa.index.generations import (
     CHUNKER_VERSION,
     BuildParameters,
-    Generation,
-    TokenTable,
+    GenerationWriter,
     choose_factory,
-    indexed_hashes,
-    load_generation,
-    write_generation,
+    manifest_body,
+    read_manifest,
 )
+from qa.index.merge import merge_all
+from qa.index.previous import Previous, open_previous, read_documents
+from qa.index.segments import SegmentWriter
 from qa.ingest import formats
 from qa.ingest.corpus import Parsed, load_corpus, supported_formats
 from qa.ingest.passages import build_passages
 from qa.lang.en import ENGLISH
 
+SEGMENT_PASSAGES = 65_536  # a build seals a segment at this size: bounded memory, Ray shards of segments
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
 
@@ -54,6 +57,7 @@ class BuildSummary:
     reused: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     full_reason: str | None = None
+    merged: list[str] = field(default_factory=list)  # generations published by merges after the build
 
 
 def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
             "dimension": encoder.dimension,
             "max_tokens": encoder.max_tokens,
         },
-        "token_codec": FLOAT16.name,
+        "token_codec": settings.token_codec,
         "chunker": CHUNKER_VERSION,
         "keyword": "bm25s",
     }
@@ -115,20 +119,12 @@ def embed_passages(
     return vectors, [pieces for pieces in tokens if pieces is not None]
 
 
-def _stored_tokens(previous: Generation | None, row: int) -> TokenVectors:
-    assert previous is not None
-    rows = previous.tokens.rows(row)
-    return np.asarray(previous.tokens.vectors[rows]), np.asarray(previous.tokens.starts[rows])
-
-
-def _previous(
-    index_dir: Path, parameters: BuildParameters, full: bool
-) -> tuple[Generation | None, str | None]:
-    """The served generation to reuse vectors from, or None with the reason for a full build."""
+def _previous(index_dir: Path, parameters: BuildParameters, full: bool) -> tuple[Previous | None, str | None]:
+    """The served generation's segments to keep, or None with the reason for a full build."""
     if full:
         return None, "asked for a full rebuild"
     try:
-        return load_generation(index_dir, parameters), None
+        return open_previous(index_dir, parameters), None
     except IndexNotFound:
         return None, None  # a first build is full by nature, not for a reason worth printing
     except IndexError_ as error:
@@ -159,15 +155,91 @@ def build_documents(
     progress: Progress | None = None,
     skipped: Sequence[tuple[str, str]] = (),
     locked: bool = False,
+    merge: bool = True,
 ) -> BuildSummary:
-    """Index ``documents`` as the new generation, reusing the served generation's vectors.
+    """Index ``documents`` as the new generation, reusing the served generation's segments; then,
+    with ``merge``, merge segments until their tiers are in order (``qa.index.merge``).
 
     One writer at a time, across processes: a second build raises ``BuildInProgress`` at once.
     ``locked`` says the caller already holds ``build_lock`` (to change the corpus under it too)."""
-    if locked:
-        return _build(documents, settings, embedder, full, progress, skipped)
-    with build_lock(settings.index_dir):
-        return _build(documents, settings, embedder, full, progress, skipped)
+    with build_lock(settings.index_dir) if not locked else contextlib.nullcontext():
+        summary = _build(documents, settings, embedder, full, progress, skipped)
+        if merge:
+            summary.merged = merge_segments(settings)
+            summary.generation = (summary.merged or [summary.generation])[-1]
+        return summary
+
+
+def merge_segments(settings: Settings) -> list[str]:
+    """Merge the published generation's segments until their tiers are in order (the caller holds
+    the build lock); the generations published."""
+    return merge_all(settings.index_dir, settings)
+
+
+def _batches(
+    planned: Sequence[tuple[Document, list[Passage]]], step: int
+) -> Iterator[list[tuple[Document, list[Passage]]]]:
+    """Documents with their passages, in groups of about ``step`` passages."""
+    batch: list[tuple[Document, list[Passage]]] = []
+    size = 0
+    for item in planned:
+        batch.append(item)
+        size += len(item[1])
+        if size >= step:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _write_fresh(
+    writer: GenerationWriter,
+    fresh: Sequence[Document],
+    settings: Settings,
+    embedder: Encoder,
+    progress: Progress | None,
+) -> int:
+    """Parse, embed and write ``fresh`` into new segments, a batch of documents at a time (memory
+    holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded."""
+    planned = [(d, _passages(d, settings, embedder)) for d in fresh]
+    total, done = sum(len(p) for _, p in planned), 0
+    segment: SegmentWriter | None = None
+    for batch in _batches(planned, max(settings.embed_batch_size * 8, 1)):
+        passages = [p for _, mine in batch for p in mine]
+        vectors, tokens = embed_passages(embedder, passages, settings.embed_batch_size)
+        if segment is None:  # the first batch's word pieces teach a learning codec
+            sample = np.concatenate([t for t, _ in tokens]) if tokens else np.zeros((0, embedder.dimension))
+            segment = writer.segment(codec_for(settings.token_codec, total, sample))
+        first = 0
+        for document, mine in batch:
+            rows = slice(first, first + len(mine))
+            segment.add(document, mine, vectors[rows], tokens[rows])
+            first += len(mine)
+        done += len(passages)
+        if progress is not None:
+            progress(done, total)
+        if segment.size >= SEGMENT_PASSAGES:
+            writer.finish(
+                segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold)
+            )
+            segment = writer.segment(segment.codec)
+    if segment is not None and segment.entries:
+        writer.finish(segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold))
+    elif segment is not None:
+        segment.close()
+    return total
+
+
+def _passages(document: Document, settings: Settings, embedder: Encoder) -> list[Passage]:
+    return build_passages(
+        document,
+        embedder.count_tokens,
+        embedder.truncate,
+        embedder.max_tokens,
+        settings.chunk_tokens,
+        settings.chunk_min_chars,
+        layout=settings.layout,
+    )
 
 
 def _build(
@@ -180,62 +252,85 @@ def _build(
 ) -> BuildSummary:
     started = time.perf_counter()
     parameters = parameters_for(settings, embedder)
-    known = indexed_hashes(settings.index_dir)
     previous, full_reason = _previous(settings.index_dir, parameters, full)
+    known = previous.documents if previous is not None else read_documents(settings.index_dir)
     summary = BuildSummary("", len(documents), 0, 0.0, 0, skipped=list(skipped), full_reason=full_reason)
-    passages: list[Passage] = []
-    reused_rows: list[int] = []  # per passage: its row in the previous generation, or -1 if new
-    fresh: list[Passage] = []
+    fresh: list[Document] = []
+    current_ids = {d.doc_id for d in documents}
+    summary.removed = sorted(doc_id for doc_id in known if doc_id not in current_ids)
     for document in documents:
         unchanged = known.get(document.doc_id) == document.content_hash
         if not unchanged:
             (summary.changed if document.doc_id in known else summary.added).append(document.doc_id)
-        if unchanged and previous is not None and document.doc_id in previous.documents:
+        if unchanged and previous is not None and document.doc_id in previous.owners:
             summary.reused.append(document.doc_id)
-            for old_row in previous.rows_of_doc.get(document.doc_id, []):  # none for an empty document
-                reused_rows.append(old_row)
-                passages.append(replace(previous.passages[old_row], passage_id=len(passages)))
-            continue
-        new = build_passages(
-            document,
-            embedder.count_tokens,
-            embedder.truncate,
-            embedder.max_tokens,
-            settings.chunk_tokens,
-            settings.chunk_min_chars,
-            first_id=len(passages),
-            layout=settings.layout,
+        else:
+            fresh.append(document)
+    kept, passages = previous.without([d.doc_id for d in fresh] + summary.removed) if previous else ([], 0)
+    factory = choose_factory(settings.index_factory, len(documents), settings.ann_threshold)
+    with GenerationWriter(settings.index_dir, embedder.dimension) as writer:
+        summary.embedded = _write_fresh(writer, fresh, settings, embedder, progress)
+        summary.passages = passages + summary.embedded
+        segments = [*kept, *writer.segments]
+        body = manifest_body(
+            parameters,
+            documents,
+            segments,
+            factory,
+            components(settings, embedder),
+            summary.passages,
+            summary.skipped,
         )
-        passages.extend(new)
-        fresh.extend(new)
-        reused_rows.extend([-1] * len(new))
-    current_ids = {d.doc_id for d in documents}
-    summary.removed = sorted(doc_id for doc_id in known if doc_id not in current_ids)
-    fresh_vectors, fresh_tokens = embed_passages(embedder, fresh, settings.embed_batch_size, progress)
-    sources = np.asarray(reused_rows, dtype=np.int64)
-    vectors = np.empty((len(passages), embedder.dimension), dtype=np.float32)
-    vectors[sources < 0] = fresh_vectors
-    if previous is not None and (sources >= 0).any():
-        vectors[sources >= 0] = previous.vectors[sources[sources >= 0]]
-    fresh_iter = iter(fresh_tokens)
-    token_pieces = [next(fresh_iter) if row < 0 else _stored_tokens(previous, row) for row in reused_rows]
-    tokens = TokenTable.stack(token_pieces, embedder.dimension)
-    factory = choose_factory(settings.index_factory, len(passages), settings.ann_threshold)
-    path = write_generation(
-        settings.index_dir,
-        documents,
-        passages,
-        vectors,
-        tokens,
-        parameters,
-        settings.keep_generations,
-        factory,
-        components(settings, embedder),
-        summary.skipped,
-    )
+        path = writer.publish(body, settings.keep_generations)
     summary.generation = path.name
-    summary.passages = len(passages)
-    summary.embedded = len(fresh)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _skipped(index_dir: Path) -> list[tuple[str, str]]:
+    """The corpus files the published generation left out, with why (none when unreadable)."""
+    listed = (read_manifest(index_dir) or {}).get("skipped", [])
+    return [(str(item["doc_id"]), str(item["reason"])) for item in listed if isinstance(item, dict)]
+
+
+def build_change(
+    settings: Settings,
+    embedder: Encoder,
+    added: Sequence[Document] = (),
+    removed: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """One write's change to the published generation, without reading the corpus: ``added`` (new
+    or replacing documents, already parsed) and the doc_ids ``removed``; only ``added`` is parsed
+    into passages and embedded. The caller holds the build lock; ``IndexError_`` when there is no
+    generation to change as it is (then build the corpus instead)."""
+    started = time.perf_counter()
+    parameters = parameters_for(settings, embedder)
+    previous = open_previous(settings.index_dir, parameters)
+    hashes = {**previous.documents, **{d.doc_id: d.content_hash for d in added}}
+    for doc_id in removed:
+        hashes.pop(doc_id, None)
+    summary = BuildSummary("", len(hashes), 0, 0.0, 0, removed=sorted(removed))
+    for document in added:
+        (summary.changed if document.doc_id in previous.documents else summary.added).append(document.doc_id)
+    kept, passages = previous.without([*(d.doc_id for d in added), *removed])
+    changed = {d.doc_id for d in added} | set(removed)
+    summary.skipped = [(doc_id, why) for doc_id, why in _skipped(settings.index_dir) if doc_id not in changed]
+    with GenerationWriter(settings.index_dir, embedder.dimension) as writer:
+        summary.embedded = _write_fresh(writer, added, settings, embedder, progress)
+        summary.passages = passages + summary.embedded
+        factory = choose_factory(settings.index_factory, summary.passages, settings.ann_threshold)
+        segments = [*kept, *writer.segments]
+        body = manifest_body(
+            parameters,
+            hashes,
+            segments,
+            factory,
+            components(settings, embedder),
+            summary.passages,
+            summary.skipped,
+        )
+        summary.generation = writer.publish(body, settings.keep_generations).name
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -247,6 +342,7 @@ def build_index(
     progress: Progress | None = None,
     locked: bool = False,
     parsed: Parsed | None = None,
+    merge: bool = True,
 ) -> BuildSummary:
     """Load ``settings.corpus_dir`` and index it; unreadable files are skipped and reported, and
     a folder with nothing to index raises ``EmptyCorpus``. ``parsed`` hears documents parsed."""
@@ -260,4 +356,6 @@ def build_index(
             f"(supported formats: {supported_formats()})",
             report.skipped,
         )
-    return build_documents(report.documents, settings, embedder, full, progress, report.skipped, locked)
+    return build_documents(
+        report.documents, settings, embedder, full, progress, report.skipped, locked, merge
+    )

@@ -1,68 +1,58 @@
-"""The only module that imports faiss: index generations on disk, built, published and loaded.
+"""The only module that imports faiss: index generations on disk, written, published and loaded.
 
-An index folder holds generations and a ``CURRENT`` pointer::
+An index folder holds segments, generations and a ``CURRENT`` pointer::
 
     index/
       CURRENT                 the name of the generation being served
+      segments/seg-…/         immutable segments (``qa.index.segments``), shared by generations
       gen-20261125T101500123456-3f2a9c/
-        manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts, and
-                              the size and xxh3-128 checksum of every other file (checked on load)
-        vectors.npy           float32 (passages, dimension), L2-normalised, row r = passages[r]
-        vectors.faiss         inner-product index over the same rows, ids = passage rows
-        tokens.npy            float16 (word pieces, dimension): each passage's contextual word-piece
-                              vectors, L2-normalised, for late-interaction scoring
-        token_offsets.npy     int64 (passages + 1): passage r owns token rows offsets[r]:offsets[r+1]
-        token_starts.npy      int32 (word pieces): document offset of each word piece, -1 for
-                              word pieces of the context (heading) rather than the cited text
-        passages.jsonl        one passage a line
-        documents.jsonl       one document a line, the exact text citations index into
-        keyword/              bm25s index, row i = passages[i]
+        manifest.json         model, dimension, chunker parameters, corpus fingerprint, counts,
+                              and the segments: each one's name, the size and checksum of its
+                              ``segment.json``, and its tombstones (doc_ids deleted from it since)
 
-A build writes into a hidden temporary folder, fsyncs it, renames it into place, then replaces
-``CURRENT`` by an atomic rename: a crash at any point leaves the previous generation served.
-A file that is truncated or altered later (a bad disk, a stray edit) fails its checksum on load,
-and the error names it; a write that fails (a full disk) removes the staging folder and raises
-``IndexWriteFailed``, leaving ``CURRENT`` as it was.
+A generation is its manifest: an add writes one new segment and a manifest listing it beside the
+segments before it; a delete writes a manifest with a tombstone. Segments and manifests are
+written into hidden temporary folders, fsynced and renamed into place; ``CURRENT`` is replaced by
+an atomic rename last: a crash at any point leaves the previous generation served, and what it
+left behind (staging folders, segments no manifest names) is removed by the next prune. A write
+that fails (a full disk) removes what it wrote and raises ``IndexWriteFailed``, leaving
+``CURRENT`` as it was. A file that is truncated or altered later fails its checksum on load, and
+the error names it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import faiss
 import numpy as np
-import numpy.typing as npt
-import xxhash
 
 from qa.core.errors import IndexCorrupt, IndexMismatch, IndexNotFound, IndexWriteFailed
 from qa.core.files import fsync_folder
+from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, Vectors, content_hash
 from qa.index.codec import FLOAT16
-from qa.index.keyword import KeywordIndex
+from qa.index.segments import RECORD, Documents, Passages, Segment, SegmentWriter, TokenTable, load_segment
+from qa.index.storage import CHECKSUM, checksum, fsync_tree, write_failure
 
-FORMAT_VERSION = 2
+__all__ = ["TokenTable"]
+
+FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 CHUNKER_VERSION = 4  # bump when passages of the same text would change
 POINTER = "CURRENT"
+SEGMENTS = "segments"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
-
-
-# A checksum catches truncation and flipped bytes, not tampering: xxh3-128 does that at memory speed
-# (3.5 GB/s here against SHA-256's 0.9), which matters because every load reads every byte.
-# Generations written with SHA-256 checksums still verify.
-CHECKSUM = "xxh3_128"
-HASHES: dict[str, Any] = {"xxh3_128": xxhash.xxh3_128, "sha256": "sha256"}
-FULL_DISK_BYTES = 1024 * 1024  # free space under which a short write counts as a full disk
 
 
 @dataclass(frozen=True)
@@ -77,72 +67,68 @@ class BuildParameters:
     layout: str = "auto"
 
 
-@dataclass(frozen=True)
-class TokenTable:
-    """Word-piece vectors of every passage, stacked, with the document offset each one starts at."""
-
-    vectors: npt.NDArray[np.float16]
-    starts: npt.NDArray[np.int32]
-    offsets: npt.NDArray[np.int64]  # one entry more than passages
-
-    def rows(self, row: int) -> slice:
-        return slice(int(self.offsets[row]), int(self.offsets[row + 1]))
-
-    @classmethod
-    def stack(cls, pieces: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]], dimension: int) -> TokenTable:
-        """From (vectors, starts) per passage, in passage order."""
-        offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(starts) for _, starts in pieces])
-        if not pieces:
-            return cls(np.zeros((0, dimension), np.float16), np.zeros(0, np.int32), offsets)
-        vectors = FLOAT16.encode(np.concatenate([v for v, _ in pieces])).reshape(-1, dimension)
-        starts = np.concatenate([s for _, s in pieces]).astype(np.int32)
-        return cls(vectors, starts, offsets)
-
-
-@dataclass
 class Generation:
-    """A loaded generation: everything a query needs, read-only once built. Row r of ``vectors``
-    and of the FAISS index is ``passages[r]``."""
+    """A loaded generation: its segments and tombstones, seen as one row space. Row r is
+    ``passages[r]``: segment i's rows follow segment i - 1's, tombstoned rows included (they are
+    never found); ``live[i]`` says which of segment i's rows are not."""
 
-    name: str
-    path: Path
-    manifest: dict[str, Any]
-    documents: dict[str, Document]
-    passages: list[Passage]
-    vectors: Vectors
-    tokens: TokenTable
-    index: Any  # faiss.Index
-    keyword: KeywordIndex
-
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, path: Path, manifest: dict[str, Any], segments: Sequence[Segment]) -> None:
+        self.name, self.path, self.manifest = name, path, manifest
+        self.segments = list(segments)
+        deleted = [set(entry.get("deleted", [])) for entry in manifest["segments"]]
+        self.bases = np.concatenate([[0], np.cumsum([s.size for s in self.segments])]).astype(np.int64)
+        self.live: list[np.ndarray[Any, np.dtype[np.bool_]]] = []
+        owners: dict[str, Segment] = {}
         self.rows_of_doc: dict[str, list[int]] = {}
-        for row, passage in enumerate(self.passages):
-            self.rows_of_doc.setdefault(passage.doc_id, []).append(row)
+        for segment, gone, base in zip(self.segments, deleted, self.bases.tolist(), strict=False):
+            live = np.ones(segment.size, dtype=bool)
+            for doc_id, entry in segment.entries.items():
+                if doc_id in gone:
+                    live[entry.first : entry.first + entry.count] = False
+                else:
+                    owners[doc_id] = segment
+                    self.rows_of_doc[doc_id] = [base + row for row in entry.rows]
+            self.live.append(live)
+        self.documents = Documents(owners)
+        self.passages = Passages(self.segments, self.bases)
+
+    @property
+    def live_passages(self) -> int:
+        return int(sum(live.sum() for live in self.live))
+
+    @cached_property
+    def vectors(self) -> Vectors:
+        """Every row's vector, stacked (a copy: for tests and tools, not the query path)."""
+        dimension = int(self.manifest["dimension"])
+        parts = [np.asarray(s.vectors) for s in self.segments] or [np.zeros((0, dimension), np.float32)]
+        return np.concatenate(parts)
+
+    @cached_property
+    def tokens(self) -> TokenTable:
+        """Every row's word pieces, stacked as stored (a copy, as ``vectors``)."""
+        if not self.segments:
+            return TokenTable.stack([], int(self.manifest["dimension"]))
+        counts = np.concatenate([np.diff(s.tokens.offsets) for s in self.segments])
+        return TokenTable(
+            np.concatenate([np.asarray(s.tokens.vectors) for s in self.segments]),
+            np.concatenate([np.asarray(s.tokens.starts) for s in self.segments]),
+            np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            self.segments[0].tokens.codec,
+        )
 
 
-def corpus_fingerprint(documents: Iterable[Document]) -> str:
-    return content_hash(
-        "\n".join(f"{d.doc_id}\t{d.content_hash}" for d in sorted(documents, key=lambda d: d.doc_id))
-    )
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def corpus_fingerprint(documents: Sequence[Document] | Mapping[str, str]) -> str:
+    """Of documents, or of doc_id -> content hash: the same for the same corpus."""
+    hashes = documents if isinstance(documents, Mapping) else {d.doc_id: d.content_hash for d in documents}
+    return content_hash("\n".join(f"{doc_id}\t{hashes[doc_id]}" for doc_id in sorted(hashes)))
 
 
 def choose_factory(factory: str, size: int, ann_threshold: int) -> str:
-    """``factory`` itself, or for "auto": exact search while small, HNSW above ``ann_threshold``."""
+    """``factory`` itself, or for "auto": exact search while small, HNSW over 8-bit codes above
+    ``ann_threshold`` (a quarter of the bytes of a float32 copy: the vectors stay stored once)."""
     if factory != "auto":
         return factory
-    return "Flat" if size < ann_threshold else "HNSW32"
+    return "Flat" if size < ann_threshold else "HNSW32_SQ8"
 
 
 def vector_index(vectors: Vectors, factory: str) -> Any:
@@ -167,6 +153,93 @@ def tune_for_search(index: Any, ef_search: int) -> None:
         faiss.extract_index_ivf(index).nprobe = max(1, ef_search // 4)
 
 
+def _read_faiss(path: Path) -> Any:
+    """Memory-mapped where the index type allows it, read into memory otherwise."""
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:
+        index = faiss.read_index(str(path))
+    tune_for_search(index, EF_SEARCH)
+    return index
+
+
+def _stamp(prefix: str) -> str:
+    return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
+
+
+class GenerationWriter:
+    """One write of an index folder: new segments, then a manifest, published last. Used as a
+    context manager: on any failure what it wrote is removed and ``CURRENT`` stays as it was; an
+    ``OSError`` becomes ``IndexWriteFailed`` saying why (a full disk, in words)."""
+
+    def __init__(self, index_dir: Path, dimension: int, codec: TokenCodec = FLOAT16) -> None:
+        self.index_dir, self.dimension, self.codec = index_dir, dimension, codec
+        self.written: list[Path] = []  # staging folders and new segments, removed on failure
+        self.segments: list[dict[str, Any]] = []  # manifest entries of the new segments
+
+    def __enter__(self) -> GenerationWriter:
+        (self.index_dir / SEGMENTS).mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> None:
+        if error is None:
+            return
+        for path in self.written:
+            shutil.rmtree(path, ignore_errors=True)
+        if isinstance(error, OSError):
+            reason = write_failure(self.index_dir, error)
+            raise IndexWriteFailed(
+                f"cannot write a new index generation ({reason}); the served generation is unchanged"
+            ) from error
+
+    def segment(self, codec: TokenCodec | None = None) -> SegmentWriter:
+        staging = self.index_dir / f".tmp-{_stamp('seg')}"
+        self.written.append(staging)
+        return SegmentWriter(staging, self.dimension, codec or self.codec)
+
+    def finish(self, writer: SegmentWriter, factory: str) -> dict[str, Any]:
+        """Seal ``writer``'s segment (with an approximate index unless ``factory`` is Flat), move it
+        into ``segments/``; return its manifest entry."""
+        record = writer.close()
+        if factory != "Flat" and writer.size:
+            vectors = np.fromfile(writer.folder / "vectors.f32", dtype="<f4").reshape(-1, self.dimension)
+            faiss.write_index(vector_index(vectors, factory), str(writer.folder / "vectors.faiss"))
+            record["dense"] = factory
+        writer.seal(record)
+        fsync_tree(writer.folder)
+        final = self.index_dir / SEGMENTS / writer.folder.name.removeprefix(".tmp-")
+        writer.folder.rename(final)
+        self.written.append(final)
+        fsync_folder(final.parent)
+        entry = {"name": final.name, "record": _checked(final / RECORD), "deleted": []}
+        self.segments.append(entry)
+        return entry
+
+    def publish(self, manifest: dict[str, Any], keep: int) -> Path:
+        """Write ``manifest`` (its "segments" listed in order) as a new generation, point
+        ``CURRENT`` at it, and keep the newest ``keep`` generations; return its folder."""
+        name = _stamp("gen")
+        staging = self.index_dir / f".tmp-{name}"
+        self.written.append(staging)
+        staging.mkdir()
+        body = {"format_version": FORMAT_VERSION, "generation": name, **manifest}
+        body["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        (staging / "manifest.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+        fsync_tree(staging)
+        final = self.index_dir / name
+        staging.rename(final)
+        publish(self.index_dir, name)
+        self.written = []  # published: from here on it is the served generation
+        prune(self.index_dir, keep)
+        return final
+
+
+def _checked(path: Path) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, CHECKSUM: checksum(path)}
+
+
 def write_generation(
     index_dir: Path,
     documents: Sequence[Document],
@@ -179,111 +252,49 @@ def write_generation(
     components: dict[str, Any] | None = None,
     skipped: Sequence[tuple[str, str]] = (),
 ) -> Path:
-    """Write a complete generation, publish it, and keep only the newest ``keep``; return its folder.
+    """Write ``documents`` as a generation of one segment (no reuse), publish it; its folder.
     ``skipped`` names the corpus files left out, with why; the manifest keeps them."""
     if not len(passages) == len(vectors) == len(tokens.offsets) - 1:
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
-    index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
-    staging = index_dir / f".tmp-{name}"
-    staging.mkdir()
-    try:
-        np.save(staging / "vectors.npy", vectors)
-        np.save(staging / "tokens.npy", tokens.vectors)
-        np.save(staging / "token_starts.npy", tokens.starts)
-        np.save(staging / "token_offsets.npy", tokens.offsets)
-        faiss.write_index(vector_index(vectors, factory), str(staging / "vectors.faiss"))
-        _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in passages))
-        _write_jsonl(
-            staging / "documents.jsonl",
-            ({**asdict(d), "content_hash": d.content_hash} for d in documents),
+    rows: dict[str, list[int]] = {}
+    for row, passage in enumerate(passages):
+        rows.setdefault(passage.doc_id, []).append(row)
+    with GenerationWriter(index_dir, parameters.dimension) as writer:
+        segment = writer.segment()
+        for document in documents:
+            mine = rows.get(document.doc_id, [])
+            pieces = [(tokens.decoded(row), np.asarray(tokens.starts[tokens.rows(row)])) for row in mine]
+            segment.add(document, [passages[row] for row in mine], np.asarray(vectors)[mine], pieces)
+        writer.finish(segment, factory)
+        return writer.publish(
+            manifest_body(
+                parameters, documents, writer.segments, factory, components or {}, len(passages), skipped
+            ),
+            keep,
         )
-        KeywordIndex.build([p.embedding_text for p in passages]).save(staging / "keyword")
-        manifest = {
-            "files": file_checksums(staging),
-            "format_version": FORMAT_VERSION,
-            "generation": name,
-            **asdict(parameters),
-            "corpus_fingerprint": corpus_fingerprint(documents),
-            "documents": len(documents),
-            "passages": len(passages),
-            "word_pieces": len(tokens.starts),
-            "faiss_factory": factory,
-            "components": components or {},
-            "skipped": [{"doc_id": doc_id, "reason": reason} for doc_id, reason in skipped],
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        for path in staging.rglob("*"):
-            if path.is_file():
-                with path.open("rb") as handle:
-                    os.fsync(handle.fileno())
-        fsync_folder(staging)
-        final = index_dir / name
-        staging.rename(final)
-        publish(index_dir, name)
-    except OSError as error:
-        reason = _write_failure(index_dir, error)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise IndexWriteFailed(
-            f"cannot write a new index generation ({reason}); the served generation is unchanged"
-        ) from error
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    prune(index_dir, keep)
-    return final
 
 
-def _write_failure(index_dir: Path, error: OSError) -> str:
-    """Why a write failed, in words. Some writers (numpy) report a full disk as a short write with
-    no errno, so the free space decides then."""
-    full = error.errno == errno.ENOSPC
-    if error.errno is None:
-        with contextlib.suppress(OSError):
-            full = shutil.disk_usage(index_dir).free < FULL_DISK_BYTES
-    if full:
-        return "the disk is full"
-    return os.strerror(error.errno) if error.errno else str(error)
-
-
-def checksum(path: Path, algorithm: str = CHECKSUM) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, HASHES[algorithm]).hexdigest()
-
-
-def file_checksums(folder: Path) -> dict[str, dict[str, Any]]:
-    """Relative path -> {"bytes", CHECKSUM} of every file under ``folder`` (the manifest aside)."""
+def manifest_body(
+    parameters: BuildParameters,
+    documents: Sequence[Document] | Mapping[str, str],
+    segments: Sequence[dict[str, Any]],
+    factory: str,
+    components: dict[str, Any],
+    passages: int,
+    skipped: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A manifest's content but its name and time (``GenerationWriter.publish`` adds those);
+    ``skipped`` are the corpus files left out, with why."""
     return {
-        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, CHECKSUM: checksum(path)}
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != "manifest.json"
+        **asdict(parameters),
+        "corpus_fingerprint": corpus_fingerprint(documents),
+        "documents": len(documents),
+        "passages": passages,
+        "segments": list(segments),
+        "faiss_factory": factory,
+        "components": components,
+        "skipped": [{"doc_id": doc_id, "reason": reason} for doc_id, reason in skipped],
     }
-
-
-def verify_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Raise ``IndexCorrupt`` naming the first file that is missing, of another size, or fails its
-    checksum. Generations written before checksums were recorded have none to check."""
-    listed = manifest.get("files")
-    if not isinstance(listed, dict):
-        return
-    for relative, expected in listed.items():
-        file = path / relative
-        try:
-            size = file.stat().st_size
-        except OSError as error:
-            raise IndexCorrupt(f"{file} is missing ({error.strerror}). Run `qa index` to rebuild.") from error
-        if size != expected.get("bytes"):
-            raise IndexCorrupt(
-                f"{file} is truncated or overwritten: {size:,} bytes, the manifest says "
-                f"{expected.get('bytes')}. Run `qa index` to rebuild."
-            )
-        algorithm = next((name for name in HASHES if name in expected), CHECKSUM)
-        if checksum(file, algorithm) != expected.get(algorithm):
-            raise IndexCorrupt(
-                f"{file} is corrupt: its {algorithm} checksum differs from the manifest's. "
-                "Run `qa index` to rebuild."
-            )
 
 
 def older_generations(index_dir: Path, name: str) -> list[str]:
@@ -292,18 +303,38 @@ def older_generations(index_dir: Path, name: str) -> list[str]:
     return sorted((older for older in names if older < name), reverse=True)
 
 
+def _named_segments(folder: Path) -> set[str]:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return {str(entry["name"]) for entry in manifest.get("segments", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()  # a generation that cannot be read cannot be loaded either
+
+
 def prune(index_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` generations (never the current one); return what went.
+    """Delete all but the newest ``keep`` generations (never the current one), what dead writes
+    left behind, and every segment no remaining generation names; return what went.
 
     A server still reading a deleted generation keeps working: its open and memory-mapped files
-    live on until it lets go of them."""
+    live on until it lets go of them. Writers run one at a time under the build lock, so any
+    staging folder found is a dead write's."""
     current = current_generation(index_dir)
     generations = sorted(path.name for path in index_dir.glob("gen-*") if path.is_dir())
     doomed = [name for name in generations[: max(len(generations) - max(keep, 1), 0)] if name != current]
-    # builds run one at a time under the build lock, so any staging folder left is a dead build's
-    doomed += [path.name for path in index_dir.glob(".tmp-gen-*") if path.is_dir()]
-    for name in doomed:
-        shutil.rmtree(index_dir / name, ignore_errors=True)
+    for name in doomed:  # renamed first: a kill mid-delete leaves no half generation named gen-*
+        with contextlib.suppress(OSError):
+            os.rename(index_dir / name, index_dir / f".tmp-pruned-{name}")
+    doomed += [
+        path.name for path in index_dir.glob(".tmp-*") if path.is_dir() and "-pruned-" not in path.name
+    ]
+    for path in index_dir.glob(".tmp-*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    named = set().union(*(_named_segments(p) for p in index_dir.glob("gen-*") if p.is_dir()))
+    for folder in sorted((index_dir / SEGMENTS).glob("seg-*")):
+        if folder.name not in named:
+            shutil.rmtree(folder, ignore_errors=True)
+            doomed.append(f"{SEGMENTS}/{folder.name}")
     return doomed
 
 
@@ -327,23 +358,8 @@ def current_generation(index_dir: Path) -> str | None:
     return name or None
 
 
-def indexed_hashes(index_dir: Path) -> dict[str, str]:
-    """doc_id -> content hash of every document in the published generation ({} if none loads):
-    what a build compares against to say what was added, changed or removed, whether or not it
-    can reuse the vectors."""
-    name = current_generation(index_dir)
-    if name is None:
-        return {}
-    try:
-        return {
-            row["doc_id"]: row["content_hash"] for row in _read_jsonl(index_dir / name / "documents.jsonl")
-        }
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def read_manifest(index_dir: Path) -> dict[str, Any] | None:
-    name = current_generation(index_dir)
+def read_manifest(index_dir: Path, name: str | None = None) -> dict[str, Any] | None:
+    name = name or current_generation(index_dir)
     if name is None:
         return None
     try:
@@ -370,63 +386,50 @@ def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> Non
         )
 
 
-def _read_faiss(path: Path) -> Any:
-    """Memory-mapped where the index type allows it, read into memory otherwise."""
-    try:
-        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-    except RuntimeError:
-        index = faiss.read_index(str(path))
-    tune_for_search(index, EF_SEARCH)
-    return index
-
-
-def load_generation(
-    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
-) -> Generation:
-    """Load generation ``name`` (by default the one ``CURRENT`` points at), checking its files
-    against the manifest's checksums and its parameters against ``expected``. ``searchable=False``
-    leaves the FAISS and keyword indexes unread (a Ray replica's catalog: passages and documents;
-    its shards search)."""
-    name = name or current_generation(index_dir)
-    if name is None:
-        raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
-    path = index_dir / name
+def read_checked(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("passages"), int):
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("generation"), str):
             raise ValueError("not a manifest")
     except (OSError, ValueError) as error:
         raise IndexCorrupt(
             f"cannot read {path / 'manifest.json'}: {error}. Run `qa index` to rebuild."
         ) from error
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatch(f"the index in {path} has an older format. Run `qa index --full` to rebuild it.")
+    if manifest.get("format_version") != FORMAT_VERSION or not isinstance(manifest.get("segments"), list):
+        raise IndexMismatch(
+            f"the index in {path} has an older format (one folder of files per generation, before "
+            "segments). Run `qa index` to rebuild it."
+        )
+    return manifest
+
+
+def _load_segment(index_dir: Path, entry: dict[str, Any], searchable: bool) -> Segment:
+    folder = index_dir / SEGMENTS / str(entry.get("name"))
+    segment = load_segment(folder, entry.get("record"), searchable)
+    if searchable and segment.record.get("dense", "exact") != "exact":
+        try:
+            segment.ann = _read_faiss(folder / "vectors.faiss")
+        except RuntimeError as error:
+            raise IndexCorrupt(f"cannot load {folder / 'vectors.faiss'}: {error}. Run `qa index`.") from error
+        if segment.ann.ntotal != segment.size:
+            raise IndexCorrupt(
+                f"{folder / 'vectors.faiss'} does not hold the segment's rows. Run `qa index`."
+            )
+    return segment
+
+
+def load_generation(
+    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
+) -> Generation:
+    """Load generation ``name`` (by default the one ``CURRENT`` points at), its segments' files
+    checked against their checksums (once per segment) and its parameters against ``expected``.
+    ``searchable=False`` leaves the keyword statistics and approximate indexes unread (a Ray
+    replica's catalog: passages and documents; its shards search)."""
+    name = name or current_generation(index_dir)
+    if name is None:
+        raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
+    manifest = read_checked(index_dir / name)
     if expected is not None:
         check_parameters(manifest, expected)
-    verify_files(path, manifest)
-    try:
-        documents = [
-            Document(r["doc_id"], r["title"], r["text"], r["metadata"])
-            for r in _read_jsonl(path / "documents.jsonl")
-        ]
-        passages = [Passage(**row) for row in _read_jsonl(path / "passages.jsonl")]
-        vectors = np.load(path / "vectors.npy", mmap_mode="r")
-        tokens = TokenTable(
-            np.load(path / "tokens.npy", mmap_mode="r"),
-            np.load(path / "token_starts.npy", mmap_mode="r"),
-            np.load(path / "token_offsets.npy"),
-        )
-        index = _read_faiss(path / "vectors.faiss") if searchable else None
-        keyword = KeywordIndex.load(path / "keyword", len(passages) if searchable else 0)
-    except Exception as error:  # numpy, faiss, bm25s and json each fail their own way on bad files
-        raise IndexCorrupt(f"cannot load the index in {path}: {error}. Run `qa index` to rebuild.") from error
-    indexed = index.ntotal if index is not None else len(passages)
-    consistent = len(passages) == manifest["passages"] == vectors.shape[0] == indexed == len(
-        tokens.offsets
-    ) - 1 and int(tokens.offsets[-1]) == len(tokens.vectors) == len(tokens.starts)
-    if not consistent:
-        raise IndexCorrupt(
-            f"the index in {path} is inconsistent (passage and vector counts differ). Run `qa index`."
-        )
-    documents_by_id = {d.doc_id: d for d in documents}
-    return Generation(name, path, manifest, documents_by_id, passages, vectors, tokens, index, keyword)
+    segments = [_load_segment(index_dir, entry, searchable) for entry in manifest["segments"]]
+    return Generation(name, index_dir / name, manifest, segments)

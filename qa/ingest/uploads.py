@@ -133,12 +133,13 @@ def parse_document(doc_id: str, data: bytes) -> Document:
     return document
 
 
-def find_duplicate(document: Document, served: Mapping[str, Document]) -> str | None:
-    """The doc_id of another served document with exactly the same text, if there is one."""
+def find_duplicate(document: Document, hashes: Mapping[str, str]) -> str | None:
+    """The doc_id of another served document with exactly the same text, if there is one
+    (``hashes``: each served document's content hash, so no text is read)."""
     wanted = document.content_hash
-    for other in served.values():
-        if other.doc_id != document.doc_id and other.content_hash == wanted:
-            return other.doc_id
+    for doc_id, content in hashes.items():
+        if doc_id != document.doc_id and content == wanted:
+            return doc_id
     return None
 
 
@@ -195,24 +196,21 @@ class Prepared:
     document: Document
 
 
-def prepare(
-    corpus_dir: Path, doc_id: str, data: bytes, limit: int, served: Mapping[str, Document]
-) -> Prepared:
+def prepare(corpus_dir: Path, doc_id: str, data: bytes, limit: int, hashes: Mapping[str, str]) -> Prepared:
     """Check everything about a document to be stored as ``doc_id``; raise the first ``IngestError``."""
     path = corpus_path(corpus_dir, doc_id)
     check_size(doc_id, data, limit)
     check_content(doc_id, data)
     document = parse_document(doc_id, data)
-    existing = find_duplicate(document, served)
+    existing = find_duplicate(document, hashes)
     if existing is not None:
         raise DuplicateContent(doc_id, existing)
     return Prepared(doc_id, path, data, document)
 
 
-def unchanged(prepared: Prepared, served: Mapping[str, Document]) -> bool:
+def unchanged(prepared: Prepared, hashes: Mapping[str, str]) -> bool:
     """True when the file already holds these bytes and the served index has its text."""
-    old = served.get(prepared.doc_id)
-    if old is None or old.content_hash != prepared.document.content_hash:
+    if hashes.get(prepared.doc_id) != prepared.document.content_hash:
         return False
     try:
         return prepared.path.read_bytes() == prepared.data

@@ -4,14 +4,14 @@ A ``Searcher`` asks its ``Shards`` for three things: first-stage candidates (den
 each shard's own top ``depth``), late-interaction scores of given rows, and the stored word-piece
 vectors of given rows. The single-node service has one ``Partition`` covering the whole
 generation; the Ray service (``qa.distributed``) has N shard actors, each holding a ``Partition``
-of contiguous rows. Merging lives in the ``Searcher``, the same code in both cases, so the two
-return the same passages in the same order:
+of contiguous rows (pieces of segments). Merging lives in the ``Searcher``, the same code in both
+cases, so the two return the same passages in the same order:
 
-- dense: each shard's top ``depth`` by inner product; the global top ``depth`` is among their
-  union, so the merge is exact for exact (Flat) indexes. A shard of an HNSW generation builds
-  its own HNSW over its rows: approximate either way, and not the same approximation.
-- keyword: a shard keeps the whole index's precomputed BM25 pair scores for its rows
-  (``KeywordIndex.subset``), so it scores with corpus-wide IDF and average length.
+- dense: each segment's top ``depth`` by inner product (exact products, or the segment's own
+  approximate index when it is large), tombstoned rows left out; the global top ``depth`` is
+  among their union, so the merge is exact for exact search.
+- keyword: BM25 with the statistics of every segment's live rows summed (``qa.index.keyword``),
+  so every shard scores with corpus-wide IDF and average length.
 - ties (equal scores) go to the lower row everywhere, so a merge cannot reorder them.
 """
 
@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from qa.core.types import TokenVectors, Vectors
-from qa.index.generations import Generation, TokenTable, tune_for_search, vector_index
-from qa.index.keyword import KeywordIndex
+from qa.index.generations import Generation, tune_for_search
+from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer, words_of
+from qa.index.segments import Segment
 from qa.search.late import late_interaction
 
 Ranked = list[tuple[int, float]]  # (passage row in the generation, score), best first
@@ -62,53 +64,110 @@ def split_points(size: int, shards: int) -> list[int]:
     return [size * part // shards for part in range(shards + 1)]
 
 
-@dataclass
-class Partition:
-    """Rows ``start:start + size`` of a generation: their FAISS index, keyword index and word pieces.
-    Everything it returns names rows of the whole generation."""
+@dataclass(frozen=True)
+class Piece:
+    """Rows ``lo:hi`` of one segment, whose row 0 is row ``base`` of the generation."""
 
-    start: int
-    size: int
-    index: Any  # faiss.Index over these rows, ids from 0
-    keyword: KeywordIndex
-    tokens: TokenTable
+    segment: Segment
+    base: int
+    live: npt.NDArray[np.bool_]
+    lo: int
+    hi: int
+
+    @property
+    def whole(self) -> bool:
+        return self.lo == 0 and self.hi == self.segment.size
+
+    def dense(self, vector: Vectors, depth: int) -> Ranked:
+        """Best ``depth`` live rows by inner product: the segment's approximate index when it has one
+        and this piece is all of it, exact products otherwise."""
+        live = self.live[self.lo : self.hi]
+        depth = min(depth, int(live.sum()))
+        if depth <= 0:
+            return []
+        if self.segment.ann is not None and self.whole:
+            wanted = min(depth + int((~live).sum()), self.segment.size)  # room for tombstoned rows
+            scores, rows = self.segment.ann.search(vector.reshape(1, -1), wanted)
+            found = [
+                (int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0 and live[r]
+            ]
+        else:
+            products = np.asarray(self.segment.vectors[self.lo : self.hi]) @ np.asarray(
+                vector, dtype=np.float32
+            )
+            products[~live] = -np.inf
+            top = (
+                np.argpartition(-products, depth - 1)[:depth]
+                if depth < len(products)
+                else np.arange(len(products))
+            )
+            found = [(int(r), float(products[r])) for r in top]
+        return merge([[(row + self.base + self.lo, score) for row, score in found]], depth)
+
+    def keyword(self, stats: Statistics, words: Sequence[str], depth: int) -> Ranked:
+        assert self.segment.keyword is not None
+        found = scores((self.segment.keyword, self.live), stats, words)[self.lo : self.hi]
+        return best(found, np.arange(self.base + self.lo, self.base + self.hi, dtype=np.int64), depth)
+
+
+def _pieces(generation: Generation, start: int, stop: int) -> list[Piece]:
+    pieces = []
+    for segment, base, live in zip(
+        generation.segments, generation.bases.tolist(), generation.live, strict=False
+    ):
+        lo, hi = max(start - base, 0), min(stop - base, segment.size)
+        if lo < hi:
+            pieces.append(Piece(segment, base, live, lo, hi))
+    return pieces
+
+
+class Partition:
+    """Rows ``start:start + size`` of a generation, as pieces of its segments; everything it
+    returns names rows of the whole generation. Keyword scores use the statistics of every
+    segment of the generation, not only this partition's, so they equal one index's."""
+
+    def __init__(self, generation: Generation, start: int, stop: int) -> None:
+        self.start, self.size = start, stop - start
+        self.pieces = _pieces(generation, start, stop)
+        self.statistics_of: list[LiveSegment] = [
+            (segment.keyword, live)
+            for segment, live in zip(generation.segments, generation.live, strict=True)
+            if segment.keyword is not None
+        ]
+        self.stemmer = stemmer()
 
     @classmethod
     def whole(cls, generation: Generation) -> Partition:
         """The whole generation as it was loaded (no copy)."""
-        return cls(0, len(generation.passages), generation.index, generation.keyword, generation.tokens)
+        return cls(generation, 0, len(generation.passages))
 
     @classmethod
     def of(cls, generation: Generation, start: int, stop: int, ef_search: int) -> Partition:
-        """Rows ``start:stop`` of the (memory-mapped) generation. The vectors are copied into a
-        vector index rebuilt with the generation's own FAISS factory; the word pieces stay
-        memory-mapped views (the biggest part of a generation; the page cache keeps what is hot)."""
-        vectors = np.ascontiguousarray(generation.vectors[start:stop], dtype=np.float32)
-        index = vector_index(vectors, str(generation.manifest.get("faiss_factory", "Flat")))
-        tune_for_search(index, ef_search)
-        table = generation.tokens
-        first, last = int(table.offsets[start]), int(table.offsets[stop])
-        tokens = TokenTable(
-            table.vectors[first:last],
-            table.starts[first:last],
-            np.asarray(table.offsets[start : stop + 1]) - first,
-        )
-        return cls(start, stop - start, index, generation.keyword.subset(start, stop), tokens)
+        """Rows ``start:stop`` of the (memory-mapped) generation. A segment cut by the bounds is
+        searched exactly within them; a whole one with its own approximate index, if it has one."""
+        for piece in _pieces(generation, start, stop):
+            if piece.segment.ann is not None:
+                tune_for_search(piece.segment.ann, ef_search)
+        return cls(generation, start, stop)
 
     def holds(self, row: int) -> bool:
         return self.start <= row < self.start + self.size
 
+    def _locate(self, row: int) -> tuple[Piece, int] | None:
+        for piece in self.pieces:
+            if piece.base + piece.lo <= row < piece.base + piece.hi:
+                return piece, row - piece.base
+        return None
+
     def dense(self, vector: Vectors, depth: int) -> Ranked:
-        depth = min(depth, self.size)
-        if depth == 0:
-            return []
-        scores, rows = self.index.search(vector.reshape(1, -1), depth)
-        found = [(int(r) + self.start, float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-        return merge([found], depth)
+        return merge([piece.dense(vector, depth) for piece in self.pieces], depth)
 
     def keyword_search(self, text: str, depth: int) -> Ranked:
-        rows, scores = self.keyword.search(text, depth)
-        return [(row + self.start, score) for row, score in zip(rows.tolist(), scores.tolist(), strict=True)]
+        words = words_of([text], self.stemmer)[0]
+        if not words or depth <= 0:
+            return []
+        stats = statistics(self.statistics_of, words)
+        return merge([piece.keyword(stats, words, depth) for piece in self.pieces], depth)
 
     def first_stage(self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool) -> FirstStage:
         return FirstStage(
@@ -117,24 +176,24 @@ class Partition:
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
         """Late-interaction scores of the ``rows`` this partition holds (others are left out)."""
-        mine = [row for row in rows if self.holds(row)]
-        pieces = [self.tokens.rows(row - self.start) for row in mine]
-        gathered = (
-            np.concatenate([np.asarray(self.tokens.vectors[s]) for s in pieces])
-            if pieces
-            else np.zeros((0, 1))
-        )
-        bounds = np.concatenate([[0], np.cumsum([s.stop - s.start for s in pieces])]).tolist()
+        found = self.token_vectors(rows)
+        mine = [row for row in rows if row in found]
+        pieces = [found[row][0] for row in mine]
+        gathered = np.concatenate(pieces) if pieces else np.zeros((0, 1), dtype=np.float32)
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).tolist()
         scores = late_interaction(query_tokens, gathered, bounds)
         return list(zip(mine, scores.tolist(), strict=True))
 
     def token_vectors(self, rows: Sequence[int]) -> dict[int, TokenVectors]:
-        """Stored word-piece vectors (float16) and their document offsets, of the rows held here."""
+        """Stored word-piece vectors (decoded to float32) and their document offsets, of the rows
+        held here."""
         found: dict[int, TokenVectors] = {}
         for row in rows:
-            if self.holds(row):
-                piece = self.tokens.rows(row - self.start)
-                found[row] = (np.asarray(self.tokens.vectors[piece]), np.asarray(self.tokens.starts[piece]))
+            located = self._locate(row) if self.holds(row) else None
+            if located is not None:
+                piece, local = located
+                table = piece.segment.tokens
+                found[row] = (table.decoded(local), np.asarray(table.starts[table.rows(local)]))
         return found
 
 

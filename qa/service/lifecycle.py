@@ -111,7 +111,7 @@ def _serve(engine: Engine, searcher: Searcher) -> None:
         generation.name,
         str(generation.manifest.get("built_at")),
         len(generation.documents),
-        len(generation.passages),
+        generation.live_passages,
         len(generation.manifest.get("skipped", [])),
     )
 

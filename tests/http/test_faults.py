@@ -11,6 +11,7 @@ itself is killed in tests/test_crash_safety.py.
 from __future__ import annotations
 
 import errno
+import json
 import multiprocessing
 import os
 import random
@@ -31,6 +32,7 @@ from qa.core.config import Settings
 from qa.core.errors import IndexCorrupt, IndexWriteFailed
 from qa.http.app import create_app
 from qa.index import generations as store
+from qa.index import segments
 from qa.index.build import build_index
 from qa.index.generations import current_generation, load_generation
 from tests.conftest import article_copy, real_embedder, running_server
@@ -83,7 +85,7 @@ def _forked_build(settings: Settings) -> multiprocessing.process.BaseProcess:
 
 
 def staging_seen(index_dir: Path) -> bool:
-    return any(index_dir.glob(".tmp-gen-*"))
+    return any(index_dir.glob(".tmp-*"))  # a segment's staging folder first, then the manifest's
 
 
 def phases(settings: Settings) -> tuple[float, float]:
@@ -169,9 +171,23 @@ def two_generations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
     return base, older, newer
 
 
+def own_segment(index_dir: Path, name: str, position: int = -1) -> Path:
+    """The folder of the segment listed at ``position`` in generation ``name``'s manifest (by
+    default its newest: the one a generation does not share with the one before it)."""
+    manifest = json.loads((index_dir / name / "manifest.json").read_text(encoding="utf-8"))
+    return index_dir / "segments" / manifest["segments"][position]["name"]
+
+
+def generation_file(index_dir: Path, name: str, file: str) -> Path:
+    """A file of generation ``name``: its manifest, or a file of its own segment."""
+    return index_dir / name / file if file == "manifest.json" else own_segment(index_dir, name) / file
+
+
 def generation_files(base: Path, name: str) -> list[str]:
-    folder = base / "index" / name
-    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+    """The manifest and every file of the generation's own segment but the verification record."""
+    folder = own_segment(base / "index", name)
+    files = [path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()]
+    return sorted([*(f for f in files if f != "verified.json"), "manifest.json"])
 
 
 def private_copy(two: tuple[Path, str, str], folder: Path) -> Settings:
@@ -191,15 +207,17 @@ def damage(path: Path, how: str) -> None:
 
 
 FILES = [
-    "vectors.npy",
-    "vectors.faiss",
-    "tokens.npy",
-    "token_starts.npy",
-    "token_offsets.npy",
+    "vectors.f32",
+    "tokens.bin",
+    "token_starts.i32",
+    "token_offsets.i64",
     "passages.jsonl",
+    "passage_offsets.i64",
     "documents.jsonl",
-    "keyword/vocab.index.json",
-    "keyword/data.csc.index.npy",
+    "documents.json",
+    "keyword/vocabulary.json",
+    "keyword/rows.i32",
+    "segment.json",
     "manifest.json",
 ]
 
@@ -208,9 +226,8 @@ def test_the_damage_cases_cover_every_file(two_generations: tuple[Path, str, str
     base, _, newer = two_generations
     written = set(generation_files(base, newer))
     assert set(FILES) <= written
-    assert written - set(FILES) <= {
-        f"keyword/{name}" for name in os.listdir(base / "index" / newer / "keyword")
-    }
+    keyword = own_segment(base / "index", newer) / "keyword"
+    assert written - set(FILES) <= {f"keyword/{name}" for name in os.listdir(keyword)}
 
 
 # A flipped byte in the manifest changes a recorded checksum, or the JSON: truncation covers it.
@@ -225,7 +242,7 @@ def test_a_damaged_generation_is_refused_naming_the_file_and_the_previous_one_se
 ) -> None:
     _, older, newer = two_generations
     settings = private_copy(two_generations, tmp_path)
-    damage(settings.index_dir / newer / file, how)
+    damage(generation_file(settings.index_dir, newer, file), how)
     with pytest.raises(IndexCorrupt) as refused:
         load_generation(settings.index_dir)
     assert file in str(refused.value)
@@ -241,7 +258,7 @@ def test_every_generation_file_can_be_damaged(two_generations: tuple[Path, str, 
         if file == "manifest.json":
             continue
         settings = private_copy(two_generations, tmp_path / file.replace("/", "_"))
-        damage(settings.index_dir / newer / file, "flip")
+        damage(generation_file(settings.index_dir, newer, file), "flip")
         with pytest.raises(IndexCorrupt, match=file.split("/")[-1]):
             load_generation(settings.index_dir)
 
@@ -254,7 +271,7 @@ def test_a_running_server_refuses_a_damaged_new_generation(
     store.publish(settings.index_dir, older)
     with TestClient(create_app(settings, real_embedder())) as client:
         assert client.get("/index").json()["generation"] == older
-        damage(settings.index_dir / newer / "passages.jsonl", "flip")
+        damage(own_segment(settings.index_dir, newer) / "passages.jsonl", "flip")
         store.publish(settings.index_dir, newer)
         deadline = time.monotonic() + 20
         while "refused" not in (ready := client.get("/readyz").json()):
@@ -278,11 +295,11 @@ def test_with_every_generation_damaged_the_server_says_why(
 ) -> None:
     _, older, newer = two_generations
     settings = private_copy(two_generations, tmp_path)
-    damage(settings.index_dir / newer / "vectors.npy", "flip")
-    damage(settings.index_dir / older / "vectors.npy", "truncate")
+    damage(own_segment(settings.index_dir, newer) / "vectors.f32", "flip")
+    damage(own_segment(settings.index_dir, older) / "vectors.f32", "truncate")  # shared by both
     with TestClient(create_app(settings, real_embedder())) as client:
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and "vectors.npy" in ready.json()["detail"]
+        assert ready.status_code == 503 and "vectors.f32" in ready.json()["detail"]
         query = client.get("/query", params={"q": "what did UNIDO announce?"})
         assert query.status_code == 503 and str(tmp_path) not in query.text
 
@@ -341,15 +358,15 @@ def test_a_failing_writer_fails_a_write_cleanly(tmp_path: Path, monkeypatch: pyt
     copy = article_copy(tmp_path)
     settings = Settings(corpus_dir=copy.corpus_dir, index_dir=copy.index_dir, api_token=TOKEN).resolved()
     served = build_index(settings, real_embedder()).generation
-    write_jsonl = store._write_jsonl
+    write_lines = segments.SegmentWriter._lines
 
-    def full_disk(path: Path, rows: Any) -> None:
-        write_jsonl(path, list(rows)[:1])  # something reached the disk before it filled
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    def full_disk(writer: segments.SegmentWriter, name: str, rows: Any) -> int:
+        write_lines(writer, name, list(rows)[:1])  # something reached the disk before it filled
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
 
     corpus_before = sorted(path.name for path in settings.corpus_dir.iterdir())
     with TestClient(create_app(settings, real_embedder())) as client:
-        monkeypatch.setattr(store, "_write_jsonl", full_disk)
+        monkeypatch.setattr(segments.SegmentWriter, "_lines", full_disk)
         response = client.post("/documents", json={"doc_id": "ferry.md", "text": FERRY}, headers=AUTH)
         assert response.status_code == 507, response.text
         assert "disk is full" in response.json()["detail"] and str(tmp_path) not in response.text
@@ -368,5 +385,5 @@ def test_a_failing_writer_fails_a_write_cleanly(tmp_path: Path, monkeypatch: pyt
     assert [path.name for path in settings.index_dir.glob("gen-*")] == [served]
     assert_serves(settings, served, absent=("ferry.md",))
     with pytest.raises(IndexWriteFailed):  # and the core says so to any caller, CLI included
-        monkeypatch.setattr(store, "_write_jsonl", full_disk)
+        monkeypatch.setattr(segments.SegmentWriter, "_lines", full_disk)
         build_index(settings, real_embedder(), full=True)

@@ -109,7 +109,7 @@ def test_auto_factory_switches_to_ann_above_the_threshold() -> None:
     from qa.index.generations import choose_factory
 
     assert choose_factory("auto", 10, 50_000) == "Flat"
-    assert choose_factory("auto", 60_000, 50_000) == "HNSW32"
+    assert choose_factory("auto", 60_000, 50_000) == "HNSW32_SQ8"  # 8-bit codes: vectors stored once
     assert choose_factory("IVF256,SQ8", 10, 50_000) == "IVF256,SQ8"
 
 

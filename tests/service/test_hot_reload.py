@@ -72,7 +72,7 @@ def test_a_generation_that_does_not_load_is_refused_and_the_served_one_stays(tmp
     with TestClient(app) as client:
         broken = settings.index_dir / "gen-99999999T999999999999-broken"
         shutil.copytree(settings.index_dir / served, broken)
-        (broken / "passages.jsonl").write_text("{not json\n")
+        (broken / "manifest.json").write_text("{not json\n")
         publish(settings.index_dir, broken.name)
         assert reload_if_published(app.state.engine) is False
         assert reload_if_published(app.state.engine) is False  # refused once, not retried

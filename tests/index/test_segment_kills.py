@@ -1,0 +1,99 @@
+"""SIGKILLs at random points of segment writes, publishes and merges: afterwards every published
+generation on disk loads with valid checksums and cites exactly, and the next build clears what
+the kills left behind (staging folders, segments no generation names).
+
+A forked child (it inherits the loaded real model) adds one small document at a time, each add
+writing a segment and a manifest and publishing it, with a tiered merge every ``MERGE_FACTOR``
+adds; it is killed after a random delay, 24 times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+from qa.core.config import Settings
+from qa.index.build import build_index
+from qa.index.generations import SEGMENTS, current_generation, load_generation
+from qa.index.merge import MERGE_FACTOR
+from qa.service.engine import open_searcher
+from tests.conftest import article_copy, real_embedder
+
+KILLS = 24
+
+
+def note(number: int) -> str:
+    return (
+        f"# Note {number}\n\nThe lighthouse keeper logged {number * 7 + 3} storm warnings in week {number}.\n"
+    )
+
+
+def _keep_adding(settings: Settings, first: int) -> None:
+    """A forked child's life: add a note, build (a segment, a manifest, a publish, maybe a merge)."""
+    import torch
+
+    torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork; one thread does
+    for number in itertools.count(first):
+        (settings.corpus_dir / f"note-{number}.md").write_text(note(number), encoding="utf-8")
+        build_index(settings, real_embedder())
+
+
+def check_every_generation(settings: Settings) -> int:
+    """Load every generation on disk (checksums verified: the records are keyed by file identity,
+    so a fresh copy of nothing is trusted), check its citations; return how many."""
+    names = sorted(path.name for path in settings.index_dir.glob("gen-*"))
+    assert current_generation(settings.index_dir) in names
+    searcher = None
+    for name in names:
+        generation = load_generation(settings.index_dir, name=name)
+        for doc_id, rows in generation.rows_of_doc.items():
+            text = generation.documents[doc_id].text
+            for row in rows:
+                passage = generation.passages[row]
+                assert text[passage.start : passage.end] == passage.text
+        searcher = open_searcher(generation, real_embedder())
+        hit = searcher.search("storm warnings logged by the lighthouse keeper", 1).hits[0]
+        document = generation.documents[hit.citation.doc_id]
+        assert document.text[hit.citation.start : hit.citation.end] == hit.passage.text
+    return len(names)
+
+
+def test_sigkill_during_segment_writes_publishes_and_merges(tmp_path: Path) -> None:
+    settings = article_copy(tmp_path)
+    (settings.corpus_dir / "note-0.md").write_text(note(0), encoding="utf-8")
+    build_index(settings, real_embedder())
+    rng = random.Random(17)
+    context = multiprocessing.get_context("fork")
+    seen: dict[str, int] = {}
+    added = 1
+    for attempt in range(KILLS):
+        child = context.Process(target=_keep_adding, args=(settings, added))
+        child.start()
+        time.sleep(rng.uniform(0.05, 2.5))
+        staging = sorted(path.name.split("-")[1] for path in settings.index_dir.glob(".tmp-*"))
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join()
+        where = "while writing " + ("+".join(staging) if staging else "nothing (between writes)")
+        seen[where] = seen.get(where, 0) + 1
+        added = 1 + max(int(path.stem.split("-")[1]) for path in settings.corpus_dir.glob("note-*.md"))
+        assert check_every_generation(settings) >= 1, attempt
+    print(f"\n{KILLS} SIGKILLs, {added} notes written: {seen}")
+    assert sum(seen.values()) == KILLS and any(k != "while writing nothing (between writes)" for k in seen)
+    summary = build_index(settings, real_embedder())
+    assert summary.documents == 1 + added
+    generation = load_generation(settings.index_dir)
+    assert set(generation.documents) == {path.name for path in settings.corpus_dir.iterdir()}
+    assert not list(settings.index_dir.glob(".tmp-*")), "dead writes' staging folders are cleared"
+    named = {
+        entry["name"]
+        for path in settings.index_dir.glob("gen-*")
+        for entry in json.loads((path / "manifest.json").read_text(encoding="utf-8"))["segments"]
+    }
+    assert {path.name for path in (settings.index_dir / SEGMENTS).iterdir()} == named, "orphans removed"
+    assert len(generation.segments) < 2 * MERGE_FACTOR
