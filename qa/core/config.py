@@ -49,9 +49,10 @@ class Settings(BaseSettings):
     )
     ann_threshold: int = Field(50_000, ge=1, description="Passages above which 'auto' switches to HNSW.")
     token_codec: Literal["float16", "residual2"] = Field(
-        "float16",
-        description="How word-piece vectors are stored: float16, or residual2 (a centroid and 2 bits a "
-        "dimension, ColBERTv2-style) for segments of at least a few hundred passages.",
+        "residual2",
+        description="How word-piece vectors are stored: residual2 (a centroid and 2 bits a dimension, "
+        "ColBERTv2-style; SciFact hybrid nDCG@10 0.7430 against float16's 0.7448, 20.8 KB a passage "
+        "against 132 KB) for segments of at least 256 passages, float16 below that; or float16 always.",
     )
     keep_generations: int = Field(
         3, ge=1, description="Index generations kept on disk, the served one included."

@@ -75,7 +75,7 @@ def _codec(segments: list[Segment], sizes: list[int], token_codec: str) -> Token
     largest = segments[int(np.argmax(sizes))].tokens
     if largest.codec.name == token_codec or sum(sizes) < RESIDUAL_MIN_PASSAGES:
         return largest.codec
-    sample = [largest.codec.decode(np.asarray(s.tokens.vectors[:TRAINING_SAMPLE])) for s in segments]
+    sample = [s.tokens.codec.decode(np.asarray(s.tokens.vectors[:TRAINING_SAMPLE])) for s in segments]
     return codec_for(token_codec, sum(sizes), np.concatenate(sample))
 
 
