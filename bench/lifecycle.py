@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "bench"))
+from common import WORDS as COMMON_WORDS  # noqa: E402
 from common import percentile, wait_ready  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
@@ -38,63 +39,7 @@ from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
 from qa.index.build import build_index  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-WORDS = [
-    "river",
-    "harbour",
-    "bridge",
-    "council",
-    "engineer",
-    "cable",
-    "tower",
-    "budget",
-    "repair",
-    "steel",
-    "city",
-    "report",
-    "vote",
-    "mayor",
-    "school",
-    "library",
-    "museum",
-    "garden",
-    "railway",
-    "station",
-    "tunnel",
-    "ferry",
-    "island",
-    "market",
-    "festival",
-    "tax",
-    "energy",
-    "solar",
-    "wind",
-    "grid",
-    "water",
-    "supply",
-    "flood",
-    "storm",
-    "coast",
-    "port",
-    "cargo",
-    "airport",
-    "runway",
-    "pilot",
-    "nurse",
-    "doctor",
-    "hospital",
-    "clinic",
-    "vaccine",
-    "study",
-    "trial",
-    "patient",
-    "data",
-    "model",
-    "network",
-    "sensor",
-    "satellite",
-    "orbit",
-    "launch",
-]
+WORDS = COMMON_WORDS
 
 
 def make_corpus(folder: Path, documents: int, paragraphs: int, seed: int = 7) -> None:
