@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from qa.core.config import Settings
@@ -99,3 +100,32 @@ def test_off_a_terminal_index_prints_progress_lines_and_skipped_files(tmp_path: 
     assert progress and "parsed 30 documents; embedded 30/30 passages" in progress[-1]
     assert "passages/s" in progress[-1] and "left" in progress[-1]
     assert "skipped photo.png: .png is not a supported format" in " ".join(result.stderr.split())
+
+
+def test_ask_asks_a_running_server_and_says_so(article_settings: Settings) -> None:
+    from tests.conftest import running_server
+
+    with running_server(article_settings) as base:
+        env = {**settings_env(article_settings), "QA_PORT": base.rsplit(":", 1)[1]}
+        started = time.perf_counter()
+        remote = run_qa("ask", "what did UNIDO announce?", "--json", "-k", "2", env=env)
+        seconds = time.perf_counter() - started
+        local = run_qa("ask", "what did UNIDO announce?", "--json", "-k", "2", "--local", env=env)
+        refused = run_qa("ask", "   ", env=env)
+    assert remote.returncode == 0, remote.stderr
+    assert f"asked the server at {base}" in remote.stderr
+    print(f"\nqa ask against a running server: {seconds:.2f} s wall, start-up included")
+    assert "answered in this process" in local.stderr
+    served, loaded = json.loads(remote.stdout), json.loads(local.stdout)
+    assert [p["citation"] for p in served["passages"]] == [p["citation"] for p in loaded["passages"]]
+    assert served["answer"] == loaded["answer"]
+    assert refused.returncode == 1 and "empty" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_ask_without_a_server_answers_in_process(article_settings: Settings) -> None:
+    from tests.conftest import free_port
+
+    env = {**settings_env(article_settings), "QA_PORT": str(free_port())}
+    result = run_qa("ask", "what did UNIDO announce?", "-k", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "answered in this process" in result.stderr and "shanghai-declaration.txt:" in result.stdout

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from rich.console import Console
@@ -22,22 +22,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexError_, ModelLoadError, NotReady
-from qa.core.logs import logging_config
-from qa.core.protocols import Encoder
-from qa.core.types import Document
-from qa.encoders.sbert import SentenceTransformerEncoder
-from qa.evaluation.data import load_beir, load_question_set
-from qa.evaluation.table import results_table
-from qa.index.build import BuildSummary
-from qa.index.generations import (
-    CHUNKER_VERSION,
-    FORMAT_VERSION,
-    Generation,
-    corpus_fingerprint,
-    read_manifest,
-)
-from qa.ingest.corpus import load_corpus
-from qa.service.engine import Engine
+
+if TYPE_CHECKING:  # the commands import what they use: `qa ask` to a server loads no model
+    from qa.core.protocols import Encoder
+    from qa.core.types import Document
+    from qa.encoders.sbert import SentenceTransformerEncoder
+    from qa.index.build import BuildSummary
+    from qa.index.generations import Generation
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Ask questions of your documents, with exact citations."
@@ -83,6 +74,9 @@ def _distributed() -> ModuleType:
 
 def rebuild_reason(settings: Settings) -> str | None:
     """Why the index must be (re)built before serving, or None when it is up to date."""
+    from qa.index.generations import CHUNKER_VERSION, FORMAT_VERSION, corpus_fingerprint, read_manifest
+    from qa.ingest.corpus import load_corpus
+
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         return f"no index in {settings.index_dir}"
@@ -202,6 +196,9 @@ def index(
     ] = None,
 ) -> None:
     """Build or update the index from the corpus folder; only new or changed documents are embedded."""
+    from qa.encoders.sbert import SentenceTransformerEncoder
+    from qa.service.engine import Engine
+
     with _user_errors():
         settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
         if not settings.corpus_dir.is_dir():
@@ -229,39 +226,45 @@ def ask(
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many passages to show.")] = 5,
     mode: Annotated[SearchMode | None, typer.Option(help="hybrid, dense or keyword.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as the HTTP API.")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Load the index here even if a server runs.")
+    ] = False,
 ) -> None:
-    """Answer a question from the index, with a citation for every passage."""
-    from qa.http.schemas import to_response
+    """Answer a question with a citation for every passage: from the server on QA_HOST:QA_PORT
+    when one is running, else from the index in this process (which loads the model first)."""
+    from qa.cli.answers import ServerRefused, ask_server, print_answer, server_url
 
     with _user_errors():
-        engine = Engine(settings=_settings())
-        cleaned = engine.question(question)
-        engine.check_index()  # fails fast, before the model loads
-        engine.load()
-        started = time.perf_counter()  # took_ms means what the API's means: the question alone
-        result = engine.ask(cleaned, k, mode)
-        response = to_response(cleaned, mode or engine.settings.default_mode, result, started)
+        settings = _settings()
+        base = server_url(settings.host, settings.port)
+        try:
+            body = None if local else ask_server(base, question, k, mode)
+        except ServerRefused as error:
+            raise UserError(str(error)) from None
+        if body is not None:
+            errors.print(f"[dim](asked the server at {base})[/dim]", highlight=False)
+        else:
+            body = _ask_in_process(settings, question, k, mode)
+            errors.print(f"[dim](no server at {base}: answered in this process)[/dim]", highlight=False)
     if as_json:
-        typer.echo(json.dumps(response.model_dump(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
-    if response.answer is not None:
-        cite = response.answer.citation
-        console.print(
-            f"[bold]answer[/bold] ({cite.doc_id}:{cite.line_start}): {response.answer.text}", highlight=False
-        )
-    else:
-        console.print("[yellow]not answered by these documents[/yellow] (closest passages below)")
-    for passage in response.passages:
-        cite = passage.citation
-        lines = (
-            f"{cite.line_start}" if cite.line_start == cite.line_end else f"{cite.line_start}-{cite.line_end}"
-        )
-        console.print(
-            f"\n[bold]{passage.rank}.[/bold] {cite.doc_id}:{lines} [dim](chars {cite.start}-{cite.end}, "
-            f"score {passage.score:.3f})[/dim]",
-            highlight=False,
-        )
-        console.print(f'   "{" ".join(passage.text.split())}"', highlight=False)
+    print_answer(console, body)
+
+
+def _ask_in_process(settings: Settings, question: str, k: int, mode: SearchMode | None) -> dict[str, Any]:
+    from qa.http.schemas import to_response
+    from qa.service.engine import Engine
+
+    engine = Engine(settings=settings)
+    cleaned = engine.question(question)
+    engine.check_index()  # fails fast, before the model loads
+    engine.load()
+    started = time.perf_counter()  # took_ms means what the API's means: the question alone
+    result = engine.ask(cleaned, k, mode)
+    response = to_response(cleaned, mode or settings.default_mode, result, started)
+    body: dict[str, Any] = response.model_dump(mode="json")
+    return body
 
 
 @app.command()
@@ -276,6 +279,7 @@ def serve(
     """Serve the HTTP API (and its OpenAPI docs at /docs)."""
     import uvicorn
 
+    from qa.core.logs import logging_config
     from qa.http.app import create_app
 
     with _user_errors():
@@ -307,6 +311,8 @@ def mcp(
     except ImportError as error:
         with _user_errors():
             raise UserError(f"qa mcp needs the mcp package ({error}): pip install -e .") from error
+    from qa.service.engine import Engine
+
     logging.basicConfig(level=logging.WARNING)  # stderr: on stdio, stdout is the protocol
     with _user_errors():
         engine = Engine(settings=_settings())
@@ -344,6 +350,7 @@ def _indexed(
     documents: list[Document], skipped: list[tuple[str, str]], settings: Settings
 ) -> tuple[Generation, SentenceTransformerEncoder, float]:
     """(generation, embedder, seconds spent loading or building the index)."""
+    from qa.encoders.sbert import SentenceTransformerEncoder
     from qa.evaluation.runs import ensure_index
 
     embedder = SentenceTransformerEncoder.from_settings(settings)
@@ -371,7 +378,10 @@ def eval_(
     ] = False,
 ) -> None:
     """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
+    from qa.evaluation.data import load_beir, load_question_set
     from qa.evaluation.runs import beir_report, question_report, write_report
+    from qa.evaluation.table import results_table
+    from qa.ingest.corpus import load_corpus
 
     with _user_errors():
         chosen = _modes(modes)
