@@ -227,7 +227,6 @@ def _index_json(generation: Generation) -> dict[str, Any]:
         "chunker_version",
         "documents",
         "passages",
-        "word_pieces",
         "faiss_factory",
         "built_at",
         "corpus_fingerprint",

@@ -44,9 +44,14 @@ def test_line_numbers_count_crlf_once() -> None:
 
 
 def test_front_matter_cannot_set_internal_metadata(tmp_path: Path) -> None:
-    (tmp_path / "a.md").write_text("---\ntitle: T\npage_starts: 3\nlayout: whole\n---\nBody text.\n")
+    """Keys the parsers set (pages, structure, where the body starts) are not taken from the file;
+    ``layout`` is the document's own choice of layout and is (docs/guide.md)."""
+    front = "---\ntitle: T\npage_starts: 3\nstructure: pdf\nbody_start: 0\nlayout: plain\n---\n"
+    (tmp_path / "a.md").write_text(front + "Body text.\n")
     [document] = load_corpus(tmp_path).documents
-    assert "page_starts" not in document.metadata and "layout" not in document.metadata
+    assert "page_starts" not in document.metadata
+    assert document.metadata["structure"] == "markdown" and document.metadata["body_start"] == len(front)
+    assert document.metadata["layout"] == "plain"
 
 
 def test_unparseable_pdf_is_skipped_not_fatal(tmp_path: Path) -> None:

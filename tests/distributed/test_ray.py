@@ -203,7 +203,7 @@ def test_index_on_ray_writes_the_single_node_generation(cluster: str, tmp_path: 
     assert np.array_equal(distributed.tokens.offsets, single.tokens.offsets)
     assert np.array_equal(distributed.tokens.starts, single.tokens.starts)
     assert np.allclose(distributed.tokens.vectors, single.tokens.vectors, rtol=0, atol=2e-3)
-    keys = ("format_version", "model", "chunk_tokens", "passages", "word_pieces", "corpus_fingerprint")
+    keys = ("format_version", "model", "chunk_tokens", "passages", "corpus_fingerprint")
     assert {k: distributed.manifest[k] for k in keys} == {k: single.manifest[k] for k in keys}
     # either build serves: the Ray-built generation answers like the single-node one
     question = "what did UNIDO announce?"

@@ -21,7 +21,7 @@ from pathlib import Path
 from qa.core.config import Settings
 from qa.index.build import build_index
 from qa.index.generations import SEGMENTS, current_generation, load_generation
-from qa.index.merge import MERGE_FACTOR
+from qa.index.merge import MERGE_FACTOR, tier
 from qa.service.engine import open_searcher
 from tests.conftest import article_copy, real_embedder
 
@@ -96,4 +96,5 @@ def test_sigkill_during_segment_writes_publishes_and_merges(tmp_path: Path) -> N
         for entry in json.loads((path / "manifest.json").read_text(encoding="utf-8"))["segments"]
     }
     assert {path.name for path in (settings.index_dir / SEGMENTS).iterdir()} == named, "orphans removed"
-    assert len(generation.segments) < 2 * MERGE_FACTOR
+    # tiered: at most MERGE_FACTOR - 1 segments stay in each tier up to the one all passages make
+    assert len(generation.segments) <= (MERGE_FACTOR - 1) * (tier(generation.live_passages) + 1)
