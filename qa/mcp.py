@@ -22,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 
 from qa.core.errors import IndexError_, IngestError, InvalidQuestion, NotReady
-from qa.http.schemas import MAX_K, DocumentModel, QueryResponse, to_response
+from qa.http.schemas import MAX_K, DocumentModel, QueryResponse, document_model, to_response
 from qa.service.engine import Engine
 
 INSTRUCTIONS = (
@@ -77,9 +77,7 @@ def build_server(engine: Engine) -> MCPServer:
             document = engine.document(doc_id)
         except USER_ERRORS as error:
             raise ToolError(str(error)) from None
-        model = DocumentModel(
-            doc_id=document.doc_id, title=document.title, text=document.text, metadata=document.metadata
-        )
+        model = document_model(document)
         return CallToolResult(
             content=[
                 TextContent(type="text", text=f"{document.title} ({document.doc_id})\n\n{document.text}")

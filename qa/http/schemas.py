@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.core.config import SearchMode
-from qa.core.types import Citation, Hit, SearchResult
+from qa.core.types import Citation, Document, Hit, SearchResult
 from qa.ingest.uploads import MAX_DOC_ID_CHARS
 
 MAX_K = 50
@@ -218,6 +218,12 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         if answer
         else None,
         passages=[passage_model(rank, hit) for rank, hit in enumerate(result.hits, start=1)],
+    )
+
+
+def document_model(document: Document) -> DocumentModel:
+    return DocumentModel(
+        doc_id=document.doc_id, title=document.title, text=document.text, metadata=document.metadata
     )
 
 

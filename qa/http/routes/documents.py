@@ -9,7 +9,14 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.http.bodies import posted_document
 from qa.http.deps import EngineDep, WriterDep
-from qa.http.schemas import DOCUMENT_BODY, DeletedDocument, DocumentModel, DocumentSummary, WrittenDocument
+from qa.http.schemas import (
+    DOCUMENT_BODY,
+    DeletedDocument,
+    DocumentModel,
+    DocumentSummary,
+    WrittenDocument,
+    document_model,
+)
 
 router = APIRouter()
 
@@ -25,9 +32,7 @@ def list_documents(engine: EngineDep) -> list[DocumentSummary]:
 @router.get("/documents/{doc_id:path}", response_model=DocumentModel, tags=["documents"])
 def get_document(engine: EngineDep, doc_id: str) -> DocumentModel:
     document = engine.document(doc_id)
-    return DocumentModel(
-        doc_id=document.doc_id, title=document.title, text=document.text, metadata=document.metadata
-    )
+    return document_model(document)
 
 
 @router.post(
