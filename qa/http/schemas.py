@@ -82,12 +82,29 @@ class QueryResponse(BaseModel):
     answerable: bool
     answer: AnswerModel | None
     passages: list[PassageModel]
+    message: str | None = Field(
+        None, description="Why nothing was searched: no document matches the `doc`/`meta` filter."
+    )
+
+
+DOC_HELP = (
+    "Only documents whose doc_id matches one of these globs: `*` within a folder, `**` across "
+    "folders (docs/*.md, docs/**)."
+)
+META_HELP = (
+    "Only documents whose front-matter fields (or title) have these values, every key; "
+    "a value with `*` is a glob."
+)
 
 
 class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     question: str = Field(description="The question, 1 to 2,000 characters.")
     k: int = Field(5, ge=1, le=MAX_K, description="How many passages to return.")
     mode: SearchMode | None = Field(None, description="hybrid (default), dense or keyword.")
+    doc: list[str] | str | None = Field(None, description=DOC_HELP)
+    meta: dict[str, str | list[str]] | None = Field(None, description=META_HELP)
 
 
 class DocumentModel(BaseModel):
@@ -218,6 +235,7 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         if answer
         else None,
         passages=[passage_model(rank, hit) for rank, hit in enumerate(result.hits, start=1)],
+        message=result.message,
     )
 
 
