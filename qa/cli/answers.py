@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -30,15 +31,24 @@ def server_url(host: str, port: int) -> str:
     return f"http://{reachable}:{port}"
 
 
-def ask_server(base: str, question: str, k: int, mode: str | None) -> dict[str, Any] | None:
-    """The server's answer at ``base``, or None when no ready server is there."""
+def ask_server(
+    base: str,
+    question: str,
+    k: int,
+    mode: str | None,
+    doc: Sequence[str] = (),
+    meta: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any] | None:
+    """The server's answer at ``base`` (of the documents ``doc`` globs and ``meta`` fields
+    allow), or None when no ready server is there."""
     try:
         with urllib.request.urlopen(f"{base}/readyz", timeout=PROBE_SECONDS) as ready:
             if ready.status != 200:
                 return None
     except (OSError, urllib.error.URLError):  # refused, timed out, or 503 (not ready)
         return None
-    query = {"q": question, "k": str(k), **({"mode": mode} if mode else {})}
+    query = [("q", question), ("k", str(k)), *([("mode", mode)] if mode else [])]
+    query += [("doc", glob) for glob in doc] + [(f"meta.{key}", value) for key, value in meta]
     try:
         with urllib.request.urlopen(
             f"{base}/query?{urllib.parse.urlencode(query)}", timeout=ASK_SECONDS
@@ -63,7 +73,9 @@ def _detail(error: urllib.error.HTTPError) -> str:
 def print_answer(console: Console, body: dict[str, Any]) -> None:
     """The answer and its cited passages, as the HTTP API's JSON carries them."""
     answer = body.get("answer")
-    if answer is not None:
+    if body.get("message"):
+        console.print(f"[yellow]{body['message']}[/yellow]", highlight=False)
+    elif answer is not None:
         cite = answer["citation"]
         console.print(
             f"[bold]answer[/bold] ({cite['doc_id']}:{cite['line_start']}): {answer['text']}", highlight=False

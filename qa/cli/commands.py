@@ -229,22 +229,35 @@ def ask(
     local: Annotated[
         bool, typer.Option("--local", help="Load the index here even if a server runs.")
     ] = False,
+    doc: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only documents whose doc_id matches this glob (* within a folder, ** across); repeatable."
+        ),
+    ] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(help="Only documents whose front-matter field KEY is VALUE (KEY=VALUE); repeatable."),
+    ] = None,
 ) -> None:
     """Answer a question with a citation for every passage: from the server on QA_HOST:QA_PORT
     when one is running, else from the index in this process (which loads the model first)."""
     from qa.cli.answers import ServerRefused, ask_server, print_answer, server_url
+    from qa.core.filters import make_filter, meta_pairs
 
     with _user_errors():
         settings = _settings()
+        globs, fields = doc or [], meta_pairs(meta or [])
+        make_filter(globs, fields)  # bad syntax is refused before anything is asked
         base = server_url(settings.host, settings.port)
         try:
-            body = None if local else ask_server(base, question, k, mode)
+            body = None if local else ask_server(base, question, k, mode, globs, fields)
         except ServerRefused as error:
             raise UserError(str(error)) from None
         if body is not None:
             errors.print(f"[dim](asked the server at {base})[/dim]", highlight=False)
         else:
-            body = _ask_in_process(settings, question, k, mode)
+            body = _ask_in_process(settings, question, k, mode, globs, fields)
             errors.print(f"[dim](no server at {base}: answered in this process)[/dim]", highlight=False)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
@@ -252,7 +265,14 @@ def ask(
     print_answer(console, body)
 
 
-def _ask_in_process(settings: Settings, question: str, k: int, mode: SearchMode | None) -> dict[str, Any]:
+def _ask_in_process(
+    settings: Settings,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+    doc: list[str],
+    meta: list[tuple[str, str]],
+) -> dict[str, Any]:
     from qa.http.schemas import to_response
     from qa.service.engine import Engine
 
@@ -261,7 +281,7 @@ def _ask_in_process(settings: Settings, question: str, k: int, mode: SearchMode 
     engine.check_index()  # fails fast, before the model loads
     engine.load()
     started = time.perf_counter()  # took_ms means what the API's means: the question alone
-    result = engine.ask(cleaned, k, mode)
+    result = engine.ask(cleaned, k, mode, doc=doc, meta=meta)
     response = to_response(cleaned, mode or settings.default_mode, result, started)
     body: dict[str, Any] = response.model_dump(mode="json")
     return body

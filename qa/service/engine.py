@@ -56,7 +56,7 @@ SearcherFactory = Callable[[Settings, Encoder, str], Searcher]
 CacheKey = tuple[str, str, int, str, Filter | None]  # (generation, question, k, mode, filter)
 # doc globs: one or several; meta: {"KEY": "VALUE" or ["VALUE", ...]} (qa.core.filters)
 DocGlobs = str | Sequence[str] | None
-MetaFields = Mapping[str, str | Sequence[str]] | None
+MetaFields = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] | None
 
 
 @dataclass
