@@ -51,6 +51,8 @@ def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
     return open_searcher(generation, encoder, settings)
 
 
+NEUTRAL_PROMPT = "Ask a question about these documents…"
+PROMPT_TITLE_CHARS = 60
 # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
 SearcherFactory = Callable[[Settings, Encoder, str], Searcher]
 CacheKey = tuple[str, str, int, str, Filter | None]  # (generation, question, k, mode, filter)
@@ -77,6 +79,7 @@ class Engine:
     # touched only on the event loop, so no lock
     answers: LRUCache[CacheKey, SearchResult] | None = None
     open_searcher: SearcherFactory = open_local
+    prompts: dict[str, str] = field(default_factory=dict)  # generation -> its question box prompt
 
     # loading
 
@@ -191,6 +194,22 @@ class Engine:
 
     def served_documents(self) -> Mapping[str, Document]:
         return self.searcher.generation.documents if self.searcher is not None else {}
+
+    def prompt(self) -> str:
+        """A question box's placeholder drawn from the served corpus: "Ask about <the title of
+        its largest document>…"; a neutral one while nothing is served."""
+        searcher = self.searcher
+        if searcher is None or not searcher.generation.rows_of_doc:
+            return NEUTRAL_PROMPT
+        generation = searcher.generation
+        if generation.name not in self.prompts:
+            rows = generation.rows_of_doc
+            largest = min(rows, key=lambda doc_id: (-len(rows[doc_id]), doc_id))
+            title = " ".join(generation.documents[largest].title.split()) or largest
+            if len(title) > PROMPT_TITLE_CHARS:
+                title = title[:PROMPT_TITLE_CHARS].rsplit(" ", 1)[0]
+            self.prompts = {generation.name: f"Ask about {title}…"}
+        return self.prompts[generation.name]
 
     def documents(self) -> list[tuple[Document, int]]:
         """Every served document with its number of passages."""
