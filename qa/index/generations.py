@@ -159,11 +159,11 @@ def search_selected(index: Any, vector: Vectors, k: int, selected: Any) -> list[
     selectors (a pre-transform, say)."""
     bitmap = np.packbits(selected, bitorder="little")  # both live until the search returns
     selector = faiss.IDSelectorBitmap(len(selected), faiss.swig_ptr(bitmap))
-    parameters = faiss.SearchParameters(sel=selector)
+    parameters = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
     if isinstance(index, faiss.IndexHNSW):  # the index's own accuracy knobs kept
-        parameters = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+        parameters = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)  # type: ignore[attr-defined]
     elif isinstance(index, faiss.IndexIVF):
-        parameters = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)
+        parameters = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
     scores, rows = index.search(np.asarray(vector, np.float32).reshape(1, -1), k, params=parameters)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0 and selected[r]]
 

@@ -67,7 +67,7 @@ class Speller:
     def correct_word(self, word: str) -> str | None:
         """The stem of the most frequent vocabulary word one edit from ``word``, or None."""
         candidates = sorted(edits(word, self.alphabet))
-        stems = {stem for stem in self.stemmer.stemWords(candidates) if self.known(stem)}
+        stems: set[str] = {stem for stem in self.stemmer.stemWords(candidates) if self.known(stem)}
         if not stems:
             return None
         return max(sorted(stems), key=self.frequency)
