@@ -79,8 +79,9 @@ class ShardServer:
         dense: bool,
         keyword: bool,
         only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> FirstStage:
-        return self.partitions[name].first_stage(vector, text, depth, dense, keyword, only)
+        return self.partitions[name].first_stage(vector, text, depth, dense, keyword, only, fixable)
 
     def late(self, name: str, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
         return self.partitions[name].late(query_tokens, rows)
@@ -103,11 +104,19 @@ class RayShards:
         self.bounds = split_points(size, len(self.handles))
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool, only: Filter | None = None
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]:
         """Every shard's candidates; a filter travels to the shards, which apply it per segment."""
         calls = [
-            h.first_stage.remote(self.name, vector, text, depth, dense, keyword, only) for h in self.handles
+            h.first_stage.remote(self.name, vector, text, depth, dense, keyword, only, fixable)
+            for h in self.handles
         ]
         found: list[FirstStage] = ray.get(calls)
         return found

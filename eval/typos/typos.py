@@ -6,8 +6,9 @@ first) in one or two of its key words (keyword words of four letters or more), c
 random generator, so the variants are the same on every run. For each corpus and set it reports
 R@1 and R@3 (a passage holding the gold span, as ``qa eval`` counts it) of hybrid and keyword
 search, with the correction on and off, on the clean and the misspelled questions; the
-correction's cost per question (the keyword words with and without it); and how many clean
-questions it changed at all.
+correction's cost per question (the keyword words with and without it); how many clean
+questions it changed at all, and how many misspelled ones it turned back into their clean
+keyword words exactly.
 
     PYTHONPATH=. python eval/typos/typos.py --output eval/typos/typos.json
 """
@@ -25,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from qa.core.config import SearchMode, Settings
+from qa.core.protocols import Encoder
 from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.evaluation.data import Question, load_question_set
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.search.searcher import Searcher
 from qa.search.shards import LocalShards, Partition
-from qa.search.spelling import MIN_LETTERS, raw_words
+from qa.search.spelling import MIN_LETTERS, fixable, raw_words
 from qa.service.engine import open_searcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,16 +85,22 @@ def recall(searcher: Searcher, questions: list[tuple[str, str]], mode: SearchMod
     }
 
 
-def cost(partition: Partition, texts: list[str]) -> dict[str, float]:
-    """Milliseconds per question to make its keyword words, with and without the correction."""
+def keyword_words(encoder: Encoder, partition: Partition, text: str, spelling: bool) -> list[str]:
+    """A question's keyword words as the searcher makes them, with or without the correction."""
+    partition.spelling = spelling
+    return partition.keyword_words(text, fixable(encoder, text) if spelling else ())
+
+
+def cost(encoder: Encoder, partition: Partition, texts: list[str]) -> dict[str, float]:
+    """Milliseconds per question to make its keyword words, with and without the correction
+    (with: the model's tokenizer asked which words may be typos, and those corrected)."""
     timings = {}
     for spelling in (False, True):
-        partition.spelling = spelling
-        partition.keyword_words(texts[0])  # the vocabulary's alphabet, read once
+        keyword_words(encoder, partition, texts[0], spelling)  # the vocabulary's alphabet, read once
         started = time.perf_counter()
         for _ in range(3):
             for text in texts:
-                partition.keyword_words(text)
+                keyword_words(encoder, partition, text, spelling)
         timings[spelling] = (time.perf_counter() - started) * 1000 / (3 * len(texts))
     partition.spelling = True
     return {"ms_without": round(timings[False], 3), "ms_with": round(timings[True], 3)}
@@ -115,15 +123,20 @@ def measure(searcher: Searcher, questions: list[Question], rng: random.Random) -
                 "clean": recall(searcher, clean, mode),
                 "misspelled": recall(searcher, typos, mode),
             }
-    unchanged = []
-    for text, _ in clean:
-        partition.spelling = False
-        plain = partition.keyword_words(text)
-        partition.spelling = True
-        unchanged.append(partition.keyword_words(text) == plain)
-    report["clean_questions_unchanged"] = f"{sum(unchanged)}/{len(unchanged)}"
-    report["cost_clean"] = cost(partition, [text for text, _ in clean])
-    report["cost_misspelled"] = cost(partition, [text for text, _ in typos])
+    encoder = searcher.encoder
+    changed = [
+        text
+        for text, _ in clean
+        if keyword_words(encoder, partition, text, True) != keyword_words(encoder, partition, text, False)
+    ]
+    report["clean_questions_unchanged"] = f"{len(clean) - len(changed)}/{len(clean)}"
+    report["clean_questions_changed"] = changed
+    report["misspelled_corrected"] = sum(
+        keyword_words(encoder, partition, text, True) == keyword_words(encoder, partition, meant, False)
+        for (text, _), (meant, _) in zip(typos, clean, strict=True)
+    )
+    report["cost_clean"] = cost(encoder, partition, [text for text, _ in clean])
+    report["cost_misspelled"] = cost(encoder, partition, [text for text, _ in typos])
     return report
 
 

@@ -6,9 +6,10 @@ refuses bad syntax with ``InvalidFilter``; the search applies it inside each seg
 search's ID selector, a mask on keyword scores), so ``k`` passages come back whenever ``k``
 allowed ones exist.
 
-- ``doc`` globs match the whole ``doc_id``: ``*`` and ``?`` stay within a folder, ``**`` crosses
-  folders (``docs/**/*.md`` matches ``docs/a.md`` and ``docs/x/y/a.md``). A document matches when
-  any glob does.
+- ``doc`` globs match the whole ``doc_id``: ``*`` and ``?`` stay within a folder, ``**`` (a whole
+  folder part) is any number of folders (``docs/**/*.md`` matches ``docs/a.md`` and
+  ``docs/x/y/a.md``; ``docs/**`` everything under ``docs/``). A document matches when any glob does.
+  Matching never backtracks, whatever the glob (``Glob``).
 - ``meta`` pairs match a document's *fields*: its title and the string values of its metadata
   (front matter, an HTML page's author or date), keys lower-cased as front matter's are. Every key
   must match; a value matches exactly, or as a glob when it holds ``*`` (``*`` is then any text).
@@ -36,27 +37,67 @@ _KEY = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
 NO_MATCH = "no documents match the filter"
 
 
-def glob_pattern(glob: str) -> str:
-    """A regular expression for ``glob`` over doc_ids: ``**`` any text, ``*``/``?`` within a folder."""
-    parts = []
-    position = 0
-    while position < len(glob):
-        if glob.startswith("**/", position):
-            parts.append("(?:.*/)?")
-            position += 3
-        elif glob.startswith("**", position):
-            parts.append(".*")
-            position += 2
-        elif glob[position] == "*":
-            parts.append("[^/]*")
-            position += 1
-        elif glob[position] == "?":
-            parts.append("[^/]")
-            position += 1
-        else:
-            parts.append(re.escape(glob[position]))
-            position += 1
-    return "".join(parts)
+def _segment_pattern(segment: str, any_one: str = "?") -> re.Pattern[str]:
+    """One folder part of a glob (``*`` any run of characters, ``?`` one), as fnmatch builds it: a
+    run of text after a ``*`` is matched at its first occurrence, atomically, so no glob can make
+    the match backtrack (a part holds no ``/``, and ``*`` is its only wildcard, so the first
+    occurrence is always the right one)."""
+    pieces = re.split(r"(\*+)", segment)
+    literal = ["".join("." if c == any_one else re.escape(c) for c in piece) for piece in pieces[::2]]
+    parts = [literal[0]]
+    for text in literal[1:-1]:
+        parts.append(f"(?>.*?{text})")
+    if len(literal) > 1:
+        parts.append(".*" + literal[-1])
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Glob:
+    """A doc_id glob by folder parts: ``**`` (a whole part) is any number of folders."""
+
+    parts: tuple[re.Pattern[str] | None, ...]  # None for **
+
+    @classmethod
+    def of(cls, glob: str) -> Glob:
+        parts: list[re.Pattern[str] | None] = []
+        for part in glob.split("/"):
+            if part == "**":
+                if not parts or parts[-1] is not None:
+                    parts.append(None)  # a/**/**/b is a/**/b
+            elif "**" in part:
+                raise InvalidFilter(
+                    f"doc glob {glob!r}: ** stands for whole folders (docs/**/*.md, docs/**); "
+                    "within a name, * is any text"
+                )
+            else:
+                parts.append(_segment_pattern(part))
+        return cls(tuple(parts))
+
+    def matches(self, doc_id: str) -> bool:
+        reachable = {0}  # how many glob parts the folders read so far can have matched
+        for name in doc_id.split("/"):
+            reachable = {
+                i + (self.parts[i] is not None)
+                for i in self._closure(reachable)
+                if i < len(self.parts) and self._fits(i, name)
+            }
+            if not reachable:
+                return False
+        return len(self.parts) in self._closure(reachable)
+
+    def _fits(self, i: int, name: str) -> bool:
+        pattern = self.parts[i]
+        return pattern is None or pattern.fullmatch(name) is not None
+
+    def _closure(self, reachable: set[int]) -> set[int]:
+        """Also the positions past a ** that may stand for no folder."""
+        found = set(reachable)
+        for i in sorted(reachable):
+            while i < len(self.parts) and self.parts[i] is None:
+                i += 1
+                found.add(i)
+        return found
 
 
 def _checked_text(what: str, text: str, example: str) -> str:
@@ -91,7 +132,7 @@ def _checked_key(key: str) -> str:
 
 
 def _value_pattern(value: str) -> re.Pattern[str] | None:
-    return re.compile(".*".join(map(re.escape, value.split("*"))), re.DOTALL) if "*" in value else None
+    return _segment_pattern(value, any_one="") if "*" in value else None
 
 
 @dataclass(frozen=True)
@@ -106,10 +147,8 @@ class Filter:
         return bool(self.docs or self.meta)
 
     @cached_property
-    def _doc_regex(self) -> re.Pattern[str] | None:
-        if not self.docs:
-            return None
-        return re.compile("|".join(f"(?:{glob_pattern(glob)})" for glob in self.docs), re.DOTALL)
+    def _globs(self) -> list[Glob]:
+        return [Glob.of(glob) for glob in self.docs]
 
     @cached_property
     def _meta_tests(self) -> dict[str, list[tuple[str, re.Pattern[str] | None]]]:
@@ -119,8 +158,7 @@ class Filter:
         return tests
 
     def matches(self, doc_id: str, fields: Mapping[str, str]) -> bool:
-        regex = self._doc_regex
-        if regex is not None and not regex.fullmatch(doc_id):
+        if self.docs and not any(glob.matches(doc_id) for glob in self._globs):
             return False
         for key, wanted in self._meta_tests.items():
             value = fields.get(key)
@@ -163,6 +201,8 @@ def make_filter(
     if len(globs) + len(pairs) > MAX_GLOBS:
         raise InvalidFilter(f"{len(globs) + len(pairs)} filters; the limit is {MAX_GLOBS}")
     checked_docs = tuple(sorted({_checked_glob(glob) for glob in globs}))
+    for glob in checked_docs:
+        Glob.of(glob)  # refuses ** within a name
     checked_meta = tuple(
         sorted({(_checked_key(k), _checked_text(f"meta.{k}", v, f"meta.{k}=VALUE")) for k, v in pairs})
     )

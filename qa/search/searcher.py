@@ -21,6 +21,7 @@ from qa.core.protocols import Encoder, Reader
 from qa.core.types import Evidence, Hit, Query, SearchResult, cite
 from qa.index.generations import Generation
 from qa.lang.en import answers as en_rules
+from qa.search import spelling
 from qa.search.acronyms import written_out
 from qa.search.late import credited
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
@@ -79,8 +80,10 @@ class Searcher:
         self, query: Query, depth: int, dense: bool = True, keyword: bool = True, only: Filter | None = None
     ) -> tuple[Ranked, Ranked]:
         """Dense and keyword candidates, each the merge of every shard's best ``depth`` (of the
-        passages ``only`` allows, when given)."""
-        parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword, only)
+        passages ``only`` allows, when given); the shards correct the question's misspelled words
+        among those the model's tokenizer does not hold whole (``qa.search.spelling``)."""
+        fixable = spelling.fixable(self.encoder, query.text) if keyword else ()
+        parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword, only, fixable)
         return merge([p.dense for p in parts], depth), merge([p.keyword for p in parts], depth)
 
     def dense(self, query: Query, depth: int, only: Filter | None = None) -> Ranked:

@@ -55,7 +55,14 @@ class Shards(Protocol):
     """The parts of a generation a question is searched in, asked all at once."""
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool, only: Filter | None = None
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]: ...
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> list[Ranked]: ...
@@ -209,14 +216,17 @@ class Partition:
         pairs = zip(self.pieces, allowed, strict=True)
         return merge([piece.dense(vector, depth, mask) for piece, mask in pairs], depth)
 
-    def keyword_words(self, text: str) -> list[str]:
-        """The question's keyword words, stemmed, those the vocabulary lacks corrected."""
+    def keyword_words(self, text: str, fixable: Sequence[str] | None = None) -> list[str]:
+        """The question's keyword words, stemmed, those the vocabulary lacks corrected (of the
+        ``fixable`` ones, when given: ``qa.search.spelling.fixable``)."""
         raw = raw_words(text)
         stems: list[str] = self.stemmer.stemWords(raw)
-        return self.speller.correct(raw, stems) if self.spelling else stems
+        return self.speller.correct(raw, stems, fixable) if self.spelling else stems
 
-    def keyword_search(self, text: str, depth: int, only: Filter | None = None) -> Ranked:
-        words = self.keyword_words(text)
+    def keyword_search(
+        self, text: str, depth: int, only: Filter | None = None, fixable: Sequence[str] | None = None
+    ) -> Ranked:
+        words = self.keyword_words(text, fixable)
         if not words or depth <= 0:
             return []
         stats = statistics(self.statistics_of, words)
@@ -225,11 +235,18 @@ class Partition:
         return merge([piece.keyword(stats, words, depth, mask) for piece, mask in pairs], depth)
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool, only: Filter | None = None
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> FirstStage:
         return FirstStage(
             self.dense(vector, depth, only) if dense else [],
-            self.keyword_search(text, depth, only) if keyword else [],
+            self.keyword_search(text, depth, only, fixable) if keyword else [],
         )
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
@@ -262,9 +279,18 @@ class LocalShards:
         self.partitions = list(partitions)
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool, only: Filter | None = None
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]:
-        return [part.first_stage(vector, text, depth, dense, keyword, only) for part in self.partitions]
+        return [
+            part.first_stage(vector, text, depth, dense, keyword, only, fixable) for part in self.partitions
+        ]
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> list[Ranked]:
         return [part.late(query_tokens, rows) for part in self.partitions]

@@ -2,13 +2,16 @@
 by the index's own word one edit away, the most frequent one.
 
 Keyword search matches stems, so a misspelled word ("wokrspace") finds nothing and the question
-leans on its other words. Here every question word whose stem is in no segment's vocabulary, and
-that is made of letters only (numbers, codes and short words are left alone), is tried against
+leans on its other words. Here every question word whose stem is in no segment's vocabulary, that
+is made of letters only (numbers, codes and short words are left alone) and that the model's
+tokenizer does not hold whole (:func:`fixable`: a word the model's vocabulary holds is a real
+word, which a small corpus may simply not use: "when", "would"), is tried against
 the words one edit away from it (a deletion, an insertion, a substitution or a swap of two
 neighbours: Norvig's candidates, over the letters the vocabulary uses); their stems that the
 vocabulary holds are candidates, and the one in the most live passages wins (summed over the
 segments, as BM25's statistics are). A word the vocabulary holds is never changed, so correctly
-spelled questions over words of the corpus search exactly as before. One edit covers a swap or
+spelled questions search exactly as before unless a word is both unknown to the corpus and
+split by the model's tokenizer (a rare name, say). One edit covers a swap or
 a dropped letter, the commonest typos; two edits would mean a few hundred thousand candidates.
 
 The cost is a few hundred stems and dictionary look-ups per unknown word (``eval/typos`` measures
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from qa.core.protocols import Encoder
 from qa.index.keyword import LiveSegment
 from qa.lang.en import ENGLISH
 
@@ -72,15 +76,28 @@ class Speller:
             return None
         return max(sorted(stems), key=self.frequency)
 
-    def correct(self, raw: Sequence[str], stems: Sequence[str]) -> list[str]:
-        """``stems`` (of the question's words ``raw``, in order) with each unknown one corrected."""
+    def correct(
+        self, raw: Sequence[str], stems: Sequence[str], fixable: Sequence[str] | None = None
+    ) -> list[str]:
+        """``stems`` (of the question's words ``raw``, in order) with each unknown one corrected;
+        only words among ``fixable`` when it is given."""
         corrected = []
         for word, stem in zip(raw, stems, strict=True):
             fix = None
-            if len(word) >= MIN_LETTERS and word.isalpha() and not self.known(stem):
+            candidate = fixable is None or word in fixable
+            if candidate and len(word) >= MIN_LETTERS and word.isalpha() and not self.known(stem):
                 fix = self.correct_word(word)
             corrected.append(fix or stem)
         return corrected
+
+
+def fixable(encoder: Encoder, text: str) -> tuple[str, ...]:
+    """The question's words a typo may hide in: made of letters, ``MIN_LETTERS`` or more, and
+    split into several word pieces by the model's tokenizer (a word it holds whole is a real one)."""
+    words = sorted({word for word in raw_words(text) if len(word) >= MIN_LETTERS and word.isalpha()})
+    if not words:
+        return ()
+    return tuple(w for w, pieces in zip(words, encoder.count_tokens(words), strict=True) if pieces > 1)
 
 
 def raw_words(text: str) -> list[str]:

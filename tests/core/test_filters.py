@@ -32,6 +32,17 @@ def test_a_star_stays_in_its_folder_and_two_cross_folders() -> None:
     assert matching("docs/[ab].md") == []  # brackets are literal characters, not a class
 
 
+def test_globs_that_would_make_a_regex_backtrack_match_at_once() -> None:
+    """Each run of text after a * is taken at its first occurrence, atomically (a regular
+    expression of 40 ``.*`` runs would take longer than the universe's age on these)."""
+    assert not make_filter("*a" * 40 + "b").matches("a" * 500, {})  # type: ignore[union-attr]
+    assert make_filter("*a" * 40 + "*").matches("a" * 500, {})  # type: ignore[union-attr]
+    deep = make_filter("/".join(["**", "*a*a*a*b"] * 6))
+    assert deep is not None and not deep.matches("/".join(["a" * 60] * 12), {})
+    assert deep.matches("/".join(["x", "aaab"] * 6), {})
+    assert not make_filter(meta={"t": "*a" * 40 + "b"}).matches("x", {"t": "a" * 900})  # type: ignore[union-attr]
+
+
 def test_meta_fields_match_exactly_or_as_a_glob_and_every_key_must_match() -> None:
     fields = {"author": "Ada Lovelace", "status": "draft", "title": "Notes"}
     assert make_filter(meta={"author": "Ada Lovelace"}).matches("x.md", fields)  # type: ignore[union-attr]
@@ -60,6 +71,7 @@ def test_equal_filters_are_one_cache_key_and_travel_to_shards() -> None:
         ("", None, "empty"),
         ("  ", None, "empty"),
         ("docs/***", None, "***"),
+        ("docs/**.md", None, "whole folders"),
         ("a\x00b", None, "control"),
         ("x" * 1001, None, "limit"),
         (None, {"": "x"}, "empty"),

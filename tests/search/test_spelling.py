@@ -9,7 +9,7 @@ import pytest
 from qa.core.config import Settings
 from qa.index.generations import load_generation
 from qa.search.shards import Partition
-from qa.search.spelling import edits
+from qa.search.spelling import edits, fixable
 from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
 
@@ -56,6 +56,17 @@ def test_no_word_of_the_corpus_is_ever_changed(library_settings: Settings, parti
         assert corrected == [partition.keyword_words(text) for text in texts]
     finally:
         partition.spelling = True
+
+
+def test_only_words_the_model_does_not_hold_whole_may_be_corrected(partition: Partition) -> None:
+    encoder = real_embedder()
+    assert fixable(encoder, "How do I set a timout for a single request?") == ("timout",)
+    assert fixable(encoder, "who toured the museum when it rained in 2024?") == ()
+    question = "which journalist toured the islands?"  # real words this corpus does not use
+    assert not partition.speller.known(partition.stemmer.stemWord("journalist"))
+    assert partition.keyword_words(question, fixable(encoder, question)) == partition.stemmer.stemWords(
+        ["journalist", "toured", "islands"]
+    )
 
 
 def test_numbers_and_short_words_are_left_alone(partition: Partition) -> None:
