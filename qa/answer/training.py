@@ -100,9 +100,20 @@ class Sets:
         self.answerable.append(answerable)
 
     def has(self) -> npt.NDArray[np.float64]:
-        """Whether each set's question has an answer (recall counts every answerable question,
-        also those whose right sentence the search did not bring)."""
-        return np.array(self.answerable, dtype=np.float64)
+        """Whether each set's documents answer its question: an answerable question's search set
+        (recall counts it also when the search did not bring the right sentence); never a miss
+        set, whose documents lack the question's paragraph."""
+        return np.array([a and k != "miss" for a, k in zip(self.answerable, self.kind, strict=True)], float)
+
+    def subset(self, kinds: Sequence[str]) -> Sets:
+        keep = [i for i, k in enumerate(self.kind) if k in kinds]
+        return Sets(
+            [self.X[i] for i in keep],
+            [self.y[i] for i in keep],
+            [self.question[i] for i in keep],
+            [self.kind[i] for i in keep],
+            [self.answerable[i] for i in keep],
+        )
 
 
 def say(message: str) -> None:
@@ -228,10 +239,12 @@ def crossfit(
     raw: list[npt.NDArray[Any]],
     labels: list[npt.NDArray[Any]],
     answerable: npt.NDArray[Any],
+    questions: Sequence[int],
     seed: int = SEED,
 ) -> dict[str, Any]:
-    """Held-out figures with each half of the questions calibrated on the other half."""
-    halves = np.random.default_rng(seed).permutation(len(raw)) % 2
+    """Held-out figures with each half of the questions (all sets of a question in the same half)
+    calibrated on the other half."""
+    halves = (np.random.default_rng(seed).permutation(max(questions) + 1) % 2)[np.asarray(questions)]
     confidence, right, has, fired = [], [], [], []
     for half in (0, 1):
         fit_on = [i for i in range(len(raw)) if halves[i] != half]
@@ -263,11 +276,15 @@ def crossfit(
     }
 
 
+FIT_KINDS = ("search", "gold", "miss")
+HELD_KINDS = ("search", "miss")  # what the service reads when the documents hold the answer, and when not
+
+
 def prepared(
     squad: Path, cache: Path, threads: int
 ) -> tuple[list[SquadQuestion], list[int], Sets, list[int], Sets]:
-    """(questions, training question ids, their sets, held-out question ids, their sets); cached in
-    ``cache`` under a key of the data and of the code that makes the features."""
+    """(questions, training question ids, their sets, held-out question ids, their sets); each part
+    cached in ``cache`` under a key of the data, the kinds of sets and the code of the features."""
     import pickle
 
     import qa.answer.features
@@ -276,41 +293,38 @@ def prepared(
     key = hashlib.sha256(squad.read_bytes() + SETS_VERSION.encode())
     for module in (qa.answer.features, qa.lang.en.answers):
         key.update(Path(str(module.__file__)).read_bytes())
-    stored = cache / f"sets-{key.hexdigest()[:16]}.pkl"
-    if stored.exists():
-        say(f"candidate sets from {stored}")
-        with stored.open("rb") as handle:
-            return pickle.load(handle)  # type: ignore[no-any-return]
-    from qa.encoders.sbert import SentenceTransformerEncoder
-
     documents, questions = load_squad(squad)
     held = [q.article in HELD_OUT for q in questions]
     if not any(held) or all(held):
         raise SystemExit(f"{squad}: needs the held-out articles {HELD_OUT} and others to train on")
     say(f"{len(documents)} articles, {len(questions)} questions; held out: {', '.join(HELD_OUT)}")
-    encoder = SentenceTransformerEncoder(threads=threads)
-    searcher = Searcher(index_of(documents, cache / "squad-index", encoder), encoder)
-    queries: list[Query] = []
-    for first in range(0, len(questions), 64):
-        queries.extend(embed_questions(encoder, [q.text for q in questions[first : first + 64]]))
-        if first % 1024 == 0:
-            say(f"  questions embedded: {min(first + 64, len(questions))}/{len(questions)}")
     train_ids = [i for i, h in enumerate(held) if not h]
     held_ids = [i for i, h in enumerate(held) if h]
-    say("training sets (search, gold, miss) of the training articles")
-    kinds = ("search", "gold", "miss")
-    fit_sets = candidate_sets(
-        searcher, [queries[i] for i in train_ids], [questions[i] for i in train_ids], kinds
-    )
-    say("search sets of the held-out articles")
-    held_sets = candidate_sets(
-        searcher, [queries[i] for i in held_ids], [questions[i] for i in held_ids], ("search",)
-    )
-    result = (questions, train_ids, fit_sets, held_ids, held_sets)
-    cache.mkdir(parents=True, exist_ok=True)
-    with stored.open("wb") as handle:
-        pickle.dump(result, handle, protocol=5)
-    return result
+    parts: dict[str, Sets] = {}
+    searcher: Searcher | None = None
+    queries: list[Query] = []
+    for part, ids, kinds in (("fit", train_ids, FIT_KINDS), ("held", held_ids, HELD_KINDS)):
+        stored = cache / f"sets-{part}-{'-'.join(kinds)}-{key.hexdigest()[:16]}.pkl"
+        if stored.exists():
+            say(f"{part} candidate sets from {stored}")
+            with stored.open("rb") as handle:
+                parts[part] = pickle.load(handle)
+            continue
+        if searcher is None:
+            from qa.encoders.sbert import SentenceTransformerEncoder
+
+            encoder = SentenceTransformerEncoder(threads=threads)
+            searcher = Searcher(index_of(documents, cache / "squad-index", encoder), encoder)
+            for first in range(0, len(questions), 64):
+                queries.extend(embed_questions(encoder, [q.text for q in questions[first : first + 64]]))
+                if first % 1024 == 0:
+                    say(f"  questions embedded: {min(first + 64, len(questions))}/{len(questions)}")
+        say(f"{part} sets ({', '.join(kinds)}) of {len(ids)} questions")
+        parts[part] = candidate_sets(searcher, [queries[i] for i in ids], [questions[i] for i in ids], kinds)
+        cache.mkdir(parents=True, exist_ok=True)
+        with stored.open("wb") as handle:
+            pickle.dump(parts[part], handle, protocol=5)
+    return questions, train_ids, parts["fit"], held_ids, parts["held"]
 
 
 def train(squad: Path, cache: Path, out: Path, threads: int = 2) -> dict[str, Any]:
@@ -322,6 +336,8 @@ def train(squad: Path, cache: Path, out: Path, threads: int = 2) -> dict[str, An
     weights, bias = standardised_fit(X, y)
     raw = [x @ weights + bias for x in held_sets.X]
     platt, threshold = calibrate(raw, held_sets.y, held_sets.has())
+    search = held_sets.subset(("search",))
+    search_raw = [x @ weights + bias for x in search.X]
     model = {
         "reader": "logistic regression over qa.answer.features, Platt-calibrated answer confidence",
         "features": list(FEATURES),
@@ -330,7 +346,7 @@ def train(squad: Path, cache: Path, out: Path, threads: int = 2) -> dict[str, An
         "calibration": {
             "a": round(platt.a, 8),
             "b": round(platt.b, 8),
-            "fit_on": "held-out articles, search sets",
+            "fit_on": "held-out articles: search and miss sets",
         },
         "threshold": threshold,
         "held_out_articles": list(HELD_OUT),
@@ -347,7 +363,10 @@ def train(squad: Path, cache: Path, out: Path, threads: int = 2) -> dict[str, An
         "held_out": {
             "questions": len(held_ids),
             "unanswerable": sum(not questions[i].answerable for i in held_ids),
-            "crossfit_by_question_halves": crossfit(raw, held_sets.y, held_sets.has()),
+            "sets": f"{', '.join(HELD_KINDS)}: the top passages of a search, and the best passages "
+            "outside the question's paragraph (documents that do not answer it)",
+            "crossfit_by_question_halves": crossfit(raw, held_sets.y, held_sets.has(), held_sets.question),
+            "search_sets_only_crossfit": crossfit(search_raw, search.y, search.has(), search.question),
             "in_sample_calibration": figures(raw, held_sets.y, held_sets.has(), platt, threshold),
         },
         "attribution": ATTRIBUTION,
@@ -363,6 +382,7 @@ def train(squad: Path, cache: Path, out: Path, threads: int = 2) -> dict[str, An
 
 def write_readme(out: Path, model: dict[str, Any], digest: str) -> None:
     cross = model["held_out"]["crossfit_by_question_halves"]
+    only = model["held_out"]["search_sets_only_crossfit"]
     trig = cross["triggering"]
     rows = "\n".join(
         f"| {r['bin']} | {r['n']} | {r.get('confidence', 0):.3f} | {r.get('accuracy', 0):.3f} |"
@@ -392,14 +412,20 @@ Written by `make train` (`python -m qa.answer.training`); do not edit by hand.
 
 ## Held-out figures (cross-fitted by question halves)
 
-Each held-out question searched over all 10 articles, its top {ANSWER_PASSAGES} passages read.
+Each held-out question is read twice: in the top {ANSWER_PASSAGES} passages of a search over all 10
+articles ("search"), and in the best {ANSWER_PASSAGES} passages outside its paragraph ("miss": documents
+that do not answer it). The calibration and the threshold are fit on both.
 
-| measure | value |
-| --- | --- |
-| answer sentence holds the gold span (answerable questions) | {cross["top1_holds_span"]:.3f} |
+| measure | search + miss sets | search sets only |
+| --- | --- | --- |
+| answer sentence holds the gold span (answerable questions) | {cross["top1_holds_span"]:.3f} | \
+{only["top1_holds_span"]:.3f} |
 | answer triggering precision / recall / F1 | {trig["precision"]:.3f} / {trig["recall"]:.3f} / \
-{trig["F1"]:.3f} |
-| ECE (10 bins, answer confidence vs. answer right) | {cross["ECE"]:.3f} |
+{trig["F1"]:.3f} | {only["triggering"]["precision"]:.3f} / {only["triggering"]["recall"]:.3f} / \
+{only["triggering"]["F1"]:.3f} |
+| ECE (10 bins, answer confidence vs. answer right) | {cross["ECE"]:.3f} | {only["ECE"]:.3f} |
+
+Reliability, search + miss sets:
 
 | bin | n | mean confidence | accuracy |
 | --- | --- | --- | --- |
@@ -420,4 +446,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from qa.answer.training import main as run  # its classes pickled under their module's name
+
+    run()
