@@ -77,6 +77,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py

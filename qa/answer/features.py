@@ -34,7 +34,7 @@ from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
 
-FEATURES: tuple[str, ...] = (
+BASE_FEATURES: tuple[str, ...] = (
     "ms_mean", "ms_w", "ms_min", "ms_max", "ms_std", "ms_p80", "ms_p60", "ms_rev", "cos_pool",
     "psg_ms_mean", "psg_cos_pool", "ms_mean_rel", "ms_w_rel", "cos_pool_rel", "ms_mean_z", "ms_rank",
     "lex_frac", "lex_idf", "lex_idf_rel", "lex_bigram", "new_words", "log_len", "is_first", "position",
@@ -43,6 +43,16 @@ FEATURES: tuple[str, ...] = (
     *(f"wh_{name}" for name in en.QUESTION_CLASSES),
     "when_x_date", "quant_x_num", "who_x_caps", "where_x_caps", "n_cands",
 )  # fmt: skip
+# the sentence before and after in the same passage ("It reaches 212 metres" after the sentence that
+# names the lake), and the better of a sentence and the one before it
+NEIGHBOURED = ("ms_mean", "ms_w", "lex_idf", "ms_max")
+# pairwise products of the strongest signals: a linear model's only way to weigh them together
+CROSSED = ("ms_mean", "ms_w", "lex_idf", "ms_mean_rel", "cos_pool", "psg_ms_mean")
+FEATURES: tuple[str, ...] = (
+    *BASE_FEATURES,
+    *(f"{where}_{name}" for name in NEIGHBOURED for where in ("prev", "next", "ctx")),
+    *(f"{a}*{b}" for i, a in enumerate(CROSSED) for b in CROSSED[i:]),
+)
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
@@ -150,7 +160,26 @@ def featurize(query: Query, evidence: Sequence[Evidence], found: Sequence[Candid
     X[:, COLUMN["who_x_caps"]] = named * (kind == "who")
     X[:, COLUMN["where_x_caps"]] = named * (kind == "where")
     X[:, COLUMN["n_cands"]] = math.log(n)
+    _neighbours(X, found)
+    for i, a in enumerate(CROSSED):
+        for b in CROSSED[i:]:
+            X[:, COLUMN[f"{a}*{b}"]] = X[:, COLUMN[a]] * X[:, COLUMN[b]]
     return X
+
+
+def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
+    """The previous and next sentence's scores within the same passage (0 at a passage's edge)."""
+    n = len(found)
+    follows = np.array([i > 0 and found[i - 1].rank == found[i].rank for i in range(n)], dtype=bool)
+    for name in NEIGHBOURED:
+        v = X[:, COLUMN[name]]
+        before = np.zeros(n, dtype=np.float32)
+        before[1:] = np.where(follows[1:], v[:-1], 0.0)
+        after = np.zeros(n, dtype=np.float32)
+        after[:-1] = np.where(follows[1:], v[1:], 0.0)
+        X[:, COLUMN[f"prev_{name}"]] = before
+        X[:, COLUMN[f"next_{name}"]] = after
+        X[:, COLUMN[f"ctx_{name}"]] = np.maximum(v, before)
 
 
 def _overlap(X: F32, words_of: list[list[str]], q_set: set[str], q_bigrams: set[tuple[str, str]]) -> None:
