@@ -396,8 +396,30 @@ def eval_(
     whole_documents: Annotated[
         bool, typer.Option(help="BEIR: one truncated passage per document, as in published reference runs.")
     ] = False,
+    wikiqa: Annotated[
+        Path | None, typer.Option(help="WikiQA JSONL: measure the reader (MAP, MRR, P@1, F1, ECE).")
+    ] = None,
+    squad: Annotated[
+        Path | None, typer.Option(help="SQuAD 2.0 JSON: measure the reader on its articles.")
+    ] = None,
+    article: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--squad: the article (title as in the file) whose questions are asked; repeatable. "
+            "Default: the held-out articles recorded with the reader's weights."
+        ),
+    ] = None,
 ) -> None:
-    """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
+    """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side;
+    or the reader on WikiQA or SQuAD-format data."""
+    if wikiqa is not None or squad is not None:
+        if sum(x is not None for x in (beir, questions, wikiqa, squad)) != 1:
+            with _user_errors():
+                raise UserError("give exactly one of --beir, --questions, --wikiqa or --squad")
+        from qa.cli.reading import eval_reader
+
+        eval_reader(wikiqa, squad, article, output, index_dir)
+        return
     from qa.evaluation.data import load_beir, load_question_set
     from qa.evaluation.runs import beir_report, question_report, write_report
     from qa.evaluation.table import results_table

@@ -71,7 +71,8 @@ class PassageModel(BaseModel):
 
 class AnswerModel(BaseModel):
     text: str
-    score: float
+    score: float = Field(description="The reader's confidence (kept under its older name).")
+    confidence: float = Field(description="Calibrated probability that the sentence answers the question.")
     citation: CitationModel
 
 
@@ -230,7 +231,10 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         answerable=result.answerable,
         answer=AnswerModel(
-            text=answer.text, score=round(answer.score, 6), citation=citation_model(answer.citation)
+            text=answer.text,
+            score=round(answer.score, 6),
+            confidence=round(answer.score, 6),
+            citation=citation_model(answer.citation),
         )
         if answer
         else None,

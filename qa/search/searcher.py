@@ -7,7 +7,7 @@ uses an acronym of the question, one that writes it out ("research and developme
 counts as matching it (``qa.search.acronyms``).
 
 The answer sentence is not chosen here: a ``Reader`` (``qa.core.protocols``; the default is
-``qa.answer.rules.RuleReader``) is handed the top passages' evidence and returns the answer, or
+``qa.answer.learned.LearnedReader``) is handed the top passages' evidence and returns the answer, or
 None when they do not answer the question.
 """
 

@@ -17,7 +17,7 @@ from typing import Any
 from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer.rules import RuleReader
+from qa.answer.learned import LearnedReader
 from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
 from qa.core.filters import Filter, make_filter
@@ -36,8 +36,8 @@ from qa.service.writes import Written
 
 
 def default_reader(settings: Settings, encoder: Encoder) -> Reader:
-    """The reader the settings name (today the one rule-based English reader)."""
-    return RuleReader(encoder)
+    """The learned reader (``qa.answer.learned``), answering at ``QA_ANSWER_THRESHOLD``."""
+    return LearnedReader(settings.answer_threshold)
 
 
 def open_searcher(generation: Generation, encoder: Encoder, settings: Settings | None = None) -> Searcher:
