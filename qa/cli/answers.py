@@ -7,6 +7,7 @@ fraction of a second where loading the model takes several."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+
+from qa.core.config import SearchMode, Settings
 
 PROBE_SECONDS = 0.5  # a server on loopback answers /readyz in milliseconds
 ASK_SECONDS = 60.0
@@ -92,3 +95,26 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
             highlight=False,
         )
         console.print(f'   "{" ".join(passage["text"].split())}"', highlight=False)
+
+
+def ask_in_process(
+    settings: Settings,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+    doc: list[str],
+    meta: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """The question answered by an Engine in this process, as the HTTP API's JSON."""
+    from qa.http.schemas import to_response
+    from qa.service.engine import Engine
+
+    engine = Engine(settings=settings)
+    cleaned = engine.question(question)
+    engine.check_index()  # fails fast, before the model loads
+    engine.load()
+    started = time.perf_counter()  # took_ms means what the API's means: the question alone
+    result = engine.ask(cleaned, k, mode, doc=doc, meta=meta)
+    response = to_response(cleaned, mode or settings.default_mode, result, started)
+    body: dict[str, Any] = response.model_dump(mode="json")
+    return body

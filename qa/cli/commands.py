@@ -242,7 +242,7 @@ def ask(
 ) -> None:
     """Answer a question with a citation for every passage: from the server on QA_HOST:QA_PORT
     when one is running, else from the index in this process (which loads the model first)."""
-    from qa.cli.answers import ServerRefused, ask_server, print_answer, server_url
+    from qa.cli.answers import ServerRefused, ask_in_process, ask_server, print_answer, server_url
     from qa.core.filters import make_filter, meta_pairs
 
     with _user_errors():
@@ -257,34 +257,12 @@ def ask(
         if body is not None:
             errors.print(f"[dim](asked the server at {base})[/dim]", highlight=False)
         else:
-            body = _ask_in_process(settings, question, k, mode, globs, fields)
+            body = ask_in_process(settings, question, k, mode, globs, fields)
             errors.print(f"[dim](no server at {base}: answered in this process)[/dim]", highlight=False)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     print_answer(console, body)
-
-
-def _ask_in_process(
-    settings: Settings,
-    question: str,
-    k: int,
-    mode: SearchMode | None,
-    doc: list[str],
-    meta: list[tuple[str, str]],
-) -> dict[str, Any]:
-    from qa.http.schemas import to_response
-    from qa.service.engine import Engine
-
-    engine = Engine(settings=settings)
-    cleaned = engine.question(question)
-    engine.check_index()  # fails fast, before the model loads
-    engine.load()
-    started = time.perf_counter()  # took_ms means what the API's means: the question alone
-    result = engine.ask(cleaned, k, mode, doc=doc, meta=meta)
-    response = to_response(cleaned, mode or settings.default_mode, result, started)
-    body: dict[str, Any] = response.model_dump(mode="json")
-    return body
 
 
 @app.command()
