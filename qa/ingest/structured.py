@@ -3,7 +3,7 @@
 - A section's text and code are packed in order into passages while they fit the limit: a
   question about a section ("how do I set a timeout?") is answered by its explanation and its
   example together, which as separate passages each held half of the answer (on the documentation
-  development set, eval/docs, R@1 rose from 0.26 to see README). A code block that does not fit
+  development set, eval/docs, tuning R@1 rose from 0.26 to 0.38). A code block that does not fit
   beside the text before it opens a passage with the paragraph introducing it when those two fit,
   else alone, whole, with that paragraph's last sentence in its context. A list stays with the
   paragraph leading into it.
