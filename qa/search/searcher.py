@@ -25,7 +25,9 @@ from qa.search.late import credited
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
 
 RRF_K = 60
-CANDIDATES = 100  # per first-stage ranking, before fusion
+# per first-stage ranking, fused for every question whatever its k: SciFact nDCG@10 0.7402 -> 0.7419
+# on train and 0.7454 -> 0.7468 on test against 100, the documentation set unchanged
+CANDIDATES = 300
 RERANK = 40  # first-stage results that late interaction re-scores (nDCG@10 on SciFact train: flat from 20)
 LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
 DENSE_WEIGHT = 1.0  # the first-stage rankings' weights when late interaction is fused with them
