@@ -57,6 +57,10 @@ eval: $(STAMP)
 	$(BIN)/qa eval --questions tests/data/article_blind_questions.jsonl --modes dense,keyword,hybrid --output eval/article-blind.json
 	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions.jsonl --modes dense,keyword,hybrid \
 		--index-dir .cache/eval/docs --output eval/docs/docs.json
+	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions-click.jsonl \
+		--modes dense,keyword,hybrid --index-dir .cache/eval/docs --output eval/docs/click.json
+	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions-starlette.jsonl \
+		--modes dense,keyword,hybrid --index-dir .cache/eval/docs --output eval/docs/starlette.json
 
 # SciFact (BEIR layout) is not part of the repository; its indexes are cached in .cache/eval/.
 # The second run embeds each abstract whole, the published reference setup for dense mode.

@@ -60,7 +60,10 @@ async def _upload(request: Request, limit: int) -> tuple[str, bytes]:
             raise HTTPException(422, "file: upload the document in the multipart field 'file'")
         doc_id = form.get("doc_id")
         data = await upload.read(limit + 1)
-        return uploads.upload_doc_id(upload.filename, doc_id if isinstance(doc_id, str) else None), data
+        chosen = uploads.upload_doc_id(
+            upload.filename, doc_id if isinstance(doc_id, str) else None, upload.content_type or ""
+        )
+        return chosen, data
 
 
 async def posted_document(request: Request, settings: Settings) -> tuple[str, bytes]:

@@ -49,7 +49,7 @@ from qa.index.storage import CHECKSUM, checksum, fsync_tree, write_failure
 __all__ = ["TokenTable"]
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
-CHUNKER_VERSION = 4  # bump when passages of the same text would change
+CHUNKER_VERSION = 5  # bump when passages of the same text would change
 POINTER = "CURRENT"
 SEGMENTS = "segments"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955

@@ -30,8 +30,17 @@ from qa.ingest.chunking import trim
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
-    r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\])[ \t]*$", re.IGNORECASE
+    r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
+    r"|\([\w:.-]+\)=)[ \t]*$",  # the last: a MyST target, "(label)="
+    re.IGNORECASE,
 )
+# A MyST directive is a fence whose info string is "{name}"; the names whose body is prose
+_PROSE_DIRECTIVES = frozenset(
+    {"note", "warning", "tip", "hint", "caution", "attention", "danger", "error", "important", "seealso"}
+    | {"admonition", "versionadded", "versionchanged", "deprecated", "topic", "sidebar", "dropdown"}
+)
+# lines of a directive's body that are markup: its options (":depth: 2") and reST directives
+_DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
@@ -41,11 +50,14 @@ _MARKUP = re.compile(
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
     r"|\]\[[^\]]*\]"  # a reference link's label
     r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash escape
+    r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
     r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
 )
 _LINE_MARKUP = re.compile(
     r"^[ \t]*(?:(?:>[ \t]?)+|#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
     r"|[ \t]#+[ \t]*$"  # a closing heading sequence
+    r"|^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}|^[ \t]*(?:`{3,}|~{3,})[ \t]*$"  # a MyST directive's fences
+    r"|^[ \t]*:[\w-]+:(?:[ \t].*)?$"  # a directive's option line
     r"|^[ \t]*(?:[=-]+|[-:| \t]*-{3,}[-:| \t]*)[ \t]*$",  # a setext underline or a table delimiter row
     re.MULTILINE,
 )
@@ -166,6 +178,12 @@ def _has_words(text: str, start: int, end: int) -> bool:
     return bool(view(text, start, end).strip())
 
 
+def _directive(token: Token) -> str:
+    """The name of the MyST directive a fence opens ("note" for ```{note}), else ""."""
+    info = token.info.strip()
+    return info[1 : info.index("}")].strip().lower() if info.startswith("{") and "}" in info else ""
+
+
 def parts(text: str) -> tuple[list[Part], list[str]]:
     """The parts of a Markdown ``text`` in order, and the headings (markup removed) in order."""
     copy = _parse_copy(text)
@@ -189,7 +207,12 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
                 headings.append(title)
             continue
         here = tuple(name for _, name in path)
-        if kind in ("fence", "code_block"):
+        directive = _directive(token) if kind == "fence" else ""
+        if directive and not _DIRECTIVE_MARKUP.sub("", token.content).strip():
+            continue  # a directive without a body: a table of contents, a module marker
+        if directive in _PROSE_DIRECTIVES:
+            found.append(Part(start, end, "body", here))
+        elif kind in ("fence", "code_block"):
             lines = tuple(source.span(n, n + 1) for n in range(*token.map))
             found.append(Part(start, end, "code", here, tuple(line for line in lines if line[1] > line[0])))
         elif kind == "table_open":

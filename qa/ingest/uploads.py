@@ -41,9 +41,23 @@ from qa.core.types import Document, content_hash
 from qa.ingest.corpus import corpus_files
 from qa.ingest.formats import SUPPORTED_SUFFIXES, load_file
 
-WRITABLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-JSON_SUFFIXES = (".txt", ".md")
+WRITABLE_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))  # every format the corpus folder takes
+JSON_SUFFIXES = (".txt", ".md", ".markdown", ".rst")  # text a JSON body can carry as it is
 HTML_SUFFIXES = (".html", ".htm")
+ZIP_SUFFIXES = (".docx",)  # Office Open XML: a zip archive
+# The suffix an upload named without one gets from the media type its part declares.
+MEDIA_SUFFIXES = {
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "text/x-rst": ".rst",
+    "text/prs.fallenstein.rst": ".rst",
+    "application/x-ipynb+json": ".ipynb",
+}
 MAX_DOC_ID_CHARS = 512
 MAX_NAME_BYTES = 240  # a file system allows 255, and the temporary name adds 14
 MAX_SLUG_CHARS = 80
@@ -105,6 +119,10 @@ def check_content(doc_id: str, data: bytes) -> None:
         if not data.startswith(b"%PDF-"):
             raise UnsupportedContent(f"{doc_id}: not a PDF (a PDF file starts with '%PDF-')")
         return
+    if suffix in ZIP_SUFFIXES:
+        if not data.startswith(b"PK\x03\x04"):
+            raise UnsupportedContent(f"{doc_id}: not a Word document (a .docx file is a zip archive)")
+        return
     if b"\x00" in data:
         raise UnsupportedContent(f"{doc_id}: binary content (NUL bytes) in a {suffix} file")
     if suffix in HTML_SUFFIXES:
@@ -165,8 +183,9 @@ def from_json(doc_id: str | None, title: str | None, text: str) -> tuple[str, by
     chosen = clean_doc_id(doc_id if doc_id is not None else default_doc_id(title, text))
     if PurePosixPath(chosen).suffix.lower() not in JSON_SUFFIXES:
         raise InvalidDocId(
-            f"doc_id {chosen!r}: a JSON document is stored as text, so its doc_id must end in .md or .txt; "
-            "upload HTML and PDF files as multipart/form-data (field 'file')"
+            f"doc_id {chosen!r}: a JSON document is stored as text, so its doc_id must end in "
+            f"{', '.join(JSON_SUFFIXES)}; "
+            "upload other formats as files, multipart/form-data (field 'file')"
         )
     if "\x00" in text:
         raise UnreadableDocument(f"{chosen}: the text contains a NUL character")
@@ -178,12 +197,25 @@ def from_json(doc_id: str | None, title: str | None, text: str) -> tuple[str, by
         ) from error
 
 
-def upload_doc_id(filename: str | None, doc_id: str | None) -> str:
-    """The doc_id of an uploaded file: the form's ``doc_id`` field if given, else the file's name."""
+def upload_doc_id(filename: str | None, doc_id: str | None, media_type: str = "") -> str:
+    """The doc_id of an uploaded file: the form's ``doc_id`` field if given, else the file's name.
+
+    The suffix chooses the parser, as in the corpus folder. A name without one takes the suffix of
+    the media type the upload declares (``report`` sent as application/pdf is ``report.pdf``); a
+    format the corpus folder does not take is ``UnsupportedContent``, naming the ones it does."""
     chosen = doc_id or filename
     if not chosen:
         raise InvalidDocId("the upload has no file name; add a doc_id form field, e.g. doc_id=notes/today.md")
-    return chosen
+    suffix = PurePosixPath(chosen).suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES:
+        return chosen
+    declared = media_type.split(";")[0].strip().lower()
+    if not suffix and declared in MEDIA_SUFFIXES:
+        return chosen + MEDIA_SUFFIXES[declared]
+    found = f"the format {suffix}" if suffix else f"a file without a suffix (sent as {declared or 'no type'})"
+    raise UnsupportedContent(
+        f"{chosen}: {found} is not one qa reads; upload one of {', '.join(WRITABLE_SUFFIXES)}"
+    )
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,13 @@ from qa.search.late import credited
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
 
 RRF_K = 60
-CANDIDATES = 100  # per first-stage ranking, before fusion
+# per first-stage ranking, fused for every question whatever its k: SciFact nDCG@10 0.7402 -> 0.7419
+# on train and 0.7454 -> 0.7468 on test against 100, the documentation set unchanged
+CANDIDATES = 300
 RERANK = 40  # first-stage results that late interaction re-scores (nDCG@10 on SciFact train: flat from 20)
 LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage rankings
+DENSE_WEIGHT = 1.0  # the first-stage rankings' weights when late interaction is fused with them
+KEYWORD_WEIGHT = 1.0
 ANSWER_PASSAGES = 3  # the top passages a reader is handed
 ACRONYM_DEPTH = 20  # late-ranked passages looked at for it; the credit lifts a passage by a few places
 
@@ -107,16 +111,26 @@ class Searcher:
         if mode == "dense":
             return self.dense(query, depth, only)
         dense_ranked, keyword_ranked = self.first_stage(query, max(depth, CANDIDATES), only=only)
-        dense = [row for row, _ in dense_ranked]
-        keyword = [row for row, _ in keyword_ranked]
+        dense = [row for row, _ in dense_ranked[:CANDIDATES]]
+        keyword = [row for row, _ in keyword_ranked[:CANDIDATES]]
         first = sorted(reciprocal_rank_fusion([dense, keyword]).items(), key=lambda item: -item[1])
         head = [row for row, _ in first[:RERANK]]
         late = [row for row, _ in self._spelled_out(query, self.late(query, head))]
-        fused = reciprocal_rank_fusion([dense, keyword, late], [1.0, 1.0, LATE_WEIGHT])
+        fused = reciprocal_rank_fusion([dense, keyword, late], [DENSE_WEIGHT, KEYWORD_WEIGHT, LATE_WEIGHT])
         reranked = sorted(((row, fused[row]) for row in head), key=lambda item: -item[1])
         # every reranked row scored at least as high as every row below it before late interaction
         # added to its score, so appending the rest in first-stage order keeps the ranking monotone
-        return (reranked + first[RERANK:])[:depth]
+        ranked = reranked + first[RERANK:]
+        if depth > len(ranked):  # a deep ranking (evaluation) goes on with the deeper candidates, so
+            # its head is the one a question asking for fewer passages gets
+            seen = {row for row, _ in ranked}
+            deeper = [
+                [row for row, _ in found if row not in seen] for found in (dense_ranked, keyword_ranked)
+            ]
+            tail = sorted(reciprocal_rank_fusion(deeper).items(), key=lambda item: -item[1])
+            floor = ranked[-1][1] if ranked else 0.0
+            ranked += [(row, min(score, floor)) for row, score in tail]
+        return ranked[:depth]
 
     def _spelled_out(self, query: Query, scored: Ranked) -> Ranked:
         """Late-interaction scores again, best first, with a passage among the first

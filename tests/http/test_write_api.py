@@ -21,9 +21,11 @@ from filelock import FileLock
 from qa.core.config import Settings
 from qa.http.app import create_app
 from qa.index.build import build_index
+from qa.ingest.formats import load_file
 from tests.conftest import ARTICLE, real_embedder, running_server
-from tests.ingest.test_formats import HTML
+from tests.ingest.test_formats import HTML, _pdf
 
+DOCUMENTS = Path(__file__).resolve().parents[1] / "data" / "documents"
 TOKEN = "s3cret-write-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LIMIT = 8_000  # max_upload_bytes for the refusal cases; the article (about 4 kB) fits
@@ -341,11 +343,16 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "backslash": (post_json({"doc_id": "a\\b.txt", "text": FERRY}), 422, "backslash"),
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
     "bad-suffix": (post_json({"doc_id": "notes.exe", "text": FERRY}), 422, "must end in"),
-    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 422, "must end in"),
-    "no-suffix": (upload("README", FERRY.encode()), 422, "must end in"),
+    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .htm, .html"),
+    "csv-upload": (upload("table.csv", b"a,b\n1,2\n"), 415, "format .csv"),
+    "no-suffix": (upload("README", FERRY.encode()), 415, "without a suffix"),
+    "not-a-docx": (upload("notes.docx", FERRY.encode()), 415, "zip archive"),
+    "unreadable-docx": (upload("notes.docx", b"PK\x03\x04 not really a zip"), 422, "notes.docx"),
+    "unreadable-notebook": (upload("cells.ipynb", b"no JSON here"), 422, "cells.ipynb"),
     "hidden": (post_json({"doc_id": "notes/.secret.md", "text": FERRY}), 422, "hidden"),
     "symlink-escape": (post_json({"doc_id": "elsewhere/x.txt", "text": FERRY}), 422, "outside"),
-    "json-as-pdf": (post_json({"doc_id": "x.pdf", "text": FERRY}), 422, ".md or .txt"),
+    "json-as-pdf": (post_json({"doc_id": "x.pdf", "text": FERRY}), 422, "stored as text"),
+    "json-as-docx": (post_json({"doc_id": "x.docx", "text": FERRY}), 422, "stored as text"),
     "duplicate-upload": (upload("copy.txt", ARTICLE_BYTES), 409, ARTICLE.name),
     "duplicate-json": (post_json({"doc_id": "c.md", "text": ARTICLE_BYTES.decode()}), 409, ARTICLE.name),
     "empty-text": (post_json({"text": " \n\t "}), 422, "no text"),
@@ -391,6 +398,40 @@ def test_a_real_server_takes_a_write(template: Path, tmp_path: Path) -> None:
         assert response.status_code == 201, response.text
         top = http.get("/query", params={"q": "when does the night ferry leave?"}).json()["passages"][0]
         assert top["citation"]["doc_id"] == "ferry.md" and "23:40" in top["text"]
+
+
+UPLOADED = ("chapter.md", "flask-config.rst", "measurements.ipynb", "pump.docx", "libffi-simple-example.html")
+
+
+def test_every_corpus_format_is_uploaded_over_http_and_parsed_as_the_corpus_parses_it(
+    template: Path, tmp_path: Path
+) -> None:
+    """Each format the corpus folder takes goes through POST /documents on a real server, is
+    stored byte for byte and served with the text `qa index` gets from the same file; a file
+    named without a suffix takes the one of its declared media type."""
+    settings = private_settings(template, tmp_path)
+    files = {name: (DOCUMENTS / name).read_bytes() for name in UPLOADED}
+    files["manual.pdf"] = _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt in 1998."])
+    with (
+        running_server(settings, QA_API_TOKEN=TOKEN) as base,
+        httpx.Client(base_url=base, timeout=300) as http,
+    ):
+        for name, data in files.items():
+            response = http.post("/documents", files={"file": (name, data)}, headers=AUTH)
+            assert response.status_code == 201, (name, response.text)
+            assert response.json()["doc_id"] == name and response.json()["passages"] >= 1
+            assert (settings.corpus_dir / name).read_bytes() == data
+            served_text = http.get(f"/documents/{name}").json()["text"]
+            assert served_text == load_file(settings.corpus_dir / name, name).text
+        pdf = ("report", _pdf(["The boiler house closed in 1972."]), "application/pdf")
+        named = http.post("/documents", files={"file": pdf}, headers=AUTH)
+        assert named.status_code == 201 and named.json()["doc_id"] == "report.pdf", named.text
+        unknown = http.post("/documents", files={"file": ("data.xyz", b"1,2,3")}, headers=AUTH)
+        assert unknown.status_code == 415 and ".ipynb" in unknown.json()["detail"]
+        listed = {row["doc_id"] for row in http.get("/documents").json()}
+        assert {*files, "report.pdf", ARTICLE.name} == listed
+        top = http.get("/query", params={"q": "when was the boiler house closed?"}).json()["passages"][0]
+        assert top["citation"]["doc_id"] == "report.pdf" and "1972" in top["text"]
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_read(strict: tuple[TestClient, Settings]) -> None:

@@ -95,15 +95,9 @@ def test_html_and_pdf_answers_cite_exact_text(tmp_path: Path) -> None:
 
 
 def test_pdf_furniture_is_never_a_passage_and_broken_words_are_joined() -> None:
-    body = [
-        "The pump must be primed before its first start, or the seal runs dry and fails.",
-        "Check the impeller for wear every two thousand hours of running, and replace it when\n"
-        "the vanes are thin-\nner than three millimetres.",
-        "Store spare seals in a cool, dark place; rubber ages quickly in sunlight and heat.",
-    ]
-    contents = "Contents\nPriming ........ 2\nImpeller care ........ 3\nSpare parts ........ 4"
-    pages = [contents, *body]
-    data = _pdf([f"Acme Field Manual\n{text}\nPage {n}" for n, text in enumerate(pages, 1)])
+    """tests/data/documents/field-manual.pdf: a contents page with dot leaders, a running header
+    and a page number on every page, and a word hyphenated across a line break."""
+    data = (Path(__file__).resolve().parents[1] / "data" / "documents" / "field-manual.pdf").read_bytes()
     document = parse("manual.pdf", data, ".pdf")
     encoder = real_embedder()
     found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)

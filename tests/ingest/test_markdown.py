@@ -99,3 +99,17 @@ def test_link_reference_definitions_and_anchors_are_not_parts() -> None:
     text = '[ref]: https://example.com\n\n<a id="x"></a>\n\nReal text.\n'
     found, _ = parts(text)
     assert [text[p.start : p.end] for p in found] == ["Real text."]
+
+
+def test_myst_targets_roles_and_empty_directives_are_markup() -> None:
+    """Sphinx's MyST Markdown (Click's docs): "(label)=" targets and directives without a body
+    (``{currentmodule}``, ``{versionadded}``) are no passages, role names are not read, and an
+    admonition's body is prose under its title while a code example stays code."""
+    found = passages_of(DOCUMENTS / "click-utils.md", 120)
+    assert all(p.text.strip() not in ("```{currentmodule} click\n```",) for p in found)
+    assert not any(p.text.startswith(("```{versionadded}", "```{currentmodule}", "(")) for p in found)
+    assert not any("{func}" in (p.view or p.text) for p in found if p.kind != "code")
+    windows = next(p for p in found if "colorama" in p.text)
+    assert windows.kind == "body" and "Older Windows Support" in windows.view
+    assert "```" not in windows.view and ":class:" not in windows.view
+    assert any(p.kind == "code" and "click.echo" in p.text for p in found)

@@ -72,6 +72,30 @@ def _notebook(text: str) -> bytes:
     return json.dumps({"cells": cells, "metadata": {}}).encode()
 
 
+def _docx(text: str) -> bytes:
+    """A Word file of the text's blank-line-separated parts: "# " ones as headings, "- " ones as
+    list items, the rest as paragraphs (characters XML cannot hold left out)."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for part in text.split("\n\n"):
+        part = "".join(c for c in part if c in "\t\n" or (ord(c) >= 32 and c != "\x7f"))
+        if part.startswith("# "):
+            document.add_heading(part[2:], 1)
+        elif part.startswith("- "):
+            document.add_paragraph(part[2:], style="List Bullet")
+        else:
+            document.add_paragraph(part)
+    output = io.BytesIO()
+    document.save(output)
+    return output.getvalue()
+
+
+ENCODE = {".ipynb": _notebook, ".docx": _docx}
+
+
 def check(suffix: str, data: bytes) -> None:
     try:
         document = parse(f"doc{suffix}", data, suffix)
@@ -87,8 +111,8 @@ def check(suffix: str, data: bytes) -> None:
             assert encoder.count_tokens([passage.embedding_text])[0] <= encoder.max_tokens
 
 
-@pytest.mark.parametrize("suffix", [".md", ".txt", ".rst", ".ipynb"])
+@pytest.mark.parametrize("suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=sources())
 def test_every_passage_is_its_exact_span(suffix: str, text: str) -> None:
-    check(suffix, _notebook(text) if suffix == ".ipynb" else text.encode("utf-8"))
+    check(suffix, ENCODE[suffix](text) if suffix in ENCODE else text.encode("utf-8"))

@@ -52,4 +52,5 @@ def test_notebook_markdown_and_code_cells() -> None:
     assert "1440 rows" not in document.text and "raw cell" not in document.text
     found = passages("measurements.ipynb")
     code = next(p for p in found if p.kind == "code")
-    assert "pandas reads them" in code.context  # the sentence that introduced it
+    assert "`pandas` reads them" in code.text  # the cell that introduced it, in the same passage
+    assert " pandas  reads them" in code.view and "read_csv(" in code.view  # prose without markup
