@@ -10,7 +10,8 @@ No module-level state: everything lives on the Engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Document, Hit, SearchResult
-from qa.index.build import BuildSummary, Progress, build_index, parameters_for
+from qa.index.build import BuildSummary, Progress, build_index, build_lock, parameters_for
 from qa.index.generations import Generation, current_generation, load_generation
 from qa.ingest.corpus import Parsed
 from qa.search.searcher import Searcher
@@ -30,6 +31,7 @@ from qa.service import lifecycle, writes
 from qa.service.asking import Ask, answer_batch, clean_question
 from qa.service.batching import MicroBatcher
 from qa.service.jobs import Job, WriteJobs
+from qa.service.merging import Merger
 from qa.service.metrics import Metrics
 from qa.service.writes import Written
 
@@ -53,6 +55,7 @@ def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
 # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
 SearcherFactory = Callable[[Settings, Encoder, str], Searcher]
 CacheKey = tuple[str, str, int, str]  # (generation, question, k, mode)
+PUBLISH_WAIT = 30.0  # seconds a merge waits to publish while another process builds
 
 
 @dataclass
@@ -73,6 +76,9 @@ class Engine:
     # touched only on the event loop, so no lock
     answers: LRUCache[CacheKey, SearchResult] | None = None
     open_searcher: SearcherFactory = open_local
+    # this process's writes and merge publishes, one at a time (the build lock does it across processes)
+    index_lock: threading.Lock = field(default_factory=threading.Lock)
+    merger: Merger | None = None  # the background merge worker, started by the first write
 
     # loading
 
@@ -224,6 +230,29 @@ class Engine:
     def delete(self, doc_id: str) -> str:
         """Remove a document from the corpus and the index; the generation that no longer has it."""
         return writes.delete_document(self, doc_id)
+
+    @contextmanager
+    def building(self, wait: float = 0) -> Iterator[None]:
+        """Hold this process's write lock, then the index's build lock (``BuildInProgress`` when
+        another process builds, after ``wait`` seconds)."""
+        with self.index_lock, build_lock(self.settings.index_dir, wait):
+            yield
+
+    def merge_soon(self) -> Merger:
+        """Nudge the background merge worker (started now if need be); returns at once."""
+        if self.merger is None:
+            self.merger = Merger(
+                self.settings,
+                publishing=lambda: self.building(wait=PUBLISH_WAIT),
+                published=lambda _: self.reload_if_published(),
+            )
+        self.merger.nudge()
+        return self.merger
+
+    def stop_merging(self) -> None:
+        """Stop the merge worker after the merge in progress (a merge cut short publishes nothing)."""
+        if self.merger is not None:
+            self.merger.close()
 
     def rebuild(self, full: bool = False) -> Job:
         """Rebuild the index in the background; the job to follow."""
