@@ -168,12 +168,16 @@ def connect(address: str | None) -> bool:
     return address is None and not os.environ.get("RAY_ADDRESS")
 
 
-def actor_cpus(setting: float | None, actors: int, what: str) -> float:
+def actor_cpus(
+    setting: float | None, actors: int, what: str, free: float | None = None, total: float | None = None
+) -> float:
     """CPUs to reserve for each of ``actors``: ``setting`` (QA_RAY_ACTOR_CPUS) when given, else an
-    equal share of the cluster's free CPUs, at most 1 each (a 2-core machine runs 2 shards and a
-    replica at 0.66). ``ValueError`` naming what is missing when they cannot all be placed."""
-    free = float(ray.available_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
-    total = float(ray.cluster_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+    equal share of the cluster's ``free`` CPUs (by default, asked of the cluster), at most 1 each
+    (a 2-core machine runs 2 shards and a replica at 0.66). ``ValueError`` naming what is missing
+    when they cannot all be placed."""
+    if free is None or total is None:
+        free = float(ray.available_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+        total = float(ray.cluster_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
     cpus = setting if setting is not None else min(1.0, math.floor(100 * free / actors) / 100)
     if cpus * actors > free + 1e-9 or (setting is None and cpus <= 0 < actors):
         raise ValueError(
@@ -217,9 +221,9 @@ def unplaced(handles: Sequence[Any], since: float) -> str | None:
     if application is None:
         return None
     for deployment in application.deployments.values():
-        if "to be scheduled" in deployment.message or str(deployment.status) == "DEPLOY_FAILED":
+        if "to be scheduled" in deployment.message or "DEPLOY_FAILED" in str(deployment.status):
             return deployment.message
-    if str(application.status) == "DEPLOY_FAILED":
+    if "DEPLOY_FAILED" in str(application.status):
         return application.message
     return None
 
@@ -236,6 +240,17 @@ def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas:
     A deployment the cluster cannot place fails with what is missing (``ValueError``). On a
     signal a cluster this process started is stopped whole (fast); on one it joined, the
     deployment is taken down, for at most ``STOP_SECONDS``."""
+    if shards >= 1 and replicas >= 1 and address is None and not os.environ.get("RAY_ADDRESS"):
+        cores = float(
+            os.cpu_count() or 1
+        )  # a local cluster gets this machine's CPUs: refuse before starting it
+        actor_cpus(
+            settings.ray_actor_cpus,
+            shards + replicas,
+            f"{shards} shards and {replicas} replicas",
+            cores,
+            cores,
+        )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
