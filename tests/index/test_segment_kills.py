@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -34,11 +35,20 @@ def note(number: int) -> str:
     )
 
 
+def _own_locks() -> None:
+    """A forked child's own locks: the parent's OpenMP pool does not survive fork (one thread
+    does), and tqdm's write lock (which bm25s takes while tokenizing) is a semaphore shared with
+    the parent: a child killed while holding it would leave the parent waiting forever."""
+    import torch
+    from tqdm import tqdm
+
+    torch.set_num_threads(1)
+    tqdm.set_lock(threading.RLock())
+
+
 def _keep_adding(settings: Settings, first: int) -> None:
     """A forked child's life: add a note, build (a segment, a manifest, a publish, maybe a merge)."""
-    import torch
-
-    torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork; one thread does
+    _own_locks()
     for number in itertools.count(first):
         (settings.corpus_dir / f"note-{number}.md").write_text(note(number), encoding="utf-8")
         build_index(settings, real_embedder())
@@ -106,11 +116,9 @@ MERGE_KILLS = 8
 def _keep_writing(settings: Settings, first: int) -> None:
     """A forked child's life as a server's: one write after another through an Engine, each
     returning once its generation is served, the merges running in the background worker."""
-    import torch
-
     import qa
 
-    torch.set_num_threads(1)
+    _own_locks()
     engine = qa.open(settings, encoder=real_embedder())
     for number in itertools.count(first):
         engine.add(f"note-{number}.md", note(number))
