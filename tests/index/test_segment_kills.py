@@ -41,9 +41,11 @@ def _own_locks() -> None:
     the parent: a child killed while holding it would leave the parent waiting forever."""
     import torch
     from tqdm import tqdm
+    from tqdm.auto import tqdm as auto_tqdm  # what bm25s uses: a subclass that may hold its own lock
 
     torch.set_num_threads(1)
-    tqdm.set_lock(threading.RLock())
+    for kind in (tqdm, auto_tqdm):
+        kind.set_lock(threading.RLock())
 
 
 def _keep_adding(settings: Settings, first: int) -> None:
