@@ -362,6 +362,7 @@ def read_checked(path: Path) -> dict[str, Any]:
 def _load_segment(index_dir: Path, entry: dict[str, Any], searchable: bool) -> Segment:
     folder = index_dir / SEGMENTS / str(entry.get("name"))
     segment = load_segment(folder, entry.get("record"), searchable)
+    segment.checked = entry.get("record")
     if searchable and segment.record.get("dense", "exact") != "exact":
         try:
             segment.ann = _read_faiss(folder / "vectors.faiss")
@@ -374,18 +375,40 @@ def _load_segment(index_dir: Path, entry: dict[str, Any], searchable: bool) -> S
     return segment
 
 
+def _reusable(segment: Segment | None, entry: dict[str, Any], searchable: bool) -> bool:
+    """Whether ``segment``, loaded for another generation, serves as ``entry`` of this one: the
+    same segment.json record, and its search structures loaded if this load wants them."""
+    if segment is None or segment.checked is None or segment.checked != entry.get("record"):
+        return False
+    dense = segment.record.get("dense", "exact") == "exact" or segment.ann is not None
+    return not searchable or (segment.keyword is not None and dense)
+
+
 def load_generation(
-    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
+    index_dir: Path,
+    expected: BuildParameters | None = None,
+    name: str | None = None,
+    searchable: bool = True,
+    reuse: Generation | None = None,
 ) -> Generation:
     """Load generation ``name`` (by default the one ``CURRENT`` points at), its segments' files
     checked against their checksums (once per segment) and its parameters against ``expected``.
     ``searchable=False`` leaves the keyword statistics and approximate indexes unread (a Ray
-    replica's catalog: passages and documents; its shards search)."""
+    replica's catalog: passages and documents; its shards search). Segments are immutable, so
+    those ``reuse`` (the generation served until now) already holds are taken as they are, not
+    read again: a write's reload reads only its new segment."""
     name = name or current_generation(index_dir)
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
     manifest = read_checked(index_dir / name)
     if expected is not None:
         check_parameters(manifest, expected)
-    segments = [_load_segment(index_dir, entry, searchable) for entry in manifest["segments"]]
+    same_folder = reuse is not None and reuse.path.parent == index_dir
+    known = {s.name: s for s in reuse.segments} if reuse is not None and same_folder else {}
+    segments = [
+        known[str(entry.get("name"))]
+        if _reusable(known.get(str(entry.get("name"))), entry, searchable)
+        else _load_segment(index_dir, entry, searchable)
+        for entry in manifest["segments"]
+    ]
     return Generation(name, index_dir / name, manifest, segments)

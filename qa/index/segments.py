@@ -188,6 +188,7 @@ class Segment:
     tokens: TokenTable
     keyword: KeywordSegment | None
     ann: Any = None  # a faiss index over ``vectors`` for large segments, set by the generation loader
+    checked: dict[str, Any] | None = None  # the manifest's record of segment.json it was verified against
 
     @property
     def size(self) -> int:

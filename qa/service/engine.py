@@ -46,9 +46,11 @@ def open_searcher(generation: Generation, encoder: Encoder, settings: Settings |
     return Searcher(generation, encoder, reader=default_reader(settings or Settings(), encoder))
 
 
-def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
-    """The embedded default: generation ``name``, searched in this process."""
-    generation = load_generation(settings.index_dir, parameters_for(settings, encoder), name=name)
+def open_local(settings: Settings, encoder: Encoder, name: str, served: Generation | None = None) -> Searcher:
+    """The embedded default: generation ``name``, searched in this process (the segments it
+    shares with ``served`` are not read again)."""
+    parameters = parameters_for(settings, encoder)
+    generation = load_generation(settings.index_dir, parameters, name=name, reuse=served)
     return open_searcher(generation, encoder, settings)
 
 
@@ -89,6 +91,15 @@ class Engine:
     def reload_if_published(self) -> bool:
         """Swap to the generation ``CURRENT`` names if it is not the one served; True if swapped."""
         return lifecycle.reload_if_published(self)
+
+    def open_generation(self, name: str) -> Searcher:
+        """A searcher over generation ``name`` by ``open_searcher``; in process, the segments it
+        shares with the served generation are taken as loaded (they are immutable)."""
+        encoder = self.ready_encoder()
+        if self.open_searcher is open_local:
+            served = self.searcher.generation if self.searcher is not None else None
+            return open_local(self.settings, encoder, name, served)
+        return self.open_searcher(self.settings, encoder, name)
 
     def check_index(self) -> None:
         """``IndexNotFound`` when no generation is published: before the model is loaded for nothing."""
