@@ -16,8 +16,11 @@ imports it. Two pieces:
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,12 +39,14 @@ from qa.encoders.sbert import SentenceTransformerEncoder
 from qa.index.build import parameters_for
 from qa.index.generations import EF_SEARCH, load_generation
 from qa.search.searcher import Searcher
-from qa.search.shards import FirstStage, Partition, Ranked, split_points
+from qa.search.shards import FirstStage, Partition, Ranked, segment_groups
 from qa.service.engine import default_reader
 
 NAMESPACE = "qa"
 APP_NAME = "qa"
 KEPT_GENERATIONS = 2  # the served one and its predecessor, for replicas mid-swap
+PLACE_SECONDS = 30.0  # shards and replicas not placed on the cluster by then fail the start
+STOP_SECONDS = 6.0  # the most taking the deployment down may take on SIGTERM (then Ray is left)
 
 
 class ShardServer:
@@ -59,7 +64,7 @@ class ShardServer:
         with self.lock:
             if name not in self.partitions:
                 generation = load_generation(self.index_dir, name=name)
-                bounds = split_points(len(generation.passages), self.shards)
+                bounds = segment_groups(generation, self.shards)
                 partition = Partition.of(generation, bounds[self.shard], bounds[self.shard + 1], EF_SEARCH)
                 self.partitions[name] = partition
                 while len(self.partitions) > KEPT_GENERATIONS:
@@ -98,10 +103,10 @@ class RayShards:
     """The ``Shards`` of one generation on Ray: one call per shard, all in flight at once; rows
     are sent only to the shard that holds them."""
 
-    def __init__(self, handles: Sequence[Any], name: str, size: int) -> None:
+    def __init__(self, handles: Sequence[Any], name: str, bounds: Sequence[int]) -> None:
         self.handles = list(handles)
         self.name = name
-        self.bounds = split_points(size, len(self.handles))
+        self.bounds = list(bounds)  # shard i holds rows bounds[i]:bounds[i + 1] (``segment_groups``)
 
     def first_stage(
         self,
@@ -151,7 +156,7 @@ def open_sharded(settings: Settings, embedder: Encoder, name: str, handles: Sequ
         ray.get([handle.load.remote(generation.name) for handle in handles])
     except ray.exceptions.RayError as error:
         raise IndexCorrupt(f"a shard could not load {generation.name}: {error}") from error
-    shards = RayShards(handles, generation.name, len(generation.passages))
+    shards = RayShards(handles, generation.name, segment_groups(generation, len(handles)))
     return Searcher(generation, embedder, shards, reader=default_reader(settings, embedder))
 
 
@@ -173,19 +178,42 @@ class QAIngress:
         )
 
 
-def connect(address: str | None) -> None:
-    """Join the cluster at ``address`` (or RAY_ADDRESS); with neither, start a local one."""
+def connect(address: str | None) -> bool:
+    """Join the cluster at ``address`` (or RAY_ADDRESS); with neither, start a local one. True
+    when this process started the cluster (so stopping it stops the cluster)."""
     try:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True)
     except ConnectionError as error:  # a ValueError is what the CLI reports as one line
         raise ValueError(f"cannot join the Ray cluster at {address or 'RAY_ADDRESS'}: {error}") from error
+    return address is None and not os.environ.get("RAY_ADDRESS")
+
+
+def actor_cpus(
+    setting: float | None, actors: int, what: str, free: float | None = None, total: float | None = None
+) -> float:
+    """CPUs to reserve for each of ``actors``: ``setting`` (QA_RAY_ACTOR_CPUS) when given, else an
+    equal share of the cluster's ``free`` CPUs (by default, asked of the cluster), at most 1 each
+    (a 2-core machine runs 2 shards and a replica at 0.66). ``ValueError`` naming what is missing
+    when they cannot all be placed."""
+    if free is None or total is None:
+        free = float(ray.available_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+        total = float(ray.cluster_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+    cpus = setting if setting is not None else min(1.0, math.floor(100 * free / actors) / 100)
+    if cpus * actors > free + 1e-9 or (setting is None and cpus <= 0 < actors):
+        raise ValueError(
+            f"the Ray cluster has {free:g} of {total:g} CPUs free, but {what} at {cpus:g} CPUs each "
+            f"need {cpus * actors:g}: use fewer, or set QA_RAY_ACTOR_CPUS lower "
+            "(by default the free CPUs are shared out)"
+        )
+    return cpus
 
 
 def deploy(settings: Settings, shards: int, replicas: int) -> list[Any]:
-    """Start the shard actors (spread over the nodes) and the replicas; HTTP on QA_HOST:QA_PORT."""
+    """Start the shard actors (spread over the nodes) and the replicas, each reserving the CPUs
+    ``actor_cpus`` sizes to the cluster; HTTP on QA_HOST:QA_PORT."""
     if shards < 1 or replicas < 1:
         raise ValueError(f"--shards and --replicas must be at least 1 (got {shards} and {replicas})")
-    cpus = settings.ray_actor_cpus
+    cpus = actor_cpus(settings.ray_actor_cpus, shards + replicas, f"{shards} shards and {replicas} replicas")
     actor = ray.remote(ShardServer)
     handles = [
         actor.options(name=shard_name(shard), num_cpus=cpus, scheduling_strategy="SPREAD").remote(
@@ -201,22 +229,66 @@ def deploy(settings: Settings, shards: int, replicas: int) -> list[Any]:
     return handles
 
 
+def unplaced(handles: Sequence[Any], since: float) -> str | None:
+    """Why the deployment cannot start (shards or replicas the cluster has no room for, or a
+    failed deployment), or None while all is well or still starting."""
+    if time.monotonic() - since > PLACE_SECONDS:
+        _, waiting = ray.wait([h.node.remote() for h in handles], num_returns=len(handles), timeout=1.0)
+        if waiting:
+            free = ray.available_resources()  # type: ignore[no-untyped-call]
+            return f"{len(waiting)} shard actors were not placed in {PLACE_SECONDS:.0f} s (free: {free})"
+    application = serve.status().applications.get(APP_NAME)
+    if application is None:
+        return None
+    for deployment in application.deployments.values():
+        if "to be scheduled" in deployment.message or "DEPLOY_FAILED" in str(deployment.status):
+            return deployment.message
+    if "DEPLOY_FAILED" in str(application.status):
+        return application.message
+    return None
+
+
+def _take_down(handles: Sequence[Any]) -> None:
+    serve.shutdown()  # type: ignore[no-untyped-call]
+    for handle in handles:
+        ray.kill(handle)
+
+
 def serve_on_ray(settings: Settings, address: str | None, shards: int, replicas: int) -> None:
-    """Deploy, then wait for SIGINT or SIGTERM and take the deployment and the shards down."""
-    connect(address)
+    """Deploy, then wait for SIGINT or SIGTERM and take the deployment and the shards down.
+
+    A deployment the cluster cannot place fails with what is missing (``ValueError``). On a
+    signal a cluster this process started is stopped whole (fast); on one it joined, the
+    deployment is taken down, for at most ``STOP_SECONDS``."""
+    if shards >= 1 and replicas >= 1 and address is None and not os.environ.get("RAY_ADDRESS"):
+        cores = float(
+            os.cpu_count() or 1
+        )  # a local cluster gets this machine's CPUs: refuse before starting it
+        actor_cpus(
+            settings.ray_actor_cpus,
+            shards + replicas,
+            f"{shards} shards and {replicas} replicas",
+            cores,
+            cores,
+        )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    started = connect(address)
+    handles: list[Any] = []
     try:
         handles = deploy(settings, shards, replicas)
         print(f"serving on http://{settings.host}:{settings.port} ({shards} shards, {replicas} replicas)")
+        since = time.monotonic()
         while not stop.wait(1.0):
-            pass
-        # this command started Serve (and its HTTP proxy) on the cluster, so it takes it down
-        serve.shutdown()  # type: ignore[no-untyped-call]
-        for handle in handles:
-            ray.kill(handle)
+            problem = unplaced(handles, since) if time.monotonic() - since < 3 * PLACE_SECONDS else None
+            if problem is not None:
+                raise ValueError(f"qa serve --ray cannot start on this cluster: {problem}")
     finally:
+        if not started and handles:  # the cluster outlives this command: take down what it started
+            down = threading.Thread(target=_take_down, args=(handles,), daemon=True)
+            down.start()
+            down.join(STOP_SECONDS)
         ray.shutdown()
 
 
@@ -289,10 +361,11 @@ def ray_embedder(settings: Settings, address: str | None, workers: int | None) -
     """Connect and start the embedding workers: by default one per alive node."""
     connect(address)
     alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
+    count = workers or max(alive, 1)
     return RayEncoder(
         SentenceTransformerEncoder(
             settings.model, int8=settings.int8, backend=settings.backend, onnx_dir=settings.onnx_dir
         ),
-        workers or max(alive, 1),
-        settings.ray_actor_cpus,
+        count,
+        actor_cpus(settings.ray_actor_cpus, count, f"{count} embedding workers"),
     )

@@ -101,8 +101,11 @@ class Settings(BaseSettings):
     )
     ray_shards: int = Field(2, ge=1, description="Shard actors, each holding a partition of the passages.")
     ray_replicas: int = Field(1, ge=1, description="Ray Serve replicas of the HTTP app.")
-    ray_actor_cpus: float = Field(
-        1.0, ge=0, description="CPUs Ray reserves for each shard, replica or embedding worker."
+    ray_actor_cpus: float | None = Field(
+        None,
+        ge=0,
+        description="CPUs Ray reserves for each shard, replica or embedding worker "
+        "(default: the cluster's free CPUs shared among them, at most 1 each).",
     )
 
     # Operations and hardening (see qa/http/middleware.py).

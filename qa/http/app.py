@@ -75,6 +75,7 @@ def create_app(
         finally:
             watcher.cancel()
             await engine.stop_batching()
+            engine.stop_merging()
 
     app = FastAPI(
         title="qa",

@@ -34,13 +34,12 @@ from qa.index.generations import (
 )
 from qa.index.merge import merge_all
 from qa.index.previous import Previous, open_previous, read_documents
-from qa.index.segments import SegmentWriter
+from qa.index.segments import SEGMENT_PASSAGES, SegmentWriter
 from qa.ingest import formats
 from qa.ingest.corpus import Parsed, load_corpus, supported_formats
 from qa.ingest.passages import build_passages
 from qa.lang.en import ENGLISH
 
-SEGMENT_PASSAGES = 65_536  # a build seals a segment at this size: bounded memory, Ray shards of segments
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
 
@@ -132,13 +131,14 @@ def _previous(index_dir: Path, parameters: BuildParameters, full: bool) -> tuple
 
 
 @contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
+def build_lock(index_dir: Path, wait: float = 0) -> Iterator[None]:
     """Hold ``index_dir``'s build lock (one writer at a time, across processes), or raise
-    ``BuildInProgress`` at once if another build holds it."""
+    ``BuildInProgress`` if another build still holds it after ``wait`` seconds (at once by
+    default)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(index_dir / ".build.lock")
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=wait)
     except Timeout as error:
         raise BuildInProgress(f"another build of {index_dir} is running; try again when it ends") from error
     try:

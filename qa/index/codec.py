@@ -26,6 +26,7 @@ CENTROIDS = 1024  # uint16 ids; more centroids, smaller residuals, slower encodi
 TRAINING_SAMPLE = 16_384
 KMEANS_ROUNDS = 8
 BITS = 2
+ENCODE_SLICE = 8192  # word pieces encoded per product with the centroids
 
 
 class Float16Codec:
@@ -107,15 +108,22 @@ class ResidualCodec:
         return 2 + dimension * BITS // 8
 
     def encode(self, vectors: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+        """Many vectors at a time (one product with the centroids per slice: a call per passage
+        would cost ten times as much)."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.centroids.shape[1])
-        nearest = (
-            np.argmax(vectors @ self.centroids.T, axis=1).astype("<u2")
-            if len(vectors)
-            else np.zeros(0, "<u2")
-        )
-        codes = np.digitize(vectors - self.centroids[nearest], self.cutoffs).astype(np.uint8)  # 0..3
-        packed = (codes[:, 0::4] << 6) | (codes[:, 1::4] << 4) | (codes[:, 2::4] << 2) | codes[:, 3::4]
-        return np.concatenate([nearest.view(np.uint8).reshape(-1, 2), packed], axis=1)
+        out = np.empty((len(vectors), self.width(vectors.shape[1])), dtype=np.uint8)
+        for start in range(0, len(vectors), ENCODE_SLICE):
+            part = vectors[start : start + ENCODE_SLICE]
+            nearest = np.argmax(part @ self.centroids.T, axis=1).astype("<u2")
+            residuals = part - self.centroids[nearest]
+            codes = (residuals >= self.cutoffs[0]).view(np.uint8)  # the bucket 0..3: three comparisons
+            codes = codes + (residuals >= self.cutoffs[1]).view(np.uint8)
+            codes += (residuals >= self.cutoffs[2]).view(np.uint8)
+            out[start : start + len(part), :2] = nearest.view(np.uint8).reshape(-1, 2)
+            out[start : start + len(part), 2:] = (
+                (codes[:, 0::4] << 6) | (codes[:, 1::4] << 4) | (codes[:, 2::4] << 2) | codes[:, 3::4]
+            )
+        return out
 
     def decode(self, stored: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         stored = np.asarray(stored, dtype=np.uint8).reshape(-1, self.width(self.centroids.shape[1]))

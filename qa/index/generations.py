@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
 from collections.abc import Mapping, Sequence
@@ -43,15 +42,35 @@ from qa.core.files import fsync_folder
 from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, Vectors, content_hash
 from qa.index.codec import FLOAT16
+from qa.index.folder import (
+    MERGE_LOCK,
+    MERGING,
+    POINTER,
+    SEGMENTS,
+    current_generation,
+    older_generations,
+    prune,
+    publish,
+    read_manifest,
+)
 from qa.index.segments import RECORD, Documents, Passages, Segment, SegmentWriter, TokenTable, load_segment
 from qa.index.storage import CHECKSUM, checksum, fsync_tree, write_failure
 
-__all__ = ["TokenTable"]
+__all__ = [  # the index folder's names, kept importable from here
+    "MERGE_LOCK",
+    "MERGING",
+    "POINTER",
+    "SEGMENTS",
+    "TokenTable",
+    "current_generation",
+    "older_generations",
+    "prune",
+    "publish",
+    "read_manifest",
+]
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 CHUNKER_VERSION = 5  # bump when passages of the same text would change
-POINTER = "CURRENT"
-SEGMENTS = "segments"
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 
@@ -215,20 +234,19 @@ class GenerationWriter:
         return SegmentWriter(staging, self.dimension, codec or self.codec)
 
     def finish(self, writer: SegmentWriter, factory: str) -> dict[str, Any]:
-        """Seal ``writer``'s segment (with an approximate index unless ``factory`` is Flat), move it
-        into ``segments/``; return its manifest entry."""
-        record = writer.close()
-        if factory != "Flat" and writer.size:
-            vectors = np.fromfile(writer.folder / "vectors.f32", dtype="<f4").reshape(-1, self.dimension)
-            faiss.write_index(vector_index(vectors, factory), str(writer.folder / "vectors.faiss"))
-            record["dense"] = factory
-        writer.seal(record)
-        fsync_tree(writer.folder)
-        final = self.index_dir / SEGMENTS / writer.folder.name.removeprefix(".tmp-")
-        writer.folder.rename(final)
+        """Seal ``writer``'s segment (``seal_segment``), move it into ``segments/``; return its
+        manifest entry."""
+        seal_segment(writer, factory)
+        return self.adopt(writer.folder)
+
+    def adopt(self, folder: Path, deleted: Sequence[str] = ()) -> dict[str, Any]:
+        """Move the sealed segment staged in ``folder`` (``.tmp-seg-…`` or ``.merging-seg-…``) into
+        ``segments/``; return its manifest entry, with tombstones ``deleted``."""
+        final = self.index_dir / SEGMENTS / folder.name.split("-", 1)[1]
+        folder.rename(final)
         self.written.append(final)
         fsync_folder(final.parent)
-        entry = {"name": final.name, "record": _checked(final / RECORD), "deleted": []}
+        entry = {"name": final.name, "record": _checked(final / RECORD), "deleted": list(deleted)}
         self.segments.append(entry)
         return entry
 
@@ -249,6 +267,18 @@ class GenerationWriter:
         self.written = []  # published: from here on it is the served generation
         prune(self.index_dir, keep)
         return final
+
+
+def seal_segment(writer: SegmentWriter, factory: str) -> None:
+    """Close ``writer``'s segment with an approximate index unless ``factory`` is Flat, checksum
+    its files and fsync them (it stays where it was staged)."""
+    record = writer.close()
+    if factory != "Flat" and writer.size:
+        vectors = np.fromfile(writer.folder / "vectors.f32", dtype="<f4").reshape(-1, writer.dimension)
+        faiss.write_index(vector_index(vectors, factory), str(writer.folder / "vectors.faiss"))
+        record["dense"] = factory
+    writer.seal(record)
+    fsync_tree(writer.folder)
 
 
 def _checked(path: Path) -> dict[str, Any]:
@@ -312,80 +342,6 @@ def manifest_body(
     }
 
 
-def older_generations(index_dir: Path, name: str) -> list[str]:
-    """Generations on disk older than ``name``, newest first (names sort by build time)."""
-    names = (path.name for path in index_dir.glob("gen-*") if path.is_dir())
-    return sorted((older for older in names if older < name), reverse=True)
-
-
-def _named_segments(folder: Path) -> set[str]:
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        return {str(entry["name"]) for entry in manifest.get("segments", [])}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return set()  # a generation that cannot be read cannot be loaded either
-
-
-def prune(index_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` generations (never the current one), what dead writes
-    left behind, and every segment no remaining generation names; return what went.
-
-    A server still reading a deleted generation keeps working: its open and memory-mapped files
-    live on until it lets go of them. Writers run one at a time under the build lock, so any
-    staging folder found is a dead write's."""
-    current = current_generation(index_dir)
-    generations = sorted(path.name for path in index_dir.glob("gen-*") if path.is_dir())
-    doomed = [name for name in generations[: max(len(generations) - max(keep, 1), 0)] if name != current]
-    for name in doomed:  # renamed first: a kill mid-delete leaves no half generation named gen-*
-        with contextlib.suppress(OSError):
-            os.rename(index_dir / name, index_dir / f".tmp-pruned-{name}")
-    doomed += [
-        path.name for path in index_dir.glob(".tmp-*") if path.is_dir() and "-pruned-" not in path.name
-    ]
-    for path in index_dir.glob(".tmp-*"):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-    named = set().union(*(_named_segments(p) for p in index_dir.glob("gen-*") if p.is_dir()))
-    for folder in sorted((index_dir / SEGMENTS).glob("seg-*")):
-        if folder.name not in named:
-            shutil.rmtree(folder, ignore_errors=True)
-            doomed.append(f"{SEGMENTS}/{folder.name}")
-    return doomed
-
-
-def publish(index_dir: Path, name: str) -> None:
-    """Point ``CURRENT`` at generation ``name`` by an atomic rename."""
-    pointer = index_dir / POINTER
-    staging = index_dir / f".{POINTER}.{secrets.token_hex(4)}"
-    with staging.open("w", encoding="utf-8") as handle:
-        handle.write(name + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staging, pointer)
-    fsync_folder(index_dir)
-
-
-def current_generation(index_dir: Path) -> str | None:
-    try:
-        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: nothing published
-        return None
-    return name or None
-
-
-def read_manifest(index_dir: Path, name: str | None = None) -> dict[str, Any] | None:
-    name = name or current_generation(index_dir)
-    if name is None:
-        return None
-    try:
-        manifest: dict[str, Any] = json.loads(
-            (index_dir / name / "manifest.json").read_text(encoding="utf-8")
-        )
-    except (OSError, ValueError):
-        return None
-    return manifest
-
-
 def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> None:
     """Raise ``IndexMismatch`` naming what differs between the index and the settings."""
     differences = [
@@ -421,6 +377,7 @@ def read_checked(path: Path) -> dict[str, Any]:
 def _load_segment(index_dir: Path, entry: dict[str, Any], searchable: bool) -> Segment:
     folder = index_dir / SEGMENTS / str(entry.get("name"))
     segment = load_segment(folder, entry.get("record"), searchable)
+    segment.checked = entry.get("record")
     if searchable and segment.record.get("dense", "exact") != "exact":
         try:
             segment.ann = _read_faiss(folder / "vectors.faiss")
@@ -433,18 +390,40 @@ def _load_segment(index_dir: Path, entry: dict[str, Any], searchable: bool) -> S
     return segment
 
 
+def _reusable(segment: Segment | None, entry: dict[str, Any], searchable: bool) -> bool:
+    """Whether ``segment``, loaded for another generation, serves as ``entry`` of this one: the
+    same segment.json record, and its search structures loaded if this load wants them."""
+    if segment is None or segment.checked is None or segment.checked != entry.get("record"):
+        return False
+    dense = segment.record.get("dense", "exact") == "exact" or segment.ann is not None
+    return not searchable or (segment.keyword is not None and dense)
+
+
 def load_generation(
-    index_dir: Path, expected: BuildParameters | None = None, name: str | None = None, searchable: bool = True
+    index_dir: Path,
+    expected: BuildParameters | None = None,
+    name: str | None = None,
+    searchable: bool = True,
+    reuse: Generation | None = None,
 ) -> Generation:
     """Load generation ``name`` (by default the one ``CURRENT`` points at), its segments' files
     checked against their checksums (once per segment) and its parameters against ``expected``.
     ``searchable=False`` leaves the keyword statistics and approximate indexes unread (a Ray
-    replica's catalog: passages and documents; its shards search)."""
+    replica's catalog: passages and documents; its shards search). Segments are immutable, so
+    those ``reuse`` (the generation served until now) already holds are taken as they are, not
+    read again: a write's reload reads only its new segment."""
     name = name or current_generation(index_dir)
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
     manifest = read_checked(index_dir / name)
     if expected is not None:
         check_parameters(manifest, expected)
-    segments = [_load_segment(index_dir, entry, searchable) for entry in manifest["segments"]]
+    same_folder = reuse is not None and reuse.path.parent == index_dir
+    known = {s.name: s for s in reuse.segments} if reuse is not None and same_folder else {}
+    segments = [
+        known[str(entry.get("name"))]
+        if _reusable(known.get(str(entry.get("name"))), entry, searchable)
+        else _load_segment(index_dir, entry, searchable)
+        for entry in manifest["segments"]
+    ]
     return Generation(name, index_dir / name, manifest, segments)

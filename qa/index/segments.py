@@ -44,6 +44,7 @@ from qa.index.keyword import KeywordSegment, KeywordWriter
 from qa.index.storage import file_checksums, read_array, verify
 
 SEGMENT_FORMAT = 1
+SEGMENT_PASSAGES = 65_536  # a build seals a segment at this size, and no merge makes a larger one
 RECORD = "segment.json"
 FIELDS = "fields.json"
 
@@ -141,11 +142,14 @@ class SegmentWriter:
             ends += self._lines("passages.jsonl", [{**asdict(passage), "passage_id": first + i}])
             self.line_ends.append(ends)
         self.files["vectors.f32"].write(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
-        for pieces, starts in tokens:
-            stored = pieces if encoded else self.codec.encode(np.asarray(pieces, dtype=np.float32))
+        if tokens:  # the document's word pieces through the codec at once (one product, not one a passage)
+            width = self.codec.width(self.dimension) if encoded else self.dimension
+            pieces = np.concatenate([np.asarray(p).reshape(-1, width) for p, _ in tokens])
+            stored = pieces if encoded else self.codec.encode(pieces.astype(np.float32, copy=False))
             self.files["tokens.bin"].write(np.ascontiguousarray(stored, dtype=self.codec.dtype).tobytes())
-            self.files["token_starts.i32"].write(np.asarray(starts, dtype="<i4").tobytes())
-            self.counts.append(len(starts))
+            starts = np.concatenate([np.asarray(s, dtype="<i4").ravel() for _, s in tokens])
+            self.files["token_starts.i32"].write(starts.astype("<i4", copy=False).tobytes())
+            self.counts.extend(len(s) for _, s in tokens)
         self.keyword.add([p.embedding_text for p in passages])
 
     def close(self) -> dict[str, Any]:
@@ -192,6 +196,7 @@ class Segment:
     tokens: TokenTable
     keyword: KeywordSegment | None
     ann: Any = None  # a faiss index over ``vectors`` for large segments, set by the generation loader
+    checked: dict[str, Any] | None = None  # the manifest's record of segment.json it was verified against
 
     @property
     def size(self) -> int:

@@ -81,6 +81,19 @@ def split_points(size: int, shards: int) -> list[int]:
     return [size * part // shards for part in range(shards + 1)]
 
 
+def segment_groups(generation: Generation, shards: int) -> list[int]:
+    """Row boundaries of ``shards`` partitions that are groups of whole segments: each near-equal
+    split point moves to the nearest segment boundary within half a share of it; only a segment
+    larger than that is cut (searched exactly within the cut, see ``Partition.of``)."""
+    size = len(generation.passages)
+    edges = np.asarray(generation.bases, dtype=np.int64)
+    bounds = []
+    for point in split_points(size, shards):
+        nearest = int(edges[np.argmin(np.abs(edges - point))]) if len(edges) else point
+        bounds.append(nearest if 2 * shards * abs(nearest - point) <= size else point)
+    return [max(bounds[: i + 1]) for i in range(len(bounds))]  # never decreasing
+
+
 @dataclass(frozen=True)
 class Piece:
     """Rows ``lo:hi`` of one segment, whose row 0 is row ``base`` of the generation."""

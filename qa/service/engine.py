@@ -10,7 +10,8 @@ No module-level state: everything lives on the Engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
 from qa.core.filters import Filter, make_filter
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Document, Hit, SearchResult
-from qa.index.build import BuildSummary, Progress, build_index, parameters_for
+from qa.index.build import BuildSummary, Progress, build_index, build_lock, parameters_for
 from qa.index.generations import Generation, current_generation, load_generation
 from qa.ingest.corpus import Parsed
 from qa.search.searcher import Searcher
@@ -31,6 +32,7 @@ from qa.service import lifecycle, writes
 from qa.service.asking import Ask, answer_batch, clean_question
 from qa.service.batching import MicroBatcher
 from qa.service.jobs import Job, WriteJobs
+from qa.service.merging import Merger
 from qa.service.metrics import Metrics
 from qa.service.writes import Written
 
@@ -45,9 +47,11 @@ def open_searcher(generation: Generation, encoder: Encoder, settings: Settings |
     return Searcher(generation, encoder, reader=default_reader(settings or Settings(), encoder))
 
 
-def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
-    """The embedded default: generation ``name``, searched in this process."""
-    generation = load_generation(settings.index_dir, parameters_for(settings, encoder), name=name)
+def open_local(settings: Settings, encoder: Encoder, name: str, served: Generation | None = None) -> Searcher:
+    """The embedded default: generation ``name``, searched in this process (the segments it
+    shares with ``served`` are not read again)."""
+    parameters = parameters_for(settings, encoder)
+    generation = load_generation(settings.index_dir, parameters, name=name, reuse=served)
     return open_searcher(generation, encoder, settings)
 
 
@@ -59,6 +63,7 @@ CacheKey = tuple[str, str, int, str, Filter | None]  # (generation, question, k,
 # doc globs: one or several; meta: {"KEY": "VALUE" or ["VALUE", ...]} (qa.core.filters)
 DocGlobs = str | Sequence[str] | None
 MetaFields = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] | None
+PUBLISH_WAIT = 30.0  # seconds a merge waits to publish while another process builds
 
 
 @dataclass
@@ -80,6 +85,9 @@ class Engine:
     answers: LRUCache[CacheKey, SearchResult] | None = None
     open_searcher: SearcherFactory = open_local
     prompts: dict[str, str] = field(default_factory=dict)  # generation -> its question box prompt
+    # this process's writes and merge publishes, one at a time (the build lock does it across processes)
+    index_lock: threading.Lock = field(default_factory=threading.Lock)
+    merger: Merger | None = None  # the background merge worker, started by the first write
 
     # loading
 
@@ -90,6 +98,15 @@ class Engine:
     def reload_if_published(self) -> bool:
         """Swap to the generation ``CURRENT`` names if it is not the one served; True if swapped."""
         return lifecycle.reload_if_published(self)
+
+    def open_generation(self, name: str) -> Searcher:
+        """A searcher over generation ``name`` by ``open_searcher``; in process, the segments it
+        shares with the served generation are taken as loaded (they are immutable)."""
+        encoder = self.ready_encoder()
+        if self.open_searcher is open_local:
+            served = self.searcher.generation if self.searcher is not None else None
+            return open_local(self.settings, encoder, name, served)
+        return self.open_searcher(self.settings, encoder, name)
 
     def check_index(self) -> None:
         """``IndexNotFound`` when no generation is published: before the model is loaded for nothing."""
@@ -267,6 +284,29 @@ class Engine:
     def delete(self, doc_id: str) -> str:
         """Remove a document from the corpus and the index; the generation that no longer has it."""
         return writes.delete_document(self, doc_id)
+
+    @contextmanager
+    def building(self, wait: float = 0) -> Iterator[None]:
+        """Hold this process's write lock, then the index's build lock (``BuildInProgress`` when
+        another process builds, after ``wait`` seconds)."""
+        with self.index_lock, build_lock(self.settings.index_dir, wait):
+            yield
+
+    def merge_soon(self) -> Merger:
+        """Nudge the background merge worker (started now if need be); returns at once."""
+        if self.merger is None:
+            self.merger = Merger(
+                self.settings,
+                publishing=lambda: self.building(wait=PUBLISH_WAIT),
+                published=lambda _: self.reload_if_published(),
+            )
+        self.merger.nudge()
+        return self.merger
+
+    def stop_merging(self) -> None:
+        """Stop the merge worker after the merge in progress (a merge cut short publishes nothing)."""
+        if self.merger is not None:
+            self.merger.close()
 
     def rebuild(self, full: bool = False) -> Job:
         """Rebuild the index in the background; the job to follow."""

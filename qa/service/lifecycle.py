@@ -76,7 +76,7 @@ def _load_or_refuse(engine: Engine, name: str) -> Searcher | None:
     settings = engine.settings
     assert engine.encoder is not None
     try:
-        return engine.open_searcher(settings, engine.encoder, name)
+        return engine.open_generation(name)
     except IndexError_ as error:
         engine.refused_generation = name
         engine.refused = {"generation": name, "problem": public_message(settings, str(error))}
@@ -92,7 +92,7 @@ def _fallback(engine: Engine, refused: str) -> Searcher | None:
     assert engine.encoder is not None
     for name in older_generations(settings.index_dir, refused):
         try:
-            searcher = engine.open_searcher(settings, engine.encoder, name)
+            searcher = engine.open_generation(name)
         except IndexError_ as error:
             log.error("fallback generation %s not loaded either: %s", name, error)
             continue

@@ -14,11 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.core.config import Settings
 from qa.core.errors import IndexError_
 from qa.core.protocols import Encoder
 from qa.core.types import Document
-from qa.index.build import BuildSummary, build_change, build_index, build_lock, merge_segments
+from qa.index.build import BuildSummary, build_change, build_index
 from qa.ingest import uploads
 from qa.service.jobs import Job
 
@@ -33,9 +32,9 @@ class Written:
     passages: int  # passages of this document in the generation
 
 
-def _refuse_if_building(settings: Settings) -> None:
+def _refuse_if_building(engine: Engine) -> None:
     """Refuse a write before it touches the corpus while another process builds (BuildInProgress)."""
-    with build_lock(settings.index_dir):
+    with engine.building():
         pass
 
 
@@ -47,8 +46,8 @@ def _rebuild(
     change: tuple[list[Document], list[str]] | None = None,
 ) -> BuildSummary:
     """Apply ``change`` (documents added, doc_ids removed) to the served generation, or build the
-    corpus, as the job (the caller holds the build lock); serve the new generation at once, then
-    merge segments (queries meanwhile run against the generation just served)."""
+    corpus, as the job (the caller holds the build lock); serve the new generation at once, and
+    leave merging segments to the background worker (``qa.service.merging``)."""
     summary = None
     if change is not None and not full:
         with contextlib.suppress(IndexError_):  # nothing to change as it is: build the corpus
@@ -60,9 +59,7 @@ def _rebuild(
     engine.metrics.builds.observe(summary.seconds)
     job.update(generation=summary.generation)
     engine.reload_if_published()
-    summary.merged = merge_segments(engine.settings)
-    if summary.merged:
-        engine.reload_if_published()
+    engine.merge_soon()  # in the background: this write is done
     return summary
 
 
@@ -75,7 +72,7 @@ def _change_and_rebuild(
     encoder = engine.ready_encoder()
 
     def work(job: Job) -> BuildSummary:
-        with build_lock(engine.settings.index_dir):  # no other build sees the corpus mid-change
+        with engine.building():  # no other build sees the corpus mid-change
             applied = change()
             try:
                 return _rebuild(engine, encoder, job, change=indexed)
@@ -83,7 +80,7 @@ def _change_and_rebuild(
                 applied.undo()
                 raise
 
-    job = engine.writes.claim(kind, check=lambda: _refuse_if_building(engine.settings))
+    job = engine.writes.claim(kind, check=lambda: _refuse_if_building(engine))
     return engine.writes.run(job, work)
 
 
@@ -114,10 +111,10 @@ def delete_document(engine: Engine, doc_id: str) -> str:
 
 def start_rebuild(engine: Engine, full: bool) -> Job:
     encoder = engine.ready_encoder()
-    job = engine.writes.claim("rebuild", check=lambda: _refuse_if_building(engine.settings))
+    job = engine.writes.claim("rebuild", check=lambda: _refuse_if_building(engine))
 
     def work(running: Job) -> BuildSummary:
-        with build_lock(engine.settings.index_dir):
+        with engine.building():
             return _rebuild(engine, encoder, running, full)
 
     engine.writes.run_in_background(job, work)

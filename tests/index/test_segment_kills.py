@@ -15,12 +15,13 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 
 from qa.core.config import Settings
 from qa.index.build import build_index
-from qa.index.generations import SEGMENTS, current_generation, load_generation
+from qa.index.generations import MERGING, SEGMENTS, current_generation, load_generation
 from qa.index.merge import MERGE_FACTOR, tier
 from qa.service.engine import open_searcher
 from tests.conftest import article_copy, real_embedder
@@ -34,11 +35,22 @@ def note(number: int) -> str:
     )
 
 
+def _own_locks() -> None:
+    """A forked child's own locks: the parent's OpenMP pool does not survive fork (one thread
+    does), and tqdm's write lock (which bm25s takes while tokenizing) is a semaphore shared with
+    the parent: a child killed while holding it would leave the parent waiting forever."""
+    import torch
+    from tqdm import tqdm
+    from tqdm.auto import tqdm as auto_tqdm  # what bm25s uses: a subclass that may hold its own lock
+
+    torch.set_num_threads(1)
+    for kind in (tqdm, auto_tqdm):
+        kind.set_lock(threading.RLock())
+
+
 def _keep_adding(settings: Settings, first: int) -> None:
     """A forked child's life: add a note, build (a segment, a manifest, a publish, maybe a merge)."""
-    import torch
-
-    torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork; one thread does
+    _own_locks()
     for number in itertools.count(first):
         (settings.corpus_dir / f"note-{number}.md").write_text(note(number), encoding="utf-8")
         build_index(settings, real_embedder())
@@ -98,3 +110,48 @@ def test_sigkill_during_segment_writes_publishes_and_merges(tmp_path: Path) -> N
     assert {path.name for path in (settings.index_dir / SEGMENTS).iterdir()} == named, "orphans removed"
     # tiered: at most MERGE_FACTOR - 1 segments stay in each tier up to the one all passages make
     assert len(generation.segments) <= (MERGE_FACTOR - 1) * (tier(generation.live_passages) + 1)
+
+
+MERGE_KILLS = 8
+
+
+def _keep_writing(settings: Settings, first: int) -> None:
+    """A forked child's life as a server's: one write after another through an Engine, each
+    returning once its generation is served, the merges running in the background worker."""
+    import qa
+
+    _own_locks()
+    engine = qa.open(settings, encoder=real_embedder())
+    for number in itertools.count(first):
+        engine.add(f"note-{number}.md", note(number))
+
+
+def test_sigkill_during_background_merges(tmp_path: Path) -> None:
+    """Killed as soon as a background merge has staged its segment (or later, at random): every
+    published generation still loads and cites exactly, and the dead merge's staging goes."""
+    settings = article_copy(tmp_path)
+    (settings.corpus_dir / "note-0.md").write_text(note(0), encoding="utf-8")
+    build_index(settings, real_embedder())
+    rng = random.Random(18)
+    context = multiprocessing.get_context("fork")
+    mid_merge = 0
+    added = 1
+    for attempt in range(MERGE_KILLS):
+        dead = set(settings.index_dir.glob(f"{MERGING}*"))  # left by a merge killed before
+        child = context.Process(target=_keep_writing, args=(settings, added))
+        child.start()
+        deadline = time.monotonic() + 30
+        while not set(settings.index_dir.glob(f"{MERGING}*")) - dead and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.05))
+        mid_merge += bool(set(settings.index_dir.glob(f"{MERGING}*")) - dead)
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join()
+        added = 1 + max(int(path.stem.split("-")[1]) for path in settings.corpus_dir.glob("note-*.md"))
+        assert check_every_generation(settings) >= 1, attempt
+    print(f"\n{MERGE_KILLS} SIGKILLs, {mid_merge} with a merge's segment staged, {added} notes written")
+    assert mid_merge >= MERGE_KILLS // 3
+    build_index(settings, real_embedder())
+    generation = load_generation(settings.index_dir)
+    assert set(generation.documents) == {path.name for path in settings.corpus_dir.iterdir()}
+    assert not list(settings.index_dir.glob(f"{MERGING}*")), "dead merges' staging folders are cleared"
