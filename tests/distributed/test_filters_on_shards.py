@@ -12,7 +12,7 @@ from qa.core.config import SearchMode, Settings
 from qa.core.filters import NO_MATCH, make_filter
 from qa.index.generations import EF_SEARCH, load_generation
 from qa.search.searcher import Searcher
-from qa.search.shards import LocalShards, Partition, split_points
+from qa.search.shards import LocalShards, Partition, segment_groups, split_points
 from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
 
@@ -79,7 +79,7 @@ def test_shard_servers_filter_like_the_single_node(
         server.load(generation.name)
     monkeypatch.setattr(distributed.ray, "get", lambda values: values)
     shards = RayShards(
-        [InProcessActor(server) for server in servers], generation.name, len(generation.passages)
+        [InProcessActor(server) for server in servers], generation.name, segment_groups(generation, 2)
     )
     single = open_searcher(generation, real_embedder())
     catalog = load_generation(library_settings.index_dir, searchable=False)
