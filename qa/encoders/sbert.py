@@ -7,6 +7,7 @@ from the local Hugging Face cache, never from the network.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 from qa.core.config import DEFAULT_MODEL, Backend, Settings
 from qa.core.errors import ModelLoadError
 from qa.core.types import TokenVectors, Vectors
+
+log = logging.getLogger(__name__)
 
 
 def bundled_model_path() -> Path | None:
@@ -46,7 +49,7 @@ class SentenceTransformerEncoder:
         device: str | None = None,
         threads: int = 0,
         int8: bool = False,
-        backend: Backend = "torch",
+        backend: Backend = "auto",
         onnx_dir: Path | None = None,
     ) -> None:
         """``threads`` > 0 sets torch's CPU threads for this process (0 keeps torch's default).
@@ -54,7 +57,10 @@ class SentenceTransformerEncoder:
         about twice as fast on CPU, with vectors that drift from the float ones (see the README's
         benchmark); its name gets a ``#int8`` suffix so an index records which one built it.
         ``backend="onnx"`` runs the transformer in ONNX Runtime (qa/encoders/onnx_runtime.py), exported on
-        first use into ``onnx_dir`` (default ~/.cache/qa/onnx): the same vectors, so the same name."""
+        first use into ``onnx_dir`` (default: beside the installed packages, ``default_cache_dir``):
+        the same vectors, so the same name. ``"auto"`` (the default) is ONNX Runtime when it loads,
+        else torch, with a warning that says why; ``"onnx"`` fails instead. ``self.backend`` is
+        the one in use, ``self.backend_reason`` why."""
         if backend == "onnx" and int8:
             raise ModelLoadError("int8 quantizes the torch model; it does not combine with the onnx backend")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,11 +102,11 @@ class SentenceTransformerEncoder:
             )
         model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
-        self.backend = backend
         self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
         # the same thread count as torch, so QA_TORCH_THREADS means one thing for either backend
-        threads = threads or torch.get_num_threads()
-        self._onnx = self._load_onnx(onnx_dir, threads) if backend == "onnx" else None
+        self._onnx, self.backend, self.backend_reason = self._choose_backend(
+            backend, int8, onnx_dir, threads or torch.get_num_threads()
+        )
         self.model = name  # as asked for; ``name`` marks the quantized one
         self.int8 = int8
         self.name = f"{name}#int8" if int8 else name
@@ -119,6 +125,28 @@ class SentenceTransformerEncoder:
             onnx_dir=settings.onnx_dir,
         )
 
+    def _choose_backend(
+        self, asked: Backend, int8: bool, onnx_dir: Path | None, threads: int
+    ) -> tuple[Any, Backend, str]:
+        """(the ONNX session or None, the backend in use, why), logged once per model load."""
+        if asked == "torch" or (asked == "auto" and int8):
+            reason = "QA_BACKEND=torch" if asked == "torch" else "QA_INT8 quantizes the torch model"
+            log.info("embedding model runs on torch (%s)", reason)
+            return None, "torch", reason
+        try:
+            session = self._load_onnx(onnx_dir, threads)
+        except ModelLoadError as error:
+            if asked == "onnx":
+                raise
+            reason = f"ONNX Runtime fell back to torch: {error}"
+            log.warning("embedding model runs on torch, not ONNX Runtime (QA_BACKEND=auto): %s", error)
+            return None, "torch", reason
+        reason = f"QA_BACKEND={asked}; export {session.path}"
+        log.info("embedding model runs on ONNX Runtime (%s)", reason)
+        # the session holds its own copy of the weights; torch's is never run again (90 MB freed)
+        self._model[0].auto_model.to("meta")
+        return session, "onnx", reason
+
     def _load_onnx(self, onnx_dir: Path | None, threads: int) -> Any:
         from qa.encoders.onnx_runtime import OnnxTransformer, OnnxUnavailable, default_cache_dir
 
@@ -135,8 +163,27 @@ class SentenceTransformerEncoder:
 
     @property
     def sentence_transformer(self) -> Any:
-        """The loaded model itself, for benchmarks that compare against its bare ``encode``."""
+        """The loaded model itself (tokenizer, pooling; with ONNX Runtime in use, its transformer's
+        weights are released: use :meth:`bare_encode`)."""
         return self._model
+
+    def bare_encode(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
+        """Text vectors by the backend in use and nothing else (no word pieces, no offsets):
+        torch's ``SentenceTransformer.encode``, or the tokenizer, one ONNX Runtime call per batch
+        and mean pooling. The floor benchmarks compare the service with."""
+        if self._onnx is None:
+            return np.asarray(
+                self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True),
+                dtype=np.float32,
+            )
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            features = self._model.preprocess(list(texts[start : start + batch_size]))
+            hidden = self._onnx(features)
+            mask = features["attention_mask"].numpy()[:, :, None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            parts.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
+        return np.concatenate(parts).astype(np.float32)
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
         if not texts:
