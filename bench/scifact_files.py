@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from common import ROOT, machine, write_results  # noqa: E402
+from common import CACHE_UNUSED, ROOT, machine, write_results  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
@@ -77,7 +77,7 @@ def main() -> None:
     }
     rows = [f"| {mode} | {result.metrics['nDCG@10']:.4f} |" for mode, result in results.items()]
     table = "| mode | nDCG@10 |\n| --- | --- |\n" + "\n".join(rows)
-    write_results("scifact-files", report, table)
+    write_results("scifact-files", report, table, CACHE_UNUSED)
 
 
 if __name__ == "__main__":
