@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qa.core.config import DEFAULT_MODEL, Backend, Settings
 from qa.core.errors import ModelLoadError
@@ -38,6 +39,26 @@ def _candidates(name: str) -> list[str]:
             tried.append(str(bundled))
     tried.append(name)
     return tried
+
+
+def _unit(vectors: Any) -> npt.NDArray[np.float32]:
+    """Rows scaled to length 1 (as ``torch.nn.functional.normalize``: a zero row stays zero)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    return np.ascontiguousarray(rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12))
+
+
+def _pools_by_mean(model: Any) -> bool:
+    """Whether the modules after the transformer are mean pooling and, at most, normalisation."""
+    rest = list(model)[1:]
+    if not rest or type(rest[0]).__name__ != "Pooling":
+        return False
+    if any(type(module).__name__ != "Normalize" for module in rest[1:]):
+        return False
+    config = rest[0].get_config_dict()
+    if "pooling_mode" in config:
+        return bool(config["pooling_mode"] == "mean")
+    flags = {key: value for key, value in config.items() if key.startswith("pooling_mode_")}
+    return bool(flags.get("pooling_mode_mean_tokens")) and sum(map(bool, flags.values())) == 1
 
 
 class SentenceTransformerEncoder:
@@ -102,6 +123,7 @@ class SentenceTransformerEncoder:
             )
         model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
+        self._mean_pooling = _pools_by_mean(model)
         self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
         # the same thread count as torch, so QA_TORCH_THREADS means one thing for either backend
         self._onnx, self.backend, self.backend_reason = self._choose_backend(
@@ -179,11 +201,8 @@ class SentenceTransformerEncoder:
         parts = []
         for start in range(0, len(texts), batch_size):
             features = self._model.preprocess(list(texts[start : start + batch_size]))
-            hidden = self._onnx(features)
-            mask = features["attention_mask"].numpy()[:, :, None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            parts.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
-        return np.concatenate(parts).astype(np.float32)
+            parts.append(self._pool(features, self._onnx(features)))
+        return _unit(np.concatenate(parts))
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
         if not texts:
@@ -205,11 +224,9 @@ class SentenceTransformerEncoder:
         """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
         (special tokens and padding dropped) with the character offset where each word piece starts.
         A question needs no offsets: ``offsets=False`` skips the second tokenization (starts are -1)."""
-        import torch
-
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self._forward(list(texts), max(1, batch_size))
+        vectors, hidden = self._forward(list(texts), max(1, batch_size))
         spans = (
             self._model.tokenizer(
                 list(texts),
@@ -221,52 +238,59 @@ class SentenceTransformerEncoder:
             if offsets
             else [None] * len(texts)
         )
-        stacked = torch.stack([output["sentence_embedding"] for output in outputs]).float()
-        vectors = torch.nn.functional.normalize(stacked, dim=-1).numpy()
         tokens: list[TokenVectors] = []
-        for output, span in zip(outputs, spans, strict=True):
-            length = int(output["attention_mask"].sum()) - 2
-            pieces = torch.nn.functional.normalize(output["token_embeddings"][1 : 1 + length].float(), dim=-1)
+        for pieces, span in zip(hidden, spans, strict=True):
             starts = (
-                np.asarray([start for start, _ in span[:length]], dtype=np.int32)
+                np.asarray([start for start, _ in span[: len(pieces)]], dtype=np.int32)
                 if span is not None
-                else np.full(length, -1, dtype=np.int32)
+                else np.full(len(pieces), -1, dtype=np.int32)
             )
-            tokens.append((np.ascontiguousarray(pieces.numpy()[: len(starts)]), starts))
-        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
+            tokens.append((_unit(pieces[: len(starts)]), starts))
+        return _unit(vectors), tokens
 
-    def _forward(self, texts: list[str], batch_size: int) -> list[dict[str, Any]]:
-        """The model's outputs per text (word-piece vectors, attention mask, text vector), from
-        its own preprocessing and forward pass in batches of ``batch_size`` in the order given.
-        This is what ``encode`` does, less its per-call bookkeeping (switching every module to
-        eval mode, sorting, progress bar): about 1 ms of a 12 ms question. Callers order long
-        texts together themselves (the indexer sorts by length). With the ONNX backend, ONNX
-        Runtime stands in for the transformer module alone, between the same preprocessing and
-        the same pooling."""
+    def _forward(self, texts: list[str], batch_size: int) -> tuple[npt.NDArray[np.float32], list[Any]]:
+        """The text vectors (pooled, not yet normalised) and each text's word-piece vectors
+        (special tokens and padding dropped), from the model's own preprocessing and forward
+        pass in batches of ``batch_size`` in the order given. This is what ``encode`` does,
+        less its per-call bookkeeping (switching every module to eval mode, sorting, progress
+        bar): about 1 ms of a 12 ms question. Callers order long texts together themselves (the
+        indexer sorts by length). With the ONNX backend, ONNX Runtime stands in for the
+        transformer module alone, between the same preprocessing and the same pooling (in numpy
+        for mean pooling: the torch modules cost more than the pooling itself on a question)."""
         import torch
         from sentence_transformers.util import batch_to_device
 
         model = self._model
-        outputs: list[dict[str, Any]] = []
+        vectors: list[Any] = []
+        pieces: list[Any] = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                batch = texts[start : start + batch_size]
-                features = model.preprocess(batch)
+                features = model.preprocess(texts[start : start + batch_size])
                 if self._onnx is None:
                     out = model(batch_to_device(features, model.device))
+                    hidden = out["token_embeddings"].float().cpu().numpy()
+                    pooled = out["sentence_embedding"].float().cpu().numpy()
                 else:  # on the CPU, where ONNX Runtime runs
-                    out = {**features, "token_embeddings": torch.from_numpy(self._onnx(features))}
-                    for module in list(model)[1:]:  # pooling, normalisation
-                        out = module(out)
-                outputs.extend(
-                    {
-                        "token_embeddings": out["token_embeddings"][i],
-                        "attention_mask": out["attention_mask"][i],
-                        "sentence_embedding": out["sentence_embedding"][i],
-                    }
-                    for i in range(len(batch))
-                )
-        return outputs
+                    hidden = self._onnx(features)
+                    pooled = self._pool(features, hidden)
+                lengths = features["attention_mask"].sum(dim=1).numpy() - 2  # [CLS] and [SEP]
+                vectors.append(pooled)
+                pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
+        return np.concatenate(vectors), pieces
+
+    def _pool(self, features: dict[str, Any], hidden: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Text vectors from the word-piece vectors ONNX Runtime gave, as the model's own modules
+        pool them (mean pooling in numpy: the same sums; other poolings through the modules)."""
+        if self._mean_pooling:
+            mask = features["attention_mask"].numpy().astype(np.float32)[:, :, None]
+            pooled: npt.NDArray[np.float32] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            return pooled
+        import torch
+
+        out = {**features, "token_embeddings": torch.from_numpy(hidden)}
+        for module in list(self._model)[1:]:  # pooling, normalisation
+            out = module(out)
+        return np.asarray(out["sentence_embedding"].float().numpy(), dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
