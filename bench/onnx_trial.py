@@ -102,12 +102,15 @@ def embedder_forward(embedder: SentenceTransformerEncoder) -> Forward:
     """``embedder._forward`` over one batch, as (sentence vectors, hidden states, attention mask)."""
 
     def forward(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        outputs = embedder._forward(texts, len(texts))
-        return (
-            np.stack([output["sentence_embedding"].float().numpy() for output in outputs]),
-            np.stack([output["token_embeddings"].float().numpy() for output in outputs]),
-            np.stack([output["attention_mask"].numpy() for output in outputs]),
-        )
+        vectors, word_pieces = embedder._forward(texts, len(texts))
+        # padded back into a batch, [CLS] and [SEP] as zero rows: what ``pieces`` reads
+        width = max(len(found) for found in word_pieces) + 2
+        hidden = np.zeros((len(texts), width, vectors.shape[1]), dtype=np.float32)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for i, found in enumerate(word_pieces):
+            hidden[i, 1 : 1 + len(found)] = found
+            mask[i, : len(found) + 2] = 1
+        return normalised(vectors), hidden, mask
 
     return forward
 
