@@ -17,7 +17,7 @@ import pytest
 
 from qa.core.config import Settings
 from qa.core.errors import ModelLoadError
-from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.encoders.sbert import SentenceTransformerEncoder, _token_budget
 from qa.index.build import parameters_for
 from qa.index.generations import load_generation
 from tests.conftest import ARTICLE, DATA, real_embedder
@@ -181,3 +181,16 @@ def test_int8_and_onnx_do_not_combine() -> None:
         SentenceTransformerEncoder(int8=True, backend="onnx")
     quantized = SentenceTransformerEncoder(int8=True)  # auto: int8 is a torch quantization
     assert quantized.backend == "torch" and "QA_INT8" in quantized.backend_reason
+
+
+@pytest.mark.parametrize(
+    "lengths", [[256] * 9, [300, 120, 120, 40, 12, 12, 12], [5] * 100, [2000, 3], [], [7, 900, 7]]
+)
+def test_token_budget_slices_cover_the_batch_in_order_within_the_budget(lengths: list[int]) -> None:
+    slices = _token_budget(np.asarray(lengths), budget=1024)
+    rows = [row for part, _ in slices for row in range(len(lengths))[part]]
+    assert rows == list(range(len(lengths)))
+    for part, width in slices:
+        inside = lengths[part]
+        assert width == max(inside)
+        assert len(inside) == 1 or width * len(inside) <= 1024
