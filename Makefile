@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCIFACT ?= ../shared/data/scifact
+SQUAD   ?= ../shared/data/squad2/train-first10.json
+WIKIQA  ?= ../shared/data/wikiqa/test.jsonl
 CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve index test eval eval-scifact bench soak lint clean
+.PHONY: install serve index test train eval eval-scifact bench soak lint clean
 
 install: $(STAMP)
 
@@ -44,8 +46,16 @@ $(CHROMIUM):
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "make test needs Debian's Chromium at $(CHROMIUM): run 'apt-get install chromium' as root" >&2; exit 1; fi
 
-# Retrieval quality, every mode side by side; results are kept in eval/ to compare against.
+# The learned reader's weights (qa/answer/weights/), from SQuAD 2.0 training articles: seeded and
+# deterministic, a few minutes on 2 cores (progress on stderr). serve and test only read them.
+train: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m qa.answer.training --squad $(SQUAD) --out qa/answer/weights/reader.json
+
+# Retrieval quality, every mode side by side, and the reader on WikiQA test and the held-out SQuAD
+# articles; results are kept in eval/ to compare against.
 eval: $(STAMP)
+	$(BIN)/qa eval --wikiqa $(WIKIQA) --output eval/wikiqa-test.json
+	$(BIN)/qa eval --squad $(SQUAD) --output eval/squad-heldout.json
 	$(BIN)/qa eval --questions tests/data/article_questions.jsonl --modes dense,keyword,hybrid --output eval/article.json
 	$(BIN)/qa eval --questions tests/data/article_dev_questions.jsonl --modes dense,keyword,hybrid --output eval/article-dev.json
 	$(BIN)/qa eval --questions tests/data/article_blind_questions.jsonl --modes dense,keyword,hybrid --output eval/article-blind.json
@@ -71,6 +81,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/lifecycle.py

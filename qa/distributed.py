@@ -29,6 +29,7 @@ from ray.util import ActorPool
 
 from qa.core.config import Backend, Settings
 from qa.core.errors import IndexCorrupt
+from qa.core.filters import Filter
 from qa.core.protocols import Encoder
 from qa.core.types import TokenVectors, Vectors
 from qa.encoders.sbert import SentenceTransformerEncoder
@@ -70,9 +71,17 @@ class ShardServer:
         return str(ray.get_runtime_context().get_node_id())
 
     def first_stage(
-        self, name: str, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+        self,
+        name: str,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> FirstStage:
-        return self.partitions[name].first_stage(vector, text, depth, dense, keyword)
+        return self.partitions[name].first_stage(vector, text, depth, dense, keyword, only, fixable)
 
     def late(self, name: str, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
         return self.partitions[name].late(query_tokens, rows)
@@ -95,9 +104,20 @@ class RayShards:
         self.bounds = split_points(size, len(self.handles))
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]:
-        calls = [h.first_stage.remote(self.name, vector, text, depth, dense, keyword) for h in self.handles]
+        """Every shard's candidates; a filter travels to the shards, which apply it per segment."""
+        calls = [
+            h.first_stage.remote(self.name, vector, text, depth, dense, keyword, only, fixable)
+            for h in self.handles
+        ]
         found: list[FirstStage] = ray.get(calls)
         return found
 

@@ -2,8 +2,9 @@
 
 Tools (built on the official ``mcp`` SDK's ``MCPServer``):
 
-- ``ask(question, k)``: the passages that answer it, best first, each cited to the exact
-  characters of its document, and the answer sentence, or none when the documents do not answer;
+- ``ask(question, k, doc, meta)``: the passages that answer it, best first, each cited to the
+  exact characters of its document, and the answer sentence, or none when the documents do not
+  answer; ``doc`` globs on doc_id and ``meta`` front-matter fields limit the documents asked;
 - ``get_document(doc_id)``: a document's full text, which every citation's ``start``/``end`` slice.
 
 Each result carries the same JSON the HTTP API returns as structured content (its schema is the
@@ -20,8 +21,9 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
+from pydantic import Field
 
-from qa.core.errors import IndexError_, IngestError, InvalidQuestion, NotReady
+from qa.core.errors import IndexError_, IngestError, InvalidFilter, InvalidQuestion, NotReady
 from qa.http.schemas import MAX_K, DocumentModel, QueryResponse, document_model, to_response
 from qa.service.engine import Engine
 
@@ -30,13 +32,17 @@ INSTRUCTIONS = (
     "of its source (doc_id, start, end, lines, page); the answer is null when the documents do not "
     "answer the question. Call get_document to read a cited document whole."
 )
-USER_ERRORS = (InvalidQuestion, IngestError, NotReady, IndexError_)
+USER_ERRORS = (InvalidQuestion, InvalidFilter, IngestError, NotReady, IndexError_)
+DOC_HELP = "Only documents whose doc_id matches one of these globs (* within a folder, ** across folders)."
+META_HELP = 'Only documents whose front-matter fields (or title) have these values, e.g. {"author": "Ada"}.'
 
 
 def render(response: QueryResponse) -> str:
     """The answer and its passages as a reader would want them in a chat."""
     lines = []
-    if response.answer is not None:
+    if response.message:
+        lines.append(response.message)
+    elif response.answer is not None:
         cite = response.answer.citation
         lines.append(f"Answer ({cite.doc_id}, characters {cite.start}-{cite.end}): {response.answer.text}")
     else:
@@ -56,13 +62,18 @@ def build_server(engine: Engine) -> MCPServer:
     server = MCPServer(name="qa", instructions=INSTRUCTIONS)
 
     @server.tool(description="Answer a question from the documents, with exact citations.")
-    def ask(question: str, k: int = 5) -> Annotated[CallToolResult, QueryResponse]:
+    def ask(
+        question: str,
+        k: int = 5,
+        doc: Annotated[list[str] | None, Field(description=DOC_HELP)] = None,
+        meta: Annotated[dict[str, str] | None, Field(description=META_HELP)] = None,
+    ) -> Annotated[CallToolResult, QueryResponse]:
         if not 1 <= k <= MAX_K:
             raise ToolError(f"k must be between 1 and {MAX_K}, not {k}")
         started = time.perf_counter()
         try:
             cleaned = engine.question(question)
-            result = engine.ask(cleaned, k)
+            result = engine.ask(cleaned, k, doc=doc, meta=meta)
         except USER_ERRORS as error:
             raise ToolError(str(error)) from None
         response = to_response(cleaned, engine.settings.default_mode, result, started)

@@ -121,3 +121,13 @@ def _serve_until_done(
             process.wait(timeout=60)  # a Ray deployment takes a while to shut down
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def library_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over documents in folders, some with front matter (``tests.library``), built."""
+    from tests.library import library_copy
+
+    settings = library_copy(tmp_path_factory.mktemp("library"))
+    build_index(settings, real_embedder())
+    return settings

@@ -7,12 +7,16 @@ fraction of a second where loading the model takes several."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+
+from qa.core.config import SearchMode, Settings
 
 PROBE_SECONDS = 0.5  # a server on loopback answers /readyz in milliseconds
 ASK_SECONDS = 60.0
@@ -30,15 +34,24 @@ def server_url(host: str, port: int) -> str:
     return f"http://{reachable}:{port}"
 
 
-def ask_server(base: str, question: str, k: int, mode: str | None) -> dict[str, Any] | None:
-    """The server's answer at ``base``, or None when no ready server is there."""
+def ask_server(
+    base: str,
+    question: str,
+    k: int,
+    mode: str | None,
+    doc: Sequence[str] = (),
+    meta: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any] | None:
+    """The server's answer at ``base`` (of the documents ``doc`` globs and ``meta`` fields
+    allow), or None when no ready server is there."""
     try:
         with urllib.request.urlopen(f"{base}/readyz", timeout=PROBE_SECONDS) as ready:
             if ready.status != 200:
                 return None
     except (OSError, urllib.error.URLError):  # refused, timed out, or 503 (not ready)
         return None
-    query = {"q": question, "k": str(k), **({"mode": mode} if mode else {})}
+    query = [("q", question), ("k", str(k)), *([("mode", mode)] if mode else [])]
+    query += [("doc", glob) for glob in doc] + [(f"meta.{key}", value) for key, value in meta]
     try:
         with urllib.request.urlopen(
             f"{base}/query?{urllib.parse.urlencode(query)}", timeout=ASK_SECONDS
@@ -63,7 +76,9 @@ def _detail(error: urllib.error.HTTPError) -> str:
 def print_answer(console: Console, body: dict[str, Any]) -> None:
     """The answer and its cited passages, as the HTTP API's JSON carries them."""
     answer = body.get("answer")
-    if answer is not None:
+    if body.get("message"):
+        console.print(f"[yellow]{body['message']}[/yellow]", highlight=False)
+    elif answer is not None:
         cite = answer["citation"]
         console.print(
             f"[bold]answer[/bold] ({cite['doc_id']}:{cite['line_start']}): {answer['text']}", highlight=False
@@ -80,3 +95,26 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
             highlight=False,
         )
         console.print(f'   "{" ".join(passage["text"].split())}"', highlight=False)
+
+
+def ask_in_process(
+    settings: Settings,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+    doc: list[str],
+    meta: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """The question answered by an Engine in this process, as the HTTP API's JSON."""
+    from qa.http.schemas import to_response
+    from qa.service.engine import Engine
+
+    engine = Engine(settings=settings)
+    cleaned = engine.question(question)
+    engine.check_index()  # fails fast, before the model loads
+    engine.load()
+    started = time.perf_counter()  # took_ms means what the API's means: the question alone
+    result = engine.ask(cleaned, k, mode, doc=doc, meta=meta)
+    response = to_response(cleaned, mode or settings.default_mode, result, started)
+    body: dict[str, Any] = response.model_dump(mode="json")
+    return body

@@ -229,42 +229,40 @@ def ask(
     local: Annotated[
         bool, typer.Option("--local", help="Load the index here even if a server runs.")
     ] = False,
+    doc: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only documents whose doc_id matches this glob (* within a folder, ** across); repeatable."
+        ),
+    ] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(help="Only documents whose front-matter field KEY is VALUE (KEY=VALUE); repeatable."),
+    ] = None,
 ) -> None:
     """Answer a question with a citation for every passage: from the server on QA_HOST:QA_PORT
     when one is running, else from the index in this process (which loads the model first)."""
-    from qa.cli.answers import ServerRefused, ask_server, print_answer, server_url
+    from qa.cli.answers import ServerRefused, ask_in_process, ask_server, print_answer, server_url
+    from qa.core.filters import make_filter, meta_pairs
 
     with _user_errors():
         settings = _settings()
+        globs, fields = doc or [], meta_pairs(meta or [])
+        make_filter(globs, fields)  # bad syntax is refused before anything is asked
         base = server_url(settings.host, settings.port)
         try:
-            body = None if local else ask_server(base, question, k, mode)
+            body = None if local else ask_server(base, question, k, mode, globs, fields)
         except ServerRefused as error:
             raise UserError(str(error)) from None
         if body is not None:
             errors.print(f"[dim](asked the server at {base})[/dim]", highlight=False)
         else:
-            body = _ask_in_process(settings, question, k, mode)
+            body = ask_in_process(settings, question, k, mode, globs, fields)
             errors.print(f"[dim](no server at {base}: answered in this process)[/dim]", highlight=False)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     print_answer(console, body)
-
-
-def _ask_in_process(settings: Settings, question: str, k: int, mode: SearchMode | None) -> dict[str, Any]:
-    from qa.http.schemas import to_response
-    from qa.service.engine import Engine
-
-    engine = Engine(settings=settings)
-    cleaned = engine.question(question)
-    engine.check_index()  # fails fast, before the model loads
-    engine.load()
-    started = time.perf_counter()  # took_ms means what the API's means: the question alone
-    result = engine.ask(cleaned, k, mode)
-    response = to_response(cleaned, mode or settings.default_mode, result, started)
-    body: dict[str, Any] = response.model_dump(mode="json")
-    return body
 
 
 @app.command()
@@ -376,8 +374,30 @@ def eval_(
     whole_documents: Annotated[
         bool, typer.Option(help="BEIR: one truncated passage per document, as in published reference runs.")
     ] = False,
+    wikiqa: Annotated[
+        Path | None, typer.Option(help="WikiQA JSONL: measure the reader (MAP, MRR, P@1, F1, ECE).")
+    ] = None,
+    squad: Annotated[
+        Path | None, typer.Option(help="SQuAD 2.0 JSON: measure the reader on its articles.")
+    ] = None,
+    article: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--squad: the article (title as in the file) whose questions are asked; repeatable. "
+            "Default: the held-out articles recorded with the reader's weights."
+        ),
+    ] = None,
 ) -> None:
-    """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side."""
+    """Measure retrieval on a BEIR dataset or a question set, comparing search modes side by side;
+    or the reader on WikiQA or SQuAD-format data."""
+    if wikiqa is not None or squad is not None:
+        if sum(x is not None for x in (beir, questions, wikiqa, squad)) != 1:
+            with _user_errors():
+                raise UserError("give exactly one of --beir, --questions, --wikiqa or --squad")
+        from qa.cli.reading import eval_reader
+
+        eval_reader(wikiqa, squad, article, output, index_dir)
+        return
     from qa.evaluation.data import load_beir, load_question_set
     from qa.evaluation.runs import beir_report, question_report, write_report
     from qa.evaluation.table import results_table

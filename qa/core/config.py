@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     )
 
     default_mode: SearchMode = "hybrid"
+    answer_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Confidence at which the answer sentence counts as an answer; unset: the threshold "
+        "recorded with the reader's weights (best answer-triggering F1 on held-out training articles).",
+    )
     embed_batch_size: int = Field(64, ge=1)
 
     # The query path: concurrent questions share one model call; repeated ones are answered from memory.

@@ -19,6 +19,10 @@ class InvalidQuestion(ValueError):
     """A question that cannot be asked (empty, too long, control characters)."""
 
 
+class InvalidFilter(ValueError):
+    """A ``doc`` glob or ``meta`` filter that cannot be applied; the message says what to write."""
+
+
 class NotReady(RuntimeError):
     """The model or the index is not loaded (yet); the message says which, and why."""
 

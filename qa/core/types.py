@@ -145,3 +145,4 @@ class SearchResult:
     hits: list[Hit]
     answer: Answer | None
     answerable: bool
+    message: str | None = None  # why nothing was searched (no document matches the filter)

@@ -35,6 +35,7 @@ from qa.service.lifecycle import public_message, watch_index
 # How each refusal raised in the core reads over HTTP; looked up along the exception's classes.
 REFUSAL_STATUS: dict[type[Exception], int] = {
     errors.InvalidQuestion: 422,
+    errors.InvalidFilter: 422,
     errors.InvalidDocId: 422,
     errors.UnreadableDocument: 422,
     errors.TooLarge: 413,

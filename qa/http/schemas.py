@@ -71,7 +71,8 @@ class PassageModel(BaseModel):
 
 class AnswerModel(BaseModel):
     text: str
-    score: float
+    score: float = Field(description="The reader's confidence (kept under its older name).")
+    confidence: float = Field(description="Calibrated probability that the sentence answers the question.")
     citation: CitationModel
 
 
@@ -82,12 +83,29 @@ class QueryResponse(BaseModel):
     answerable: bool
     answer: AnswerModel | None
     passages: list[PassageModel]
+    message: str | None = Field(
+        None, description="Why nothing was searched: no document matches the `doc`/`meta` filter."
+    )
+
+
+DOC_HELP = (
+    "Only documents whose doc_id matches one of these globs: `*` within a folder, `**` across "
+    "folders (docs/*.md, docs/**)."
+)
+META_HELP = (
+    "Only documents whose front-matter fields (or title) have these values, every key; "
+    "a value with `*` is a glob."
+)
 
 
 class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     question: str = Field(description="The question, 1 to 2,000 characters.")
     k: int = Field(5, ge=1, le=MAX_K, description="How many passages to return.")
     mode: SearchMode | None = Field(None, description="hybrid (default), dense or keyword.")
+    doc: list[str] | str | None = Field(None, description=DOC_HELP)
+    meta: dict[str, str | list[str]] | None = Field(None, description=META_HELP)
 
 
 class DocumentModel(BaseModel):
@@ -213,11 +231,15 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         answerable=result.answerable,
         answer=AnswerModel(
-            text=answer.text, score=round(answer.score, 6), citation=citation_model(answer.citation)
+            text=answer.text,
+            score=round(answer.score, 6),
+            confidence=round(answer.score, 6),
+            citation=citation_model(answer.citation),
         )
         if answer
         else None,
         passages=[passage_model(rank, hit) for rank, hit in enumerate(result.hits, start=1)],
+        message=result.message,
     )
 
 

@@ -153,6 +153,21 @@ def tune_for_search(index: Any, ef_search: int) -> None:
         faiss.extract_index_ivf(index).nprobe = max(1, ef_search // 4)
 
 
+def search_selected(index: Any, vector: Vectors, k: int, selected: Any) -> list[tuple[int, float]]:
+    """The best ``k`` of the rows ``selected`` (a bool array) marks, searched by ``index`` with an
+    ID selector; fewer when the approximate search reaches fewer. RuntimeError for a type without
+    selectors (a pre-transform, say)."""
+    bitmap = np.packbits(selected, bitorder="little")  # both live until the search returns
+    selector = faiss.IDSelectorBitmap(len(selected), faiss.swig_ptr(bitmap))
+    parameters = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+    if isinstance(index, faiss.IndexHNSW):  # the index's own accuracy knobs kept
+        parameters = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)  # type: ignore[attr-defined]
+    elif isinstance(index, faiss.IndexIVF):
+        parameters = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
+    scores, rows = index.search(np.asarray(vector, np.float32).reshape(1, -1), k, params=parameters)
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0 and selected[r]]
+
+
 def _read_faiss(path: Path) -> Any:
     """Memory-mapped where the index type allows it, read into memory otherwise."""
     try:

@@ -15,6 +15,9 @@ passages' keyword statistics::
       passage_offsets.i64 where each line starts (and the last ends)
       documents.jsonl     one document a line: the exact text citations index into
       documents.json      per document: content hash, byte span in documents.jsonl, its rows
+      fields.json         per document: its title and plain metadata values, what ``meta``
+                          filters match (segments written before it have none: read from
+                          documents.jsonl when first asked for)
       keyword/            vocabulary, postings (row, term frequency) by word, passage lengths
 
 A document's passages are contiguous rows. Texts of documents are read from disk when asked for.
@@ -33,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.core.errors import IndexCorrupt
+from qa.core.filters import document_fields
 from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, TokenVectors, Vectors
 from qa.index.codec import FLOAT16, load_codec
@@ -41,6 +45,7 @@ from qa.index.storage import file_checksums, read_array, verify
 
 SEGMENT_FORMAT = 1
 RECORD = "segment.json"
+FIELDS = "fields.json"
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class SegmentWriter:
             for name in ("vectors.f32", "tokens.bin", "token_starts.i32", "passages.jsonl", "documents.jsonl")
         }
         self.entries: dict[str, Entry] = {}
+        self.fields: dict[str, dict[str, str]] = {}
         self.counts: list[int] = []
         self.line_ends: list[int] = []  # byte offset where each passage's line ends
         self.keyword = KeywordWriter()
@@ -127,6 +133,7 @@ class SegmentWriter:
         self.entries[document.doc_id] = Entry(
             document.content_hash, self.bytes, length, self.size, len(passages)
         )
+        self.fields[document.doc_id] = document_fields(document.title, document.metadata)
         self.bytes += length
         first = self.size
         ends = self.line_ends[-1] if self.line_ends else 0
@@ -152,6 +159,7 @@ class SegmentWriter:
         self.codec.save(self.folder)
         table = {doc_id: list(asdict(entry).values()) for doc_id, entry in self.entries.items()}
         (self.folder / "documents.json").write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        (self.folder / FIELDS).write_text(json.dumps(self.fields, ensure_ascii=False), encoding="utf-8")
         return {
             "format": SEGMENT_FORMAT,
             "passages": self.size,
@@ -197,6 +205,20 @@ class Segment:
         """Passage ``row``, read from disk (memory-mapped), numbered ``number`` (default ``row``)."""
         fields = json.loads(bytes(self._lines_file[int(self.lines[row]) : int(self.lines[row + 1])]))
         return Passage(**{**fields, "passage_id": row if number is None else number})
+
+    @cached_property
+    def fields(self) -> dict[str, dict[str, str]]:
+        """doc_id -> the document's fields (``qa.core.filters.document_fields``), read once."""
+        path = self.path / FIELDS
+        if path.exists():
+            found: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+            return found
+        fields = {}  # a segment written before fields.json: from its documents, once
+        with (self.path / "documents.jsonl").open("rb") as handle:
+            for line in handle:
+                row = json.loads(line)
+                fields[row["doc_id"]] = document_fields(row["title"], row["metadata"])
+        return fields
 
     def document(self, doc_id: str) -> Document:
         entry = self.entries[doc_id]

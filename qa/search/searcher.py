@@ -7,7 +7,7 @@ uses an acronym of the question, one that writes it out ("research and developme
 counts as matching it (``qa.search.acronyms``).
 
 The answer sentence is not chosen here: a ``Reader`` (``qa.core.protocols``; the default is
-``qa.answer.rules.RuleReader``) is handed the top passages' evidence and returns the answer, or
+``qa.answer.learned.LearnedReader``) is handed the top passages' evidence and returns the answer, or
 None when they do not answer the question.
 """
 
@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qa.core.config import SearchMode
+from qa.core.filters import NO_MATCH, Filter
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Evidence, Hit, Query, SearchResult, cite
 from qa.index.generations import Generation
 from qa.lang.en import answers as en_rules
+from qa.search import spelling
 from qa.search.acronyms import written_out
 from qa.search.late import credited
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
@@ -75,30 +77,36 @@ class Searcher:
         return embed_questions(self.encoder, [question])[0]
 
     def first_stage(
-        self, query: Query, depth: int, dense: bool = True, keyword: bool = True
+        self, query: Query, depth: int, dense: bool = True, keyword: bool = True, only: Filter | None = None
     ) -> tuple[Ranked, Ranked]:
-        """Dense and keyword candidates, each the merge of every shard's best ``depth``."""
-        parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword)
+        """Dense and keyword candidates, each the merge of every shard's best ``depth`` (of the
+        passages ``only`` allows, when given); the shards correct the question's misspelled words
+        among those the model's tokenizer does not hold whole (``qa.search.spelling``)."""
+        fixable = spelling.fixable(self.encoder, query.text) if keyword else ()
+        parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword, only, fixable)
         return merge([p.dense for p in parts], depth), merge([p.keyword for p in parts], depth)
 
-    def dense(self, query: Query, depth: int) -> Ranked:
-        return self.first_stage(query, depth, keyword=False)[0]
+    def dense(self, query: Query, depth: int, only: Filter | None = None) -> Ranked:
+        return self.first_stage(query, depth, keyword=False, only=only)[0]
 
-    def keyword(self, query: Query, depth: int) -> Ranked:
-        return self.first_stage(query, depth, dense=False)[1]
+    def keyword(self, query: Query, depth: int, only: Filter | None = None) -> Ranked:
+        return self.first_stage(query, depth, dense=False, only=only)[1]
 
     def late(self, query: Query, rows: Sequence[int]) -> Ranked:
         """``rows`` scored by late interaction over their stored word pieces, best first."""
         scores = dict(item for part in self.shards.late(query.tokens, rows) for item in part)
         return sorted(((row, scores[row]) for row in rows), key=lambda item: -item[1])
 
-    def rank(self, query: Query, depth: int, mode: SearchMode) -> list[tuple[int, float]]:
-        """(passage row, score) best first, at most ``depth`` of them."""
+    def rank(
+        self, query: Query, depth: int, mode: SearchMode, only: Filter | None = None
+    ) -> list[tuple[int, float]]:
+        """(passage row, score) best first, at most ``depth`` of them, of the passages ``only``
+        allows (the first stage searches only those; what follows re-ranks its candidates)."""
         if mode == "keyword":
-            return self.keyword(query, depth)
+            return self.keyword(query, depth, only)
         if mode == "dense":
-            return self.dense(query, depth)
-        dense_ranked, keyword_ranked = self.first_stage(query, max(depth, CANDIDATES))
+            return self.dense(query, depth, only)
+        dense_ranked, keyword_ranked = self.first_stage(query, max(depth, CANDIDATES), only=only)
         dense = [row for row, _ in dense_ranked]
         keyword = [row for row, _ in keyword_ranked]
         first = sorted(reciprocal_rank_fusion([dense, keyword]).items(), key=lambda item: -item[1])
@@ -144,18 +152,33 @@ class Searcher:
         return found
 
     def ranked_passages(
-        self, question: str, depth: int, mode: SearchMode = "hybrid"
+        self, question: str, depth: int, mode: SearchMode = "hybrid", only: Filter | None = None
     ) -> list[tuple[int, float]]:
         """(passage row, score) pairs, best first: what evaluation pools into document rankings."""
-        return self.rank(self.embed(question), depth, mode)
+        return self.rank(self.embed(question), depth, mode, only)
 
-    def search(self, question: str, k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        return self.search_query(self.embed(question), k, mode)
+    def search(
+        self, question: str, k: int, mode: SearchMode = "hybrid", only: Filter | None = None
+    ) -> SearchResult:
+        return self.search_query(self.embed(question), k, mode, only)
 
-    def search_query(self, query: Query, k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        """Search with a question already embedded (by :func:`embed_questions`, possibly in a batch)."""
-        ranked = self.rank(query, k, mode)
+    def matches_any(self, only: Filter) -> bool:
+        """Whether any served document with passages matches ``only`` (read from the catalog)."""
+        generation = self.generation
+        for doc_id, segment in generation.documents.owners.items():
+            if generation.rows_of_doc.get(doc_id) and only.matches(doc_id, segment.fields.get(doc_id, {})):
+                return True
+        return False
+
+    def search_query(
+        self, query: Query, k: int, mode: SearchMode = "hybrid", only: Filter | None = None
+    ) -> SearchResult:
+        """Search with a question already embedded (by :func:`embed_questions`, possibly in a batch),
+        among the passages ``only`` allows; when it allows none, the result says so."""
+        ranked = self.rank(query, k, mode, only)
         hits = [self.hit(row, score) for row, score in ranked]
+        if not ranked and only and not self.matches_any(only):
+            return SearchResult([], None, False, f"{NO_MATCH} ({only.describe()}); GET /documents lists them")
         if self.reader is None or not ranked:
             return SearchResult(hits, None, False)
         answer = self.reader.read(query, self.evidence([row for row, _ in ranked[:ANSWER_PASSAGES]]))

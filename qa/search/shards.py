@@ -13,10 +13,15 @@ cases, so the two return the same passages in the same order:
 - keyword: BM25 with the statistics of every segment's live rows summed (``qa.index.keyword``),
   so every shard scores with corpus-wide IDF and average length.
 - ties (equal scores) go to the lower row everywhere, so a merge cannot reorder them.
+- a ``Filter`` (``qa.core.filters``) is applied inside each segment: its allowed rows are a mask
+  (live rows of matching documents), the dense search's ID selector and a mask on keyword scores,
+  so a shard returns its best ``depth`` allowed rows, not its best ``depth`` rows thinned out.
+- keyword words the vocabulary has never seen are corrected first (``qa.search.spelling``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,13 +29,18 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from qa.core.filters import Filter
 from qa.core.types import TokenVectors, Vectors
-from qa.index.generations import Generation, tune_for_search
-from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer, words_of
+from qa.index.generations import Generation, search_selected, tune_for_search
+from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer
 from qa.index.segments import Segment
 from qa.search.late import late_interaction
+from qa.search.spelling import Speller, raw_words
 
 Ranked = list[tuple[int, float]]  # (passage row in the generation, score), best first
+Mask = npt.NDArray[np.bool_]
+EXACT_BELOW = 4096  # allowed rows of a segment searched exactly rather than through its ANN index
+KEPT_FILTERS = 32  # filters whose allowed rows a partition keeps, the latest used
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,14 @@ class Shards(Protocol):
     """The parts of a generation a question is searched in, asked all at once."""
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]: ...
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> list[Ranked]: ...
@@ -78,36 +95,48 @@ class Piece:
     def whole(self) -> bool:
         return self.lo == 0 and self.hi == self.segment.size
 
-    def dense(self, vector: Vectors, depth: int) -> Ranked:
-        """Best ``depth`` live rows by inner product: the segment's approximate index when it has one
-        and this piece is all of it, exact products otherwise."""
-        live = self.live[self.lo : self.hi]
-        depth = min(depth, int(live.sum()))
+    def dense(self, vector: Vectors, depth: int, allowed: Mask | None = None) -> Ranked:
+        """Best ``depth`` live rows (of those ``allowed``, when given: a mask over the segment) by
+        inner product: the segment's approximate index when it has one and this piece is all of
+        it (with an ID selector for ``allowed``), exact products otherwise."""
+        live = (self.live if allowed is None else allowed)[self.lo : self.hi]
+        count = int(live.sum())
+        depth = min(depth, count)
         if depth <= 0:
             return []
         if self.segment.ann is not None and self.whole:
-            wanted = min(depth + int((~live).sum()), self.segment.size)  # room for tombstoned rows
-            scores, rows = self.segment.ann.search(vector.reshape(1, -1), wanted)
-            found = [
-                (int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0 and live[r]
-            ]
-        else:
-            products = np.asarray(self.segment.vectors[self.lo : self.hi]) @ np.asarray(
-                vector, dtype=np.float32
-            )
+            if allowed is None:
+                wanted = min(depth + int((~live).sum()), self.segment.size)  # room for tombstoned rows
+                scores, rows = self.segment.ann.search(vector.reshape(1, -1), wanted)
+                pairs = zip(rows[0], scores[0], strict=True)
+                return self._named([(int(r), float(s)) for r, s in pairs if r >= 0 and live[r]], depth)
+            if count > EXACT_BELOW:
+                with contextlib.suppress(RuntimeError):  # an index type without ID selectors
+                    found = search_selected(self.segment.ann, vector, depth, live)
+                    if len(found) >= depth:
+                        return self._named(found, depth)
+        # exact products: no index, a cut segment, few allowed rows, or the index fell short of them
+        chosen = np.arange(len(live)) if allowed is None else np.flatnonzero(live)
+        vectors = np.asarray(self.segment.vectors[self.lo : self.hi])
+        products = (vectors if allowed is None else vectors[chosen]) @ np.asarray(vector, dtype=np.float32)
+        if allowed is None:
             products[~live] = -np.inf
-            top = (
-                np.argpartition(-products, depth - 1)[:depth]
-                if depth < len(products)
-                else np.arange(len(products))
-            )
-            found = [(int(r), float(products[r])) for r in top]
+        top = np.argpartition(-products, depth - 1)[:depth] if depth < len(products) else range(len(products))
+        return self._named([(int(chosen[r]), float(products[r])) for r in top], depth)
+
+    def _named(self, found: Ranked, depth: int) -> Ranked:
+        """Rows of this piece as rows of the generation, best first."""
         return merge([[(row + self.base + self.lo, score) for row, score in found]], depth)
 
-    def keyword(self, stats: Statistics, words: Sequence[str], depth: int) -> Ranked:
+    def keyword(
+        self, stats: Statistics, words: Sequence[str], depth: int, allowed: Mask | None = None
+    ) -> Ranked:
         assert self.segment.keyword is not None
-        found = scores((self.segment.keyword, self.live), stats, words)[self.lo : self.hi]
-        return best(found, np.arange(self.base + self.lo, self.base + self.hi, dtype=np.int64), depth)
+        found = scores((self.segment.keyword, self.live), stats, words)
+        if allowed is not None:
+            found[~allowed] = 0
+        rows = np.arange(self.base + self.lo, self.base + self.hi, dtype=np.int64)
+        return best(found[self.lo : self.hi], rows, depth)
 
 
 def _pieces(generation: Generation, start: int, stop: int) -> list[Piece]:
@@ -135,6 +164,9 @@ class Partition:
             if segment.keyword is not None
         ]
         self.stemmer = stemmer()
+        self.speller = Speller(self.statistics_of, self.stemmer)
+        self.spelling = True  # correct unknown keyword words (off: to measure what it changes)
+        self.allowed_by: dict[Filter, list[Mask]] = {}  # per piece, the latest filters used
 
     @classmethod
     def whole(cls, generation: Generation) -> Partition:
@@ -159,19 +191,62 @@ class Partition:
                 return piece, row - piece.base
         return None
 
-    def dense(self, vector: Vectors, depth: int) -> Ranked:
-        return merge([piece.dense(vector, depth) for piece in self.pieces], depth)
+    def allowed(self, only: Filter | None) -> list[Mask | None]:
+        """Per piece, the rows ``only`` allows (live rows of matching documents, a mask over the
+        piece's segment), or None for each when nothing is filtered."""
+        if not only:
+            return [None] * len(self.pieces)
+        masks = self.allowed_by.get(only)
+        if masks is None:
+            masks = []
+            for piece in self.pieces:
+                segment, mask = piece.segment, np.zeros(piece.segment.size, dtype=bool)
+                fields = segment.fields
+                for doc_id, entry in segment.entries.items():
+                    if only.matches(doc_id, fields.get(doc_id, {})):
+                        mask[entry.first : entry.first + entry.count] = True
+                masks.append(mask & piece.live)
+            while len(self.allowed_by) >= KEPT_FILTERS:
+                self.allowed_by.pop(next(iter(self.allowed_by)))
+            self.allowed_by[only] = masks
+        return list(masks)
 
-    def keyword_search(self, text: str, depth: int) -> Ranked:
-        words = words_of([text], self.stemmer)[0]
+    def dense(self, vector: Vectors, depth: int, only: Filter | None = None) -> Ranked:
+        allowed = self.allowed(only)
+        pairs = zip(self.pieces, allowed, strict=True)
+        return merge([piece.dense(vector, depth, mask) for piece, mask in pairs], depth)
+
+    def keyword_words(self, text: str, fixable: Sequence[str] | None = None) -> list[str]:
+        """The question's keyword words, stemmed, those the vocabulary lacks corrected (of the
+        ``fixable`` ones, when given: ``qa.search.spelling.fixable``)."""
+        raw = raw_words(text)
+        stems: list[str] = self.stemmer.stemWords(raw)
+        return self.speller.correct(raw, stems, fixable) if self.spelling else stems
+
+    def keyword_search(
+        self, text: str, depth: int, only: Filter | None = None, fixable: Sequence[str] | None = None
+    ) -> Ranked:
+        words = self.keyword_words(text, fixable)
         if not words or depth <= 0:
             return []
         stats = statistics(self.statistics_of, words)
-        return merge([piece.keyword(stats, words, depth) for piece in self.pieces], depth)
+        allowed = self.allowed(only)
+        pairs = zip(self.pieces, allowed, strict=True)
+        return merge([piece.keyword(stats, words, depth, mask) for piece, mask in pairs], depth)
 
-    def first_stage(self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool) -> FirstStage:
+    def first_stage(
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
+    ) -> FirstStage:
         return FirstStage(
-            self.dense(vector, depth) if dense else [], self.keyword_search(text, depth) if keyword else []
+            self.dense(vector, depth, only) if dense else [],
+            self.keyword_search(text, depth, only, fixable) if keyword else [],
         )
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> Ranked:
@@ -204,9 +279,18 @@ class LocalShards:
         self.partitions = list(partitions)
 
     def first_stage(
-        self, vector: Vectors, text: str, depth: int, dense: bool, keyword: bool
+        self,
+        vector: Vectors,
+        text: str,
+        depth: int,
+        dense: bool,
+        keyword: bool,
+        only: Filter | None = None,
+        fixable: Sequence[str] | None = None,
     ) -> list[FirstStage]:
-        return [part.first_stage(vector, text, depth, dense, keyword) for part in self.partitions]
+        return [
+            part.first_stage(vector, text, depth, dense, keyword, only, fixable) for part in self.partitions
+        ]
 
     def late(self, query_tokens: Vectors, rows: Sequence[int]) -> list[Ranked]:
         return [part.late(query_tokens, rows) for part in self.partitions]

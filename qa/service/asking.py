@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from qa.core.config import SearchMode
 from qa.core.errors import InvalidQuestion
+from qa.core.filters import Filter
 from qa.core.protocols import Encoder
 from qa.core.types import Query, SearchResult
 from qa.search.searcher import Searcher, embed_questions
@@ -23,6 +24,7 @@ class Ask:
     question: str
     k: int
     mode: SearchMode
+    only: Filter | None = None  # the documents asked of (qa.core.filters)
 
 
 def answer_batch(encoder: Encoder, asks: Sequence[Ask]) -> list[SearchResult | Exception]:
@@ -34,7 +36,7 @@ def answer_batch(encoder: Encoder, asks: Sequence[Ask]) -> list[SearchResult | E
 
     def search(ask: Ask, query: Query) -> SearchResult | Exception:
         try:
-            return ask.searcher.search_query(query, ask.k, ask.mode)
+            return ask.searcher.search_query(query, ask.k, ask.mode, ask.only)
         except Exception as error:  # handed to that request alone
             return error
 

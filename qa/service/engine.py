@@ -10,16 +10,17 @@ No module-level state: everything lives on the Engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer.rules import RuleReader
+from qa.answer.learned import LearnedReader
 from qa.core.config import SearchMode, Settings
 from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
+from qa.core.filters import Filter, make_filter
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Document, Hit, SearchResult
 from qa.index.build import BuildSummary, Progress, build_index, parameters_for
@@ -35,8 +36,8 @@ from qa.service.writes import Written
 
 
 def default_reader(settings: Settings, encoder: Encoder) -> Reader:
-    """The reader the settings name (today the one rule-based English reader)."""
-    return RuleReader(encoder)
+    """The learned reader (``qa.answer.learned``), answering at ``QA_ANSWER_THRESHOLD``."""
+    return LearnedReader(settings.answer_threshold)
 
 
 def open_searcher(generation: Generation, encoder: Encoder, settings: Settings | None = None) -> Searcher:
@@ -50,9 +51,14 @@ def open_local(settings: Settings, encoder: Encoder, name: str) -> Searcher:
     return open_searcher(generation, encoder, settings)
 
 
+NEUTRAL_PROMPT = "Ask a question about these documents…"
+PROMPT_TITLE_CHARS = 60
 # how a generation is opened for search: in process, or over Ray shards (qa.distributed)
 SearcherFactory = Callable[[Settings, Encoder, str], Searcher]
-CacheKey = tuple[str, str, int, str]  # (generation, question, k, mode)
+CacheKey = tuple[str, str, int, str, Filter | None]  # (generation, question, k, mode, filter)
+# doc globs: one or several; meta: {"KEY": "VALUE" or ["VALUE", ...]} (qa.core.filters)
+DocGlobs = str | Sequence[str] | None
+MetaFields = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] | None
 
 
 @dataclass
@@ -73,6 +79,7 @@ class Engine:
     # touched only on the event loop, so no lock
     answers: LRUCache[CacheKey, SearchResult] | None = None
     open_searcher: SearcherFactory = open_local
+    prompts: dict[str, str] = field(default_factory=dict)  # generation -> its question box prompt
 
     # loading
 
@@ -109,16 +116,35 @@ class Engine:
         """``question`` cleaned, or ``InvalidQuestion`` saying what is wrong with it."""
         return clean_question(question, self.settings.max_question_chars)
 
-    def ask(self, question: str, k: int = 5, mode: SearchMode | None = None) -> SearchResult:
-        """Passages and the answer for ``question``, in this thread."""
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        mode: SearchMode | None = None,
+        doc: DocGlobs = None,
+        meta: MetaFields = None,
+    ) -> SearchResult:
+        """Passages and the answer for ``question``, in this thread; only of the documents whose
+        doc_id matches a ``doc`` glob and whose front matter has every ``meta`` field, when given
+        (``InvalidFilter`` for bad syntax; ``message`` says when no document matches)."""
         searcher = self.ready_searcher()
-        return searcher.search(self.question(question), k, mode or self.settings.default_mode)
+        only = make_filter(doc, meta)
+        return searcher.search(self.question(question), k, mode or self.settings.default_mode, only)
 
-    def search(self, question: str, k: int = 5, mode: SearchMode | None = None) -> list[Hit]:
-        """The passages for ``question``, best first, each cited; no answer sentence is read."""
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        mode: SearchMode | None = None,
+        doc: DocGlobs = None,
+        meta: MetaFields = None,
+    ) -> list[Hit]:
+        """The passages for ``question``, best first, each cited; no answer sentence is read.
+        ``doc`` and ``meta`` filter the documents searched, as for :meth:`ask`."""
         searcher = self.ready_searcher()
+        only = make_filter(doc, meta)
         query = searcher.embed(self.question(question))
-        ranked = searcher.rank(query, k, mode or self.settings.default_mode)
+        ranked = searcher.rank(query, k, mode or self.settings.default_mode, only)
         return [searcher.hit(row, score) for row, score in ranked]
 
     def start_batching(self) -> None:
@@ -143,20 +169,21 @@ class Engine:
             self.batcher = None
 
     async def ask_async(
-        self, question: str, k: int = 5, mode: SearchMode | None = None
+        self, question: str, k: int = 5, mode: SearchMode | None = None, only: Filter | None = None
     ) -> tuple[str, SearchMode, SearchResult]:
         """(cleaned question, mode, result) without blocking the event loop: the question joins
-        the next batch, and one asked before of the same generation is answered from the cache."""
+        the next batch, and one asked before of the same generation (and filter) is answered from
+        the cache. ``only`` is a filter the edge made (``qa.core.filters.make_filter``)."""
         searcher = self.ready_searcher()
         cleaned = self.question(question)
         chosen: SearchMode = mode or self.settings.default_mode
-        key = (searcher.generation.name, cleaned, k, chosen)
+        key = (searcher.generation.name, cleaned, k, chosen, only)
         cached = self.answers.get(key) if self.answers is not None else None
         if cached is not None:
             return cleaned, chosen, cached
-        ask = Ask(searcher, cleaned, k, chosen)
+        ask = Ask(searcher, cleaned, k, chosen, only)
         if self.batcher is None:  # no server running: nothing to batch with
-            result = await run_in_threadpool(searcher.search, cleaned, k, chosen)
+            result = await run_in_threadpool(searcher.search, cleaned, k, chosen, only)
         else:
             result = await self.batcher.submit(ask)
         if self.answers is not None:
@@ -167,6 +194,22 @@ class Engine:
 
     def served_documents(self) -> Mapping[str, Document]:
         return self.searcher.generation.documents if self.searcher is not None else {}
+
+    def prompt(self) -> str:
+        """A question box's placeholder drawn from the served corpus: "Ask about <the title of
+        its largest document>…"; a neutral one while nothing is served."""
+        searcher = self.searcher
+        if searcher is None or not searcher.generation.rows_of_doc:
+            return NEUTRAL_PROMPT
+        generation = searcher.generation
+        if generation.name not in self.prompts:
+            rows = generation.rows_of_doc
+            largest = min(rows, key=lambda doc_id: (-len(rows[doc_id]), doc_id))
+            title = " ".join(generation.documents[largest].title.split()) or largest
+            if len(title) > PROMPT_TITLE_CHARS:
+                title = title[:PROMPT_TITLE_CHARS].rsplit(" ", 1)[0]
+            self.prompts = {generation.name: f"Ask about {title}…"}
+        return self.prompts[generation.name]
 
     def documents(self) -> list[tuple[Document, int]]:
         """Every served document with its number of passages."""

@@ -27,7 +27,7 @@ from tests.conftest import ROOT, article_copy, real_embedder, running_server
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it, Playwright never downloads one
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 TIMEOUT_MS = 30_000  # two shared cores: the first query warms the model
-UNIDO = "what did UNIDO announce?"
+UNIDO = "Which UN centre did UNIDO announce at WAIC?"
 UNANSWERABLE = "what is the capital of France?"
 HOSTILE_DOC = "harbour-notes.txt"
 # The ships are outside the BMP: one character to Python (and to citations), two to JavaScript.

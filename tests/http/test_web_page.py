@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from qa.core.config import Settings
 from qa.http.routes.web import static_dir
 from tests.conftest import ROOT
 
@@ -81,3 +82,41 @@ def test_the_assets_ship_in_the_wheel(tmp_path: Path) -> None:
     shipped = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"qa/http/static/{path.name}" for path in static_dir().iterdir()}
     assert expected and expected <= shipped
+
+
+PLACEHOLDER = re.compile(r'<input id="question"[^>]*placeholder="([^"]*)"')
+
+
+def test_the_question_box_suggests_the_served_corpus_not_a_fixed_question(
+    client: TestClient, library_settings: Settings
+) -> None:
+    import html
+
+    from qa.http.app import create_app
+    from tests.conftest import real_embedder
+
+    shipped = (static_dir() / "index.html").read_text(encoding="utf-8")
+    assert "UNIDO" not in shipped and "UNIDO" not in (static_dir() / "page.js").read_text(encoding="utf-8")
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    rows = engine.ready_searcher().generation.rows_of_doc
+    largest = max(rows, key=lambda doc_id: len(rows[doc_id]))
+    [article] = PLACEHOLDER.findall(client.get("/").text)
+    assert html.unescape(article) == f"Ask about {engine.document(largest).title[:60].rsplit(' ', 1)[0]}…"
+    with TestClient(create_app(library_settings, real_embedder())) as library:
+        [other] = PLACEHOLDER.findall(library.get("/").text)
+        titles = {doc.title for doc, _ in library.app.state.engine.documents()}  # type: ignore[attr-defined]
+    assert other != article and other.startswith("Ask about ")
+    assert any(
+        title.startswith(html.unescape(other).removeprefix("Ask about ").removesuffix("…"))
+        for title in titles
+    )
+
+
+def test_the_question_box_is_neutral_while_no_index_is_served(tmp_path: Path) -> None:
+    from qa.http.app import create_app
+    from tests.conftest import real_embedder
+
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index").resolved()
+    with TestClient(create_app(settings, real_embedder())) as unbuilt:
+        [neutral] = PLACEHOLDER.findall(unbuilt.get("/").text)
+    assert neutral == "Ask a question about these documents…"

@@ -17,7 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 from qa.core.config import Settings
 from tests.conftest import ARTICLE, free_port
 
-QUESTION = "what did UNIDO announce?"
+QUESTION = "Which UN centre did UNIDO announce at WAIC?"
 
 
 def _env(settings: Settings) -> dict[str, str]:

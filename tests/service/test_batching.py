@@ -207,7 +207,11 @@ def test_concurrent_http_questions_share_model_calls(served: Settings) -> None:
             assert batched["answer"] is None
             continue
         # same sentence and citation; the score may differ in the 6th decimal (padding in the batch)
-        assert {**batched["answer"], "score": 0} == {**single["answer"], "score": 0}
+        assert {**batched["answer"], "score": 0, "confidence": 0} == {
+            **single["answer"],
+            "score": 0,
+            "confidence": 0,
+        }
         assert batched["answer"]["score"] == pytest.approx(single["answer"]["score"], abs=1e-5)
 
 

@@ -14,7 +14,7 @@ from tests.conftest import article_copy, real_embedder
 
 def test_open_asks_with_a_cited_answer(article_settings: Settings) -> None:
     engine = qa.open(article_settings, encoder=real_embedder())
-    result = engine.ask("what did UNIDO announce?", k=3)
+    result = engine.ask("Which UN centre did UNIDO announce at WAIC?", k=3)
     assert result.answerable and result.answer is not None
     cite = result.answer.citation
     document = engine.document(cite.doc_id)

@@ -1,7 +1,9 @@
 """English: the ``Language`` chunking, keyword search and the page-layout rules read.
 
 Every English word list and English-word pattern of the pipeline lives in this package: here
-what chunking, keyword search and layout need, in ``answers`` what the rule-based reader needs.
+what chunking, keyword search and layout need; in ``answers`` the cue words the learned reader's
+features read (question words, stop words, years, months, numbers, units) and the acronym rules
+search uses.
 """
 
 from __future__ import annotations

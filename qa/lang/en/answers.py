@@ -1,7 +1,10 @@
-"""English for the rule-based reader: answer types, names, acronyms, titles and focus nouns.
+"""English for the reader and for acronyms: the cue words the learned reader's features read, and
+the rules that tell when a text writes out an acronym of the question.
 
-The reader (``qa.answer``) is English through and through, so it reads these directly; what the
-rest of the pipeline needs of a language is ``qa.lang.en.ENGLISH``.
+The reader (``qa.answer.learned``) learns how much each cue counts; none of them vetoes an answer.
+Every pattern here is general English (question words, month names, number words, units), tested
+in ``tests/lang/test_en_answers.py`` on sentences of its own. What the rest of the pipeline needs of
+a language is ``qa.lang.en.ENGLISH``.
 """
 
 from __future__ import annotations
@@ -13,202 +16,77 @@ from typing import Any, Literal
 
 from qa.lang.en import ENGLISH
 
-AnswerType = Literal[
-    "contact",
-    "time",
-    "age",
-    "money",
-    "duration",
-    "number",
-    "date",
-    "person",
-    "place",
-    "company",
-    "university",
-    "bank",
-    "hospital",
-    "museum",
-]
+# Reader cues
 
-
-MONEY_WORDS = (
-    r"(?:cost|costs|costing|price|prices|priced|budget|budgets|funding|money|spend|spent|pay|paid|"
-    r"salary|fee|fees|invest\w*|worth)"
+# Words too common to say what a question is about (lower case; "whats" and "s" for typed questions).
+STOP_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """a an the of in on at to for from by with about as into over after before between during under
+        is are was were be been being am do does did done has have had having will would shall should
+        can could may might must and or but if then than that this these those it its it's he she they
+        them his her their there here what which who whom whose when where why how whats s t not no yes
+        i you we me my your our us one ones also get got so such very just much many""",
+    )
 )
 
-
-QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
-    (
-        "contact",
-        re.compile(
-            r"\b(?:website|web ?site|web address|url|homepage|e-?mail(?: address)?|phone(?: number)?|"
-            r"telephone|contact details)\b|"
-            r"\b(?:what|where)(?:’s|'s| is| was| are)? "
-            r"(?:the |its |their |his |her |(?:[\w.-]+ ){0,3}[\w.-]+[’']s )?"
-            r"(?:street |postal |mailing |home |office )?address(?:\s+(?:of|for)\b|\s*[?.!]*\s*$)",
-            re.I,
-        ),
-    ),
-    (
-        "time",
-        re.compile(r"\b(?:what|which|at what) time\b|\b(?:opening|business|office|visiting) hours\b", re.I),
-    ),
-    ("age", re.compile(r"\bhow old\b|\b(?:what|which|at what) age\b", re.I)),
-    ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
-    (
-        "money",
-        re.compile(
-            rf"\bhow (?:much|expensive)\b.*\b{MONEY_WORDS}\b|\bhow (?:much|expensive)\b.*\b(?:cost|pay)\w*|"
-            rf"\bwhat (?:is |was |are |were )?(?:the )?(?:\w+ )?{MONEY_WORDS}\b",
-            re.I,
-        ),
-    ),
-    ("duration", re.compile(r"\bhow long\b", re.I)),
-    (
-        "number",
-        re.compile(
-            r"\bhow (?:many|much|large|big|far)\b|\bwhat (?:is |was |are )?(?:the )?"
-            r"(?:number|percentage|share|amount|population|size)\b",
-            re.I,
-        ),
-    ),
-    (
-        "date",
-        re.compile(
-            r"^\s*when\b|\b(?:what|which) (?:date|day|month|year)\b|\bin what year\b|\bsince when\b|"
-            r"\bwhat(?:’s|'s| is| was| are| were) the (?:\w+ )?(?:deadline|due date|start date|end date)\b",
-            re.I,
-        ),
-    ),
-    (
-        "place",
-        re.compile(
-            r"^\s*where\b|\b(?:which|what) (?:city|cities|country|countries|town|region|place|venue|"
-            r"state|province|continent|location)\b",
-            re.I,
-        ),
-    ),
-]
-
-
-MONTHS = (
-    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+QuestionClass = Literal["what", "which", "when", "where", "who", "why", "how", "how_quant", "other"]
+QUESTION_CLASSES: tuple[QuestionClass, ...] = (
+    "what",
+    "which",
+    "when",
+    "where",
+    "who",
+    "why",
+    "how",
+    "how_quant",
+    "other",
 )
+WH_WORDS = frozenset({"what", "which", "when", "where", "who", "whom", "whose", "why", "how"})
+WORDS = re.compile(r"[^\W_]+")  # words of any script, digits included
+QUANTITY_QUESTION = re.compile(r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|deep|wide)\b")
+TIME_QUESTION = re.compile(r"\b(?:what|which) (?:year|date|day|month|century|decade|time|era|period)s?\b")
 
-
-DATE = re.compile(
-    rf"\b(?:{MONTHS})\b(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})\b|"
-    r"\b(?:1[5-9]|20)\d\d\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
-    r"\b(?:yesterday|today|tomorrow|(?:last|next|this) (?:year|month|week)|decade|century)\b|"
-    r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b",
+YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
+MONTH = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b", re.I
 )
-
-
-NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|dozen|half|single|double|several|few|many"
+DIGIT = re.compile(r"\d")
+NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen)\b", re.I
 )
+UNIT = re.compile(r"[%$€£]|\b(?:percent|per cent|dollars?|km|miles?|metres?|meters?|feet|kg|tons?)\b", re.I)
+CAPITALISED_WORD = re.compile(r"(?<=\s)[A-Z][\w-]+")  # not a text's first word: pad it with a space
 
 
-NUMBER = re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b", re.I)
+@functools.cache
+def stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(ENGLISH.stemmer)
 
 
-TIME = re.compile(
-    r"\b\d{1,2}(?:[:.]\d\d)?\s*(?:a\.?m\b\.?|p\.?m\b\.?)|\b\d{1,2}:\d\d\b|\bo['’]clock\b|\bnoon\b|"
-    r"\bmidnight\b|\b24/7\b|\baround the clock\b",
-    re.I,
-)
+def content_words(text: str) -> list[str]:
+    """The stems of ``text``'s words that are not stop words, lower-cased, in order."""
+    return list(stemmer().stemWords([w for w in WORDS.findall(text.lower()) if w not in STOP_WORDS]))
 
 
-AGE = re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|\bborn (?:in|on)\b|\bbirthday\b", re.I)
+def question_class(question: str) -> QuestionClass:
+    """What kind of answer a question asks for, by its question word: "how many …" and "what year …"
+    have classes of their own ("how_quant", "when"); a question without one is "other". Case does
+    not matter ("WHEN WAS …" typed in capitals is "when")."""
+    lowered = question.lower()
+    if QUANTITY_QUESTION.search(lowered):
+        return "how_quant"
+    if TIME_QUESTION.search(lowered):
+        return "when"
+    for word in WORDS.findall(lowered):
+        if word in WH_WORDS:
+            return "who" if word in ("whom", "whose") else word  # type: ignore[return-value]
+    return "other"
 
 
-MONEY = re.compile(
-    r"[$€£¥₹]|\b(?:dollars?|euros?|pounds sterling|yuan|renminbi|RMB|USD|EUR|GBP|CNY|JPY|yen|francs?|"
-    r"rupees?|won)\b",
-    re.I,
-)
-
-
-DURATION = re.compile(
-    rf"\b(?:\d+|{NUMBER_WORDS}|a|an)[- ](?:years?|months?|weeks?|days?|hours?|minutes?|decades?)\b|"
-    r"\bsince\b",
-    re.I,
-)
-
-
-CONTACT = re.compile(
-    r"https?://|\bwww\.|\b[\w-]+\.(?:com|org|net|int|gov|edu|io|cn|uk)\b|\b[\w.+-]+@[\w-]+\.\w+|"
-    r"\+?\d[\d ()-]{6,}\d|"
-    r"(?-i:\b\d+[a-z]?,? (?:[A-Z][\w'’.-]* ){1,4}"
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Way|Drive|Square|Lu)\b)",
-    re.I,
-)
-
-
-NAME_WORD = re.compile(r"(?<=[\s(\"'“‘])[A-Z][\w'’.-]+")
-
-
-PLACE_WORD = re.compile(
-    r"\b(?:in|at|near|from|to|into|across|outside|inside|within|throughout|around|between|based in)\s+"
-    r"(the\s+)?([^\W\d_][\w.’'-]*)",
-    re.I,
-)
-
-
-SATISFIED_BY: dict[AnswerType, re.Pattern[str]] = {
-    "contact": CONTACT,
-    "time": TIME,
-    "age": AGE,
-    "money": MONEY,
-    "date": DATE,
-}
-
-
-# The organisations a "which …" question may ask for by kind: the nouns a reader asks with, and the
-# words a passage names such organisations with (in the name, "Middlesex University", or beside it,
-# "chipmakers such as"). Sectors and fields ("industry", "academia") are not organisations. Most
-# kinds carry their noun in their names ("Bank of China", "Ruijin Hospital"); companies seldom do.
-def self_named(nouns: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(nouns, re.I), re.compile(rf"(?<![\w-])(?:{nouns})\b", re.I)
-
-
-COMPANIES = (
-    r"compan(?:y|ies)|firms?|corporations?|start-?ups?|enterprises?|conglomerates?|(?:chip|car|auto)?makers?|"
-    r"manufacturers?|vendors?|suppliers?|brands?|giants?"
-)
-
-
-# (the nouns a question asks with, the words a passage names such organisations with)
-KINDS: dict[AnswerType, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "company": (
-        re.compile(COMPANIES, re.I),
-        # not "decision-makers" or "policy-makers": a hyphen joins the word to what it qualifies
-        re.compile(rf"(?<![\w-])(?:{COMPANIES}|corp|inc|ltd|llc|plc|gmbh|business(?:es)?)\b", re.I),
-    ),
-    "university": self_named(r"universit(?:y|ies)|colleges?|schools?|academ(?:y|ies)"),
-    "bank": self_named(r"banks?"),
-    "hospital": self_named(r"hospitals?|clinics?"),
-    "museum": self_named(r"museums?|galler(?:y|ies)"),
-}
-
-
-# "what kind of firms" asks for a description, not for names
-KIND_STOP = frozenset({"kind", "kinds", "type", "types", "sort", "sorts"})
-
-
-# "When the declaration came out, what did …?" asks "what": the main clause after the comma decides.
-MAIN_CLAUSE = re.compile(r",\s*((?:what|which|who|whom|whose|where|when|why|how)\b.*)$", re.I | re.S)
-
-
-CAPITALISED = re.compile(r"(?<![\w’'-])[^\W\d_][\w'’.&-]*")
-
-
-# A sentence's first word is a name when a list or another name follows it ("Huawei, Baidu and
-# Tencent", "Fudan University sent", "Huawei's chips"); alone it is usually just a capital.
-OPENS_WITH_NAME = re.compile(r"[\s\"“‘'(]*[^\W\d_][\w'’.&-]*(?:[’']s\b|\s*,|\s+and\b|\s+[A-Z])")
-
+# Acronyms ("R&D" for "research and development"): used by search (``qa.search.acronyms``)
 
 # Capitalised words that open questions or stand for the reader, not for an entity of the text.
 NOT_NAMES = frozenset(
@@ -220,23 +98,7 @@ NOT_NAMES = frozenset(
 )
 
 
-WORD = re.compile(r"[\w’'&.-]+")
-
-
-LETTERS = re.compile(r"[^\W\d_]+")  # a word without its digits or punctuation
-
-
-ACRONYM = re.compile(r"^[A-Z][A-Z&.]*[A-Z]\.?$")
-
-
 LINKS = frozenset({"and", "of", "the", "for", "on", "in"})
-
-
-@functools.cache
-def stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer(ENGLISH.stemmer)
 
 
 MAX_NAMES = 8  # a question naming more is not a reader's question; the rest are not checked
@@ -310,56 +172,3 @@ def spells(text: str, run: re.Match[str]) -> bool:
         return not any(capitals[1:])  # lower case, perhaps opening a sentence
     joined = JOINED_BEFORE.search(text, max(0, run.start() - 40), run.start())
     return not (joined or JOINED_AFTER.match(text, run.end()))
-
-
-# The noun a typed question counts or asks the holder of: "how many *countries*", "the
-# *population* of", "who is the *director* of". A sentence that answers must speak of it.
-WHO_IS_THE = re.compile(r"^\s*(?i:who (?:is|was|are|were) )(?:(?i:the|an?) |[A-Z][\w-]*(?:'s|’s) )([a-z]+)\b")
-
-
-# "Who *chaired* the summit?" asks for the holder of a title by its verb: the chairman.
-TITLE_VERB = re.compile(
-    r"^\s*who (?:(?:will|would|shall|should|is going to|does|did|has|had|currently) )?"
-    r"(chair(?:s|ed)?|(?:co-?)?found(?:s|ed)?|direct(?:s|ed)?|edit(?:s|ed)?|govern(?:s|ed)?|"
-    r"manage[sd]?|head(?:s|ed)?|leads?|led|runs?|ran)\b",
-    re.I,
-)
-
-
-FOCUS = [
-    re.compile(r"\bhow many (?!(?:of|are|is|were|was|do|does|did|have|has|will)\b)([a-z]+)", re.I),
-    re.compile(
-        r"\b(?:what|which) (?:is|was|are|were) the "
-        r"(?:number of ([a-z]+)|(population|size|percentage|budget|cost|price))\b",
-        re.I,
-    ),
-    WHO_IS_THE,
-    TITLE_VERB,
-]
-
-
-# What a number counts sits beside it in its clause: "a *five-point pledge*", "*40 staff*", "a *staff
-# of* 40", "more than 100 *countries*". Words beyond a comma, colon or bracket belong to another phrase.
-CLAUSE_BREAK = re.compile(r"[,;:()\[\]\u2014\u2013]|\s-\s")
-
-
-# Titles that say who holds an office ("Premier Jane Smith", "Ann Lee, the agency's director general").
-# "head" and "leader" are left out: in a text they are as often no title ("a leader in AI").
-TITLE = re.compile(
-    r"\b(?:director|president|chair(?:man|woman|person)?|secretary|premier|minister|chancellor|governor|"
-    r"mayor|ceo|chief|founder|editor|principal|dean|rector|commissioner|ambassador|"
-    r"spokes(?:man|woman|person)|manager|"
-    # the office by its verb: "founded by Jack Ma", "chaired by the premier"
-    r"(?:co-?)?founded by|chaired by|directed by|edited by|governed by|managed by|headed by|led by|run by)\b",
-    re.I,
-)
-
-
-# Whoever leads, by any title: "who is the *head* of the agency" or "who *heads* it" is answered by
-# its director general.
-LEADS = frozenset(
-    {"head", "leader", "boss", "chief", "heads", "headed", "lead", "leads", "led", "run", "runs", "ran"}
-)
-
-
-RoleAsked = Literal["any title", "this title"]

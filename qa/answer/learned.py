@@ -1,0 +1,98 @@
+"""The learned reader: every sentence of the top passages scored by a logistic regression over
+cheap features (``qa.answer.features``), calibrated to a probability that it answers the question.
+
+The weights and the calibration (``qa/answer/weights/reader.json``, a few KB of numbers) were
+learned by ``make train`` (``qa.answer.training``) from SQuAD 2.0 training articles: a sentence
+holding an answer span is a positive, every other candidate a negative. The answer is the most
+probable sentence; its ``score`` is that probability (the confidence), and the passages count as
+answering the question when it reaches the threshold (``QA_ANSWER_THRESHOLD``, by default the one
+with the best answer-triggering F1 on held-out training articles). The citation is the sentence's
+exact span of its document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qa.answer.calibration import Platt
+from qa.answer.features import FEATURES, Candidate, candidates, featurize
+from qa.core.types import Answer, Evidence, Query, cite
+
+WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence and the probability that it answers the question."""
+
+    candidate: Candidate
+    probability: float
+
+
+class ReaderModelError(RuntimeError):
+    """The weights file is missing, unreadable, or made for other features."""
+
+
+def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReaderModelError(
+            f"cannot read the reader's weights at {path} ({error}); run `make train`"
+        ) from error
+    if tuple(spec.get("features", ())) != FEATURES:
+        raise ReaderModelError(
+            f"{path} was trained for other features than qa.answer.features; run `make train`"
+        )
+    return dict(spec)
+
+
+class LearnedReader:
+    """Reads with learned weights; holds only numbers, so it is safe to share between threads."""
+
+    def __init__(self, threshold: float | None = None, path: Path = WEIGHTS) -> None:
+        spec = load_model(path)
+        self.weights = np.asarray(spec["weights"], dtype=np.float32)
+        self.bias = float(spec["bias"])
+        self.platt = Platt(float(spec["calibration"]["a"]), float(spec["calibration"]["b"]))
+        self.threshold = float(spec["threshold"] if threshold is None else threshold)
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.name = f"learned-lr/{self.sha256[:12]}"
+
+    def raw(
+        self, query: Query, evidence: Sequence[Evidence], found: Sequence[Candidate]
+    ) -> npt.NDArray[np.float32]:
+        """The model's uncalibrated score (a logit) of each candidate."""
+        scores: npt.NDArray[np.float32] = featurize(query, evidence, found) @ self.weights + self.bias
+        return scores
+
+    def score(self, query: Query, evidence: Sequence[Evidence]) -> list[Scored]:
+        """Every candidate sentence of ``evidence`` with its calibrated probability, in passage order."""
+        found = candidates(evidence)
+        if not found:
+            return []
+        probabilities = self.platt(self.raw(query, evidence, found))
+        return [Scored(c, float(p)) for c, p in zip(found, probabilities, strict=True)]
+
+    def best(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
+        """The most probable sentence as an answer, whatever its confidence (None without sentences)."""
+        scored = self.score(query, evidence)
+        if not scored:
+            return None
+        top = max(scored, key=lambda s: s.probability)  # the first of equals: the higher-ranked passage
+        document = evidence[top.candidate.rank].document
+        start, end = top.candidate.start, top.candidate.end
+        return Answer(document.text[start:end], top.probability, cite(document, start, end))
+
+    def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
+        """The best sentence when its confidence reaches the threshold, else None."""
+        answer = self.best(query, evidence)
+        return answer if answer is not None and answer.score >= self.threshold else None

@@ -1,0 +1,133 @@
+"""The learned reader: its shipped weights, its numbers, and its answers over a real index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answer.calibration import Platt, best_threshold, fit_logistic, fit_platt, reliability, triggering
+from qa.answer.features import FEATURES
+from qa.answer.learned import WEIGHTS, LearnedReader, ReaderModelError
+from qa.core.config import Settings
+from qa.index.build import build_index
+from qa.index.generations import load_generation
+from qa.search.searcher import Searcher
+from qa.service.engine import open_searcher
+from tests.conftest import real_embedder
+
+
+def test_the_weights_are_small_recorded_and_attributed() -> None:
+    assert WEIGHTS.stat().st_size <= 5 * 2**20
+    spec = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    assert tuple(spec["features"]) == FEATURES and len(spec["weights"]) == len(FEATURES)
+    assert "SQuAD 2.0" in spec["attribution"] and "CC BY-SA 4.0" in spec["attribution"]
+    assert not set(spec["held_out_articles"]) & set(spec["training"]["articles"])
+    readme = (WEIGHTS.parent / "README.md").read_text(encoding="utf-8")
+    recorded = re.search(r"`reader\.json` \| `([0-9a-f]{64})`", readme)
+    assert recorded and recorded.group(1) == hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
+    assert 0 < spec["threshold"] < 1
+
+
+def test_weights_for_other_features_are_refused(tmp_path: Path) -> None:
+    spec = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    spec["features"] = spec["features"][:-1]
+    stale = tmp_path / "reader.json"
+    stale.write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(ReaderModelError, match="make train"):
+        LearnedReader(path=stale)
+    with pytest.raises(ReaderModelError, match="make train"):
+        LearnedReader(path=tmp_path / "missing.json")
+
+
+def test_logistic_fit_is_the_penalised_optimum() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 3))
+    y = (X @ np.array([2.0, -1.0, 0.0]) + rng.normal(size=400) > 0).astype(float)
+    w, b = fit_logistic(X, y, l2=1.0)
+    p = 1 / (1 + np.exp(-(X @ w + b)))
+    assert np.allclose(X.T @ (p - y) + w, 0, atol=1e-6) and abs(float((p - y).sum())) < 1e-6  # gradient 0
+    assert w[0] > 1 and w[1] < -0.5 and abs(w[2]) < 0.3
+
+
+def test_platt_threshold_and_calibration_error() -> None:
+    rng = np.random.default_rng(4)
+    raw = rng.normal(size=2000)
+    right = (rng.random(2000) < 1 / (1 + np.exp(-(2 * raw - 1)))).astype(float)
+    platt = fit_platt(raw, right)
+    assert abs(platt.a - 2) < 0.3 and abs(platt.b + 1) < 0.2
+    assert reliability(platt(raw), right).ece < 0.05
+    assert reliability(np.full(2000, 0.95), right).ece > 0.4  # over-confident
+    has = np.ones(2000)
+    chosen = best_threshold(platt(raw), right, has)
+    assert triggering(platt(raw), right, has, chosen)["F1"] >= triggering(platt(raw), right, has, 0.9)["F1"]
+    assert isinstance(Platt(1.0, 0.0)(np.zeros(2)), np.ndarray)
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+    """Two small documents written for this test (no article), indexed by the real build."""
+    base = tmp_path_factory.mktemp("lakes")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    (corpus / "lakes.txt").write_text(
+        "Lakes of the northern valley\n\n"
+        "The valley holds three large lakes. The deepest of them, Lake Orsa, reaches 212 metres. "
+        "Its water stays cold all summer.\n\n"
+        "Fishing boats have worked the lakes since 1874, when the first harbour was dug at Tarn. "
+        "Today most visitors come for the hiking trails along the shore.\n",
+        encoding="utf-8",
+    )
+    (corpus / "bakery.txt").write_text(
+        "The corner bakery\n\nThe bakery opens at six every morning. It sells rye bread and cinnamon buns, "
+        "and the owner, Mira Holt, bakes everything herself.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=base / "index").resolved()
+    build_index(settings, real_embedder())
+    return open_searcher(load_generation(settings.index_dir), real_embedder())
+
+
+def test_the_answer_is_the_right_sentence_cited_exactly(lakes: Searcher) -> None:
+    for question, expected in (
+        ("How deep is Lake Orsa?", "reaches 212 metres"),
+        ("When was the first harbour dug?", "since 1874"),
+        ("Who bakes the bread at the bakery?", "Mira Holt"),
+    ):
+        result = lakes.search(question, 3)
+        assert result.answer is not None and expected in result.answer.text, (question, result.answer)
+        assert result.answerable and 0 < result.answer.score <= 1
+        citation = result.answer.citation
+        text = lakes.generation.documents[citation.doc_id].text
+        assert text[citation.start : citation.end] == result.answer.text
+
+
+def test_an_unrelated_question_is_not_answered(lakes: Searcher) -> None:
+    for question in ("What is the exchange rate of the Japanese yen?", "who won the 1966 world cup final"):
+        result = lakes.search(question, 3)
+        assert not result.answerable and result.answer is None, question
+
+
+def test_a_question_typed_in_capitals_reads_as_in_lower_case(lakes: Searcher) -> None:
+    reader = lakes.reader
+    assert isinstance(reader, LearnedReader)
+    evidence = lakes.evidence(
+        [row for row, _ in lakes.rank(lakes.embed("how deep is lake orsa"), 3, "hybrid")]
+    )
+    lower = reader.score(lakes.embed("how deep is lake orsa"), evidence)
+    upper = reader.score(lakes.embed("HOW DEEP IS LAKE ORSA"), evidence)
+    assert [s.candidate for s in lower] == [s.candidate for s in upper]
+    assert np.allclose([s.probability for s in lower], [s.probability for s in upper], atol=1e-4)
+
+
+def test_the_threshold_setting_decides_what_counts_as_an_answer(lakes: Searcher) -> None:
+    generation = lakes.generation
+    never = open_searcher(generation, real_embedder(), Settings(answer_threshold=1.0))
+    always = open_searcher(generation, real_embedder(), Settings(answer_threshold=0.0))
+    question = "What is the exchange rate of the Japanese yen?"
+    assert not never.search("How deep is Lake Orsa?", 3).answerable
+    assert always.search(question, 3).answerable  # the best sentence, however unlikely

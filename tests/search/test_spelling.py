@@ -1,0 +1,81 @@
+"""Typo tolerance on the keyword side (``qa.search.spelling``), on the real library index: a
+misspelled key term finds the passages its correct spelling finds; no word of the corpus is ever
+changed; numbers and short words are left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.core.config import Settings
+from qa.index.generations import load_generation
+from qa.search.shards import Partition
+from qa.search.spelling import edits, fixable, raw_words
+from qa.service.engine import open_searcher
+from tests.conftest import real_embedder
+
+PAIRS = [  # (misspelled, as meant): a swap, a dropped letter, an extra letter, a wrong letter
+    ("How do I set a timout for a single request?", "How do I set a timeout for a single request?"),
+    ("how much do ferry tikcets cost?", "how much do ferry tickets cost?"),
+    ("registering a bluepprint", "registering a blueprint"),
+    ("where is the configuraton loaded from?", "where is the configuration loaded from?"),
+    ("certificat verification", "certificate verification"),
+]
+
+
+@pytest.fixture(scope="module")
+def partition(library_settings: Settings) -> Partition:
+    return Partition.whole(load_generation(library_settings.index_dir))
+
+
+def test_edits_are_one_step_away() -> None:
+    found = edits("cat", "act")
+    assert {"at", "ct", "ca", "act", "cta", "aat", "caat", "cact"} <= found and "cat" not in found
+    assert all(abs(len(word) - 3) <= 1 for word in found)
+
+
+@pytest.mark.parametrize(("misspelled", "meant"), PAIRS)
+def test_a_misspelled_key_term_finds_what_its_spelling_finds(
+    library_settings: Settings, partition: Partition, misspelled: str, meant: str
+) -> None:
+    assert partition.keyword_words(misspelled) == partition.keyword_words(meant)
+    partition.spelling = False
+    try:
+        assert partition.keyword_words(misspelled) != partition.keyword_words(meant)  # it needed fixing
+    finally:
+        partition.spelling = True
+    searcher = open_searcher(load_generation(library_settings.index_dir), real_embedder())
+    wanted = searcher.rank(searcher.embed(meant), 5, "keyword")
+    assert searcher.rank(searcher.embed(misspelled), 5, "keyword") == wanted and wanted
+
+
+def test_no_word_of_the_corpus_is_ever_changed(library_settings: Settings, partition: Partition) -> None:
+    texts = [passage.embedding_text for passage in load_generation(library_settings.index_dir).passages]
+    corrected = [partition.keyword_words(text) for text in texts]
+    partition.spelling = False
+    try:
+        assert corrected == [partition.keyword_words(text) for text in texts]
+    finally:
+        partition.spelling = True
+
+
+def test_only_words_the_model_does_not_hold_whole_may_be_corrected(partition: Partition) -> None:
+    encoder = real_embedder()
+    assert fixable(encoder, "How do I set a timout for a single request?") == ("timout",)
+    assert fixable(encoder, "who toured the museum when it rained in 2024?") == ()
+    question = "which journalist toured the islands?"  # real words this corpus does not use
+    assert not partition.speller.known(partition.stemmer.stemWord("journalist"))
+    as_written = partition.stemmer.stemWords(raw_words(question))
+    assert partition.keyword_words(question, fixable(encoder, question)) == as_written
+    assert partition.keyword_words(question) != as_written  # without the tokenizer's word, it would be
+
+
+def test_numbers_and_short_words_are_left_alone(partition: Partition) -> None:
+    assert not partition.speller.known("2025") and not partition.speller.known("eur")
+    words = partition.keyword_words("ferry 2025 tiket 12 eur")
+    assert words == [
+        *partition.stemmer.stemWords(["ferry"]),
+        "2025",
+        *partition.stemmer.stemWords(["ticket"]),
+        "12",
+        "eur",
+    ]
