@@ -170,8 +170,11 @@ def test_a_batch_of_questions_and_their_answers_costs_one_forward_pass(article_s
     asks = [Ask(searcher, question, 5, "hybrid") for question in QUESTIONS]
     results = answer_batch(encoder, asks)  # type: ignore[arg-type]
     assert encoder.forward_calls == [len(QUESTIONS)]
-    assert all(not isinstance(result, Exception) for result in results)
-    assert any(result.answer is not None for result in results)  # type: ignore[union-attr]
+    for question, result in zip(QUESTIONS, results, strict=True):
+        assert not isinstance(result, Exception)
+        alone = searcher.search(question, 5, "hybrid")  # its own forward pass, the reader's answer
+        assert result.answerable == alone.answerable
+        assert (result.answer and result.answer.citation) == (alone.answer and alone.answer.citation)
 
 
 @pytest.fixture()
