@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray,onnx]'
+	@# the model's ONNX export (QA_BACKEND=auto runs it), made now into the venv so that the first
+	@# `make serve` starts at full speed; without it the first model load exports it (~4 s)
+	$(BIN)/python -c "from qa.encoders.sbert import SentenceTransformerEncoder as E; E(backend='onnx')" \
+		|| echo "the ONNX export failed; the model will run on torch (QA_BACKEND=auto says why)" >&2
 	touch $@
 
 serve: $(STAMP)

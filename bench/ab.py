@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ARTICLE, QUESTIONS, free_port
+from common import ARTICLE, CACHE_OFF, QUESTIONS, free_port, load_average
 
 BURST = 192
 
@@ -92,6 +92,7 @@ def main() -> None:
     finally:
         for server, _ in servers.values():
             server.terminate()
+    print(f"answer cache: {CACHE_OFF}; load average (1, 5, 15 min) {load_average()}")
     for name in ("old", "new"):
         values = latency[name]
         print(

@@ -1,85 +1,149 @@
-"""Index build throughput on SciFact, beside the bare model's encode throughput on the same texts.
+"""Index build throughput on SciFact, beside the bare encode of the same texts, optionally beside
+another commit's build in the same run.
 
-usage: build.py [DOCUMENTS] [SCIFACT_FOLDER]
+usage: build.py [DOCUMENTS] [--scifact FOLDER] [--rounds N] [--against TREE]
 
-The first DOCUMENTS abstracts of SciFact (default 1,500; the whole corpus is 5,183 and takes
-about 12 minutes on 2 cores) are indexed in full by our pipeline: chunking by the tokenizer,
-embedding with word-piece vectors, FAISS and BM25 indexes, a generation written and published.
-The bare model then encodes exactly the strings our build embedded, with the same batch size.
-Each is run twice, interleaved; throughput is passages per second of the median run.
-Writes bench/results/build.json and .md.
+The first DOCUMENTS abstracts of SciFact (default 1,500; the whole corpus is 5,183) are indexed
+in full by our pipeline: chunking by the tokenizer, embedding with word-piece vectors, FAISS and
+BM25 indexes, a generation written and published. The bare encode of the backend in use
+(``bare_encode``: tokenizer, forward pass, pooling; torch's ``SentenceTransformer.encode`` for
+torch) then encodes exactly the strings our build embedded, with the same batch size.
+Throughput is passages per second of the median run.
+
+``--against TREE`` (a checkout of another commit, e.g. ``git archive 7ec898d | tar -x -C TREE``)
+runs that tree's build on the same documents in the same run, each round alternating which goes
+first, every build in a fresh process with the settings of the environment (QA_BACKEND, ...), so
+the ratio holds on a loaded machine. Writes bench/results/build.json and .md.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 
-from common import ROOT, machine, write_results  # noqa: E402
 
-from qa.core.config import Settings  # noqa: E402
-from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
-from qa.evaluation.data import load_beir  # noqa: E402
-from qa.index.build import build_documents, parameters_for  # noqa: E402
-from qa.index.generations import load_generation  # noqa: E402
+def one_build(count: int, folder: Path) -> dict[str, Any]:
+    """Build the first ``count`` abstracts with the ``qa`` on sys.path; seconds and passages, for
+    the build and for the bare encode of the same texts (works on trees without ``bare_encode``)."""
+    from qa.core.config import Settings
+    from qa.encoders.sbert import SentenceTransformerEncoder
+    from qa.evaluation.data import load_beir
+    from qa.index.build import build_documents, parameters_for
+    from qa.index.generations import load_generation
+
+    documents = load_beir(folder, "test").documents[:count]
+    with tempfile.TemporaryDirectory() as work:
+        settings = Settings(corpus_dir=Path(work), index_dir=Path(work) / "index", keep_generations=1)
+        embedder = SentenceTransformerEncoder.from_settings(settings)
+        summary = build_documents(documents, settings, embedder, full=True)
+        generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
+        texts = [passage.embedding_text for passage in generation.passages]
+        bare = getattr(embedder, "bare_encode", None)
+        if bare is None:  # a tree from before bare_encode: torch's own encode
+            model = embedder.sentence_transformer
+
+            def bare(texts: list[str], batch_size: int) -> Any:
+                return model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+
+        started = time.perf_counter()
+        bare(texts, settings.embed_batch_size)
+        bare_seconds = time.perf_counter() - started
+    return {
+        "backend": getattr(embedder, "backend", "torch"),
+        "passages": len(texts),
+        "build_seconds": summary.seconds,
+        "bare_seconds": bare_seconds,
+    }
+
+
+def in_child(tree: Path, count: int, folder: Path) -> dict[str, Any]:
+    """``one_build`` in a fresh process that imports ``qa`` from ``tree``."""
+    python = tree / ".venv" / "bin" / "python"
+    command = [str(python if python.exists() else sys.executable), str(HERE / "build.py"), "--child"]
+    result = subprocess.run(
+        [*command, str(count), "--scifact", str(folder)],
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def rate(runs: list[dict[str, Any]], key: str) -> float:
+    return float(runs[0]["passages"] / statistics.median(run[key] for run in runs))
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
-    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT.parent / "shared" / "data" / "scifact"
-    if not folder.is_dir():
-        print(f"skipping the build benchmark: no SciFact folder at {folder}")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("documents", nargs="?", type=int, default=1500)
+    parser.add_argument("--scifact", type=Path, default=SCIFACT)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--against", type=Path, help="another checkout to build beside this one")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if not arguments.scifact.is_dir():
+        print(f"skipping the build benchmark: no SciFact folder at {arguments.scifact}")
         return
-    documents = load_beir(folder, "test").documents[:count]
-    embedder = SentenceTransformerEncoder()
-    model = embedder.sentence_transformer
-    ours: list[float] = []
-    bare: list[float] = []
-    with tempfile.TemporaryDirectory() as work:
-        settings = Settings(corpus_dir=Path(work), index_dir=Path(work) / "index", keep_generations=1)
-        for _ in range(2):
-            summary = build_documents(documents, settings, embedder, full=True)
-            ours.append(summary.seconds)
-            generation = load_generation(settings.index_dir, parameters_for(settings, embedder))
-            texts = [passage.embedding_text for passage in generation.passages]
-            started = time.perf_counter()
-            model.encode(texts, batch_size=settings.embed_batch_size, show_progress_bar=False)
-            bare.append(time.perf_counter() - started)
-    passages = len(texts)
-    ours_rate = passages / statistics.median(ours)
-    bare_rate = passages / statistics.median(bare)
-    results = {
-        "machine": machine(),
-        "documents": len(documents),
-        "passages": passages,
-        "ours_seconds": [round(s, 2) for s in ours],
-        "bare_encode_seconds": [round(s, 2) for s in bare],
-        "ours_passages_per_second": round(ours_rate, 1),
-        "bare_passages_per_second": round(bare_rate, 1),
-        "ratio": round(ours_rate / bare_rate, 3),
+    if arguments.child:
+        print(json.dumps(one_build(arguments.documents, arguments.scifact)))
+        return
+    sys.path.insert(0, str(HERE))
+    from common import CACHE_UNUSED, machine, write_results
+
+    started = machine()
+    trees = {"this tree": ROOT, **({"against": arguments.against.resolve()} if arguments.against else {})}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    for round_ in range(arguments.rounds):
+        for name in list(trees) if round_ % 2 == 0 else list(trees)[::-1]:
+            runs[name].append(in_child(trees[name], arguments.documents, arguments.scifact))
+            print(name, runs[name][-1], flush=True)
+    rates = {
+        name: {"build": round(rate(found, "build_seconds"), 1), "bare": round(rate(found, "bare_seconds"), 1)}
+        for name, found in runs.items()
     }
-    table = "\n".join(
-        [
-            f"| SciFact, first {len(documents)} abstracts ({passages} passages) | s, 2 runs | passages/s |",
-            "| --- | --- | --- |",
-            f"| bare `model.encode` of the same texts, batch {settings.embed_batch_size} | "
-            f"{', '.join(f'{s:.1f}' for s in bare)} | {bare_rate:.1f} |",
-            f"| our full build (chunk, embed + word pieces, FAISS, BM25, write) | "
-            f"{', '.join(f'{s:.1f}' for s in ours)} | {ours_rate:.1f} |",
-            f"| ours / bare (target ≥ 0.9) | | {ours_rate / bare_rate:.2f} |",
+    results: dict[str, Any] = {
+        "machine": started,
+        "documents": arguments.documents,
+        "trees": {name: str(tree) for name, tree in trees.items()},
+        "runs": runs,
+        "passages_per_second": rates,
+    }
+    rows = [
+        f"| SciFact, first {arguments.documents} abstracts | backend | passages | build passages/s | "
+        f"bare encode passages/s | build / bare |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, found in runs.items():
+        build, bare = rates[name]["build"], rates[name]["bare"]
+        rows.append(
+            f"| {name} ({trees[name].name}) | {found[0]['backend']} | {found[0]['passages']} | {build} | "
+            f"{bare} | {build / bare:.2f} |"
+        )
+    if arguments.against:
+        ratio = rates["this tree"]["build"] / rates["against"]["build"]
+        results["build_ratio_to_against"] = round(ratio, 3)
+        rows += [
+            "",
+            f"| build passages/s, this tree / against (target ≥ 1.3) | {ratio:.2f} |",
+            "| --- | --- |",
         ]
-    )
-    write_results("build", results, table)
+    write_results("build", results, "\n".join(rows), CACHE_UNUSED)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,19 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages: on a shared machine, what else was running."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+# What every benchmark states about the answer cache (QA_CACHE_SIZE): repeated questions answered
+# from memory measure nothing, so the headline figures are always with it off.
+CACHE_OFF = "off (QA_CACHE_SIZE=0): every question reaches the model"
+CACHE_UNUSED = "not involved (in process, below the Engine that holds it)"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -116,13 +128,21 @@ def qa_server(corpus: Path, index: Path, **env: str) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def write_results(name: str, results: dict[str, Any], table: str) -> None:
+def write_results(name: str, results: dict[str, Any], table: str, cache: str) -> None:
+    """Write ``results`` (JSON) and ``table`` (markdown) under bench/results/ and print the table,
+    with the machine, its load average at the start and the end, and ``cache``: whether the
+    answer cache was on (``CACHE_OFF``, ``CACHE_UNUSED`` or what the run did)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {**results, "answer_cache": cache, "load_average_end": load_average()}
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     info = results.get("machine", {})
-    footer = f"\n\nMachine: {info.get('cpus')} CPUs ({info.get('cpu')}), {info.get('when')}.\n"
+    footer = (
+        f"\n\nAnswer cache: {cache}.\n"
+        f"Machine: {info.get('cpus')} CPUs ({info.get('cpu')}), {info.get('when')}; load average "
+        f"(1, 5, 15 min) {info.get('load_average')} at the start, {results['load_average_end']} at the end.\n"
+    )
     (RESULTS / f"{name}.md").write_text(table + footer)
-    print(table)
+    print(table + footer)
 
 
 # Words the synthetic corpora of the benchmarks are written from (bench/lifecycle.py, bench/segments.py).

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "bench"))
+from common import CACHE_OFF, load_average, percentile, wait_ready  # noqa: E402
 from common import WORDS as COMMON_WORDS  # noqa: E402
-from common import percentile, wait_ready  # noqa: E402
 
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
@@ -174,7 +174,8 @@ def main() -> None:
             f"| p50 / p99 during the swap | {swap['p50_ms_during_swap']} / {swap['p99_ms_during_swap']} ms |",
         ]
     )
-    (RESULTS / "lifecycle.md").write_text(table + "\n")
+    table += f"\n\nAnswer cache: {CACHE_OFF}. Load average (1, 5, 15 min) at the end: {load_average()}.\n"
+    (RESULTS / "lifecycle.md").write_text(table)
     print(table)
 
 

@@ -6,7 +6,8 @@ Over the article (the same passages for everyone), each round asks every benchma
 through each contender, contenders in a shuffled order each round, so that drift on a shared
 machine hits all of them alike:
 
-- bare encode: the sentence-transformers model's own ``encode([question])``: the floor;
+- bare encode: ``bare_encode([question])`` of the backend in use (QA_BACKEND, default auto: ONNX
+  Runtime; torch's ``SentenceTransformer.encode`` for torch): the floor;
 - bare encode + search: that, plus a FAISS search of the vector (what a minimal service does);
 - ours, per mode: embed (text and word-piece vectors) + search + fusion + late-interaction
   re-ranking + answer selection, i.e. ``Searcher.search``;
@@ -35,7 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ARTICLE, QUESTIONS, machine, summary, write_results
+from common import ARTICLE, CACHE_UNUSED, QUESTIONS, machine, summary, write_results
 
 from qa.core.config import Settings
 from qa.encoders.sbert import SentenceTransformerEncoder, bundled_model_path
@@ -74,8 +75,7 @@ def build_txtai(texts: list[str], hybrid: bool, repeats: int = 5) -> tuple[Any, 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    embedder = SentenceTransformerEncoder()
-    model = embedder.sentence_transformer
+    embedder = SentenceTransformerEncoder.from_settings(Settings())
     with tempfile.TemporaryDirectory() as folder:
         searcher, our_build_ms = build_ours(Path(folder), embedder)
         texts = [passage.text for passage in searcher.generation.passages]
@@ -84,10 +84,10 @@ def main() -> None:
         index = vector_index(searcher.generation.vectors, "Flat")  # the bare baseline: one FAISS index
 
         def bare_and_search(question: str) -> None:
-            index.search(model.encode([question], normalize_embeddings=True), 5)
+            index.search(embedder.bare_encode([question]), 5)
 
         contenders: dict[str, Callable[[str], Any]] = {
-            "bare encode": lambda q: model.encode([q]),
+            "bare encode": lambda q: embedder.bare_encode([q]),
             "bare encode + FAISS search": bare_and_search,
             "ours, hybrid (default)": lambda q: searcher.search(q, 5, "hybrid"),
             "ours, dense": lambda q: searcher.search(q, 5, "dense"),
@@ -111,6 +111,7 @@ def main() -> None:
     floor = stats["bare encode + FAISS search"]["p50"]
     results = {
         "machine": machine(),
+        "backend": embedder.backend,
         "passages": len(texts),
         "questions": len(QUESTIONS) * rounds,
         "latency_ms": stats,
@@ -138,7 +139,8 @@ def main() -> None:
         f"| txtai dense (`Embeddings.index`, in memory) | {txtai_dense_build:.1f} |",
         f"| txtai hybrid (`Embeddings.index`, in memory) | {txtai_hybrid_build:.1f} |",
     ]
-    write_results("query", results, "\n".join(rows))
+    rows.insert(0, f"Backend: {embedder.backend} ({embedder.backend_reason}).\n")
+    write_results("query", results, "\n".join(rows), CACHE_UNUSED)
 
 
 if __name__ == "__main__":

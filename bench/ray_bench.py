@@ -170,6 +170,7 @@ def serve_and_measure(
         "QA_INDEX_DIR": index_dir,
         "QA_PORT": str(port),
         "QA_RAY_ACTOR_CPUS": "1",
+        "QA_CACHE_SIZE": "0",  # every question reaches the model (see results["answer_cache"])
         **extra_env,
     }
     process = subprocess.Popen(
@@ -263,6 +264,8 @@ def main() -> None:
         "serving": serving,
     }
     write(results)
+    results["answer_cache"] = "off (QA_CACHE_SIZE=0): every question reaches the model"
+    results["load_average"] = [round(value, 2) for value in os.getloadavg()]
     print(json.dumps(results, indent=2))
 
 

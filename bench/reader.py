@@ -29,7 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ARTICLE, QUESTIONS, machine, summary, write_results
+from common import ARTICLE, CACHE_UNUSED, QUESTIONS, machine, summary, write_results
 
 from qa.answer.datasets import load_squad
 from qa.answer.learned import LearnedReader
@@ -110,7 +110,7 @@ def main() -> None:
     table = "\n".join(rows) + (
         f"\n\nLoad average before / after: {load['load_average_before']} / {load['load_average_after']}."
     )
-    write_results("reader", results, table)
+    write_results("reader", results, table, CACHE_UNUSED)
 
 
 if __name__ == "__main__":

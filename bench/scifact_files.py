@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from common import ROOT, free_port, machine, write_results  # noqa: E402
+from common import CACHE_OFF, ROOT, free_port, machine, write_results  # noqa: E402
 
 from qa.evaluation.data import as_text_file, load_beir  # noqa: E402
 
@@ -151,7 +151,7 @@ def main() -> None:
         for mode, row in modes.items()
     ]
     table = "| mode | nDCG@10 as files (HTTP) | `qa eval --beir` | difference |\n| --- | --- | --- | --- |\n"
-    write_results("scifact-files", report, table + "\n".join(rows))
+    write_results("scifact-files", report, table + "\n".join(rows), CACHE_OFF)
 
 
 if __name__ == "__main__":

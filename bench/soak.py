@@ -27,7 +27,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from common import QUESTIONS  # noqa: E402  (the questions every benchmark asks)
+from common import CACHE_OFF, QUESTIONS, load_average  # noqa: E402  (the questions every benchmark asks)
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -197,6 +197,7 @@ def main() -> None:
     (RESULTS / "soak.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "soak.md").write_text(markdown(result), encoding="utf-8")
     print(markdown(result))
+    print(f"answer cache: {CACHE_OFF}; load average (1, 5, 15 min) {load_average()}")
     if result["errors"] or result["rss_growth"] > args.max_growth:
         raise SystemExit(1)
 

@@ -16,7 +16,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 LogFormat = Literal["text", "json"]
-Backend = Literal["torch", "onnx"]
+Backend = Literal["auto", "onnx", "torch"]
 LayoutSetting = Literal["auto", "article", "plain"]
 
 
@@ -79,11 +79,14 @@ class Settings(BaseSettings):
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for the model; 0 keeps torch's default.")
     backend: Backend = Field(
-        "torch",
-        description="What runs the model: torch, or onnx (ONNX Runtime; pip install -e '.[onnx]').",
+        "auto",
+        description="What runs the model: auto (ONNX Runtime when it loads, else torch, with a warning "
+        "saying why), onnx (ONNX Runtime or an error; pip install -e '.[onnx]'), or torch.",
     )
     onnx_dir: Path | None = Field(
-        None, description="Where the ONNX export of the model is cached (default ~/.cache/qa/onnx)."
+        None,
+        description="Where the ONNX export of the model is cached (default: share/qa/onnx in the "
+        "virtual environment, else ~/.cache/qa/onnx).",
     )
 
     # A secret: kept as SecretStr so a printed or logged Settings shows '**********', never the token.

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,14 @@ class OnnxUnavailable(RuntimeError):
 
 
 def default_cache_dir() -> Path:
+    """``share/qa/onnx`` in the virtual environment the package runs in, else the user's cache.
+
+    In the environment because the export is made by (and named after) the torch, transformers,
+    onnx and onnxruntime installed there: ``make install`` writes it once, every clone served from
+    that environment finds it, and removing the environment removes it. Outside a virtual
+    environment (a system install), ``$XDG_CACHE_HOME/qa/onnx`` or ``~/.cache/qa/onnx``."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix) / "share" / "qa" / "onnx"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "qa" / "onnx"
 
@@ -64,16 +74,22 @@ def input_names(features: dict[str, Any]) -> list[str]:
 def weights_key(transformer: Any, inputs: list[str]) -> str:
     """A content hash of what the exported graph depends on."""
     import torch
+    import transformers
     import xxhash
 
     onnxruntime = _onnxruntime()
+    try:  # its version, without the second it takes to import onnx on every start
+        onnx_version = metadata.version("onnx")
+    except metadata.PackageNotFoundError as error:
+        raise OnnxUnavailable("exporting the model to ONNX needs onnx: pip install -e '.[onnx]'") from error
     digest = xxhash.xxh3_128()
-    for part in (RECIPE, torch.__version__, onnxruntime.__version__, ",".join(inputs)):
+    versions = (torch.__version__, transformers.__version__, onnx_version, onnxruntime.__version__)
+    for part in (RECIPE, *versions, ",".join(inputs)):
         digest.update(part.encode())
     digest.update(transformer.config.to_json_string().encode())
     for name, tensor in transformer.state_dict().items():
         digest.update(name.encode())
-        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+        digest.update(tensor.detach().contiguous().cpu().numpy())  # its buffer, not a copy
     return digest.hexdigest()
 
 
@@ -174,7 +190,24 @@ class OnnxTransformer:
     def load(
         cls, transformer: Any, example: dict[str, Any], cache_dir: Path, threads: int
     ) -> OnnxTransformer:
-        return cls(exported(transformer, example, cache_dir), input_names(example), threads)
+        """A session over the cached export; a cached file ONNX Runtime cannot load (truncated,
+        damaged) is exported again once."""
+        path = exported(transformer, example, cache_dir)
+        try:
+            return cls(path, input_names(example), threads)
+        except OnnxUnavailable:
+            raise
+        except Exception as error:
+            first = f"{type(error).__name__}: {error}".splitlines()[0]
+            path.unlink(missing_ok=True)
+            path = exported(transformer, example, cache_dir)
+        try:
+            return cls(path, input_names(example), threads)
+        except Exception as error:
+            again = f"{type(error).__name__}: {error}".splitlines()[0]
+            raise OnnxUnavailable(
+                f"ONNX Runtime could not load {path} ({first}; exported again: {again}); set QA_BACKEND=torch"
+            ) from error
 
     def __call__(self, features: dict[str, Any]) -> np.ndarray:
         """last_hidden_state (batch, sequence, dimension) for tokenizer features (torch tensors)."""

@@ -7,16 +7,20 @@ from the local Hugging Face cache, never from the network.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qa.core.config import DEFAULT_MODEL, Backend, Settings
 from qa.core.errors import ModelLoadError
 from qa.core.types import TokenVectors, Vectors
+
+log = logging.getLogger(__name__)
 
 
 def bundled_model_path() -> Path | None:
@@ -37,6 +41,49 @@ def _candidates(name: str) -> list[str]:
     return tried
 
 
+# Word pieces (rows x padded width) per ONNX Runtime call. Long passages ran fastest in small
+# calls (48 SciFact abstracts in batches of 64, 2 loaded cores, median of 3 rounds: 4.22 passages/s
+# in calls of 1024 pieces, 4.00 of 2048, 3.86 in one call per batch, torch 3.79): a whole batch's
+# activations outgrow the caches and the arena that is shrunk after each call. A batch of
+# questions, a few pieces each, still goes in one call.
+TOKEN_BUDGET = 1024
+
+
+def _token_budget(lengths: Any, budget: int = TOKEN_BUDGET) -> list[tuple[slice, int]]:
+    """Consecutive slices of a batch, (rows, padded width), each at most ``budget`` word pieces
+    (rows x the slice's longest text) but never less than one text."""
+    slices: list[tuple[slice, int]] = []
+    start = 0
+    while start < len(lengths):
+        end, width = start + 1, int(lengths[start])
+        while end < len(lengths) and max(width, int(lengths[end])) * (end - start + 1) <= budget:
+            width = max(width, int(lengths[end]))
+            end += 1
+        slices.append((slice(start, end), width))
+        start = end
+    return slices
+
+
+def _unit(vectors: Any) -> npt.NDArray[np.float32]:
+    """Rows scaled to length 1 (as ``torch.nn.functional.normalize``: a zero row stays zero)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    return np.ascontiguousarray(rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12))
+
+
+def _pools_by_mean(model: Any) -> bool:
+    """Whether the modules after the transformer are mean pooling and, at most, normalisation."""
+    rest = list(model)[1:]
+    if not rest or type(rest[0]).__name__ != "Pooling":
+        return False
+    if any(type(module).__name__ != "Normalize" for module in rest[1:]):
+        return False
+    config = rest[0].get_config_dict()
+    if "pooling_mode" in config:
+        return bool(config["pooling_mode"] == "mean")
+    flags = {key: value for key, value in config.items() if key.startswith("pooling_mode_")}
+    return bool(flags.get("pooling_mode_mean_tokens")) and sum(map(bool, flags.values())) == 1
+
+
 class SentenceTransformerEncoder:
     """A sentence-transformers model; vectors are L2-normalised float32."""
 
@@ -46,7 +93,7 @@ class SentenceTransformerEncoder:
         device: str | None = None,
         threads: int = 0,
         int8: bool = False,
-        backend: Backend = "torch",
+        backend: Backend = "auto",
         onnx_dir: Path | None = None,
     ) -> None:
         """``threads`` > 0 sets torch's CPU threads for this process (0 keeps torch's default).
@@ -54,7 +101,10 @@ class SentenceTransformerEncoder:
         about twice as fast on CPU, with vectors that drift from the float ones (see the README's
         benchmark); its name gets a ``#int8`` suffix so an index records which one built it.
         ``backend="onnx"`` runs the transformer in ONNX Runtime (qa/encoders/onnx_runtime.py), exported on
-        first use into ``onnx_dir`` (default ~/.cache/qa/onnx): the same vectors, so the same name."""
+        first use into ``onnx_dir`` (default: beside the installed packages, ``default_cache_dir``):
+        the same vectors, so the same name. ``"auto"`` (the default) is ONNX Runtime when it loads,
+        else torch, with a warning that says why; ``"onnx"`` fails instead. ``self.backend`` is
+        the one in use, ``self.backend_reason`` why."""
         if backend == "onnx" and int8:
             raise ModelLoadError("int8 quantizes the torch model; it does not combine with the onnx backend")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,11 +146,12 @@ class SentenceTransformerEncoder:
             )
         model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
-        self.backend = backend
+        self._mean_pooling = _pools_by_mean(model)
         self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
         # the same thread count as torch, so QA_TORCH_THREADS means one thing for either backend
-        threads = threads or torch.get_num_threads()
-        self._onnx = self._load_onnx(onnx_dir, threads) if backend == "onnx" else None
+        self._onnx, self.backend, self.backend_reason = self._choose_backend(
+            backend, int8, onnx_dir, threads or torch.get_num_threads()
+        )
         self.model = name  # as asked for; ``name`` marks the quantized one
         self.int8 = int8
         self.name = f"{name}#int8" if int8 else name
@@ -119,6 +170,28 @@ class SentenceTransformerEncoder:
             onnx_dir=settings.onnx_dir,
         )
 
+    def _choose_backend(
+        self, asked: Backend, int8: bool, onnx_dir: Path | None, threads: int
+    ) -> tuple[Any, Backend, str]:
+        """(the ONNX session or None, the backend in use, why), logged once per model load."""
+        if asked == "torch" or (asked == "auto" and int8):
+            reason = "QA_BACKEND=torch" if asked == "torch" else "QA_INT8 quantizes the torch model"
+            log.info("embedding model runs on torch (%s)", reason)
+            return None, "torch", reason
+        try:
+            session = self._load_onnx(onnx_dir, threads)
+        except ModelLoadError as error:
+            if asked == "onnx":
+                raise
+            reason = f"ONNX Runtime fell back to torch: {error}"
+            log.warning("embedding model runs on torch, not ONNX Runtime (QA_BACKEND=auto): %s", error)
+            return None, "torch", reason
+        reason = f"QA_BACKEND={asked}; export {session.path}"
+        log.info("embedding model runs on ONNX Runtime (%s)", reason)
+        # the session holds its own copy of the weights; torch's is never run again (90 MB freed)
+        self._model[0].auto_model.to("meta")
+        return session, "onnx", reason
+
     def _load_onnx(self, onnx_dir: Path | None, threads: int) -> Any:
         from qa.encoders.onnx_runtime import OnnxTransformer, OnnxUnavailable, default_cache_dir
 
@@ -135,8 +208,24 @@ class SentenceTransformerEncoder:
 
     @property
     def sentence_transformer(self) -> Any:
-        """The loaded model itself, for benchmarks that compare against its bare ``encode``."""
+        """The loaded model itself (tokenizer, pooling; with ONNX Runtime in use, its transformer's
+        weights are released: use :meth:`bare_encode`)."""
         return self._model
+
+    def bare_encode(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
+        """Text vectors by the backend in use and nothing else (no word pieces, no offsets):
+        torch's ``SentenceTransformer.encode``, or the tokenizer, one ONNX Runtime call per batch
+        and mean pooling. The floor benchmarks compare the service with."""
+        if self._onnx is None:
+            return np.asarray(
+                self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True),
+                dtype=np.float32,
+            )
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            features = self._model.preprocess(list(texts[start : start + batch_size]))
+            parts.append(self._pool(features, self._onnx(features)))
+        return _unit(np.concatenate(parts))
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
         if not texts:
@@ -158,11 +247,9 @@ class SentenceTransformerEncoder:
         """Text vectors and, from the same forward pass, each text's L2-normalised word-piece vectors
         (special tokens and padding dropped) with the character offset where each word piece starts.
         A question needs no offsets: ``offsets=False`` skips the second tokenization (starts are -1)."""
-        import torch
-
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self._forward(list(texts), max(1, batch_size))
+        vectors, hidden = self._forward(list(texts), max(1, batch_size))
         spans = (
             self._model.tokenizer(
                 list(texts),
@@ -174,52 +261,65 @@ class SentenceTransformerEncoder:
             if offsets
             else [None] * len(texts)
         )
-        stacked = torch.stack([output["sentence_embedding"] for output in outputs]).float()
-        vectors = torch.nn.functional.normalize(stacked, dim=-1).numpy()
         tokens: list[TokenVectors] = []
-        for output, span in zip(outputs, spans, strict=True):
-            length = int(output["attention_mask"].sum()) - 2
-            pieces = torch.nn.functional.normalize(output["token_embeddings"][1 : 1 + length].float(), dim=-1)
+        for pieces, span in zip(hidden, spans, strict=True):
             starts = (
-                np.asarray([start for start, _ in span[:length]], dtype=np.int32)
+                np.asarray([start for start, _ in span[: len(pieces)]], dtype=np.int32)
                 if span is not None
-                else np.full(length, -1, dtype=np.int32)
+                else np.full(len(pieces), -1, dtype=np.int32)
             )
-            tokens.append((np.ascontiguousarray(pieces.numpy()[: len(starts)]), starts))
-        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
+            tokens.append((_unit(pieces[: len(starts)]), starts))
+        return _unit(vectors), tokens
 
-    def _forward(self, texts: list[str], batch_size: int) -> list[dict[str, Any]]:
-        """The model's outputs per text (word-piece vectors, attention mask, text vector), from
-        its own preprocessing and forward pass in batches of ``batch_size`` in the order given.
-        This is what ``encode`` does, less its per-call bookkeeping (switching every module to
-        eval mode, sorting, progress bar): about 1 ms of a 12 ms question. Callers order long
-        texts together themselves (the indexer sorts by length). With the ONNX backend, ONNX
-        Runtime stands in for the transformer module alone, between the same preprocessing and
-        the same pooling."""
+    def _forward(self, texts: list[str], batch_size: int) -> tuple[npt.NDArray[np.float32], list[Any]]:
+        """The text vectors (pooled, not yet normalised) and each text's word-piece vectors
+        (special tokens and padding dropped), from the model's own preprocessing and forward
+        pass in batches of ``batch_size`` in the order given. This is what ``encode`` does,
+        less its per-call bookkeeping (switching every module to eval mode, sorting, progress
+        bar): about 1 ms of a 12 ms question. Callers order long texts together themselves (the
+        indexer sorts by length). With the ONNX backend, ONNX Runtime stands in for the
+        transformer module alone, between the same preprocessing and the same pooling (in numpy
+        for mean pooling: the torch modules cost more than the pooling itself on a question),
+        each batch run in slices of at most ``TOKEN_BUDGET`` word pieces, padded only to the
+        slice's longest text (``_token_budget``)."""
         import torch
         from sentence_transformers.util import batch_to_device
 
         model = self._model
-        outputs: list[dict[str, Any]] = []
+        vectors: list[Any] = []
+        pieces: list[Any] = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                batch = texts[start : start + batch_size]
-                features = model.preprocess(batch)
+                features = model.preprocess(texts[start : start + batch_size])
                 if self._onnx is None:
                     out = model(batch_to_device(features, model.device))
-                else:  # on the CPU, where ONNX Runtime runs
-                    out = {**features, "token_embeddings": torch.from_numpy(self._onnx(features))}
-                    for module in list(model)[1:]:  # pooling, normalisation
-                        out = module(out)
-                outputs.extend(
-                    {
-                        "token_embeddings": out["token_embeddings"][i],
-                        "attention_mask": out["attention_mask"][i],
-                        "sentence_embedding": out["sentence_embedding"][i],
-                    }
-                    for i in range(len(batch))
-                )
-        return outputs
+                    hidden = out["token_embeddings"].float().cpu().numpy()
+                    pooled = out["sentence_embedding"].float().cpu().numpy()
+                    lengths = features["attention_mask"].sum(dim=1).numpy() - 2  # [CLS] and [SEP]
+                    vectors.append(pooled)
+                    pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
+                    continue
+                for rows, width in _token_budget(features["attention_mask"].sum(dim=1).numpy()):
+                    part = {name: features[name][rows, :width] for name in self._onnx.inputs}
+                    hidden = self._onnx(part)  # on the CPU, where ONNX Runtime runs
+                    vectors.append(self._pool(part, hidden))
+                    lengths = part["attention_mask"].sum(dim=1).numpy() - 2
+                    pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
+        return np.concatenate(vectors), pieces
+
+    def _pool(self, features: dict[str, Any], hidden: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Text vectors from the word-piece vectors ONNX Runtime gave, as the model's own modules
+        pool them (mean pooling in numpy: the same sums; other poolings through the modules)."""
+        if self._mean_pooling:
+            mask = features["attention_mask"].numpy().astype(np.float32)[:, :, None]
+            pooled: npt.NDArray[np.float32] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            return pooled
+        import torch
+
+        out = {**features, "token_embeddings": torch.from_numpy(hidden)}
+        for module in list(self._model)[1:]:  # pooling, normalisation
+            out = module(out)
+        return np.asarray(out["sentence_embedding"].float().numpy(), dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

@@ -69,7 +69,7 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
         "language": ENGLISH.code,
         "encoder": {
             "model": encoder.name,
-            "backend": settings.backend,
+            "backend": getattr(encoder, "backend", settings.backend),  # the one in use (auto resolved)
             "dimension": encoder.dimension,
             "max_tokens": encoder.max_tokens,
         },

@@ -18,7 +18,10 @@ TEXTS = [
 ]
 
 
-def test_forward_pass_gives_the_vectors_encode_gives(embedder: SentenceTransformerEncoder) -> None:
+def test_forward_pass_gives_the_vectors_encode_gives() -> None:
+    """torch's own ``encode`` against the forward pass without it (tests/encoders/test_onnx.py
+    holds ONNX Runtime, the default, to torch's vectors)."""
+    embedder = SentenceTransformerEncoder(backend="torch")
     model = embedder.sentence_transformer
     vectors, pieces = embedder.embed_with_tokens(TEXTS, batch_size=3)  # two batches, mixed lengths
     expected = model.encode(TEXTS, normalize_embeddings=True)

@@ -1,10 +1,12 @@
-"""The ONNX Runtime backend: the same vectors as torch, exported once, offline, and clear failures."""
+"""The ONNX Runtime backend, the default: the same vectors and word pieces as torch, exported once,
+offline, and a fallback to torch that says why."""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,18 +17,27 @@ import pytest
 
 from qa.core.config import Settings
 from qa.core.errors import ModelLoadError
-from qa.encoders.sbert import SentenceTransformerEncoder
-from tests.conftest import ARTICLE, real_embedder
+from qa.encoders.sbert import SentenceTransformerEncoder, _token_budget
+from qa.index.build import parameters_for
+from qa.index.generations import load_generation
+from tests.conftest import ARTICLE, DATA, real_embedder
 
 HAS_ONNXRUNTIME = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 needs_onnxruntime = pytest.mark.skipif(
     not HAS_ONNXRUNTIME, reason="onnxruntime and onnx are not installed: pip install -e '.[onnx]'"
 )
+SCIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scifact" / "corpus.jsonl"
+SAME = 1e-6  # the largest difference from torch's vectors and word-piece vectors that counts as equal
 
 
 @functools.cache
 def onnx_embedder(cache: Path) -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder(backend="onnx", onnx_dir=cache)
+
+
+@functools.cache
+def torch_embedder() -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder(backend="torch")
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +51,80 @@ def texts() -> list[str]:
     return ["what did UNIDO announce?", "Where will the centre be housed?", *paragraphs, "word " * 400]
 
 
+def passages(settings: Settings) -> list[str]:
+    """What an index embeds: the article's passages as built, the test documents' paragraphs, and
+    the first 200 SciFact abstracts when the shared SciFact folder is there."""
+    generation = load_generation(settings.index_dir, parameters_for(settings, real_embedder()))
+    found = [passage.embedding_text for passage in generation.passages]
+    for path in sorted(DATA.glob("documents/*.md")) + sorted(DATA.glob("documents/*.rst")):
+        found += [part for part in path.read_text(encoding="utf-8").split("\n\n") if part.strip()]
+    if SCIFACT.is_file():
+        with SCIFACT.open(encoding="utf-8") as rows:
+            for _, line in zip(range(200), rows, strict=False):
+                row = json.loads(line)
+                found.append(f"{row['title']} {row['text']}")
+    return found
+
+
 @needs_onnxruntime
-def test_onnx_gives_torch_vectors_and_word_pieces(onnx_cache: Path) -> None:
-    torch_vectors, torch_tokens = real_embedder().embed_with_tokens(texts(), batch_size=8)
-    onnx_vectors, onnx_tokens = onnx_embedder(onnx_cache).embed_with_tokens(texts(), batch_size=8)
-    assert onnx_vectors.dtype == np.float32 and onnx_vectors.shape == torch_vectors.shape
-    np.testing.assert_allclose(onnx_vectors, torch_vectors, atol=1e-5)
-    for (want, want_starts), (got, got_starts) in zip(torch_tokens, onnx_tokens, strict=True):
+def test_the_default_backend_is_onnx_runtime_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    assert Settings().backend == "auto"
+    assert real_embedder().backend == "onnx" and real_embedder()._onnx is not None
+    with caplog.at_level(logging.INFO, logger="qa.encoders.sbert"):
+        again = SentenceTransformerEncoder()
+    assert again.backend == "onnx"
+    assert any("runs on ONNX Runtime" in record.getMessage() for record in caplog.records)
+
+
+@needs_onnxruntime
+def test_default_backend_gives_torch_vectors_and_word_pieces_within_1e_6(article_settings: Settings) -> None:
+    """Over every passage of the article as built, other documents and a SciFact sample, mixed
+    lengths in a batch: the index vectors, the word-piece vectors late interaction reads, and the
+    offsets are torch's."""
+    found = passages(article_settings) + texts()
+    want_vectors, want_tokens = torch_embedder().embed_with_tokens(found, batch_size=16)
+    got_vectors, got_tokens = real_embedder().embed_with_tokens(found, batch_size=16)
+    assert got_vectors.dtype == np.float32 and got_vectors.shape == want_vectors.shape
+    assert float(np.abs(got_vectors - want_vectors).max()) < SAME
+    for (want, want_starts), (got, got_starts) in zip(want_tokens, got_tokens, strict=True):
         np.testing.assert_array_equal(got_starts, want_starts)
-        np.testing.assert_allclose(got, want, atol=1e-5)
-    one = onnx_embedder(onnx_cache).embed(["what did UNIDO announce?"])
-    np.testing.assert_allclose(one, real_embedder().embed(["what did UNIDO announce?"]), atol=1e-5)
+        assert got.shape == want.shape and float(np.abs(got - want).max()) < SAME
+    questions = texts()[:2]
+    reference = torch_embedder().sentence_transformer.encode(questions, normalize_embeddings=True)
+    assert float(np.abs(real_embedder().embed(questions) - reference).max()) < SAME
+    assert float(np.abs(real_embedder().bare_encode(questions) - reference).max()) < SAME
+
+
+def test_auto_falls_back_to_torch_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what an environment without it imports
+    with caplog.at_level(logging.WARNING, logger="qa.encoders.sbert"):
+        fallen = SentenceTransformerEncoder(backend="auto", onnx_dir=tmp_path)
+    assert fallen.backend == "torch" and fallen._onnx is None
+    assert "pip install -e '.[onnx]'" in fallen.backend_reason
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "runs on torch, not ONNX Runtime" in warning.getMessage()
+    assert "pip install" in warning.getMessage()
+    assert fallen.embed(["a question"]).shape == (1, fallen.dimension)
+
+
+def test_a_model_that_cannot_be_loaded_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{ not json")
+    for backend in ("auto", "onnx", "torch"):
+        with pytest.raises(ModelLoadError, match=r"could not load embedding model .*QA_MODEL"):
+            SentenceTransformerEncoder(str(tmp_path), backend=backend, onnx_dir=tmp_path / "onnx")
+
+
+@needs_onnxruntime
+def test_a_damaged_export_is_exported_again(tmp_path: Path) -> None:
+    first = SentenceTransformerEncoder(backend="onnx", onnx_dir=tmp_path)
+    assert first._onnx is not None
+    path = first._onnx.path
+    path.write_bytes(path.read_bytes()[: 1 << 20])  # an export cut short
+    again = SentenceTransformerEncoder(backend="onnx", onnx_dir=tmp_path)
+    assert again._onnx is not None and again._onnx.path == path and path.stat().st_size > 1 << 24
+    assert float(np.abs(again.embed(["a question"]) - first.embed(["a question"])).max()) < SAME
 
 
 @needs_onnxruntime
@@ -63,7 +137,7 @@ def test_export_is_cached_by_content_and_reused(onnx_cache: Path) -> None:
     again = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache)
     assert again._onnx is not None and again._onnx.path == exported
     assert exported.stat().st_mtime_ns == written
-    assert again.name == real_embedder().name  # same vectors, so an index built by either serves both
+    assert again.name == torch_embedder().name  # same vectors, so an index built by either serves both
 
 
 @needs_onnxruntime
@@ -105,3 +179,18 @@ def test_int8_and_onnx_do_not_combine() -> None:
         Settings(int8=True, backend="onnx")
     with pytest.raises(ModelLoadError, match="int8"):
         SentenceTransformerEncoder(int8=True, backend="onnx")
+    quantized = SentenceTransformerEncoder(int8=True)  # auto: int8 is a torch quantization
+    assert quantized.backend == "torch" and "QA_INT8" in quantized.backend_reason
+
+
+@pytest.mark.parametrize(
+    "lengths", [[256] * 9, [300, 120, 120, 40, 12, 12, 12], [5] * 100, [2000, 3], [], [7, 900, 7]]
+)
+def test_token_budget_slices_cover_the_batch_in_order_within_the_budget(lengths: list[int]) -> None:
+    slices = _token_budget(np.asarray(lengths), budget=1024)
+    rows = [row for part, _ in slices for row in range(len(lengths))[part]]
+    assert rows == list(range(len(lengths)))
+    for part, width in slices:
+        inside = lengths[part]
+        assert width == max(inside)
+        assert len(inside) == 1 or width * len(inside) <= 1024

@@ -22,6 +22,7 @@ from qa.http.app import create_app
 from qa.index.build import parameters_for
 from qa.index.generations import load_generation
 from qa.search.searcher import embed_questions
+from qa.service.asking import Ask, answer_batch
 from qa.service.batching import MicroBatcher
 from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
@@ -135,6 +136,45 @@ def test_questions_embedded_together_rank_as_they_do_alone(article_settings: Set
         ]
         assert batched.answerable == single.answerable
         assert (batched.answer and batched.answer.citation) == (single.answer and single.answer.citation)
+
+
+class CountingEncoder:
+    """The real model, counting its forward passes (``embed``, ``embed_with_tokens``, ``bare_encode``);
+    tokenizer-only calls (counting, truncating) pass through uncounted."""
+
+    def __init__(self) -> None:
+        self.inner = real_embedder()
+        self.forward_calls: list[int] = []  # texts per forward pass
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self.inner, name)
+        if name not in ("embed", "embed_with_tokens", "bare_encode"):
+            return attribute
+
+        def counted(texts: Sequence[str], *args: object, **kwargs: object) -> object:
+            self.forward_calls.append(len(texts))
+            return attribute(texts, *args, **kwargs)
+
+        return counted
+
+
+def test_a_batch_of_questions_and_their_answers_costs_one_forward_pass(article_settings: Settings) -> None:
+    """The batch worker's path: the questions are embedded in one model call, and the search, the
+    late interaction and the reader of every question work from that call's vectors and word
+    pieces, with no model call of their own."""
+    encoder = CountingEncoder()
+    searcher = open_searcher(
+        load_generation(article_settings.index_dir, parameters_for(article_settings, encoder.inner)),
+        encoder,  # type: ignore[arg-type]
+    )
+    asks = [Ask(searcher, question, 5, "hybrid") for question in QUESTIONS]
+    results = answer_batch(encoder, asks)  # type: ignore[arg-type]
+    assert encoder.forward_calls == [len(QUESTIONS)]
+    for question, result in zip(QUESTIONS, results, strict=True):
+        assert not isinstance(result, Exception)
+        alone = searcher.search(question, 5, "hybrid")  # its own forward pass, the reader's answer
+        assert result.answerable == alone.answerable
+        assert (result.answer and result.answer.citation) == (alone.answer and alone.answer.citation)
 
 
 @pytest.fixture()
