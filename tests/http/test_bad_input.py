@@ -101,7 +101,7 @@ CATALOGUE: dict[str, tuple[Send, int, str]] = {
     ),
     "binary-as-txt": (upload("photo.txt", PNG), 415, "binary"),
     "zip-bomb-as-txt": (upload("bomb.txt", zip_bomb()), 415, "binary"),
-    "zip-bomb-as-zip": (upload("bomb.zip", zip_bomb()), 422, "must end in"),
+    "zip-bomb-as-zip": (upload("bomb.zip", zip_bomb()), 415, "not one qa reads"),
     "gzip-bomb-body": (
         raw_document(gzip_bomb(), {"content-type": "application/json", "content-encoding": "gzip"}),
         415,
