@@ -215,6 +215,7 @@ FILES = [
     "passage_offsets.i64",
     "documents.jsonl",
     "documents.json",
+    "fields.json",
     "keyword/vocabulary.json",
     "keyword/rows.i32",
     "segment.json",
