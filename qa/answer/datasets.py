@@ -35,6 +35,7 @@ class SquadQuestion:
     answerable: bool
     starts: tuple[int, ...]  # document offsets where an answer (or, unanswerable, a plausible one) starts
     paragraph: tuple[int, int]  # the paragraph's document span
+    texts: tuple[str, ...] = ()  # the answers' texts (an unanswerable question: none)
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,11 @@ def load_squad(path: Path) -> tuple[list[Document], list[SquadQuestion]]:
                     impossible = bool(qa.get("is_impossible", False))
                     spans = qa.get("plausible_answers", []) if impossible else qa["answers"]
                     starts = tuple(sorted({base + int(a["answer_start"]) - shift for a in spans}))
+                    texts = () if impossible else tuple(dict.fromkeys(str(a["text"]) for a in spans))
                     questions.append(
                         SquadQuestion(
                             str(qa["id"]), str(qa["question"]), doc_id, str(article["title"]),
-                            not impossible, starts, (base, base + len(context)),
+                            not impossible, starts, (base, base + len(context)), texts,
                         )
                     )  # fmt: skip
             documents.append(parse(doc_id, text.encode("utf-8"), ".txt"))

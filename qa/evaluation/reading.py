@@ -13,11 +13,16 @@ service does, and hand the searcher's evidence to the served reader (``open_sear
   level over all questions (WikiQA paper); ECE of the answer's confidence vs. the answer being right.
 - **SQuAD**: every article of the file is indexed; the chosen articles' questions are searched
   (hybrid, as served) and the reader reads the top passages. The answer is right when its sentence
-  holds the start of a gold answer; unanswerable questions have no right sentence.
+  holds the start of a gold answer; unanswerable questions have no right sentence. Where the
+  answerable questions' answers are lost is reported beside it: the share whose gold span is in
+  the passages read at all (the ceiling the reader cannot pass), the reader's share among those, and
+  the share whose answer sentence holds a gold answer's text wherever it is (SQuAD labels only the
+  question's own paragraph, so another paragraph's sentence that answers counts wrong above).
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -150,6 +155,8 @@ def squad_report(path: Path, articles: Sequence[str], settings: Settings, encode
     searcher = open_searcher(generation, encoder, settings)
     reader = _reader(searcher)
     read_ms: list[float] = []
+    gold_read: list[float] = []  # answerable questions: their gold span is in the passages read
+    holds_text: list[float] = []  # ... and their answer sentence holds a gold answer's text
     # per population: (confidence, right, documents answer it)
     found: dict[str, tuple[list[float], list[float], list[float]]] = {
         "search": ([], [], []),
@@ -168,11 +175,19 @@ def squad_report(path: Path, articles: Sequence[str], settings: Settings, encode
             if not scored:
                 confidence.append(0.0)
                 right.append(0.0)
+                if question.answerable and population == "search":
+                    gold_read.append(0.0)
+                    holds_text.append(0.0)
                 continue
             top = max(range(len(scored)), key=lambda i: scored[i].probability)
             labels = labels_of(evidence, [item.candidate for item in scored], question)
             confidence.append(scored[top].probability)
             right.append(float(labels[top]))
+            if question.answerable and population == "search":
+                gold_read.append(float(labels.any()))
+                best = scored[top].candidate
+                sentence = evidence[best.rank].document.text[best.start : best.end]
+                holds_text.append(float(_holds_text(sentence, question.texts)))
     arrays = {name: tuple(np.array(v) for v in values) for name, values in found.items()}
     c, r, h = (np.concatenate([arrays["search"][k], arrays["miss"][k]]) for k in range(3))
     search_c, search_r, search_h = arrays["search"]
@@ -187,9 +202,32 @@ def squad_report(path: Path, articles: Sequence[str], settings: Settings, encode
         "article (search), and in the best passages outside its own paragraph (miss: documents that do "
         "not answer it)",
         "answer_holds_gold_span": float(search_r[search_h == 1].mean()) if search_h.any() else None,
+        "where_answers_are_lost": _lost(search_r[search_h == 1], gold_read, holds_text),
         **_answers(c, r, h, reader.threshold),
         "search_only": _answers(search_c, search_r, search_h, reader.threshold),
         **_describe(reader, read_ms),
+    }
+
+
+def _normal(text: str) -> str:
+    return " " + " ".join(re.findall(r"[^\W_]+", text.lower())) + " "
+
+
+def _holds_text(sentence: str, texts: Sequence[str]) -> bool:
+    """Whether ``sentence`` holds one of ``texts`` as whole words, case and punctuation aside."""
+    return any(_normal(text).strip() and _normal(text) in _normal(sentence) for text in texts)
+
+
+def _lost(right: np.ndarray, gold_read: list[float], holds_text: list[float]) -> dict[str, Any] | None:
+    """The answerable questions' answer sentence, decomposed: retrieval, then the reader's choice."""
+    if not gold_read:
+        return None
+    read = np.array(gold_read) == 1
+    return {
+        "gold_span_in_passages_read": float(read.mean()),
+        "answer_holds_gold_span_when_read": float(right[read].mean()) if read.any() else None,
+        "answer_holds_a_gold_answer_text": float(np.mean(holds_text)),
+        "questions": len(gold_read),
     }
 
 
@@ -212,6 +250,14 @@ def summary(report: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"answer sentence holds the gold span: {report['answer_holds_gold_span']:.3f}")
+        lost = report.get("where_answers_are_lost")
+        if lost:
+            lines.append(
+                f"  gold span in the passages read: {lost['gold_span_in_passages_read']:.3f}; "
+                f"answer holds it when read: {lost['answer_holds_gold_span_when_read']:.3f}"
+            )
+            text = lost["answer_holds_a_gold_answer_text"]
+            lines.append(f"  answer holds a gold answer's text, any paragraph: {text:.3f}")
         only = report["search_only"]
         lines.append(
             f"search sets only: F1 {only['triggering']['F1']:.3f}, ECE {only['ECE']:.3f}; "

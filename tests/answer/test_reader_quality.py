@@ -42,6 +42,19 @@ def test_held_out_answers_and_triggering(report: dict) -> None:
     assert figures["holds_span"] >= 0.60 and figures["F1"] >= 0.45 and figures["ECE"] <= 0.12, figures
 
 
+def test_where_answers_are_lost_adds_up(report: dict) -> None:
+    """The answer holds the gold span only when the passages read hold it: the share of questions
+    whose passages hold it bounds the answer's share, and the answer's share among them is the
+    answer's share scaled by it; a sentence holding the gold span holds its text (up to a few
+    answers whose text SQuAD writes otherwise than the sentence). Floors measured 2026-12-04."""
+    lost = report["where_answers_are_lost"]
+    holds, read = report["answer_holds_gold_span"], lost["gold_span_in_passages_read"]
+    assert lost["questions"] == 156  # the slice's answerable questions
+    assert holds <= read and abs(lost["answer_holds_gold_span_when_read"] * read - holds) < 1e-9
+    assert lost["answer_holds_a_gold_answer_text"] >= holds - 0.03, lost
+    assert read >= 0.85 and lost["answer_holds_gold_span_when_read"] >= 0.62, lost  # measured 0.897, 0.671
+
+
 def test_the_reader_beats_the_plain_late_interaction_it_starts_from(settings: Settings, report: dict) -> None:
     """Choosing the sentence by the service's late-interaction score alone (the feature the reader
     starts from) must do worse than the reader on the same evidence."""

@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.evaluation.reading import ranking
+from qa.evaluation.reading import _holds_text, ranking
 
 ROWS = [
     {
@@ -56,6 +56,14 @@ def test_ranking_measures_by_hand() -> None:
     assert measured["questions"] == 2
     assert measured["MAP"] == (0.5 + 1.0) / 2 and measured["MRR"] == (0.5 + 1.0) / 2
     assert measured["P@1"] == 0.5
+
+
+def test_an_answer_text_is_held_as_whole_words_case_and_punctuation_aside() -> None:
+    assert _holds_text("It opened on 6 November 2015, in London.", ("6 november 2015",))
+    assert _holds_text("Sam Mendes directed it.", ("Paul Greengrass", "sam  mendes"))
+    assert not _holds_text("The 20155 copies sold.", ("2015",))  # a part of a word is not the answer
+    assert not _holds_text("Nothing here.", ())  # an unanswerable question has no answer text
+    assert not _holds_text("Nothing here.", ("",))
 
 
 def test_eval_wikiqa_through_the_service(tmp_path: Path) -> None:
