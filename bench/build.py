@@ -3,7 +3,7 @@ another commit's build in the same run.
 
 usage: build.py [DOCUMENTS] [--scifact FOLDER] [--rounds N] [--against TREE]
 
-The first DOCUMENTS abstracts of SciFact (default 1,500; the whole corpus is 5,183) are indexed
+The first DOCUMENTS abstracts of SciFact by id (default 1,500; the whole corpus is 5,183) are indexed
 in full by our pipeline: chunking by the tokenizer, embedding with word-piece vectors, FAISS and
 BM25 indexes, a generation written and published. The bare encode of the backend in use
 (``bare_encode``: tokenizer, forward pass, pooling; torch's ``SentenceTransformer.encode`` for
@@ -45,7 +45,8 @@ def one_build(count: int, folder: Path) -> dict[str, Any]:
     from qa.index.build import build_documents, parameters_for
     from qa.index.generations import load_generation
 
-    documents = load_beir(folder, "test").documents[:count]
+    # by doc_id: the same abstracts whichever tree's load_beir (named "<id>.txt" or "<id>") reads them
+    documents = sorted(load_beir(folder, "test").documents, key=lambda document: document.doc_id)[:count]
     with tempfile.TemporaryDirectory() as work:
         settings = Settings(corpus_dir=Path(work), index_dir=Path(work) / "index", keep_generations=1)
         embedder = SentenceTransformerEncoder.from_settings(settings)

@@ -7,7 +7,7 @@ Each of the 5,183 abstracts is written as ``<id>.txt`` (its title, a blank line,
 folder (`qa index --if-needed`, a full build the first time) and serves it; every test query is
 then asked with `GET /query?mode=...&k=50`, the cited files are pooled into a document ranking
 (each at the rank of its best passage, as `qa eval --beir` pools), and nDCG@10 is scored by
-``ir_measures`` against the qrels with the judged ids read as file names. 50 passages (the most a
+``ir_measures`` against the qrels, whose judged ids ``load_beir`` gives as file names. 50 passages (the most a
 query may ask for) hold far more than the 10 documents nDCG@10 looks at. R@100 needs 100
 documents, which 50 passages cannot hold, so only the measures at depth 10 or less are given.
 
@@ -87,7 +87,7 @@ def ranking(http: httpx.Client, question: str, mode: str) -> dict[str, float]:
     response.raise_for_status()
     documents: dict[str, None] = {}
     for passage in response.json()["passages"]:
-        documents.setdefault(passage["citation"]["doc_id"].removesuffix(".txt"), None)
+        documents.setdefault(passage["citation"]["doc_id"], None)  # "<id>.txt", as load_beir's qrels name it
     return {doc: float(len(documents) - rank) for rank, doc in enumerate(documents)}
 
 

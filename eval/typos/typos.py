@@ -143,12 +143,16 @@ def measure(searcher: Searcher, questions: list[Question], rng: random.Random) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=ROOT / "eval" / "typos" / "typos.json")
+    parser.add_argument(
+        "--cache", type=Path, help="keep the index of each corpus in CACHE/<number> (updated, not rebuilt)"
+    )
     arguments = parser.parse_args()
     encoder = SentenceTransformerEncoder()
     results: dict[str, Any] = {"seed": SEED, "depth": DEPTH}
     with tempfile.TemporaryDirectory() as scratch:
         for number, (corpus, sets) in enumerate(SETS.items()):
-            settings = Settings(corpus_dir=ROOT / corpus, index_dir=Path(scratch) / str(number)).resolved()
+            folder = (arguments.cache or Path(scratch)) / str(number)
+            settings = Settings(corpus_dir=ROOT / corpus, index_dir=folder).resolved()
             build_index(settings, encoder)
             searcher = open_searcher(load_generation(settings.index_dir), encoder, settings)
             for name in sets:

@@ -80,17 +80,30 @@ def as_text_file(row: dict[str, Any]) -> str:
     return f"{title}\n\n{text}" if title else text
 
 
-def _document(doc_id: str, row: dict[str, Any], whole: bool) -> Document:
+def file_name(record_id: str) -> str:
+    """The name a BEIR record has as a text file in a corpus folder, and so its doc_id there."""
+    return f"{record_id}.txt"
+
+
+def _documents(rows: list[tuple[str, dict[str, Any]]], whole: bool) -> list[Document]:
+    """The records as documents. Parsed, each is the text file ``file_name`` names, in the order the
+    corpus walk reads a folder of them (by name): a build that learns from its first batch (the
+    token codec) and BM25's ties (the lower row first) then see what a corpus folder gives them."""
     if whole:  # the reference setup: the record's own title and text, no parser
-        return Document(doc_id, str(row.get("title") or ""), str(row.get("text") or ""), dict(WHOLE))
-    return parse(doc_id, as_text_file(row).encode("utf-8"), ".txt")
+        return [
+            Document(doc_id, str(row.get("title") or ""), str(row.get("text") or ""), dict(WHOLE))
+            for doc_id, row in rows
+        ]
+    named = sorted(((file_name(doc_id), row) for doc_id, row in rows), key=lambda item: item[0])
+    return [parse(name, as_text_file(row).encode("utf-8"), ".txt") for name, row in named]
 
 
 def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirData:
     """Read the BEIR layout: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
 
-    Each document goes through the parser a ``.txt`` file goes through, as ``as_text_file`` writes
-    it, so the score is the one the same records get as files in a corpus folder.
+    Each document is the ``.txt`` file ``as_text_file`` writes, named by ``file_name`` (the qrels
+    name it so too), through the parser and in the order a corpus folder of those files gives, so
+    the score is the one the same records get as files served from a corpus folder.
     ``whole_documents`` makes each document one passage that the model truncates, as in the
     published reference runs (title + text, exact cosine); it exists to reproduce those figures."""
     paths = {name: folder / name for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
@@ -105,7 +118,11 @@ def load_beir(folder: Path, split: str, whole_documents: bool = False) -> BeirDa
         texts = {str(row["_id"]): str(row["text"]) for _, row in _jsonl(paths["queries.jsonl"])}
     except KeyError as error:
         raise ValueError(f"a row in {folder} lacks the field {error}") from error
-    documents = [_document(doc_id, row, whole_documents) for doc_id, row in rows]
+    documents = _documents(rows, whole_documents)
+    if not whole_documents:
+        qrels = {
+            query: {file_name(doc): grade for doc, grade in judged.items()} for query, judged in qrels.items()
+        }
     missing = [query_id for query_id in qrels if query_id not in texts]
     if missing:
         raise ValueError(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.core.config import SearchMode, Settings
-from qa.evaluation.data import BeirData, Question, as_text_file, load_beir, load_question_set
+from qa.evaluation.data import BeirData, Question, as_text_file, file_name, load_beir, load_question_set
 from qa.evaluation.runs import (
     BEIR_MEASURES,
     QUESTION_MEASURES,
@@ -115,9 +115,10 @@ def test_load_beir_keeps_judged_queries_in_qrels_order(tiny: tuple[Path, BeirDat
     _, data, _ = tiny
     assert data.name == "tiny" and data.split == "test"
     assert list(data.queries) == ["q-exact", "q-bread", "q-tides"]  # q-unjudged has no qrels
-    assert data.qrels["q-tides"] == {"tides": 1, "volcano": 0}
+    assert data.qrels["q-tides"] == {"tides.txt": 1, "volcano.txt": 0}  # judged as the files are named
+    assert [d.doc_id for d in data.documents] == sorted(f"{doc_id}.txt" for doc_id, _, _ in DOCUMENTS)
     bees = data.documents[0]
-    assert (bees.doc_id, bees.title, bees.metadata) == ("bees", "Honey bees", {})
+    assert (bees.doc_id, bees.title, bees.metadata) == ("bees.txt", "Honey bees", {})
     assert bees.text.startswith("Honey bees\n\n")  # the record as a .txt file: title, blank line, text
     assert list(data.limited(1).queries) == ["q-exact"] and len(data.limited(1).documents) == 6
 
@@ -228,13 +229,11 @@ def test_beir_records_parse_as_their_text_files_do(
     tiny: tuple[Path, BeirData, Generation], tmp_path: Path
 ) -> None:
     """`qa eval --beir` and a corpus folder of the same records as .txt files index the same
-    documents: same title, text, metadata, hence the same passages and the same scores."""
+    documents in the same order: same doc_id, title, text, metadata, hence the same passages, the
+    same learnt token codec, the same ties, the same scores."""
     folder, data, _ = tiny
     for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        (tmp_path / f"{row['_id']}.txt").write_text(as_text_file(row), encoding="utf-8")
-    as_files = {d.doc_id.removesuffix(".txt"): d for d in load_corpus(tmp_path).documents}
-    for document in data.documents:
-        twin = as_files[document.doc_id]
-        assert (twin.title, twin.text, twin.metadata) == (document.title, document.text, document.metadata)
-        assert choose_layout(document, "auto") == "plain"
+        (tmp_path / file_name(row["_id"])).write_text(as_text_file(row), encoding="utf-8")
+    assert load_corpus(tmp_path).documents == data.documents
+    assert all(choose_layout(document, "auto") == "plain" for document in data.documents)

@@ -62,7 +62,7 @@ def test_only_words_the_model_does_not_hold_whole_may_be_corrected(partition: Pa
     encoder = real_embedder()
     assert fixable(encoder, "How do I set a timout for a single request?") == ("timout",)
     assert fixable(encoder, "who toured the museum when it rained in 2024?") == ()
-    question = "which journalist toured the islands?"  # real words this corpus does not use
+    question = "which journalist toured the islands when it rained?"  # real words this corpus does not use
     assert not partition.speller.known(partition.stemmer.stemWord("journalist"))
     as_written = partition.stemmer.stemWords(raw_words(question))
     assert partition.keyword_words(question, fixable(encoder, question)) == as_written
@@ -79,3 +79,17 @@ def test_numbers_and_short_words_are_left_alone(partition: Partition) -> None:
         "12",
         "eur",
     ]
+
+
+def test_a_correction_keeps_the_first_letter(partition: Partition) -> None:
+    assert partition.keyword_words("tikcets") == partition.stemmer.stemWords(["tickets"])
+    # one substitution from "tickets" too, but of the first letter: typing errors rarely fall there
+    assert partition.keyword_words("zickets") == partition.stemmer.stemWords(["zickets"])
+
+
+def test_a_word_written_with_an_inner_capital_is_not_a_typo() -> None:
+    encoder = real_embedder()
+    assert fixable(encoder, "is ccl19 absent within dlns?") == ("dlns",)
+    assert fixable(encoder, "Is CCL19 absent within dLNs?") == ()  # an acronym as its writer wrote it
+    assert fixable(encoder, "Timout of a single request") == ("timout",)  # a capital first letter only
+    assert fixable(encoder, "TIMOUT of a single request") == ("timout",)  # capitals alone
