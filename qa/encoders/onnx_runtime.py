@@ -210,7 +210,7 @@ class OnnxTransformer:
             ) from error
 
     def __call__(self, features: dict[str, Any]) -> np.ndarray:
-        """last_hidden_state (batch, sequence, dimension) for tokenizer features (torch tensors)."""
-        feed = {name: features[name].numpy() for name in self.inputs}
+        """last_hidden_state (batch, sequence, dimension) for tokenizer features (numpy or torch)."""
+        feed = {name: np.asarray(features[name]) for name in self.inputs}
         (hidden,) = self.session.run([OUTPUT], feed, self.run_options)
         return np.asarray(hidden)
