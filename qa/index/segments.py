@@ -25,6 +25,7 @@ A document's passages are contiguous rows. Texts of documents are read from disk
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -47,6 +48,7 @@ SEGMENT_FORMAT = 1
 SEGMENT_PASSAGES = 65_536  # a build seals a segment at this size, and no merge makes a larger one
 RECORD = "segment.json"
 FIELDS = "fields.json"
+KEPT_DOCUMENTS = 8  # documents a loaded segment keeps, the latest read (segments are immutable)
 
 
 @dataclass(frozen=True)
@@ -226,11 +228,26 @@ class Segment:
         return fields
 
     def document(self, doc_id: str) -> Document:
+        """The document, read from disk; the latest ``KEPT_DOCUMENTS`` read are kept (a question's
+        hits and its reader's evidence mostly come from a few documents, read again and again)."""
+        kept = self._documents.get(doc_id)
+        if kept is not None:
+            return kept
         entry = self.entries[doc_id]
         with (self.path / "documents.jsonl").open("rb") as handle:
             handle.seek(entry.offset)
             row = json.loads(handle.read(entry.length))
-        return Document(row["doc_id"], row["title"], row["text"], row["metadata"])
+        document = Document(row["doc_id"], row["title"], row["text"], row["metadata"])
+        documents = self._documents
+        documents[doc_id] = document
+        while len(documents) > KEPT_DOCUMENTS:
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):  # another thread's
+                documents.pop(next(iter(documents)))
+        return document
+
+    @cached_property
+    def _documents(self) -> dict[str, Document]:
+        return {}
 
 
 class Documents(Mapping[str, Document]):
