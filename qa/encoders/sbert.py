@@ -70,6 +70,18 @@ def _unit(vectors: Any) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12))
 
 
+def _open_light(folder: Path, onnx_dir: Path | None, threads: int) -> Any:
+    """The torch-free ONNX model of ``folder`` when an earlier full load noted its export, else None."""
+    from qa.encoders.folder import LightModel
+    from qa.encoders.onnx_runtime import default_cache_dir
+
+    try:
+        threads = threads or len(os.sched_getaffinity(0))
+        return LightModel.open(folder, Path(onnx_dir or default_cache_dir()), threads)
+    except ImportError:  # onnxruntime or tokenizers missing: the full load says what to do
+        return None
+
+
 def _pools_by_mean(model: Any) -> bool:
     """Whether the modules after the transformer are mean pooling and, at most, normalisation."""
     rest = list(model)[1:]
@@ -110,6 +122,25 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self.model = name  # as asked for; ``name`` marks the quantized one
+        self.int8 = int8
+        self.name = f"{name}#int8" if int8 else name
+        self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
+        folders = [Path(c).expanduser() for c in _candidates(name)]
+        self._folder = next((folder for folder in folders if folder.is_dir()), None)
+        self._light: Any = None
+        if backend != "torch" and not int8 and (device or "cpu") == "cpu" and self._folder is not None:
+            self._light = _open_light(self._folder, onnx_dir, threads)
+        if self._light is not None:  # no torch at all: the export, the tokenizer, numpy pooling
+            self._model = None
+            self._mean_pooling = True
+            self._onnx = self._light.session
+            self.backend: Backend = "onnx"
+            self.backend_reason = f"QA_BACKEND={backend}; export {self._onnx.path}"
+            log.info("embedding model runs on ONNX Runtime (%s)", self.backend_reason)
+            self.dimension = self._light.dimension
+            self.max_tokens = self._light.max_length - 2  # [CLS] and [SEP]
+            return
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
@@ -130,6 +161,7 @@ class SentenceTransformerEncoder:
                     device=device or "cpu",
                     local_files_only=True,
                 )
+                self._folder = Path(candidate).expanduser() if is_path else None  # the one loaded
                 break
             except Exception as error:
                 where = "local folder" if is_path else "local Hugging Face cache (offline)"
@@ -147,14 +179,10 @@ class SentenceTransformerEncoder:
         model.eval()  # once: ``encode`` switches every module to eval mode on each call
         self._model = model
         self._mean_pooling = _pools_by_mean(model)
-        self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
         # the same thread count as torch, so QA_TORCH_THREADS means one thing for either backend
         self._onnx, self.backend, self.backend_reason = self._choose_backend(
             backend, int8, onnx_dir, threads or torch.get_num_threads()
         )
-        self.model = name  # as asked for; ``name`` marks the quantized one
-        self.int8 = int8
-        self.name = f"{name}#int8" if int8 else name
         dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         self.dimension = int(dimension or model.get_sentence_embedding_dimension())
         self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
@@ -199,17 +227,25 @@ class SentenceTransformerEncoder:
             # the fused attention reads the mask as lengths (qa/encoders/onnx_runtime.py)
             raise ModelLoadError("the onnx backend needs a tokenizer that pads on the right; use torch")
         example = self._model.preprocess(["an example to trace", "and a second, longer one"])
+        cache_dir = onnx_dir or default_cache_dir()
         try:
-            return OnnxTransformer.load(
-                self._model[0].auto_model, example, onnx_dir or default_cache_dir(), threads
-            )
+            session = OnnxTransformer.load(self._model[0].auto_model, example, cache_dir, threads)
         except OnnxUnavailable as error:
             raise ModelLoadError(str(error)) from error
+        if self._folder is not None:  # the next start can skip torch (qa/encoders/folder.py)
+            from qa.encoders.folder import remember
+
+            remember(self._folder, cache_dir, session.path, session.inputs)
+        return session
 
     @property
     def sentence_transformer(self) -> Any:
         """The loaded model itself (tokenizer, pooling; with ONNX Runtime in use, its transformer's
-        weights are released: use :meth:`bare_encode`)."""
+        weights are released: use :meth:`bare_encode`). Loaded now when the start skipped torch."""
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self._folder), device="cpu", local_files_only=True).eval()
         return self._model
 
     def bare_encode(self, texts: Sequence[str], batch_size: int = 64) -> Vectors:
@@ -223,7 +259,7 @@ class SentenceTransformerEncoder:
             )
         parts = []
         for start in range(0, len(texts), batch_size):
-            features = self._model.preprocess(list(texts[start : start + batch_size]))
+            features = self._features(list(texts[start : start + batch_size]))
             parts.append(self._pool(features, self._onnx(features)))
         return _unit(np.concatenate(parts))
 
@@ -250,17 +286,7 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         vectors, hidden = self._forward(list(texts), max(1, batch_size))
-        spans = (
-            self._model.tokenizer(
-                list(texts),
-                add_special_tokens=False,
-                return_offsets_mapping=True,
-                truncation=True,
-                max_length=self.max_tokens,
-            )["offset_mapping"]
-            if offsets
-            else [None] * len(texts)
-        )
+        spans = self._offsets(list(texts)) if offsets else [None] * len(texts)
         tokens: list[TokenVectors] = []
         for pieces, span in zip(hidden, spans, strict=True):
             starts = (
@@ -282,41 +308,65 @@ class SentenceTransformerEncoder:
         for mean pooling: the torch modules cost more than the pooling itself on a question),
         each batch run in slices of at most ``TOKEN_BUDGET`` word pieces, padded only to the
         slice's longest text (``_token_budget``)."""
+        vectors: list[Any] = []
+        pieces: list[Any] = []
+        if self._onnx is not None:
+            for start in range(0, len(texts), batch_size):
+                features = self._features(texts[start : start + batch_size])
+                for rows, width in _token_budget(features["attention_mask"].sum(axis=1)):
+                    part = {name: features[name][rows, :width] for name in self._onnx.inputs}
+                    hidden = self._onnx(part)  # on the CPU, where ONNX Runtime runs
+                    vectors.append(self._pool(part, hidden))
+                    lengths = part["attention_mask"].sum(axis=1) - 2  # [CLS] and [SEP]
+                    pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
+            return np.concatenate(vectors), pieces
         import torch
         from sentence_transformers.util import batch_to_device
 
         model = self._model
-        vectors: list[Any] = []
-        pieces: list[Any] = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 features = model.preprocess(texts[start : start + batch_size])
-                if self._onnx is None:
-                    out = model(batch_to_device(features, model.device))
-                    hidden = out["token_embeddings"].float().cpu().numpy()
-                    pooled = out["sentence_embedding"].float().cpu().numpy()
-                    lengths = features["attention_mask"].sum(dim=1).numpy() - 2  # [CLS] and [SEP]
-                    vectors.append(pooled)
-                    pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
-                    continue
-                for rows, width in _token_budget(features["attention_mask"].sum(dim=1).numpy()):
-                    part = {name: features[name][rows, :width] for name in self._onnx.inputs}
-                    hidden = self._onnx(part)  # on the CPU, where ONNX Runtime runs
-                    vectors.append(self._pool(part, hidden))
-                    lengths = part["attention_mask"].sum(dim=1).numpy() - 2
-                    pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
+                out = model(batch_to_device(features, model.device))
+                hidden = out["token_embeddings"].float().cpu().numpy()
+                pooled = out["sentence_embedding"].float().cpu().numpy()
+                lengths = features["attention_mask"].sum(dim=1).numpy() - 2  # [CLS] and [SEP]
+                vectors.append(pooled)
+                pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
         return np.concatenate(vectors), pieces
+
+    def _features(self, texts: list[str]) -> dict[str, Any]:
+        """The model's preprocessing of ``texts`` as numpy arrays, for ONNX Runtime."""
+        if self._light is not None:
+            return dict(self._light.features(texts))
+        features = self._model.preprocess(texts)
+        return {name: value.numpy() for name, value in features.items() if hasattr(value, "numpy")}
+
+    def _offsets(self, texts: list[str]) -> list[Any]:
+        """Each text's word pieces' character spans (no special tokens, at most ``max_tokens``)."""
+        if self._light is not None:
+            return list(self._light.offsets(texts))
+        return list(
+            self._model.tokenizer(
+                texts,
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self.max_tokens,
+            )["offset_mapping"]
+        )
 
     def _pool(self, features: dict[str, Any], hidden: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Text vectors from the word-piece vectors ONNX Runtime gave, as the model's own modules
         pool them (mean pooling in numpy: the same sums; other poolings through the modules)."""
         if self._mean_pooling:
-            mask = features["attention_mask"].numpy().astype(np.float32)[:, :, None]
+            mask = np.asarray(features["attention_mask"]).astype(np.float32)[:, :, None]
             pooled: npt.NDArray[np.float32] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             return pooled
         import torch
 
-        out = {**features, "token_embeddings": torch.from_numpy(hidden)}
+        out = {name: torch.from_numpy(np.asarray(value)) for name, value in features.items()}
+        out["token_embeddings"] = torch.from_numpy(hidden)
         for module in list(self._model)[1:]:  # pooling, normalisation
             out = module(out)
         return np.asarray(out["sentence_embedding"].float().numpy(), dtype=np.float32)
@@ -324,6 +374,8 @@ class SentenceTransformerEncoder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        if self._light is not None:
+            return list(self._light.count_tokens(texts))
         encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
@@ -331,6 +383,8 @@ class SentenceTransformerEncoder:
         """The start of ``text`` that fits in ``budget`` word pieces, cut at a token boundary."""
         if budget <= 0:
             return ""
+        if self._light is not None:
+            return str(self._light.truncate(text, budget))
         encoded = self._model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         offsets = encoded["offset_mapping"]
         if len(offsets) <= budget:

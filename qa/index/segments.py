@@ -25,6 +25,7 @@ A document's passages are contiguous rows. Texts of documents are read from disk
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -47,6 +48,8 @@ SEGMENT_FORMAT = 1
 SEGMENT_PASSAGES = 65_536  # a build seals a segment at this size, and no merge makes a larger one
 RECORD = "segment.json"
 FIELDS = "fields.json"
+KEPT_DOCUMENTS = 8  # documents a loaded segment keeps, the latest read (segments are immutable)
+KEPT_PASSAGES = 4096  # passages a loaded segment keeps, the latest read
 
 
 @dataclass(frozen=True)
@@ -207,9 +210,20 @@ class Segment:
         return read_array(self.path / "passages.jsonl", "u1", (int(self.lines[-1]),))
 
     def passage(self, row: int, number: int | None = None) -> Passage:
-        """Passage ``row``, read from disk (memory-mapped), numbered ``number`` (default ``row``)."""
+        """Passage ``row``, read from disk (memory-mapped), numbered ``number`` (default ``row``);
+        the latest ``KEPT_PASSAGES`` read are kept, as a question reads its candidates several times."""
+        key = (row, row if number is None else number)
+        kept = self._passages.get(key)
+        if kept is not None:
+            return kept
         fields = json.loads(bytes(self._lines_file[int(self.lines[row]) : int(self.lines[row + 1])]))
-        return Passage(**{**fields, "passage_id": row if number is None else number})
+        passage = Passage(**{**fields, "passage_id": key[1]})
+        _keep(self._passages, key, passage, KEPT_PASSAGES)
+        return passage
+
+    @cached_property
+    def _passages(self) -> dict[tuple[int, int], Passage]:
+        return {}
 
     @cached_property
     def fields(self) -> dict[str, dict[str, str]]:
@@ -226,11 +240,31 @@ class Segment:
         return fields
 
     def document(self, doc_id: str) -> Document:
+        """The document, read from disk; the latest ``KEPT_DOCUMENTS`` read are kept (a question's
+        hits and its reader's evidence mostly come from a few documents, read again and again)."""
+        kept = self._documents.get(doc_id)
+        if kept is not None:
+            return kept
         entry = self.entries[doc_id]
         with (self.path / "documents.jsonl").open("rb") as handle:
             handle.seek(entry.offset)
             row = json.loads(handle.read(entry.length))
-        return Document(row["doc_id"], row["title"], row["text"], row["metadata"])
+        document = Document(row["doc_id"], row["title"], row["text"], row["metadata"])
+        _keep(self._documents, doc_id, document, KEPT_DOCUMENTS)
+        return document
+
+    @cached_property
+    def _documents(self) -> dict[str, Document]:
+        return {}
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+    """``kept[key] = value``, dropping the oldest entries past ``most`` (safe between threads:
+    an entry another thread dropped first is skipped)."""
+    kept[key] = value
+    while len(kept) > most:
+        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+            kept.pop(next(iter(kept)))
 
 
 class Documents(Mapping[str, Document]):

@@ -1,9 +1,8 @@
 """Late interaction: each question word piece's best match among a text's word pieces, averaged.
 
-The stored word pieces are float16 (or float32); every product widens them in torch, which does
-it about ten times faster than numpy. A text that writes out an acronym of the question ("research
-and development" for "R&D") is credited for it (``credit``): the model's word pieces for "R", "&"
-and "D" resemble nothing in those words.
+The stored word pieces come decoded to float32 (``qa.index.segments.TokenTable.decoded``). A text
+that writes out an acronym of the question ("research and development" for "R&D") is credited for
+it (``credit``): the model's word pieces for "R", "&" and "D" resemble nothing in those words.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from qa.core.types import Vectors
 
@@ -41,14 +39,10 @@ def late_interaction(query_tokens: Vectors, tokens: npt.NDArray[Any], bounds: Se
 
 
 def inner_products(tokens: npt.NDArray[Any], query_tokens: Vectors) -> Vectors:
-    """``tokens @ query_tokens.T`` in float32, for stored word pieces in float16 or float32. Done
-    in torch: it widens float16 about ten times faster than numpy (0.04 against 0.5 ms for the
-    article's 732 word pieces), which made the widening most of a question's search time."""
-    if not tokens.flags.writeable:  # torch shares the memory and wants it writeable; a memmap view is not
-        tokens = np.array(tokens)
-    stored = torch.from_numpy(tokens).to(torch.float32)
-    question = torch.from_numpy(np.ascontiguousarray(query_tokens, dtype=np.float32))
-    return (question @ stored.T).T.numpy()
+    """``tokens @ query_tokens.T`` in float32. The stored pieces reach here decoded to float32
+    (``TokenTable.decoded``), so this is one product; numpy, so that no question imports torch."""
+    stored = np.asarray(tokens, dtype=np.float32)
+    return stored @ np.asarray(query_tokens, dtype=np.float32).T
 
 
 def best_matches(query_tokens: Vectors, texts: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:

@@ -22,6 +22,8 @@ cases, so the two return the same passages in the same order:
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +43,7 @@ Ranked = list[tuple[int, float]]  # (passage row in the generation, score), best
 Mask = npt.NDArray[np.bool_]
 EXACT_BELOW = 4096  # allowed rows of a segment searched exactly rather than through its ANN index
 KEPT_FILTERS = 32  # filters whose allowed rows a partition keeps, the latest used
+DECODED_PIECES = 16384  # decoded word pieces a partition keeps (1.5 KB each: 25 MB)
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,9 @@ class Partition:
         self.speller = Speller(self.statistics_of, self.stemmer)
         self.spelling = True  # correct unknown keyword words (off: to measure what it changes)
         self.allowed_by: dict[Filter, list[Mask]] = {}  # per piece, the latest filters used
+        self._decoded: OrderedDict[int, TokenVectors] = OrderedDict()  # the latest decoded rows
+        self._decoded_pieces = 0
+        self._decoded_lock = threading.Lock()
 
     @classmethod
     def whole(cls, generation: Generation) -> Partition:
@@ -274,15 +280,36 @@ class Partition:
 
     def token_vectors(self, rows: Sequence[int]) -> dict[int, TokenVectors]:
         """Stored word-piece vectors (decoded to float32) and their document offsets, of the rows
-        held here."""
+        held here. The latest decoded rows are kept (``DECODED_PIECES`` word pieces at most): late
+        interaction and the reader ask for the same rows, and questions asked together share most
+        of their candidates. The arrays handed out are read-only, so no caller can change a kept one."""
         found: dict[int, TokenVectors] = {}
+        decoded = self._decoded
         for row in rows:
+            kept = decoded.get(row)
+            if kept is not None:
+                found[row] = kept
+                continue
             located = self._locate(row) if self.holds(row) else None
             if located is not None:
                 piece, local = located
                 table = piece.segment.tokens
-                found[row] = (table.decoded(local), np.asarray(table.starts[table.rows(local)]))
+                vectors = table.decoded(local)
+                starts = np.array(table.starts[table.rows(local)])
+                vectors.flags.writeable = starts.flags.writeable = False
+                found[row] = (vectors, starts)
+                self._keep(row, found[row])
         return found
+
+    def _keep(self, row: int, tokens: TokenVectors) -> None:
+        with self._decoded_lock:
+            if row in self._decoded:
+                return
+            self._decoded[row] = tokens
+            self._decoded_pieces += len(tokens[1])
+            while self._decoded_pieces > DECODED_PIECES and self._decoded:
+                _, (_, dropped) = self._decoded.popitem(last=False)
+                self._decoded_pieces -= len(dropped)
 
 
 class LocalShards:

@@ -1,5 +1,6 @@
 """The query path's shortcuts give what the slow, obvious code gives: the model's forward pass
-without ``encode`` (qa/encoders/sbert.py) and word-piece products widened by torch (qa/search/shards.py)."""
+without ``encode`` (qa/encoders/sbert.py) and late interaction over stored float16 word pieces
+(qa/search/late.py)."""
 
 from __future__ import annotations
 

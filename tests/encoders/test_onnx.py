@@ -194,3 +194,49 @@ def test_token_budget_slices_cover_the_batch_in_order_within_the_budget(lengths:
         inside = lengths[part]
         assert width == max(inside)
         assert len(inside) == 1 or width * len(inside) <= 1024
+
+
+@needs_onnxruntime
+def test_a_start_after_the_first_skips_torch_and_gives_the_same_vectors_tokens_and_counts(
+    article_settings: Settings, onnx_cache: Path
+) -> None:
+    """The first load notes its export beside it; the next start reads the folder's tokenizer and
+    the export alone (qa/encoders/folder.py), never importing torch, with the full load's results."""
+    full = onnx_embedder(onnx_cache)
+    assert full._light is None or full._model is None
+    assert list(onnx_cache.glob("*.folder.json"))
+    light = SentenceTransformerEncoder(backend="auto", onnx_dir=onnx_cache)
+    assert light._light is not None and light.backend == "onnx"
+    assert (light.name, light.dimension, light.max_tokens) == (torch_embedder().name, 384, 254)
+    found = passages(article_settings) + texts() + ["  spaced out\t", "Ünïcode café 北京", ""]
+    want_vectors, want_tokens = torch_embedder().embed_with_tokens(found, batch_size=16)
+    got_vectors, got_tokens = light.embed_with_tokens(found, batch_size=16)
+    assert float(np.abs(got_vectors - want_vectors).max()) < SAME
+    for (want, want_starts), (got, got_starts) in zip(want_tokens, got_tokens, strict=True):
+        np.testing.assert_array_equal(got_starts, want_starts)
+        assert got.shape == want.shape and float(np.abs(got - want).max(initial=0.0)) < SAME
+    assert light.count_tokens(found) == torch_embedder().count_tokens(found)
+    long = texts()[-1]
+    assert [light.truncate(long, n) for n in (0, 1, 7, 999)] == [
+        torch_embedder().truncate(long, n) for n in (0, 1, 7, 999)
+    ]
+    probe = (
+        "import sys; from pathlib import Path; "
+        "from qa.encoders.sbert import SentenceTransformerEncoder as E; "
+        f"e = E(onnx_dir=Path({str(onnx_cache)!r})); e.embed(['a question']); "
+        "print(e._light is not None, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "False"]
+
+
+def test_a_folder_the_light_start_cannot_read_loads_the_full_model(tmp_path: Path) -> None:
+    """No note yet (a fresh cache): the full model, which then writes the note."""
+    from qa.encoders.folder import LightModel
+    from qa.encoders.sbert import bundled_model_path
+
+    folder = bundled_model_path()
+    assert folder is not None
+    assert LightModel.open(folder, tmp_path, 1) is None
+    assert LightModel.open(tmp_path, tmp_path, 1) is None  # not a sentence-transformers folder

@@ -263,3 +263,24 @@ def test_closing_fails_waiting_requests_instead_of_leaving_them_hanging_wiring()
 
     outcomes = asyncio.run(scenario())
     assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
+
+
+def test_a_batch_gets_what_fresh_searchers_give_one_at_a_time(article_settings: Settings) -> None:
+    """Search keeps decoded word pieces, passages and documents between questions; a batch asked
+    twice (the second time from what was kept) gets the passages, scores and answers that a newly
+    loaded searcher gives each question alone."""
+    embedder = real_embedder()
+    parameters = parameters_for(article_settings, embedder)
+    warm = open_searcher(load_generation(article_settings.index_dir, parameters), embedder)
+    asks = [Ask(warm, question, 5, "hybrid") for question in QUESTIONS]
+    first, second = answer_batch(embedder, asks), answer_batch(embedder, asks)
+    for question, *results in zip(QUESTIONS, first, second, strict=True):
+        fresh = open_searcher(load_generation(article_settings.index_dir, parameters), embedder)
+        alone = fresh.search(question, 5, "hybrid")
+        for result in results:
+            assert not isinstance(result, Exception)
+            assert [(h.passage, h.citation) for h in result.hits] == [
+                (h.passage, h.citation) for h in alone.hits
+            ]
+            assert [h.score for h in result.hits] == pytest.approx([h.score for h in alone.hits], abs=1e-6)
+            assert result.answer == alone.answer
