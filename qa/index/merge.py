@@ -96,7 +96,7 @@ def _copy(segment: Segment, gone: set[str], writer: SegmentWriter) -> set[str]:
             for r in rows
         ]
         passages = [segment.passage(r) for r in rows]
-        vectors = np.asarray(segment.vectors[rows]).reshape(len(rows), -1)
+        vectors = np.asarray(segment.vectors[rows]).reshape(len(rows), writer.dimension)  # rows may be none
         writer.add(segment.document(doc_id), passages, vectors, pieces, encoded=same)
     return set(segment.entries) - gone
 

@@ -106,3 +106,20 @@ def test_segments_as_large_as_a_build_seals_are_not_merged_together() -> None:
     assert choose(Sized(big)) == []  # type: ignore[arg-type]
     small = [SEGMENT_PASSAGES // MERGE_FACTOR] * MERGE_FACTOR
     assert choose(Sized(big + small)) == list(range(len(big), len(big) + MERGE_FACTOR))  # type: ignore[arg-type]
+
+
+def test_a_document_without_passages_is_merged(tmp_path: Path) -> None:
+    """An empty file is a document of no passages (its segment holds no rows for it); merging its
+    segment with the others keeps it and every citation (a reshape of its zero rows once failed)."""
+    settings = article_copy(tmp_path)
+    build_index(settings, real_embedder(), merge=False)
+    for number in range(MERGE_FACTOR):
+        text = "" if number == 2 else note(number)
+        (settings.corpus_dir / f"note-{number}.md").write_text(text, encoding="utf-8")
+        build_index(settings, real_embedder(), merge=False)
+    assert choose(load_generation(settings.index_dir)), "eight one-note segments are due for a merge"
+    build_index(settings, real_embedder())  # nothing changed: the merges alone
+    merged = load_generation(settings.index_dir)
+    assert not choose(merged) and len(merged.segments) < MERGE_FACTOR
+    assert "note-2.md" in merged.documents and not merged.rows_of_doc.get("note-2.md")
+    exact_citations(merged)
