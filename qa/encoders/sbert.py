@@ -132,7 +132,7 @@ class SentenceTransformerEncoder:
         if backend != "torch" and not int8 and (device or "cpu") == "cpu" and self._folder is not None:
             self._light = _open_light(self._folder, onnx_dir, threads)
         if self._light is not None:  # no torch at all: the export, the tokenizer, numpy pooling
-            self._model = None
+            self._model: Any = None  # loaded on demand (``sentence_transformer``)
             self._mean_pooling = True
             self._onnx = self._light.session
             self.backend: Backend = "onnx"

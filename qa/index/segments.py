@@ -25,7 +25,6 @@ A document's passages are contiguous rows. Texts of documents are read from disk
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -38,6 +37,7 @@ import numpy.typing as npt
 
 from qa.core.errors import IndexCorrupt
 from qa.core.filters import document_fields
+from qa.core.kept import Kept
 from qa.core.protocols import TokenCodec
 from qa.core.types import Document, Passage, TokenVectors, Vectors
 from qa.index.codec import FLOAT16, load_codec
@@ -218,12 +218,12 @@ class Segment:
             return kept
         fields = json.loads(bytes(self._lines_file[int(self.lines[row]) : int(self.lines[row + 1])]))
         passage = Passage(**{**fields, "passage_id": key[1]})
-        _keep(self._passages, key, passage, KEPT_PASSAGES)
+        self._passages.put(key, passage)
         return passage
 
     @cached_property
-    def _passages(self) -> dict[tuple[int, int], Passage]:
-        return {}
+    def _passages(self) -> Kept[tuple[int, int], Passage]:
+        return Kept(KEPT_PASSAGES)
 
     @cached_property
     def fields(self) -> dict[str, dict[str, str]]:
@@ -250,21 +250,12 @@ class Segment:
             handle.seek(entry.offset)
             row = json.loads(handle.read(entry.length))
         document = Document(row["doc_id"], row["title"], row["text"], row["metadata"])
-        _keep(self._documents, doc_id, document, KEPT_DOCUMENTS)
+        self._documents.put(doc_id, document)
         return document
 
     @cached_property
-    def _documents(self) -> dict[str, Document]:
-        return {}
-
-
-def _keep(kept: dict[Any, Any], key: Any, value: Any, most: int) -> None:
-    """``kept[key] = value``, dropping the oldest entries past ``most`` (safe between threads:
-    an entry another thread dropped first is skipped)."""
-    kept[key] = value
-    while len(kept) > most:
-        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-            kept.pop(next(iter(kept)))
+    def _documents(self) -> Kept[str, Document]:
+        return Kept(KEPT_DOCUMENTS)
 
 
 class Documents(Mapping[str, Document]):

@@ -22,8 +22,6 @@ cases, so the two return the same passages in the same order:
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.core.filters import Filter
+from qa.core.kept import Kept
 from qa.core.types import TokenVectors, Vectors
 from qa.index.generations import Generation, search_selected, tune_for_search
 from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer
@@ -183,9 +182,7 @@ class Partition:
         self.speller = Speller(self.statistics_of, self.stemmer)
         self.spelling = True  # correct unknown keyword words (off: to measure what it changes)
         self.allowed_by: dict[Filter, list[Mask]] = {}  # per piece, the latest filters used
-        self._decoded: OrderedDict[int, TokenVectors] = OrderedDict()  # the latest decoded rows
-        self._decoded_pieces = 0
-        self._decoded_lock = threading.Lock()
+        self._decoded: Kept[int, TokenVectors] = Kept(DECODED_PIECES, lambda tokens: len(tokens[1]))
 
     @classmethod
     def whole(cls, generation: Generation) -> Partition:
@@ -298,18 +295,8 @@ class Partition:
                 starts = np.array(table.starts[table.rows(local)])
                 vectors.flags.writeable = starts.flags.writeable = False
                 found[row] = (vectors, starts)
-                self._keep(row, found[row])
+                decoded.put(row, found[row])
         return found
-
-    def _keep(self, row: int, tokens: TokenVectors) -> None:
-        with self._decoded_lock:
-            if row in self._decoded:
-                return
-            self._decoded[row] = tokens
-            self._decoded_pieces += len(tokens[1])
-            while self._decoded_pieces > DECODED_PIECES and self._decoded:
-                _, (_, dropped) = self._decoded.popitem(last=False)
-                self._decoded_pieces -= len(dropped)
 
 
 class LocalShards:
