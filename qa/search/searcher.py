@@ -23,7 +23,7 @@ from qa.index.generations import Generation
 from qa.lang.en import answers as en_rules
 from qa.search import spelling
 from qa.search.acronyms import written_out
-from qa.search.late import credited
+from qa.search.late import credited, one_blas_thread
 from qa.search.shards import LocalShards, Partition, Ranked, Shards, merge
 
 RRF_K = 60
@@ -76,6 +76,7 @@ class Searcher:
         self.encoder = encoder
         self.shards = shards if shards is not None else LocalShards([Partition.whole(generation)])
         self.reader = reader
+        one_blas_thread()  # the reader's products are small too
 
     def embed(self, question: str) -> Query:
         return embed_questions(self.encoder, [question])[0]

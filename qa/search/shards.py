@@ -35,7 +35,7 @@ from qa.core.types import TokenVectors, Vectors
 from qa.index.generations import Generation, search_selected, tune_for_search
 from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer
 from qa.index.segments import Segment
-from qa.search.late import late_interaction
+from qa.search.late import late_interaction, one_blas_thread
 from qa.search.spelling import Speller, raw_words
 
 Ranked = list[tuple[int, float]]  # (passage row in the generation, score), best first
@@ -183,6 +183,7 @@ class Partition:
         self.spelling = True  # correct unknown keyword words (off: to measure what it changes)
         self.allowed_by: dict[Filter, list[Mask]] = {}  # per piece, the latest filters used
         self._decoded: Kept[int, TokenVectors] = Kept(DECODED_PIECES, lambda tokens: len(tokens[1]))
+        one_blas_thread()  # its products are small (qa.search.late.one_blas_thread)
 
     @classmethod
     def whole(cls, generation: Generation) -> Partition:

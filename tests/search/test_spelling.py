@@ -93,3 +93,23 @@ def test_a_word_written_with_an_inner_capital_is_not_a_typo() -> None:
     assert fixable(encoder, "Is CCL19 absent within dLNs?") == ()  # an acronym as its writer wrote it
     assert fixable(encoder, "Timout of a single request") == ("timout",)  # a capital first letter only
     assert fixable(encoder, "TIMOUT of a single request") == ("timout",)  # capitals alone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What did the Minister say about AI safety in 2024?",
+        "l'été à Zürich: naïve café's über-größe, x2 and B2B",
+        "A_b __init__ don't it's self-driving 3.14 e.g. U.S.A. — “quoted” words",
+        "",
+        "!!! ?? a I",
+    ],
+)
+def test_raw_words_are_the_keyword_tokenizers_words(text: str) -> None:
+    """The question's words are split as the keyword index splits passages (bm25s.tokenize)."""
+    import bm25s
+
+    from qa.lang.en import ENGLISH
+
+    expected = bm25s.tokenize([text], stopwords=ENGLISH.stopwords, show_progress=False, return_ids=False)
+    assert raw_words(text) == list(expected[0])
