@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
 from qa.ingest.chunking import sentences
 from qa.lang.en import answers as en
@@ -65,22 +66,82 @@ class Candidate:
     end: int
 
 
-def candidates(evidence: Sequence[Evidence]) -> list[Candidate]:
+@dataclass(frozen=True)
+class Reading:
+    """What a passage's sentences are, whatever the question: their spans and the features that
+    depend on their text alone. A passage is immutable, so this is worked out once per passage
+    (``Readings``) rather than once per question that hands it to the reader."""
+
+    spans: tuple[tuple[int, int], ...]
+    words: tuple[list[str], ...]  # content words (stems) per sentence
+    word_sets: tuple[set[str], ...]  # the same as sets (never changed)
+    pairs: tuple[frozenset[tuple[str, str]], ...]  # their bigrams
+    cues: tuple[tuple[float, ...], ...]  # per sentence, the values of CUES
+    caps: tuple[frozenset[str], ...]  # capitalised words, lower-cased, per sentence
+
+
+CUES = ("log_len", "has_year", "has_month", "has_digit", "has_numword", "has_unit")
+ReadingKey = tuple[str, int, int]  # (the document's content hash, passage start, passage end)
+Readings = Kept[ReadingKey, Reading]
+KEPT_SENTENCES = 65_536  # sentences a reader keeps the readings of (a few hundred bytes each)
+
+
+def new_readings() -> Readings:
+    return Kept(KEPT_SENTENCES, lambda reading: max(1, len(reading.spans)))
+
+
+def read_passage(item: Evidence) -> Reading:
+    text, passage = item.document.text, item.passage
+    spans = tuple(sentences(text, passage.start, passage.end))
+    read = [read_sentence(text[start:end]) for start, end in spans]
+    words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4
+    return Reading(spans, words, tuple(set(w) for w in words), pairs, cues, caps)
+
+
+def read_sentence(
+    sentence: str,
+) -> tuple[list[str], frozenset[tuple[str, str]], tuple[float, ...], frozenset[str]]:
+    """A sentence's content words, their bigrams, the values of ``CUES`` and its capitalised words."""
+    words = en.content_words(sentence)
+    patterns = (en.YEAR, en.MONTH, en.DIGIT, en.NUMBER_WORD, en.UNIT)
+    cues = (math.log1p(len(words)), *(float(bool(p.search(sentence))) for p in patterns))
+    caps = frozenset(w.lower() for w in en.CAPITALISED_WORD.findall(" " + sentence))
+    return words, frozenset(itertools.pairwise(words)), cues, caps
+
+
+def readings_of(evidence: Sequence[Evidence], kept: Readings | None = None) -> list[Reading]:
+    """Each passage's ``Reading``, from ``kept`` when it holds it (and put there when not)."""
+    found = []
+    for item in evidence:
+        key = (item.document.content_hash, item.passage.start, item.passage.end)
+        reading = kept.get(key) if kept is not None else None
+        if reading is None:
+            reading = read_passage(item)
+            if kept is not None:
+                kept.put(key, reading)
+        found.append(reading)
+    return found
+
+
+def candidates(evidence: Sequence[Evidence], kept: Readings | None = None) -> list[Candidate]:
     """Every sentence of every passage, in passage order; a sentence two passages share is read once."""
     found: list[Candidate] = []
     seen: set[tuple[str, int, int]] = set()
-    for rank, item in enumerate(evidence):
-        passage = item.passage
-        for start, end in sentences(item.document.text, passage.start, passage.end):
-            key = (passage.doc_id, start, end)
+    for rank, (item, reading) in enumerate(zip(evidence, readings_of(evidence, kept), strict=True)):
+        doc_id = item.passage.doc_id
+        for start, end in reading.spans:
+            key = (doc_id, start, end)
             if key not in seen:
                 seen.add(key)
                 found.append(Candidate(rank, start, end))
     return found
 
 
-def featurize(query: Query, evidence: Sequence[Evidence], found: Sequence[Candidate]) -> F32:
-    """One row of ``FEATURES`` per candidate of ``found``."""
+def featurize(
+    query: Query, evidence: Sequence[Evidence], found: Sequence[Candidate], kept: Readings | None = None
+) -> F32:
+    """One row of ``FEATURES`` per candidate of ``found`` (sentences of ``evidence``' passages,
+    as :func:`candidates` finds them); ``kept`` holds passages' readings from earlier questions."""
     n = len(found)
     X = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if not n:
@@ -88,53 +149,109 @@ def featurize(query: Query, evidence: Sequence[Evidence], found: Sequence[Candid
     q_tok = np.asarray(query.tokens, dtype=np.float32)
     q_vec = np.asarray(query.vector, dtype=np.float32)
     width = max(len(q_tok), 1)
-    # question pieces x each passage's pieces, once per passage
-    sims: dict[int, F32] = {}
-    tokens: dict[int, F32] = {}
-    passage_ms: dict[int, float] = {}
-    passage_pool: dict[int, float] = {}
-    for rank in sorted({c.rank for c in found}):
-        tok = np.asarray(evidence[rank].tokens, dtype=np.float32)
-        tokens[rank] = tok
-        sims[rank] = q_tok @ tok.T if len(q_tok) else np.zeros((0, len(tok)), np.float32)
-        passage_ms[rank] = float(sims[rank].max(axis=1).mean()) if sims[rank].size else 0.0
-        pool = tok.sum(axis=0) if len(tok) else np.zeros(q_vec.shape, np.float32)
-        passage_pool[rank] = float(pool @ q_vec / (float(np.sqrt(pool @ pool)) + 1e-9))
+    readings = readings_of(evidence, kept)
     best_rows = np.zeros((n, width), dtype=np.float32)
-    positions: dict[int, int] = {}
-    question = query.text
-    q_words = en.content_words(question)
-    q_set = set(q_words)
-    q_bigrams = set(itertools.pairwise(q_words))
-    q_lower = question.lower()
-    words_of: list[list[str]] = []
-    for i, c in enumerate(found):
-        item = evidence[c.rank]
-        lo, hi = np.searchsorted(item.starts, (c.start, c.end))  # ascending; context pieces are -1
-        s = sims[c.rank][:, lo:hi]
-        text = item.document.text[c.start : c.end]
-        if s.size:
-            best = s.max(axis=1)
-            best_rows[i, : len(best)] = best
-            X[i, COLUMN["ms_rev"]] = float(s.max(axis=0).mean())
-            pool = tokens[c.rank][lo:hi].sum(axis=0)
-            X[i, COLUMN["cos_pool"]] = float(pool @ q_vec / (float(np.sqrt(pool @ pool)) + 1e-9))
-        X[i, COLUMN["psg_ms_mean"]] = passage_ms[c.rank]
-        X[i, COLUMN["psg_cos_pool"]] = passage_pool[c.rank]
-        X[i, COLUMN["passage_rank"]] = c.rank
-        positions[c.rank] = positions.get(c.rank, -1) + 1
-        X[i, COLUMN["position"]] = min(positions[c.rank], 10)
-        X[i, COLUMN["is_first"]] = float(positions[c.rank] == 0)
-        words = en.content_words(text)
-        words_of.append(words)
-        X[i, COLUMN["log_len"]] = math.log1p(len(words))
-        X[i, COLUMN["has_year"]] = float(bool(en.YEAR.search(text)))
-        X[i, COLUMN["has_month"]] = float(bool(en.MONTH.search(text)))
-        X[i, COLUMN["has_digit"]] = float(bool(en.DIGIT.search(text)))
-        X[i, COLUMN["has_numword"]] = float(bool(en.NUMBER_WORD.search(text)))
-        X[i, COLUMN["has_unit"]] = float(bool(en.UNIT.search(text)))
-        caps = {w.lower() for w in en.CAPITALISED_WORD.findall(" " + text)}
-        X[i, COLUMN["new_caps"]] = min(len([w for w in caps if w not in q_lower]), 10)
+    ms_rev, pool_dot, pool_norm = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
+    cues = np.zeros((n, len(CUES)), dtype=np.float32)
+    new_caps = np.zeros(n, dtype=np.float32)
+    q_lower = query.text.lower()
+    words_of: list[set[str]] = [set() for _ in range(n)]
+    pairs_of: list[frozenset[tuple[str, str]]] = [frozenset() for _ in range(n)]
+    rows = np.arange(n)
+    ranks = np.fromiter((c.rank for c in found), dtype=np.int64, count=n)
+    for rank in np.unique(ranks).tolist():
+        chosen = rows[ranks == rank]  # this passage's candidates, in order
+        tok = np.asarray(evidence[rank].tokens, dtype=np.float32)
+        sims = q_tok @ tok.T if len(q_tok) else np.zeros((0, len(tok)), np.float32)
+        passage_pool = tok.sum(axis=0) if len(tok) else np.zeros(q_vec.shape, np.float32)
+        X[chosen, COLUMN["psg_ms_mean"]] = float(sims.max(axis=1).mean()) if sims.size else 0.0
+        X[chosen, COLUMN["psg_cos_pool"]] = float(
+            passage_pool @ q_vec / (float(np.sqrt(passage_pool @ passage_pool)) + 1e-9)
+        )
+        reading = readings[rank]
+        index = {span: at for at, span in enumerate(reading.spans)}
+        spans = [(found[i].start, found[i].end) for i in chosen.tolist()]
+        # ascending; context pieces are -1
+        bounds = np.searchsorted(evidence[rank].starts, np.asarray(spans).ravel()).reshape(-1, 2)
+        _late(sims, tok, q_vec, bounds, chosen, best_rows, (ms_rev, pool_dot, pool_norm))
+        text = evidence[rank].document.text
+        for i, span in zip(chosen.tolist(), spans, strict=True):
+            at = index.get(span)
+            if at is None:  # not one of the passage's sentences: read it now
+                words, pairs_of[i], cues[i], caps = read_sentence(text[span[0] : span[1]])
+                words_of[i] = set(words)
+            else:
+                words_of[i], pairs_of[i], cues[i], caps = (
+                    reading.word_sets[at],
+                    reading.pairs[at],
+                    reading.cues[at],
+                    reading.caps[at],
+                )
+            new_caps[i] = min(len([w for w in caps if w not in q_lower]), 10)
+    X[:, COLUMN["ms_rev"]] = ms_rev
+    denominator = (np.sqrt(pool_norm).astype(np.float64) + 1e-9).astype(np.float32)
+    X[:, COLUMN["cos_pool"]] = pool_dot / denominator  # 0 where a sentence has no pieces
+    for j, name in enumerate(CUES):
+        X[:, COLUMN[name]] = cues[:, j]
+    X[:, COLUMN["new_caps"]] = new_caps
+    X[:, COLUMN["passage_rank"]] = ranks
+    positions = _positions(ranks)
+    X[:, COLUMN["position"]] = np.minimum(positions, 10)
+    X[:, COLUMN["is_first"]] = positions == 0
+    _question_features(X, query.text, best_rows, words_of, pairs_of)
+    _neighbours(X, found)
+    for i, a in enumerate(CROSSED):
+        for b in CROSSED[i:]:
+            X[:, COLUMN[f"{a}*{b}"]] = X[:, COLUMN[a]] * X[:, COLUMN[b]]
+    return X
+
+
+def _late(
+    sims: F32,
+    tok: F32,
+    q_vec: F32,
+    bounds: npt.NDArray[np.int64],
+    chosen: npt.NDArray[np.int64],
+    best_rows: F32,
+    out: tuple[F32, F32, F32],
+) -> None:
+    """Late-interaction features of one passage's candidate sentences (word pieces
+    ``bounds[j, 0]:bounds[j, 1]`` for candidate ``chosen[j]``): the best match of each question
+    piece (a max, so one ``reduceat`` for all), and per sentence the reverse direction and its
+    pooled pieces' products with the question, summed exactly as the single-sentence code did."""
+    ms_rev, pool_dot, pool_norm = out
+    nonempty = bounds[:, 1] > bounds[:, 0]
+    if not sims.size or not nonempty.any():
+        return
+    padded = np.concatenate([sims, np.full((len(sims), 1), -np.inf, np.float32)], axis=1)
+    best = np.maximum.reduceat(padded, bounds[nonempty].ravel(), axis=1)[:, ::2]  # (q, sentences)
+    best_rows[chosen[nonempty], : len(sims)] = best.T
+    column_best = sims.max(axis=0)
+    for i, (lo, hi) in zip(chosen[nonempty].tolist(), bounds[nonempty].tolist(), strict=True):
+        ms_rev[i] = np.add.reduce(column_best[lo:hi]) / (hi - lo)  # what .mean() computes
+        pool = tok[lo:hi].sum(axis=0)
+        pool_dot[i] = pool @ q_vec
+        pool_norm[i] = pool @ pool
+
+
+def _positions(ranks: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each candidate's place among the earlier candidates of its passage (0 for the first)."""
+    seen: dict[int, int] = {}
+    positions = np.zeros(len(ranks), dtype=np.int64)
+    for i, rank in enumerate(ranks.tolist()):
+        positions[i] = seen[rank] = seen.get(rank, -1) + 1
+    return positions
+
+
+def _question_features(
+    X: F32,
+    question: str,
+    best_rows: F32,
+    words_of: list[set[str]],
+    pairs_of: list[frozenset[tuple[str, str]]],
+) -> None:
+    """The columns that compare the candidates with each other and with the question's words and class."""
+    n = len(X)
     # per question piece: pieces that match every candidate (the subject) count little
     weight = np.clip(1.0 - best_rows.mean(axis=0), 0.05, None)
     X[:, COLUMN["ms_mean"]] = best_rows.mean(axis=1)
@@ -144,7 +261,8 @@ def featurize(query: Query, evidence: Sequence[Evidence], found: Sequence[Candid
     X[:, COLUMN["ms_std"]] = best_rows.std(axis=1)
     X[:, COLUMN["ms_p80"]] = (best_rows > 0.8).mean(axis=1)
     X[:, COLUMN["ms_p60"]] = (best_rows > 0.6).mean(axis=1)
-    _overlap(X, words_of, q_set, q_bigrams)
+    q_words = en.content_words(question)
+    _overlap(X, words_of, pairs_of, set(q_words), set(itertools.pairwise(q_words)))
     for name in ("ms_mean", "ms_w", "cos_pool", "lex_idf"):
         X[:, COLUMN[f"{name}_rel"]] = X[:, COLUMN[name]] - X[:, COLUMN[name]].max()
     v = X[:, COLUMN["ms_mean"]]
@@ -160,11 +278,6 @@ def featurize(query: Query, evidence: Sequence[Evidence], found: Sequence[Candid
     X[:, COLUMN["who_x_caps"]] = named * (kind == "who")
     X[:, COLUMN["where_x_caps"]] = named * (kind == "where")
     X[:, COLUMN["n_cands"]] = math.log(n)
-    _neighbours(X, found)
-    for i, a in enumerate(CROSSED):
-        for b in CROSSED[i:]:
-            X[:, COLUMN[f"{a}*{b}"]] = X[:, COLUMN[a]] * X[:, COLUMN[b]]
-    return X
 
 
 def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
@@ -182,20 +295,22 @@ def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
         X[:, COLUMN[f"ctx_{name}"]] = np.maximum(v, before)
 
 
-def _overlap(X: F32, words_of: list[list[str]], q_set: set[str], q_bigrams: set[tuple[str, str]]) -> None:
-    """Word overlap with the question, with an IDF over the candidates themselves."""
+def _overlap(
+    X: F32,
+    words_of: list[set[str]],
+    pairs_of: list[frozenset[tuple[str, str]]],
+    q_set: set[str],
+    q_bigrams: set[tuple[str, str]],
+) -> None:
+    """Word overlap with the question (``words_of``: each candidate's words, as sets), with an
+    IDF over the candidates themselves."""
     n = len(words_of)
-    df: dict[str, int] = {}
-    for words in words_of:
-        for w in set(words):
-            df[w] = df.get(w, 0) + 1
-    idf = {w: math.log((n + 1) / (df.get(w, 0) + 0.5)) for w in q_set}
+    df = {w: sum(w in ws for ws in words_of) for w in q_set}  # only the question's words are asked
+    idf = {w: math.log((n + 1) / (df[w] + 0.5)) for w in q_set}
     total_idf = sum(idf.values()) or 1.0
-    for i, words in enumerate(words_of):
-        ws = set(words)
+    for i, (ws, pairs) in enumerate(zip(words_of, pairs_of, strict=True)):
         shared = q_set & ws
         X[i, COLUMN["lex_frac"]] = len(shared) / max(len(q_set), 1)
         X[i, COLUMN["lex_idf"]] = sum(idf[w] for w in shared) / total_idf
-        pairs = set(itertools.pairwise(words))
         X[i, COLUMN["lex_bigram"]] = len(q_bigrams & pairs) / max(len(q_bigrams), 1)
         X[i, COLUMN["new_words"]] = math.log1p(len(ws - q_set))

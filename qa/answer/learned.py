@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.answer.calibration import Platt
-from qa.answer.features import FEATURES, Candidate, candidates, featurize
+from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Query, cite
 
 WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
@@ -56,7 +56,9 @@ def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
 
 
 class LearnedReader:
-    """Reads with learned weights; holds only numbers, so it is safe to share between threads."""
+    """Reads with learned weights; safe to share between threads: besides numbers it holds only
+    what it read of passages (their sentences and the features of their text alone), kept by the
+    document's content hash and the passage's span, so a passage is split once, not per question."""
 
     def __init__(self, threshold: float | None = None, path: Path = WEIGHTS) -> None:
         spec = load_model(path)
@@ -66,17 +68,19 @@ class LearnedReader:
         self.threshold = float(spec["threshold"] if threshold is None else threshold)
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         self.name = f"learned-lr/{self.sha256[:12]}"
+        self.readings = new_readings()
 
     def raw(
         self, query: Query, evidence: Sequence[Evidence], found: Sequence[Candidate]
     ) -> npt.NDArray[np.float32]:
         """The model's uncalibrated score (a logit) of each candidate."""
-        scores: npt.NDArray[np.float32] = featurize(query, evidence, found) @ self.weights + self.bias
+        features = featurize(query, evidence, found, self.readings)
+        scores: npt.NDArray[np.float32] = features @ self.weights + self.bias
         return scores
 
     def score(self, query: Query, evidence: Sequence[Evidence]) -> list[Scored]:
         """Every candidate sentence of ``evidence`` with its calibrated probability, in passage order."""
-        found = candidates(evidence)
+        found = candidates(evidence, self.readings)
         if not found:
             return []
         probabilities = self.platt(self.raw(query, evidence, found))

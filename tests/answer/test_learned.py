@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qa.answer.calibration import Platt, best_threshold, fit_logistic, fit_platt, reliability, triggering
-from qa.answer.features import FEATURES
+from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.answer.learned import WEIGHTS, LearnedReader, ReaderModelError
 from qa.core.config import Settings
 from qa.index.build import build_index
@@ -131,3 +131,23 @@ def test_the_threshold_setting_decides_what_counts_as_an_answer(lakes: Searcher)
     question = "What is the exchange rate of the Japanese yen?"
     assert not never.search("How deep is Lake Orsa?", 3).answerable
     assert always.search(question, 3).answerable  # the best sentence, however unlikely
+
+
+def test_a_passage_is_read_once_and_reads_the_same_from_memory(lakes: Searcher) -> None:
+    """The reader keeps what it read of a passage (its sentences, their words and cues): the
+    features from kept readings equal those read afresh, whatever the passages' order, and a
+    candidate span that is not one of a passage's sentences is read on its own."""
+    query = lakes.embed("When was the first harbour dug at Tarn?")
+    evidence = lakes.evidence([row for row, _ in lakes.rank(query, 3, "hybrid")])
+    kept = new_readings()
+    for order in (evidence, evidence[::-1], evidence):
+        found = candidates(order)
+        fresh = featurize(query, order, found)
+        assert candidates(order, kept) == found
+        assert np.array_equal(featurize(query, order, found, kept), fresh)
+        assert np.array_equal(featurize(query, order, found, kept), fresh)
+    assert len(kept) == len({(e.passage.doc_id, e.passage.start, e.passage.end) for e in evidence})
+    first = candidates(evidence)[0]
+    part = [Candidate(first.rank, first.start, first.start + (first.end - first.start) // 2)]
+    assert np.array_equal(featurize(query, evidence, part, kept), featurize(query, evidence, part))
+    assert not np.array_equal(featurize(query, evidence, part), featurize(query, evidence, [first]))
