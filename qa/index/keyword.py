@@ -108,11 +108,13 @@ class KeywordSegment:
     def load(cls, folder: Path, shape: dict[str, Any], size: int) -> KeywordSegment:
         words = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         postings = int(shape["postings"])
+        # plain arrays over the mapped files (np.asarray makes no copy): a slice of a memmap is a
+        # memmap, whose making costs more than a question's whole BM25 sum on a small corpus
         return cls(
             {word: number for number, word in enumerate(words)},
             np.asarray(read_array(folder / "pointer.i64", "<i8", (len(words) + 1,))),
-            read_array(folder / "rows.i32", "<i4", (postings,)),
-            read_array(folder / "tfs.i32", "<i4", (postings,)),
+            np.asarray(read_array(folder / "rows.i32", "<i4", (postings,))),
+            np.asarray(read_array(folder / "tfs.i32", "<i4", (postings,))),
             np.asarray(read_array(folder / "lengths.i32", "<i4", (size,))),
         )
 
@@ -136,10 +138,19 @@ class Statistics:
     idf: dict[str, float]
 
 
-def statistics(segments: Sequence[LiveSegment], words: Sequence[str]) -> Statistics:
-    """Live passages, their mean length and each word's document frequency, summed over segments."""
+def totals(segments: Sequence[LiveSegment]) -> tuple[int, int]:
+    """Live passages and their summed length in words, over ``segments``: the same for every
+    question of a generation, so a searcher works them out once."""
     passages = sum(int(live.sum()) for _, live in segments)
-    total = sum(int(part.lengths[live].sum()) for part, live in segments)
+    return passages, sum(int(part.lengths[live].sum()) for part, live in segments)
+
+
+def statistics(
+    segments: Sequence[LiveSegment], words: Sequence[str], counted: tuple[int, int] | None = None
+) -> Statistics:
+    """Live passages, their mean length and each word's document frequency, summed over segments
+    (``counted``: their :func:`totals`, when already known)."""
+    passages, total = counted if counted is not None else totals(segments)
     idf = {}
     for word in set(words):
         frequency = sum(int(live[part.postings(word)[0]].sum()) for part, live in segments)
@@ -148,14 +159,24 @@ def statistics(segments: Sequence[LiveSegment], words: Sequence[str]) -> Statist
     return Statistics(total / passages if total else 1.0, idf)  # no words anywhere: nothing scores
 
 
-def scores(part: LiveSegment, stats: Statistics, words: Sequence[str]) -> npt.NDArray[np.float32]:
+def length_norms(segment: KeywordSegment, average_length: float) -> npt.NDArray[np.float32]:
+    """BM25's length normalisation of every row of ``segment``, k1 * (1 - b + b * length / average)."""
+    norm: npt.NDArray[np.float32] = np.float32(K1) * (
+        1 - B + B * segment.lengths.astype(np.float32) / np.float32(average_length)
+    )
+    return norm
+
+
+def scores(
+    part: LiveSegment, stats: Statistics, words: Sequence[str], norm: npt.NDArray[np.float32] | None = None
+) -> npt.NDArray[np.float32]:
     """BM25 score of every row of one segment (0 for tombstoned rows and rows without the words);
-    a word the question repeats counts each time, as in bm25s."""
+    a word the question repeats counts each time, as in bm25s. ``norm``: the segment's
+    :func:`length_norms` at ``stats.average_length``, when already known."""
     segment, live = part
     total = np.zeros(len(segment.lengths), dtype=np.float32)
-    norm = np.float32(K1) * (
-        1 - B + B * segment.lengths.astype(np.float32) / np.float32(stats.average_length)
-    )
+    if norm is None:
+        norm = length_norms(segment, stats.average_length)
     for word in words:
         if word not in stats.idf:
             continue

@@ -33,7 +33,7 @@ from qa.core.filters import Filter
 from qa.core.kept import Kept
 from qa.core.types import TokenVectors, Vectors
 from qa.index.generations import Generation, search_selected, tune_for_search
-from qa.index.keyword import LiveSegment, Statistics, best, scores, statistics, stemmer
+from qa.index.keyword import LiveSegment, Statistics, best, length_norms, scores, statistics, stemmer, totals
 from qa.index.segments import Segment
 from qa.search.late import late_interaction, one_blas_thread
 from qa.search.spelling import Speller, raw_words
@@ -144,10 +144,15 @@ class Piece:
         return merge([[(row + self.base + self.lo, score) for row, score in found]], depth)
 
     def keyword(
-        self, stats: Statistics, words: Sequence[str], depth: int, allowed: Mask | None = None
+        self,
+        stats: Statistics,
+        words: Sequence[str],
+        depth: int,
+        allowed: Mask | None = None,
+        norm: npt.NDArray[np.float32] | None = None,
     ) -> Ranked:
         assert self.segment.keyword is not None
-        found = scores((self.segment.keyword, self.live), stats, words)
+        found = scores((self.segment.keyword, self.live), stats, words, norm)
         if allowed is not None:
             found[~allowed] = 0
         rows = np.arange(self.base + self.lo, self.base + self.hi, dtype=np.int64)
@@ -182,6 +187,10 @@ class Partition:
         self.speller = Speller(self.statistics_of, self.stemmer)
         self.spelling = True  # correct unknown keyword words (off: to measure what it changes)
         self.allowed_by: dict[Filter, list[Mask]] = {}  # per piece, the latest filters used
+        # what keyword search asks of every question but is the same for all of a generation's:
+        # live passages and their total length, and per piece BM25's length normalisation
+        self.totals = totals(self.statistics_of)
+        self._norms: dict[int, tuple[float, npt.NDArray[np.float32]]] = {}
         self._decoded: Kept[int, TokenVectors] = Kept(DECODED_PIECES, lambda tokens: len(tokens[1]))
         one_blas_thread()  # its products are small (qa.search.late.one_blas_thread)
 
@@ -246,10 +255,25 @@ class Partition:
         words = self.keyword_words(text, fixable)
         if not words or depth <= 0:
             return []
-        stats = statistics(self.statistics_of, words)
+        stats = statistics(self.statistics_of, words, self.totals)
         allowed = self.allowed(only)
-        pairs = zip(self.pieces, allowed, strict=True)
-        return merge([piece.keyword(stats, words, depth, mask) for piece, mask in pairs], depth)
+        found = [
+            piece.keyword(stats, words, depth, mask, self._norm(number, stats.average_length))
+            for number, (piece, mask) in enumerate(zip(self.pieces, allowed, strict=True))
+        ]
+        return merge(found, depth)
+
+    def _norm(self, number: int, average_length: float) -> npt.NDArray[np.float32] | None:
+        """Piece ``number``'s BM25 length normalisation at ``average_length`` (the generation's:
+        worked out once, kept for the next question)."""
+        segment = self.pieces[number].segment.keyword
+        if segment is None:
+            return None
+        kept = self._norms.get(number)
+        if kept is None or kept[0] != average_length:
+            kept = (average_length, length_norms(segment, average_length))
+            self._norms[number] = kept
+        return kept[1]
 
     def first_stage(
         self,
