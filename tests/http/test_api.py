@@ -125,3 +125,49 @@ def test_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
     assert "qa_http_request_seconds_bucket" in text
     passages = client.get("/index").json()["passages"]
     assert f"qa_index_passages {float(passages)}" in text and "qa_index_generation_info{" in text
+
+
+def test_plain_gets_answer_as_the_validated_route_does(article_settings: Settings) -> None:
+    """A GET /query of plain parameters is answered before FastAPI's parameter solving
+    (``qa.http.routes.query.PlainQuery``); its body is the route's (a repeated parameter goes
+    through the route) and POST's, with the answer cache off so that every request reaches the model."""
+    settings = article_settings.model_copy(update={"cache_size": 0})
+    with TestClient(create_app(settings, real_embedder())) as uncached:
+        for question, k, mode in (
+            (ANSWERED, None, None),
+            ("Where will the centre be housed?", 3, None),
+            ("who wrote this article?", 7, "keyword"),
+            ("what does the declaration say about AI safety?", None, "dense"),
+        ):
+            params = [("q", question), *([("k", str(k))] if k else []), *([("mode", mode)] if mode else [])]
+            chosen = mode or "hybrid"
+            plain = uncached.get("/query", params=params)
+            routed = uncached.get("/query", params=[*params, ("mode", chosen), ("mode", chosen)])
+            posted = uncached.post("/query", json={"question": question, "k": k or 5, "mode": chosen})
+            assert plain.status_code == routed.status_code == posted.status_code == 200
+            assert plain.headers["content-type"] == routed.headers["content-type"] == "application/json"
+            bodies = [{**response.json(), "took_ms": 0} for response in (plain, routed, posted)]
+            assert bodies[0] == bodies[1] == bodies[2], question
+        assert uncached.get("/query", params={"q": "ok", "k": "051"}).status_code == 422
+
+
+def test_which_gets_are_plain() -> None:
+    from qa.http.routes.query import plain_query
+
+    assert plain_query(b"q=what+did+UNIDO+announce%3F") == ("what did UNIDO announce?", 5, None)
+    assert plain_query(b"k=3&mode=dense&q=x") == ("x", 3, "dense")
+    assert plain_query(b"q=") == ("", 5, None)  # the engine refuses it, and the route says why
+    for routed in (
+        b"",
+        b"k=3",
+        b"q=x&q=y",
+        b"q=x&k=0",
+        b"q=x&k=51",
+        b"q=x&k=%2B3",
+        b"q=x&k=three",
+        b"q=x&mode=psychic",
+        b"q=x&doc=*.txt",
+        b"q=x&meta.lang=en",
+        b"q=x&extra=1",
+    ):
+        assert plain_query(routed) is None, routed
