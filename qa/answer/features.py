@@ -55,6 +55,15 @@ FEATURES: tuple[str, ...] = (
     *(f"{a}*{b}" for i, a in enumerate(CROSSED) for b in CROSSED[i:]),
 )
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
+# the columns written a block at a time: the crossed pairs, the neighboured and relative ones
+_CROSS_A = [COLUMN[a] for i, a in enumerate(CROSSED) for _ in CROSSED[i:]]
+_CROSS_B = [COLUMN[b] for i, _ in enumerate(CROSSED) for b in CROSSED[i:]]
+_CROSS_OUT = [COLUMN[f"{a}*{b}"] for i, a in enumerate(CROSSED) for b in CROSSED[i:]]
+_NEIGHBOURED = [COLUMN[name] for name in NEIGHBOURED]
+_PREV, _NEXT, _CTX = (
+    [COLUMN[f"{where}_{name}"] for name in NEIGHBOURED] for where in ("prev", "next", "ctx")
+)
+_RELATIVE = ("ms_mean", "ms_w", "cos_pool", "lex_idf")
 
 
 @dataclass(frozen=True)
@@ -157,10 +166,12 @@ def featurize(
     q_lower = query.text.lower()
     words_of: list[set[str]] = [set() for _ in range(n)]
     pairs_of: list[frozenset[tuple[str, str]]] = [frozenset() for _ in range(n)]
-    rows = np.arange(n)
     ranks = np.fromiter((c.rank for c in found), dtype=np.int64, count=n)
-    for rank in np.unique(ranks).tolist():
-        chosen = rows[ranks == rank]  # this passage's candidates, in order
+    of_passage: dict[int, list[int]] = {}
+    for i, c in enumerate(found):
+        of_passage.setdefault(c.rank, []).append(i)
+    for rank in sorted(of_passage):
+        chosen = np.asarray(of_passage[rank])  # this passage's candidates, in order
         tok = np.asarray(evidence[rank].tokens, dtype=np.float32)
         sims = q_tok @ tok.T if len(q_tok) else np.zeros((0, len(tok)), np.float32)
         passage_pool = tok.sum(axis=0) if len(tok) else np.zeros(q_vec.shape, np.float32)
@@ -191,8 +202,7 @@ def featurize(
     X[:, COLUMN["ms_rev"]] = ms_rev
     denominator = (np.sqrt(pool_norm).astype(np.float64) + 1e-9).astype(np.float32)
     X[:, COLUMN["cos_pool"]] = pool_dot / denominator  # 0 where a sentence has no pieces
-    for j, name in enumerate(CUES):
-        X[:, COLUMN[name]] = cues[:, j]
+    X[:, [COLUMN[name] for name in CUES]] = cues
     X[:, COLUMN["new_caps"]] = new_caps
     X[:, COLUMN["passage_rank"]] = ranks
     positions = _positions(ranks)
@@ -200,9 +210,7 @@ def featurize(
     X[:, COLUMN["is_first"]] = positions == 0
     _question_features(X, query.text, best_rows, words_of, pairs_of)
     _neighbours(X, found)
-    for i, a in enumerate(CROSSED):
-        for b in CROSSED[i:]:
-            X[:, COLUMN[f"{a}*{b}"]] = X[:, COLUMN[a]] * X[:, COLUMN[b]]
+    X[:, _CROSS_OUT] = X[:, _CROSS_A] * X[:, _CROSS_B]  # pairwise products, all at once
     return X
 
 
@@ -263,8 +271,8 @@ def _question_features(
     X[:, COLUMN["ms_p60"]] = (best_rows > 0.6).mean(axis=1)
     q_words = en.content_words(question)
     _overlap(X, words_of, pairs_of, set(q_words), set(itertools.pairwise(q_words)))
-    for name in ("ms_mean", "ms_w", "cos_pool", "lex_idf"):
-        X[:, COLUMN[f"{name}_rel"]] = X[:, COLUMN[name]] - X[:, COLUMN[name]].max()
+    relative = X[:, [COLUMN[name] for name in _RELATIVE]]
+    X[:, [COLUMN[f"{name}_rel"] for name in _RELATIVE]] = relative - relative.max(axis=0)
     v = X[:, COLUMN["ms_mean"]]
     X[:, COLUMN["ms_mean_z"]] = (v - v.mean()) / (v.std() + 1e-3)
     X[:, COLUMN["ms_rank"]] = np.argsort(np.argsort(-v, kind="stable"), kind="stable") / max(n - 1, 1)
@@ -284,15 +292,14 @@ def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
     """The previous and next sentence's scores within the same passage (0 at a passage's edge)."""
     n = len(found)
     follows = np.array([i > 0 and found[i - 1].rank == found[i].rank for i in range(n)], dtype=bool)
-    for name in NEIGHBOURED:
-        v = X[:, COLUMN[name]]
-        before = np.zeros(n, dtype=np.float32)
-        before[1:] = np.where(follows[1:], v[:-1], 0.0)
-        after = np.zeros(n, dtype=np.float32)
-        after[:-1] = np.where(follows[1:], v[1:], 0.0)
-        X[:, COLUMN[f"prev_{name}"]] = before
-        X[:, COLUMN[f"next_{name}"]] = after
-        X[:, COLUMN[f"ctx_{name}"]] = np.maximum(v, before)
+    v = X[:, _NEIGHBOURED]  # (candidates, neighboured columns)
+    before = np.zeros_like(v)
+    before[1:] = np.where(follows[1:, None], v[:-1], 0.0)
+    after = np.zeros_like(v)
+    after[:-1] = np.where(follows[1:, None], v[1:], 0.0)
+    X[:, _PREV] = before
+    X[:, _NEXT] = after
+    X[:, _CTX] = np.maximum(v, before)
 
 
 def _overlap(
