@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from qa.core.config import SearchMode
 from qa.core.filters import NO_MATCH, Filter
+from qa.core.kept import Kept
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Evidence, Hit, Query, SearchResult, cite
 from qa.index.generations import Generation
@@ -35,6 +36,7 @@ LATE_WEIGHT = 8.0  # the late-interaction ranking outweighs the two first-stage 
 DENSE_WEIGHT = 1.0  # the first-stage rankings' weights when late interaction is fused with them
 KEYWORD_WEIGHT = 1.0
 ANSWER_PASSAGES = 3  # the top passages a reader is handed
+KEPT_WORDS = 65_536  # question words whose word-piece counts a searcher keeps
 ACRONYM_DEPTH = 20  # late-ranked passages looked at for it; the credit lifts a passage by a few places
 
 
@@ -76,6 +78,7 @@ class Searcher:
         self.encoder = encoder
         self.shards = shards if shards is not None else LocalShards([Partition.whole(generation)])
         self.reader = reader
+        self.piece_counts: Kept[str, int] = Kept(KEPT_WORDS)  # words' word pieces (spelling.fixable)
         one_blas_thread()  # the reader's products are small too
 
     def embed(self, question: str) -> Query:
@@ -87,7 +90,7 @@ class Searcher:
         """Dense and keyword candidates, each the merge of every shard's best ``depth`` (of the
         passages ``only`` allows, when given); the shards correct the question's misspelled words
         among those the model's tokenizer does not hold whole (``qa.search.spelling``)."""
-        fixable = spelling.fixable(self.encoder, query.text) if keyword else ()
+        fixable = spelling.fixable(self.encoder, query.text, self.piece_counts) if keyword else ()
         parts = self.shards.first_stage(query.vector, query.text, depth, dense, keyword, only, fixable)
         return merge([p.dense for p in parts], depth), merge([p.keyword for p in parts], depth)
 

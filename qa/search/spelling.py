@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from functools import cache, cached_property
 from typing import Any
 
+from qa.core.kept import Kept
 from qa.core.protocols import Encoder
 from qa.index.keyword import LiveSegment
 from qa.lang.en import ENGLISH
@@ -102,17 +103,25 @@ class Speller:
         return corrected
 
 
-def fixable(encoder: Encoder, text: str) -> tuple[str, ...]:
+def fixable(encoder: Encoder, text: str, counted: Kept[str, int] | None = None) -> tuple[str, ...]:
     """The question's words a typo may hide in: made of letters, ``MIN_LETTERS`` or more, never
     written in mixed case after the first letter (an acronym or a name: ``as_written``), and
-    split into several word pieces by the model's tokenizer (a word it holds whole is a real one)."""
+    split into several word pieces by the model's tokenizer (a word it holds whole is a real one).
+    ``counted`` keeps words' piece counts from earlier questions (a tokenizer call costs more
+    than the look-ups: a few words are asked again and again)."""
     kept = as_written(text)
     words = sorted(
         {word for word in raw_words(text) if len(word) >= MIN_LETTERS and word.isalpha() and word not in kept}
     )
     if not words:
         return ()
-    return tuple(w for w, pieces in zip(words, encoder.count_tokens(words), strict=True) if pieces > 1)
+    counts = {word: counted.get(word) for word in words} if counted is not None else {}
+    unknown = [word for word in words if counts.get(word) is None]
+    for word, pieces in zip(unknown, encoder.count_tokens(unknown) if unknown else [], strict=True):
+        counts[word] = pieces
+        if counted is not None:
+            counted.put(word, pieces)
+    return tuple(word for word in words if (counts[word] or 0) > 1)
 
 
 def as_written(text: str) -> set[str]:

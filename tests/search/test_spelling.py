@@ -113,3 +113,14 @@ def test_raw_words_are_the_keyword_tokenizers_words(text: str) -> None:
 
     expected = bm25s.tokenize([text], stopwords=ENGLISH.stopwords, show_progress=False, return_ids=False)
     assert raw_words(text) == list(expected[0])
+
+
+def test_word_piece_counts_kept_from_earlier_questions_change_nothing() -> None:
+    from qa.core.kept import Kept
+
+    encoder, counted = real_embedder(), Kept[str, int](100)
+    for question in ("How do I set a timout for a single request?", "a timout or a timeout", "Timout again"):
+        assert fixable(encoder, question, counted) == fixable(encoder, question)
+        assert fixable(encoder, question, counted) == fixable(encoder, question)  # now from memory
+    assert counted.get("timout") == encoder.count_tokens(["timout"])[0] > 1
+    assert counted.get("request") == 1  # a word the model holds whole, counted once all the same

@@ -120,5 +120,5 @@ def get_query_route() -> Any:
     return next(
         route
         for route in router.routes
-        if getattr(route, "path", None) == "/query" and "GET" in route.methods
+        if getattr(route, "path", None) == "/query" and "GET" in getattr(route, "methods", ())
     )
