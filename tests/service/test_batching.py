@@ -165,10 +165,10 @@ def test_a_batch_of_questions_and_their_answers_costs_one_forward_pass(article_s
     encoder = CountingEncoder()
     searcher = open_searcher(
         load_generation(article_settings.index_dir, parameters_for(article_settings, encoder.inner)),
-        encoder,  # type: ignore[arg-type]
+        encoder,
     )
     asks = [Ask(searcher, question, 5, "hybrid") for question in QUESTIONS]
-    results = answer_batch(encoder, asks)  # type: ignore[arg-type]
+    results = answer_batch(encoder, asks)
     assert encoder.forward_calls == [len(QUESTIONS)]
     for question, result in zip(QUESTIONS, results, strict=True):
         assert not isinstance(result, Exception)
@@ -272,11 +272,20 @@ def test_a_batch_gets_what_fresh_searchers_give_one_at_a_time(article_settings: 
     embedder = real_embedder()
     parameters = parameters_for(article_settings, embedder)
     warm = open_searcher(load_generation(article_settings.index_dir, parameters), embedder)
-    asks = [Ask(warm, question, 5, "hybrid") for question in QUESTIONS]
+    # each question as the benchmark asks it, and some again with another k or mode, or misspelled
+    # (the searcher keeps its words' word-piece counts, the reader its passages' sentences)
+    asked = [(question, 5, "hybrid") for question in QUESTIONS] + [
+        (QUESTIONS[0], 3, "hybrid"),
+        (QUESTIONS[1], 5, "keyword"),
+        (QUESTIONS[2], 8, "dense"),
+        ("Where will the centre be hosued?", 5, "hybrid"),
+        (QUESTIONS[0], 5, "hybrid"),
+    ]
+    asks = [Ask(warm, question, k, mode) for question, k, mode in asked]
     first, second = answer_batch(embedder, asks), answer_batch(embedder, asks)
-    for question, *results in zip(QUESTIONS, first, second, strict=True):
+    for (question, k, mode), *results in zip(asked, first, second, strict=True):
         fresh = open_searcher(load_generation(article_settings.index_dir, parameters), embedder)
-        alone = fresh.search(question, 5, "hybrid")
+        alone = fresh.search(question, k, mode)
         for result in results:
             assert not isinstance(result, Exception)
             assert [(h.passage, h.citation) for h in result.hits] == [
