@@ -9,6 +9,7 @@ it is ``qa.ingest.formats``' business; these types only carry the result.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 from dataclasses import dataclass, field
@@ -32,6 +33,16 @@ class Document:
     @functools.cached_property
     def content_hash(self) -> str:  # hashed once: builds, duplicate checks and fingerprints all ask
         return content_hash(self.text)
+
+    @functools.cached_property
+    def line_breaks(self) -> list[int]:
+        """Offsets of the text's line breaks, found once: every citation of the document asks
+        for line numbers, which counting from the start made cost a scan of the text each."""
+        breaks, at = [], self.text.find("\n")
+        while at >= 0:
+            breaks.append(at)
+            at = self.text.find("\n", at + 1)
+        return breaks
 
 
 @dataclass(frozen=True)
@@ -106,8 +117,8 @@ def cite(document: Document, start: int, end: int) -> Citation:
         title=document.title,
         start=start,
         end=end,
-        line_start=line_of(document.text, start),
-        line_end=line_of(document.text, max(start, end - 1)),
+        line_start=bisect.bisect_left(document.line_breaks, start) + 1,  # line_of(document.text, start)
+        line_end=bisect.bisect_left(document.line_breaks, max(start, end - 1)) + 1,
         page=page_of(document, start),
     )
 

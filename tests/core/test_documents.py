@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.core.types import line_of
+from qa.core.types import Document, cite, line_of
 from qa.ingest.corpus import load_corpus
 from qa.ingest.formats import parse_text
 from tests.conftest import ARTICLE
@@ -61,3 +61,15 @@ def test_unparseable_pdf_is_skipped_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text("Fine.\n")
     report = load_corpus(tmp_path)
     assert [d.doc_id for d in report.documents] == ["ok.txt"] and report.skipped[0][0] == "bad.pdf"
+
+
+def test_citation_lines_are_those_counted_from_the_start() -> None:
+    """cite() finds line numbers among the document's line breaks, found once; they are the
+    breaks counted from the start (line_of), at every offset, CRLF and empty lines included."""
+    for text in ("", "one line", "\n", "a\nb\r\nc\n\n\nd\n", "\n\nstarts late\r\n"):
+        document = Document("d.txt", "d", text)
+        for start in range(len(text) + 1):
+            for end in range(start, len(text) + 1):
+                citation = cite(document, start, end)
+                assert citation.line_start == line_of(text, start)
+                assert citation.line_end == line_of(text, max(start, end - 1))
