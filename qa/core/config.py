@@ -31,7 +31,11 @@ class Settings(BaseSettings):
 
     # Chunking: passages never exceed the model's own limit; `chunk_tokens` is the budget for the
     # cited text, the rest of the model's window is left for the context carried into the embedding.
-    chunk_tokens: int = Field(200, ge=16, description="Most word pieces in a passage's cited text.")
+    # structured documents (Markdown and what is rendered to it) know their context, the heading
+    # path, so their passages fill the model's window less it, whatever chunk_tokens says
+    chunk_tokens: int = Field(
+        200, ge=16, description="Most word pieces in a plain or article passage's cited text."
+    )
     chunk_min_chars: int = Field(
         120, ge=0, description="Paragraphs shorter than this merge with a neighbour."
     )

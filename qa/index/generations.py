@@ -70,7 +70,7 @@ __all__ = [  # the index folder's names, kept importable from here
 ]
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
-CHUNKER_VERSION = 5  # bump when passages of the same text would change
+CHUNKER_VERSION = 6  # bump when passages of the same text would change
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

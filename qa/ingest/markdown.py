@@ -128,6 +128,37 @@ def view(text: str, start: int, end: int) -> str:
     return "".join(chars)
 
 
+_DIRECTIVE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}.*$")
+_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+
+
+def code_view(text: str, start: int, end: int) -> str:
+    """A code block as the model reads it: as written, except that in a MyST directive fence
+    (```{eval-rst}, ```{code-block} python) the fences, the option lines and the reST directive
+    lines are markup, blanked like ``view``'s."""
+    span = text[start:end]
+    first = span.split("\n", 1)[0]
+    if not _DIRECTIVE_FENCE.match(first):
+        return span
+    chars = list(span)
+    _blank(chars, 0, len(first))
+    for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
+        for match in pattern.finditer(span, len(first)):
+            _blank(chars, match.start(), match.end())
+    return "".join(chars)
+
+
+def reading(text: str, found: list[Part]) -> str:
+    """What the model reads of a whole document: each part's words (``view``), code as written
+    (``code_view``), and everything between parts (markup left out of every part) blanked; the
+    same length as ``text``, so every passage's view is a slice of it."""
+    chars = [char if char in "\r\n" else " " for char in text]
+    for part in found:
+        read = code_view if part.kind == "code" else view
+        chars[part.start : part.end] = read(text, part.start, part.end)
+    return "".join(chars)
+
+
 def plain(text: str) -> str:
     """Markup-free words of a short Markdown string (a heading, a title), on one line."""
     return " ".join(view(text, 0, len(text)).split())

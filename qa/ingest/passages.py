@@ -26,7 +26,7 @@ from qa.ingest.chunking import (
     trim,
 )
 from qa.ingest.layout import Layout, analyse
-from qa.ingest.structured import chunk_parts, piece_view
+from qa.ingest.structured import chunk_parts
 from qa.lang.en import ENGLISH
 
 LAYOUTS = ("auto", "article", "plain", "whole")
@@ -165,16 +165,16 @@ def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
 
 
 def _structured_spans(
-    document: Document, count: TokenCounter, limit: int, min_chars: int
+    document: Document, count: TokenCounter, window: int
 ) -> list[tuple[int, int, str, str, str]]:
     found, _ = markdown.parts(document.text)
     body_start = int(document.metadata.get("body_start", 0))
     found = [part for part in found if part.start >= body_start]
+    seen = markdown.reading(document.text, found)
     spans: list[tuple[int, int, str, str, str]] = []
-    for piece in chunk_parts(document.text, found, count, limit, min_chars, document.title):
-        seen = piece_view(document.text, piece)
-        text = document.text[piece.start : piece.end]
-        spans.append((piece.start, piece.end, piece.context, piece.kind, "" if seen == text else seen))
+    for piece in chunk_parts(document.text, seen, found, count, window, document.title):
+        view, text = seen[piece.start : piece.end], document.text[piece.start : piece.end]
+        spans.append((piece.start, piece.end, piece.context, piece.kind, "" if view == text else view))
     return spans
 
 
@@ -216,7 +216,7 @@ def build_passages(
         return [Passage(first_id, document.doc_id, start, end, text, document.title)] if text else []
     limit = min(chunk_tokens, model_tokens)
     if chosen == "structured":
-        spans = _structured_spans(document, count, limit, min_chars)
+        spans = _structured_spans(document, count, model_tokens)
     elif chosen == "plain":
         # a plain document (an abstract, a record) has no page furniture, and its title stands in
         # for the section heading it lacks

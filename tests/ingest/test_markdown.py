@@ -5,19 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.ingest.formats import load_file, parse
-from qa.ingest.markdown import parts, title, view
+from qa.ingest.markdown import code_view, parts, title, view
 from qa.ingest.passages import build_passages
 from tests.conftest import DATA, real_embedder
 
 DOCUMENTS = DATA / "documents"
 
 
-def passages_of(path: Path, chunk_tokens: int = 200) -> list:  # type: ignore[type-arg]
+def passages_of(path: Path, window: int | None = None) -> list:  # type: ignore[type-arg]
+    """The passages of a structured document read by a model of ``window`` word pieces (the
+    bundled model's by default); a smaller window forces splits."""
     document = load_file(path, path.name)
     encoder = real_embedder()
-    found = build_passages(
-        document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, chunk_tokens, 120
-    )
+    window = window or encoder.max_tokens
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, window, 200, 120)
     for passage in found:
         assert document.text[passage.start : passage.end] == passage.text
         assert not passage.view or len(passage.view) == len(passage.text)
@@ -25,9 +26,13 @@ def passages_of(path: Path, chunk_tokens: int = 200) -> list:  # type: ignore[ty
 
 
 def test_markup_never_becomes_a_passage() -> None:
-    text = " ".join(p.text for p in passages_of(DOCUMENTS / "chapter.md", 24))
+    """Markup is never a passage, nor read: a passage that packs two parts cites the markup
+    between them, but the model does not read it."""
+    found = passages_of(DOCUMENTS / "chapter.md", 24)
+    read = " ".join(p.view or p.text for p in found)
     for markup in ("<!--", "<a id", "{{#include", "<Listing", "</Listing>", "[otherinstall]:", "!!! warning"):
-        assert markup not in text
+        assert markup not in read
+        assert not any(p.text.startswith(markup) or p.text.endswith(markup) for p in found)
 
 
 def test_heading_path_is_the_context_and_title_is_the_first_heading() -> None:
@@ -40,7 +45,7 @@ def test_heading_path_is_the_context_and_title_is_the_first_heading() -> None:
 
 def test_code_is_whole_and_split_only_between_lines() -> None:
     whole = [p for p in passages_of(DOCUMENTS / "chapter.md") if p.kind == "code"]
-    assert len(whole) == 1 and whole[0].text.startswith("```console") and whole[0].text.endswith("```")
+    assert len(whole) == 1 and "\n```console" in whole[0].text and whole[0].text.endswith("```")
     pieces = [p for p in passages_of(DOCUMENTS / "chapter.md", 40) if p.kind == "code"]
     assert len(pieces) > 1
     text = load_file(DOCUMENTS / "chapter.md", "chapter.md").text
@@ -68,7 +73,8 @@ def test_the_model_reads_words_not_markup() -> None:
     assert "](" not in note.view and "[" not in note.view and ">" not in note.view
     assert "other installation" in " ".join(note.view.split())
     steps = next(p for p in found if "`sh`" in p.text)
-    assert "`" not in steps.view
+    at = steps.text.index("`sh`")
+    assert steps.view[at : at + 4] == " sh "  # inline code's backticks are not read
 
 
 def test_admonition_bodies_are_prose() -> None:
@@ -113,3 +119,49 @@ def test_myst_targets_roles_and_empty_directives_are_markup() -> None:
     assert windows.kind == "body" and "Older Windows Support" in windows.view
     assert "```" not in windows.view and ":class:" not in windows.view
     assert any(p.kind == "code" and "click.echo" in p.text for p in found)
+
+
+def _structured(text: str) -> list:  # type: ignore[type-arg]
+    encoder = real_embedder()
+    document = parse("guide.md", text.encode(), ".md")
+    return build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
+
+
+def test_a_long_section_is_cut_into_even_passages_that_fill_the_window() -> None:
+    """A section longer than one passage: the fewest passages that fit, of about even size (no
+    full passage and a scrap), each with its heading path whole in its context."""
+    encoder = real_embedder()
+    paragraphs = [
+        " ".join(f"Step {n}.{m} changes one more setting of the server configuration file." for m in range(4))
+        for n in range(14)
+    ]
+    text = "# Guide\n\n## Setting things up\n\n" + "\n\n".join(paragraphs) + "\n"
+    found = _structured(text)
+    sizes = encoder.count_tokens([p.view or p.text for p in found])
+    total = encoder.count_tokens(["\n\n".join(paragraphs)])[0]
+    assert len(found) == -(-total // (encoder.max_tokens - 8))  # the fewest that fit the window
+    assert min(sizes) >= 0.6 * max(sizes) and max(sizes) > 200  # even, and past the old 200 budget
+    assert all(p.context == "Guide > Setting things up" for p in found)
+
+
+def test_word_pieces_are_counted_on_what_the_model_reads() -> None:
+    """Link targets are not read, so a paragraph of links longer than the window in markup is one
+    passage when its words fit."""
+    encoder = real_embedder()
+    links = " ".join(f"[page {n}](https://example.com/a/long/path/to/page/{n}/index.html)" for n in range(12))
+    found = _structured(f"# Links\n\nSee {links}.\n")
+    assert encoder.count_tokens([links])[0] > encoder.max_tokens
+    assert len(found) == 1 and "https" not in found[0].view
+
+
+def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
+    """In a MyST directive fence the fences, options and reST directive lines are markup; a plain
+    fence is read as written."""
+    text = (
+        "```{eval-rst}\n.. example::\n   :caption: app.py\n\n"
+        "    @app.command()\n    def hello():\n        pass\n```\n"
+    )
+    seen = code_view(text, 0, len(text))
+    assert len(seen) == len(text) and seen.split() == ["@app.command()", "def", "hello():", "pass"]
+    fence = "```python\nx = 1\n```"
+    assert code_view(fence, 0, len(fence)) == fence

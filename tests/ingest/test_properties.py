@@ -102,13 +102,15 @@ def check(suffix: str, data: bytes) -> None:
     except DocumentError:
         return
     encoder = real_embedder()
-    for chunk_tokens in (24, 200):
+    # structured documents fill the model's window, the others take chunk_tokens: a small window
+    # and a small chunk_tokens each force splits
+    for window, chunk_tokens in ((encoder.max_tokens, 24), (32, 200), (encoder.max_tokens, 200)):
         for passage in build_passages(
-            document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, chunk_tokens, 60
+            document, encoder.count_tokens, encoder.truncate, window, chunk_tokens, 60
         ):
             assert document.text[passage.start : passage.end] == passage.text
             assert passage.text.strip() and (not passage.view or len(passage.view) == len(passage.text))
-            assert encoder.count_tokens([passage.embedding_text])[0] <= encoder.max_tokens
+            assert encoder.count_tokens([passage.embedding_text])[0] <= window
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx"])
