@@ -69,6 +69,15 @@ def _nearest(vectors: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32
     return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
 
+def _buckets(residuals: npt.NDArray[np.float32], cutoffs: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """Each value's bucket 0..3 between the three ``cutoffs``: ``np.digitize``'s answer by three
+    comparisons, several times faster than its search."""
+    codes = (residuals >= cutoffs[0]).view(np.uint8)
+    codes = codes + (residuals >= cutoffs[1]).view(np.uint8)
+    codes += (residuals >= cutoffs[2]).view(np.uint8)
+    return codes
+
+
 class ResidualCodec:
     """A centroid id (2 bytes) and a 2-bit bucket per dimension of the residual, packed in bytes."""
 
@@ -97,7 +106,7 @@ class ResidualCodec:
             centroids[groups] = _normalised(np.add.reduceat(sample[order], starts, axis=0))
         residuals = (sample - centroids[_nearest(sample, centroids)]).ravel()
         cutoffs = np.quantile(residuals, [0.25, 0.5, 0.75])
-        buckets = np.digitize(residuals, cutoffs)
+        buckets = _buckets(residuals, cutoffs)
         weights = np.array(
             [residuals[buckets == b].mean() if (buckets == b).any() else 0.0 for b in range(4)]
         )
@@ -117,9 +126,7 @@ class ResidualCodec:
             part = vectors[start : start + ENCODE_SLICE]
             nearest = _nearest(part, self.centroids).astype("<u2")
             residuals = part - self.centroids[nearest]
-            codes = (residuals >= self.cutoffs[0]).view(np.uint8)  # the bucket 0..3: three comparisons
-            codes = codes + (residuals >= self.cutoffs[1]).view(np.uint8)
-            codes += (residuals >= self.cutoffs[2]).view(np.uint8)
+            codes = _buckets(residuals, self.cutoffs)
             out[start : start + len(part), :2] = nearest.view(np.uint8).reshape(-1, 2)
             out[start : start + len(part), 2:] = (
                 (codes[:, 0::4] << 6) | (codes[:, 1::4] << 4) | (codes[:, 2::4] << 2) | codes[:, 3::4]

@@ -67,3 +67,10 @@ def test_a_build_learns_the_same_codec_in_any_document_order(
         assert len(segment.tokens.vectors) > 8 * len(paragraphs)
     assert np.array_equal(learnt[0].centroids, learnt[1].centroids)
     assert np.allclose(learnt[0].cutoffs, learnt[1].cutoffs)
+
+
+def test_buckets_are_those_of_digitize() -> None:
+    values = real_embedder().embed(["a sentence to spread values over the buckets"])[0]
+    values = np.concatenate([values, np.float32([0.0, -0.01, 0.01, 0.05])])
+    cutoffs = np.float32([-0.01, 0.0, 0.05])  # values that sit exactly on a cutoff included
+    assert np.array_equal(codecs._buckets(values, cutoffs), np.digitize(values, cutoffs))
