@@ -72,7 +72,7 @@ def _nearest(vectors: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32
 def _buckets(residuals: npt.NDArray[np.float32], cutoffs: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
     """Each value's bucket 0..3 between the three ``cutoffs``: ``np.digitize``'s answer by three
     comparisons, several times faster than its search."""
-    codes = (residuals >= cutoffs[0]).view(np.uint8)
+    codes: npt.NDArray[np.uint8] = (residuals >= cutoffs[0]).view(np.uint8)
     codes = codes + (residuals >= cutoffs[1]).view(np.uint8)
     codes += (residuals >= cutoffs[2]).view(np.uint8)
     return codes
