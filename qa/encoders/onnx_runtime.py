@@ -186,6 +186,7 @@ class OnnxTransformer:
         self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.inputs = inputs
         self.path = path
+        self.threads = threads
 
     @classmethod
     def load(

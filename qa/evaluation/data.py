@@ -87,8 +87,8 @@ def file_name(record_id: str) -> str:
 
 def _documents(rows: list[tuple[str, dict[str, Any]]], whole: bool) -> list[Document]:
     """The records as documents. Parsed, each is the text file ``file_name`` names, in the order the
-    corpus walk reads a folder of them (by name): a build that learns from its first batch (the
-    token codec) and BM25's ties (the lower row first) then see what a corpus folder gives them."""
+    corpus walk reads a folder of them (by name): BM25's ties (the lower row first) then see what a
+    corpus folder gives them (the token codec's sample is picked by doc_id, whatever the order)."""
     if whole:  # the reference setup: the record's own title and text, no parser
         return [
             Document(doc_id, str(row.get("title") or ""), str(row.get("text") or ""), dict(WHOLE))

@@ -9,6 +9,7 @@ build starts over (the summary says why).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +22,9 @@ from filelock import FileLock, Timeout
 
 from qa.core.config import Settings
 from qa.core.errors import BuildInProgress, EmptyCorpus, IndexError_, IndexNotFound
-from qa.core.protocols import Encoder
+from qa.core.protocols import Encoder, TokenCodec
 from qa.core.types import Document, Passage, TokenVectors, Vectors
-from qa.index.codec import codec_for
+from qa.index.codec import FLOAT16, codec_for, learns
 from qa.index.generations import (
     CHUNKER_VERSION,
     BuildParameters,
@@ -178,18 +179,65 @@ def merge_segments(settings: Settings) -> list[str]:
 
 def _batches(
     planned: Sequence[tuple[Document, list[Passage]]], step: int
-) -> Iterator[list[tuple[Document, list[Passage]]]]:
-    """Documents with their passages, in groups of about ``step`` passages."""
-    batch: list[tuple[Document, list[Passage]]] = []
+) -> Iterator[list[tuple[int, Document, list[Passage]]]]:
+    """Documents (numbered by position) with their passages, in groups of about ``step`` passages."""
+    batch: list[tuple[int, Document, list[Passage]]] = []
     size = 0
-    for item in planned:
-        batch.append(item)
-        size += len(item[1])
+    for number, (document, mine) in enumerate(planned):
+        batch.append((number, document, mine))
+        size += len(mine)
         if size >= step:
             yield batch
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def _hashed(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big")
+
+
+def _spread(planned: Sequence[tuple[Document, list[Passage]]], step: int) -> list[int]:
+    """Positions of about ``step`` passages' documents spread over the whole build, whatever order
+    the documents come in: those whose doc_id hashes to 0 modulo k, for k that makes the expected
+    sample ``step`` passages, in doc_id order (so two orders of one corpus learn the same codec);
+    every k-th document when the hash picks none."""
+    total = sum(len(mine) for _, mine in planned)
+    every = max(1, -(-total // max(step, 1)))
+    picked = [number for number, (document, _) in enumerate(planned) if _hashed(document.doc_id) % every == 0]
+    return sorted(picked or range(0, len(planned), every), key=lambda number: planned[number][0].doc_id)
+
+
+def _encoded(codec: TokenCodec, tokens: list[TokenVectors]) -> list[TokenVectors]:
+    """Word pieces as ``codec`` stores them, all of them in one call (one product with the
+    centroids for a whole batch, not one per document), split back by passage."""
+    if not tokens:
+        return tokens
+    stored = codec.encode(np.concatenate([pieces for pieces, _ in tokens]))
+    ends = np.cumsum([len(starts) for _, starts in tokens])[:-1]
+    return [(rows, starts) for rows, (_, starts) in zip(np.split(stored, ends), tokens, strict=True)]
+
+
+def _sampled(
+    planned: Sequence[tuple[Document, list[Passage]]], settings: Settings, embedder: Encoder, total: int
+) -> tuple[TokenCodec, dict[int, tuple[Vectors, list[TokenVectors]]]]:
+    """The codec the build's segments are written with, and, when it learns, the documents of its
+    sample already embedded and encoded (by position in ``planned``)."""
+    if not learns(settings.token_codec, total):
+        return FLOAT16, {}
+    sample = _spread(planned, max(settings.embed_batch_size * 8, 1))
+    vectors, tokens = embed_passages(
+        embedder, [p for number in sample for p in planned[number][1]], settings.embed_batch_size
+    )
+    pieces = np.concatenate([t for t, _ in tokens]) if tokens else np.zeros((0, embedder.dimension))
+    codec = codec_for(settings.token_codec, total, pieces)
+    tokens = _encoded(codec, tokens)
+    early, first = {}, 0
+    for number in sample:
+        rows = slice(first, first + len(planned[number][1]))
+        early[number] = (vectors[rows], tokens[rows])
+        first = rows.stop
+    return codec, early
 
 
 def _write_fresh(
@@ -200,29 +248,38 @@ def _write_fresh(
     progress: Progress | None,
 ) -> int:
     """Parse, embed and write ``fresh`` into new segments, a batch of documents at a time (memory
-    holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded."""
+    holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded.
+
+    A learning codec (residual2) learns from a sample spread over the whole build, embedded
+    first: documents picked by a hash of their doc_id, about one batch of passages (``_spread``).
+    When it learnt from the first batch instead, the corpus order decided what taught it, and that
+    moved SciFact's nDCG@10 by 0.005. The sample's vectors and encoded word pieces (98 bytes a piece) wait for
+    their documents' turn, so memory holds about two batches' passages, not the build's."""
     planned = [(d, _passages(d, settings, embedder)) for d in fresh]
     total, done = sum(len(p) for _, p in planned), 0
+    codec, early = _sampled(planned, settings, embedder, total)
     segment: SegmentWriter | None = None
     for batch in _batches(planned, max(settings.embed_batch_size * 8, 1)):
-        passages = [p for _, mine in batch for p in mine]
+        passages = [p for number, _, mine in batch if number not in early for p in mine]
         vectors, tokens = embed_passages(embedder, passages, settings.embed_batch_size)
-        if segment is None:  # the first batch's word pieces teach a learning codec
-            sample = np.concatenate([t for t, _ in tokens]) if tokens else np.zeros((0, embedder.dimension))
-            segment = writer.segment(codec_for(settings.token_codec, total, sample))
-        first = 0
-        for document, mine in batch:
+        tokens, first = _encoded(codec, tokens), 0
+        if segment is None:
+            segment = writer.segment(codec)
+        for number, document, mine in batch:
+            if number in early:
+                segment.add(document, mine, *early.pop(number), encoded=True)
+                continue
             rows = slice(first, first + len(mine))
-            segment.add(document, mine, vectors[rows], tokens[rows])
-            first += len(mine)
-        done += len(passages)
+            segment.add(document, mine, vectors[rows], tokens[rows], encoded=True)
+            first = rows.stop
+        done += sum(len(mine) for _, _, mine in batch)
         if progress is not None:
             progress(done, total)
         if segment.size >= SEGMENT_PASSAGES:
             writer.finish(
                 segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold)
             )
-            segment = writer.segment(segment.codec)
+            segment = writer.segment(codec)
     if segment is not None and segment.entries:
         writer.finish(segment, choose_factory(settings.index_factory, segment.size, settings.ann_threshold))
     elif segment is not None:

@@ -59,15 +59,23 @@ def _normalised(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
 
 
 def _nearest(vectors: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
-    """Each vector's nearest centroid by inner product, in slices (memory), by torch (speed)."""
-    import torch
+    """Each vector's nearest centroid by inner product, in slices of ``ENCODE_SLICE`` (memory).
 
-    table = torch.from_numpy(np.ascontiguousarray(centroids))
+    numpy's product, not torch's: a build on the torch-free ONNX start never imports torch (2 s)."""
     found = [
-        torch.argmax(torch.from_numpy(np.ascontiguousarray(vectors[start : start + 8192])) @ table.T, dim=1)
-        for start in range(0, len(vectors), 8192)
+        np.argmax(vectors[start : start + ENCODE_SLICE] @ centroids.T, axis=1)
+        for start in range(0, len(vectors), ENCODE_SLICE)
     ]
-    return torch.cat(found).numpy() if found else np.zeros(0, dtype=np.int64)
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+
+def _buckets(residuals: npt.NDArray[np.float32], cutoffs: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """Each value's bucket 0..3 between the three ``cutoffs``: ``np.digitize``'s answer by three
+    comparisons, several times faster than its search."""
+    codes: npt.NDArray[np.uint8] = (residuals >= cutoffs[0]).view(np.uint8)
+    codes = codes + (residuals >= cutoffs[1]).view(np.uint8)
+    codes += (residuals >= cutoffs[2]).view(np.uint8)
+    return codes
 
 
 class ResidualCodec:
@@ -98,7 +106,7 @@ class ResidualCodec:
             centroids[groups] = _normalised(np.add.reduceat(sample[order], starts, axis=0))
         residuals = (sample - centroids[_nearest(sample, centroids)]).ravel()
         cutoffs = np.quantile(residuals, [0.25, 0.5, 0.75])
-        buckets = np.digitize(residuals, cutoffs)
+        buckets = _buckets(residuals, cutoffs)
         weights = np.array(
             [residuals[buckets == b].mean() if (buckets == b).any() else 0.0 for b in range(4)]
         )
@@ -108,17 +116,17 @@ class ResidualCodec:
         return 2 + dimension * BITS // 8
 
     def encode(self, vectors: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
-        """Many vectors at a time (one product with the centroids per slice: a call per passage
-        would cost ten times as much)."""
+        """Many vectors at a time: a build encodes a whole batch of passages in one call, one
+        product with the centroids per ``ENCODE_SLICE`` word pieces (a call per document cost
+        several times as much). Each row's code depends on that row alone, so the rows come out
+        the same however they are grouped into calls."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.centroids.shape[1])
         out = np.empty((len(vectors), self.width(vectors.shape[1])), dtype=np.uint8)
         for start in range(0, len(vectors), ENCODE_SLICE):
             part = vectors[start : start + ENCODE_SLICE]
-            nearest = np.argmax(part @ self.centroids.T, axis=1).astype("<u2")
+            nearest = _nearest(part, self.centroids).astype("<u2")
             residuals = part - self.centroids[nearest]
-            codes = (residuals >= self.cutoffs[0]).view(np.uint8)  # the bucket 0..3: three comparisons
-            codes = codes + (residuals >= self.cutoffs[1]).view(np.uint8)
-            codes += (residuals >= self.cutoffs[2]).view(np.uint8)
+            codes = _buckets(residuals, self.cutoffs)
             out[start : start + len(part), :2] = nearest.view(np.uint8).reshape(-1, 2)
             out[start : start + len(part), 2:] = (
                 (codes[:, 0::4] << 6) | (codes[:, 1::4] << 4) | (codes[:, 2::4] << 2) | codes[:, 3::4]
@@ -156,10 +164,15 @@ FLOAT16 = Float16Codec()
 RESIDUAL_MIN_PASSAGES = 256  # below this a segment (an add) stays float16: too few word pieces to learn from
 
 
+def learns(name: str, passages: int) -> bool:
+    """Whether the setting's codec learns from the word pieces of a new segment of ``passages``."""
+    return name == ResidualCodec.name and passages >= RESIDUAL_MIN_PASSAGES
+
+
 def codec_for(name: str, passages: int, sample: npt.NDArray[Any]) -> TokenCodec:
     """The codec a new segment of ``passages`` passages is written with, learnt from ``sample``
     (some of its word pieces) when it learns: the setting's, for a segment big enough."""
-    if name == ResidualCodec.name and passages >= RESIDUAL_MIN_PASSAGES and len(sample):
+    if learns(name, passages) and len(sample):
         return ResidualCodec.train(sample)
     return FLOAT16
 

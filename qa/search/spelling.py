@@ -17,9 +17,9 @@ a dropped letter, the commonest typos; two edits would mean a few hundred thousa
 Two rules keep the correction off what is no typo (measured on SciFact's claims, whose domain
 words a corpus of 5,183 abstracts often lacks; ``eval/typos/README.md``):
 
-- a word written in mixed case after its first letter ("dLNs", "ComYMV", "OPMLs") is an acronym
-  or a name as its writer meant it, never a candidate (a word in capitals alone may be a typo of
-  one the corpus writes: "HTPTX");
+- a word written in mixed case after its first letter ("dLNs", "ComYMV", "OPMLs") or in capitals
+  after a small first letter ("cRCT", "hDLE") is an acronym or a name as its writer meant it,
+  never a candidate (a word in capitals alone may be a typo of one the corpus writes: "HTPTX");
 - a correction keeps the word's first letter: typing errors rarely fall on it, and a changed first
   letter turns a name into a common word ("Mims" into "aims").
 
@@ -125,12 +125,14 @@ def fixable(encoder: Encoder, text: str, counted: Kept[str, int] | None = None) 
 
 
 def as_written(text: str) -> set[str]:
-    """The text's words (lower-cased) written somewhere in mixed case after their first letter
-    ("dLNs", "OPMLs"); a word in capitals alone ("HTTPX") may still hold a typo."""
+    """The text's words (lower-cased) written somewhere in a case other than lower case, a
+    capital first letter or capitals alone: mixed case after the first letter ("dLNs", "OPMLs")
+    or capitals after a small first letter ("cRCT", "hDLE"). A word in capitals alone ("HTTPX")
+    may still hold a typo."""
     return {
         word.lower()
         for word in WORD.findall(text)
-        if any(char.isupper() for char in word[1:]) and any(char.islower() for char in word[1:])
+        if word not in (word.lower(), word.upper(), word[:1].upper() + word[1:].lower())
     }
 
 

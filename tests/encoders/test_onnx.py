@@ -79,11 +79,12 @@ def test_the_default_backend_is_onnx_runtime_and_says_so(caplog: pytest.LogCaptu
 @needs_onnxruntime
 def test_default_backend_gives_torch_vectors_and_word_pieces_within_1e_6(article_settings: Settings) -> None:
     """Over every passage of the article as built, other documents and a SciFact sample, mixed
-    lengths in a batch: the index vectors, the word-piece vectors late interaction reads, and the
-    offsets are torch's."""
+    lengths in a batch, as a build runs them (sessions side by side): the index vectors, the
+    word-piece vectors late interaction reads, and the offsets are torch's."""
     found = passages(article_settings) + texts()
     want_vectors, want_tokens = torch_embedder().embed_with_tokens(found, batch_size=16)
     got_vectors, got_tokens = real_embedder().embed_with_tokens(found, batch_size=16)
+    assert real_embedder()._workers is not None  # many slices: run side by side, one thread a session
     assert got_vectors.dtype == np.float32 and got_vectors.shape == want_vectors.shape
     assert float(np.abs(got_vectors - want_vectors).max()) < SAME
     for (want, want_starts), (got, got_starts) in zip(want_tokens, got_tokens, strict=True):

@@ -93,6 +93,8 @@ def test_a_word_written_with_an_inner_capital_is_not_a_typo() -> None:
     assert fixable(encoder, "Is CCL19 absent within dLNs?") == ()  # an acronym as its writer wrote it
     assert fixable(encoder, "Timout of a single request") == ("timout",)  # a capital first letter only
     assert fixable(encoder, "TIMOUT of a single request") == ("timout",)  # capitals alone
+    assert fixable(encoder, "data from a cRCT") == ()  # capitals after a small first letter
+    assert fixable(encoder, "data from a crct") == ("crct",)
 
 
 @pytest.mark.parametrize(
