@@ -82,8 +82,7 @@ class Reading:
     (``Readings``) rather than once per question that hands it to the reader."""
 
     spans: tuple[tuple[int, int], ...]
-    words: tuple[list[str], ...]  # content words (stems) per sentence
-    word_sets: tuple[set[str], ...]  # the same as sets (never changed)
+    words: tuple[frozenset[str], ...]  # content words (stems) per sentence
     pairs: tuple[frozenset[tuple[str, str]], ...]  # their bigrams
     cues: tuple[tuple[float, ...], ...]  # per sentence, the values of CUES
     caps: tuple[frozenset[str], ...]  # capitalised words, lower-cased, per sentence
@@ -104,18 +103,18 @@ def read_passage(item: Evidence) -> Reading:
     spans = tuple(sentences(text, passage.start, passage.end))
     read = [read_sentence(text[start:end]) for start, end in spans]
     words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4
-    return Reading(spans, words, tuple(set(w) for w in words), pairs, cues, caps)
+    return Reading(spans, words, pairs, cues, caps)
 
 
 def read_sentence(
     sentence: str,
-) -> tuple[list[str], frozenset[tuple[str, str]], tuple[float, ...], frozenset[str]]:
+) -> tuple[frozenset[str], frozenset[tuple[str, str]], tuple[float, ...], frozenset[str]]:
     """A sentence's content words, their bigrams, the values of ``CUES`` and its capitalised words."""
     words = en.content_words(sentence)
     patterns = (en.YEAR, en.MONTH, en.DIGIT, en.NUMBER_WORD, en.UNIT)
     cues = (math.log1p(len(words)), *(float(bool(p.search(sentence))) for p in patterns))
     caps = frozenset(w.lower() for w in en.CAPITALISED_WORD.findall(" " + sentence))
-    return words, frozenset(itertools.pairwise(words)), cues, caps
+    return frozenset(words), frozenset(itertools.pairwise(words)), cues, caps
 
 
 def readings_of(evidence: Sequence[Evidence], kept: Readings | None = None) -> list[Reading]:
@@ -164,7 +163,7 @@ def featurize(
     cues = np.zeros((n, len(CUES)), dtype=np.float32)
     new_caps = np.zeros(n, dtype=np.float32)
     q_lower = query.text.lower()
-    words_of: list[set[str]] = [set() for _ in range(n)]
+    words_of: list[frozenset[str]] = [frozenset() for _ in range(n)]
     pairs_of: list[frozenset[tuple[str, str]]] = [frozenset() for _ in range(n)]
     ranks = np.fromiter((c.rank for c in found), dtype=np.int64, count=n)
     of_passage: dict[int, list[int]] = {}
@@ -189,11 +188,10 @@ def featurize(
         for i, span in zip(chosen.tolist(), spans, strict=True):
             at = index.get(span)
             if at is None:  # not one of the passage's sentences: read it now
-                words, pairs_of[i], cues[i], caps = read_sentence(text[span[0] : span[1]])
-                words_of[i] = set(words)
+                words_of[i], pairs_of[i], cues[i], caps = read_sentence(text[span[0] : span[1]])
             else:
                 words_of[i], pairs_of[i], cues[i], caps = (
-                    reading.word_sets[at],
+                    reading.words[at],
                     reading.pairs[at],
                     reading.cues[at],
                     reading.caps[at],
@@ -255,7 +253,7 @@ def _question_features(
     X: F32,
     question: str,
     best_rows: F32,
-    words_of: list[set[str]],
+    words_of: list[frozenset[str]],
     pairs_of: list[frozenset[tuple[str, str]]],
 ) -> None:
     """The columns that compare the candidates with each other and with the question's words and class."""
@@ -304,7 +302,7 @@ def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
 
 def _overlap(
     X: F32,
-    words_of: list[set[str]],
+    words_of: list[frozenset[str]],
     pairs_of: list[frozenset[tuple[str, str]]],
     q_set: set[str],
     q_bigrams: set[tuple[str, str]],

@@ -44,6 +44,10 @@ class Document:
             at = self.text.find("\n", at + 1)
         return breaks
 
+    def line_at(self, offset: int) -> int:
+        """1-based line number of the character at ``offset`` (``\\r\\n`` counts as one break)."""
+        return bisect.bisect_left(self.line_breaks, offset) + 1
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -72,11 +76,6 @@ class Passage:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def line_of(text: str, offset: int) -> int:
-    """1-based line number of the character at ``offset`` (``\\r\\n`` counts as one break)."""
-    return text.count("\n", 0, offset) + 1
 
 
 def page_of(document: Document, offset: int) -> int | None:
@@ -117,8 +116,8 @@ def cite(document: Document, start: int, end: int) -> Citation:
         title=document.title,
         start=start,
         end=end,
-        line_start=bisect.bisect_left(document.line_breaks, start) + 1,  # line_of(document.text, start)
-        line_end=bisect.bisect_left(document.line_breaks, max(start, end - 1)) + 1,
+        line_start=document.line_at(start),
+        line_end=document.line_at(max(start, end - 1)),
         page=page_of(document, start),
     )
 

@@ -181,11 +181,7 @@ def _section(doc: _Reading, units: list[_Unit], limit: int, title: str) -> list[
     while first < len(units):
         target = left / max(needed - len(pieces), 1)
         stop, size = first + 1, sizes[first]
-        while (
-            stop < len(units)
-            and size < target
-            and doc.fits(units[first].start, units[stop].end, limit)
-        ):
+        while stop < len(units) and size < target and doc.fits(units[first].start, units[stop].end, limit):
             size += sizes[stop]
             stop += 1
         leads = units[stop - 1].kind == "body" and stop < len(units) and units[stop].kind in ("code", "list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.core.types import Document, cite, line_of
+from qa.core.types import Document, cite
 from qa.ingest.corpus import load_corpus
 from qa.ingest.formats import parse_text
 from tests.conftest import ARTICLE
@@ -40,7 +40,7 @@ def test_invalid_utf8_is_skipped_and_reported(tmp_path: Path) -> None:
 
 def test_line_numbers_count_crlf_once() -> None:
     document = parse_text("x.txt", "one\r\ntwo\r\nthree")
-    assert line_of(document.text, document.text.index("three")) == 3
+    assert document.line_at(document.text.index("three")) == 3
 
 
 def test_front_matter_cannot_set_internal_metadata(tmp_path: Path) -> None:
@@ -65,7 +65,11 @@ def test_unparseable_pdf_is_skipped_not_fatal(tmp_path: Path) -> None:
 
 def test_citation_lines_are_those_counted_from_the_start() -> None:
     """cite() finds line numbers among the document's line breaks, found once; they are the
-    breaks counted from the start (line_of), at every offset, CRLF and empty lines included."""
+    breaks counted from the start, at every offset, CRLF and empty lines included."""
+
+    def line_of(text: str, offset: int) -> int:  # a scan from the start, as cite() once did
+        return text.count("\n", 0, offset) + 1
+
     for text in ("", "one line", "\n", "a\nb\r\nc\n\n\nd\n", "\n\nstarts late\r\n"):
         document = Document("d.txt", "d", text)
         for start in range(len(text) + 1):
