@@ -296,9 +296,16 @@ class EmbedWorker:
     """One model load per actor; embeds what it is sent."""
 
     def __init__(
-        self, model: str, int8: bool = False, backend: Backend = "torch", onnx_dir: Path | None = None
+        self,
+        model: str,
+        int8: bool = False,
+        backend: Backend = "torch",
+        onnx_dir: Path | None = None,
+        passage_int8: bool = False,
     ) -> None:
-        self.embedder = SentenceTransformerEncoder(model, int8=int8, backend=backend, onnx_dir=onnx_dir)
+        self.embedder = SentenceTransformerEncoder(
+            model, int8=int8, backend=backend, onnx_dir=onnx_dir, passage_int8=passage_int8
+        )
 
     def embed_with_tokens(
         self, texts: Sequence[str], batch_size: int, offsets: bool
@@ -317,10 +324,11 @@ class RayEncoder:
         self.name = local.name
         self.dimension = local.dimension
         self.max_tokens = local.max_tokens
+        self.passage_precision = local.passage_precision  # the workers' own copy, made as the local one
         actor = ray.remote(EmbedWorker)
         self.actors: list[Any] = [
             actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(
-                local.model, local.int8, local.backend, local.onnx_dir
+                local.model, local.int8, local.backend, local.onnx_dir, local.passage_int8
             )
             for _ in range(workers)
         ]
@@ -363,9 +371,7 @@ def ray_embedder(settings: Settings, address: str | None, workers: int | None) -
     alive = len([node for node in ray.nodes() if node.get("Alive")])  # type: ignore[no-untyped-call]
     count = workers or max(alive, 1)
     return RayEncoder(
-        SentenceTransformerEncoder(
-            settings.model, int8=settings.int8, backend=settings.backend, onnx_dir=settings.onnx_dir
-        ),
+        SentenceTransformerEncoder.from_settings(settings),
         count,
         actor_cpus(settings.ray_actor_cpus, count, f"{count} embedding workers"),
     )

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     int8: bool = Field(
         False, description="Quantize the model to int8 on load: faster on CPU, slightly different vectors."
     )
+    passage_int8: bool = Field(
+        False,
+        description="Embed passages (what a build stores) with an int8 copy of the ONNX export: about "
+        "1.15x the build's passages per second, passage vectors slightly off the float ones; "
+        "questions keep the float model.",
+    )
     torch_threads: int = Field(0, ge=0, description="CPU threads for the model; 0 keeps torch's default.")
     backend: Backend = Field(
         "auto",

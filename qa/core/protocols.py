@@ -31,7 +31,10 @@ class Parser(Protocol):
 
 class Encoder(Protocol):
     """Texts to L2-normalised vectors, plus each text's contextual word-piece vectors with the
-    character offset where each piece starts (for late interaction and answer sentences)."""
+    character offset where each piece starts (for late interaction and answer sentences).
+    ``offsets=True`` marks passages a build stores: an encoder may embed those by a cheaper copy of
+    its model, named by its ``passage_precision`` (recorded in the index); questions always get
+    the model itself."""
 
     name: str
     dimension: int

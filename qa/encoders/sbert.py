@@ -112,6 +112,7 @@ class SentenceTransformerEncoder:
         int8: bool = False,
         backend: Backend = "auto",
         onnx_dir: Path | None = None,
+        passage_int8: bool = False,
     ) -> None:
         """``threads`` > 0 sets torch's CPU threads for this process (0 keeps torch's default).
         ``int8`` quantizes the model's linear layers to int8 (dynamic, per channel) after loading:
@@ -121,7 +122,9 @@ class SentenceTransformerEncoder:
         first use into ``onnx_dir`` (default: beside the installed packages, ``default_cache_dir``):
         the same vectors, so the same name. ``"auto"`` (the default) is ONNX Runtime when it loads,
         else torch, with a warning that says why; ``"onnx"`` fails instead. ``self.backend`` is
-        the one in use, ``self.backend_reason`` why."""
+        the one in use, ``self.backend_reason`` why. ``passage_int8`` embeds passages (texts
+        embedded with offsets: what a build stores) by an int8 copy of the ONNX export
+        (``passage_precision``); questions always get the float model."""
         if backend == "onnx" and int8:
             raise ModelLoadError("int8 quantizes the torch model; it does not combine with the onnx backend")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -131,10 +134,12 @@ class SentenceTransformerEncoder:
         self.int8 = int8
         self.name = f"{name}#int8" if int8 else name
         self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
+        self.passage_int8 = passage_int8
+        self._passage: tuple[Path, str] | None = None  # the passage model (``_passage_model``)
         folders = [Path(c).expanduser() for c in _candidates(name)]
         self._folder = next((folder for folder in folders if folder.is_dir()), None)
         self._light: Any = None
-        self._workers: Any = None  # the build's sessions of one thread each, made when first needed
+        self._workers: Any = None  # the passage model's sessions of one thread each
         self._lock = threading.Lock()
         if backend != "torch" and not int8 and (device or "cpu") == "cpu" and self._folder is not None:
             self._light = _open_light(self._folder, onnx_dir, threads)
@@ -196,13 +201,14 @@ class SentenceTransformerEncoder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEncoder:
-        """The model as ``settings`` configure it (name, threads, int8, backend)."""
+        """The model as ``settings`` configure it (name, threads, int8, backend, passages' int8)."""
         return cls(
             settings.model,
             threads=settings.torch_threads,
             int8=settings.int8,
             backend=settings.backend,
             onnx_dir=settings.onnx_dir,
+            passage_int8=settings.passage_int8,
         )
 
     def _choose_backend(
@@ -292,7 +298,7 @@ class SentenceTransformerEncoder:
         A question needs no offsets: ``offsets=False`` skips the second tokenization (starts are -1)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        vectors, hidden = self._forward(list(texts), max(1, batch_size))
+        vectors, hidden = self._forward(list(texts), max(1, batch_size), passages=offsets)
         spans = self._offsets(list(texts)) if offsets else [None] * len(texts)
         tokens: list[TokenVectors] = []
         for pieces, span in zip(hidden, spans, strict=True):
@@ -304,7 +310,9 @@ class SentenceTransformerEncoder:
             tokens.append((_unit(pieces[: len(starts)]), starts))
         return _unit(vectors), tokens
 
-    def _forward(self, texts: list[str], batch_size: int) -> tuple[npt.NDArray[np.float32], list[Any]]:
+    def _forward(
+        self, texts: list[str], batch_size: int, passages: bool = False
+    ) -> tuple[npt.NDArray[np.float32], list[Any]]:
         """The text vectors (pooled, not yet normalised) and each text's word-piece vectors
         (special tokens and padding dropped), from the model's own preprocessing and forward
         pass in batches of ``batch_size`` in the order given. This is what ``encode`` does,
@@ -323,7 +331,7 @@ class SentenceTransformerEncoder:
                 features = self._features(texts[start : start + batch_size])
                 for rows, width in _token_budget(features["attention_mask"].sum(axis=1)):
                     parts.append({name: features[name][rows, :width] for name in self._onnx.inputs})
-            for part, hidden in zip(parts, self._run(parts), strict=True):
+            for part, hidden in zip(parts, self._run(parts, passages), strict=True):
                 vectors.append(self._pool(part, hidden))
                 lengths = part["attention_mask"].sum(axis=1) - 2  # [CLS] and [SEP]
                 pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
@@ -343,41 +351,46 @@ class SentenceTransformerEncoder:
                 pieces.extend(hidden[i, 1 : 1 + int(length)] for i, length in enumerate(lengths))
         return np.concatenate(vectors), pieces
 
-    def _run(self, parts: list[dict[str, Any]]) -> list[npt.NDArray[np.float32]]:
-        """ONNX Runtime's word-piece vectors of each slice, in order. A build's batch (many
-        slices) runs side by side in sessions of one thread each (``_sessions``): 8% less CPU
-        per passage than the session of all threads taking them in turn (64 SciFact abstracts,
-        2 cores), which spends part of every operator waiting for its threads. A few slices (a
-        question, a batch of questions) run in the session of all threads, the fastest for them."""
-        idle = self._sessions() if len(parts) >= 2 * min(self._onnx.threads, MAX_WORKERS) > 2 else None
-        if idle is None:
-            return [self._onnx(part) for part in parts]
+    def _run(self, parts: list[dict[str, Any]], passages: bool = False) -> list[npt.NDArray[np.float32]]:
+        """ONNX Runtime's word-piece vectors of each slice, in order. Passages run in the pool of
+        the passage model (``_passage_model``, sessions of one thread each side by side), as do
+        other batches of many slices while that model is the float one; a few slices (a question,
+        a batch of questions) run in the session of all threads, the fastest for them."""
+        float_passages = self.passage_precision == "float32"
+        many = len(parts) >= 2 * min(self._onnx.threads, MAX_WORKERS) > 2
+        if (passages and not float_passages) or (many and float_passages):
+            return list(self._passage_sessions().map(parts))
+        return [self._onnx(part) for part in parts]
 
-        def run(part: dict[str, Any]) -> npt.NDArray[np.float32]:
-            session = idle.get()  # as many sessions as workers: one is always free
+    @property
+    def passage_precision(self) -> str:
+        """What embeds passages, as an index records it: ``float32`` or the int8 copy's recipe."""
+        return "float32" if self._onnx is None else self._passage_model()[1]
+
+    def _passage_model(self) -> tuple[Path, str]:
+        """(the export passages run in, its precision): the float export or, with ``passage_int8``,
+        its int8 copy (``onnx_runtime.QUANTIZED``), made on first use."""
+        if self._passage is None:
+            from qa.encoders.onnx_runtime import QUANTIZED, OnnxUnavailable, quantized
+
+            copy = None
             try:
-                return np.asarray(session(part), dtype=np.float32)
-            finally:
-                idle.put(session)
+                copy = quantized(self._onnx.path) if self.passage_int8 else None
+            except OnnxUnavailable as error:
+                log.warning("passages are embedded in float32: %s", error)
+            self._passage = (copy, QUANTIZED) if copy else (self._onnx.path, "float32")
+        return self._passage
 
-        return list(self._workers.map(run, parts))
-
-    def _sessions(self) -> Any:
-        """The queue of the build's idle sessions, made on first use (the weights once more each)."""
+    def _passage_sessions(self) -> Any:
+        """The passage model's sessions (``SessionPool``), made on first use."""
         with self._lock:
             if self._workers is None:
-                from concurrent.futures import ThreadPoolExecutor
-                from queue import SimpleQueue
-
-                from qa.encoders.onnx_runtime import OnnxTransformer
+                from qa.encoders.onnx_runtime import SessionPool
 
                 count = min(self._onnx.threads, MAX_WORKERS)
-                self._idle: SimpleQueue[Any] = SimpleQueue()
-                for _ in range(count):
-                    threads = max(1, self._onnx.threads // count)
-                    self._idle.put(OnnxTransformer(self._onnx.path, self._onnx.inputs, threads))
-                self._workers = ThreadPoolExecutor(count, thread_name_prefix="qa-onnx")
-        return self._idle
+                threads = max(1, self._onnx.threads // count)
+                self._workers = SessionPool(self._passage_model()[0], self._onnx.inputs, count, threads)
+        return self._workers
 
     def _features(self, texts: list[str]) -> dict[str, Any]:
         """The model's preprocessing of ``texts`` as numpy arrays, for ONNX Runtime."""

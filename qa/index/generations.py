@@ -84,6 +84,14 @@ class BuildParameters:
     chunk_min_chars: int
     chunker_version: int = CHUNKER_VERSION
     layout: str = "auto"
+    # what embedded the passages (the encoder's ``passage_precision``): a build over an index of
+    # another one embeds every passage again, but any of them serves, as questions are embedded
+    # the same way whatever built the passages
+    passage_precision: str = "float32"
+
+
+SERVES_ANY = {"dimension", "passage_precision"}  # parameters that need not match to search an index
+BEFORE = {"passage_precision": "float32"}  # parameters indexes written before them were built with
 
 
 class Generation:
@@ -342,12 +350,14 @@ def manifest_body(
     }
 
 
-def check_parameters(manifest: dict[str, Any], expected: BuildParameters) -> None:
-    """Raise ``IndexMismatch`` naming what differs between the index and the settings."""
+def check_parameters(manifest: dict[str, Any], expected: BuildParameters, building: bool = False) -> None:
+    """Raise ``IndexMismatch`` naming what differs between the index and the settings, among
+    what searching it needs or, ``building`` on it, among all but the dimension."""
+    ignored = {"dimension"} if building else SERVES_ANY
     differences = [
-        f"{key} is {manifest.get(key)!r} in the index but {value!r} in the settings"
+        f"{key} is {manifest.get(key, BEFORE.get(key))!r} in the index but {value!r} in the settings"
         for key, value in asdict(expected).items()
-        if key != "dimension" and manifest.get(key) != value
+        if key not in ignored and manifest.get(key, BEFORE.get(key)) != value
     ]
     if differences:
         raise IndexMismatch(

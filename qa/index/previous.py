@@ -62,7 +62,7 @@ def open_previous(index_dir: Path, expected: BuildParameters) -> Previous:
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}. Run `qa index` to build one.")
     manifest = read_checked(index_dir / name)
-    check_parameters(manifest, expected)
+    check_parameters(manifest, expected, building=True)
     tables: list[dict[str, Entry]] = []
     owners: dict[str, tuple[int, Entry]] = {}
     for position, entry in enumerate(manifest["segments"]):

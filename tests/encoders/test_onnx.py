@@ -40,6 +40,12 @@ def torch_embedder() -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder(backend="torch")
 
 
+@functools.cache
+def int8_embedder(cache: Path) -> SentenceTransformerEncoder:
+    """Passages through the int8 copy of the export (QA_PASSAGE_INT8=true)."""
+    return SentenceTransformerEncoder(backend="onnx", onnx_dir=cache, passage_int8=True)
+
+
 @pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("onnx")
@@ -79,10 +85,12 @@ def test_the_default_backend_is_onnx_runtime_and_says_so(caplog: pytest.LogCaptu
 @needs_onnxruntime
 def test_default_backend_gives_torch_vectors_and_word_pieces_within_1e_6(article_settings: Settings) -> None:
     """Over every passage of the article as built, other documents and a SciFact sample, mixed
-    lengths in a batch, as a build runs them (sessions side by side): the index vectors, the
-    word-piece vectors late interaction reads, and the offsets are torch's."""
+    lengths in a batch, as a build runs them (sessions side by side), passages in float32 (the
+    default, QA_PASSAGE_INT8=false): the index vectors, the word-piece vectors late interaction
+    reads, and the offsets are torch's."""
     found = passages(article_settings) + texts()
     want_vectors, want_tokens = torch_embedder().embed_with_tokens(found, batch_size=16)
+    assert real_embedder().passage_precision == "float32"
     got_vectors, got_tokens = real_embedder().embed_with_tokens(found, batch_size=16)
     assert real_embedder()._workers is not None  # many slices: run side by side, one thread a session
     assert got_vectors.dtype == np.float32 and got_vectors.shape == want_vectors.shape
@@ -131,7 +139,8 @@ def test_a_damaged_export_is_exported_again(tmp_path: Path) -> None:
 @needs_onnxruntime
 def test_export_is_cached_by_content_and_reused(onnx_cache: Path) -> None:
     first = onnx_embedder(onnx_cache)
-    (exported,) = onnx_cache.glob("*.onnx")  # one file, named by a hash of the weights
+    # one file (and its int8 copy, when asked for), named by a hash of the weights
+    (exported,) = [p for p in onnx_cache.glob("*.onnx") if ".int8-" not in p.name]
     assert first._onnx is not None and first._onnx.path == exported
     assert not [path for path in onnx_cache.iterdir() if path.name.startswith(".export-")]
     written = exported.stat().st_mtime_ns
@@ -241,3 +250,58 @@ def test_a_folder_the_light_start_cannot_read_loads_the_full_model(tmp_path: Pat
     assert folder is not None
     assert LightModel.open(folder, tmp_path, 1) is None
     assert LightModel.open(tmp_path, tmp_path, 1) is None  # not a sentence-transformers folder
+
+
+@needs_onnxruntime
+def test_passages_run_an_int8_copy_of_the_export_and_questions_the_float_model(
+    article_settings: Settings, onnx_cache: Path
+) -> None:
+    """With QA_PASSAGE_INT8 a build's passages go through the int8 copy: made once beside the
+    export, close to the float vectors but not equal, the same word pieces and offsets; questions
+    (no offsets) keep torch's vectors to 1e-6."""
+    from qa.encoders.onnx_runtime import QUANTIZED
+
+    assert not list(onnx_cache.glob("*.int8-*.onnx"))  # not made until asked for
+    fast = int8_embedder(onnx_cache)
+    assert fast.passage_int8 and fast.passage_precision == QUANTIZED
+    (copy,) = onnx_cache.glob("*.int8-*.onnx")
+    assert copy.stem.startswith(fast._onnx.path.stem) and copy.stat().st_size < fast._onnx.path.stat().st_size
+    written = copy.stat().st_mtime_ns
+    again = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache, passage_int8=True)
+    assert again.passage_precision == QUANTIZED and copy.stat().st_mtime_ns == written
+    found = passages(article_settings)
+    want_vectors, want_tokens = real_embedder().embed_with_tokens(found, batch_size=16)
+    got_vectors, got_tokens = fast.embed_with_tokens(found, batch_size=16)
+    cosines = (got_vectors * want_vectors).sum(axis=1)
+    assert 0.99 < float(cosines.mean()) < 1 - 1e-4 and float(cosines.min()) > 0.97
+    for (want, want_starts), (got, got_starts) in zip(want_tokens, got_tokens, strict=True):
+        np.testing.assert_array_equal(got_starts, want_starts)
+        assert got.shape == want.shape
+    questions = texts()[:2]
+    reference = torch_embedder().sentence_transformer.encode(questions, normalize_embeddings=True)
+    assert float(np.abs(fast.embed_with_tokens(questions, offsets=False)[0] - reference).max()) < SAME
+    torch_int8 = SentenceTransformerEncoder(backend="torch", passage_int8=True)
+    assert torch_int8.passage_precision == "float32"  # torch has no copy
+
+
+@needs_onnxruntime
+def test_an_index_serves_whatever_embedded_its_passages_and_a_build_embeds_them_again(
+    tmp_path: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The precision is recorded; an index of float32 passages serves QA_PASSAGE_INT8=true as it
+    is (its questions are embedded alike), and a build under it embeds every passage again."""
+    from qa.index.build import build_index
+    from tests.conftest import article_copy
+
+    settings = article_copy(tmp_path)
+    build_index(settings, real_embedder())
+    monkeypatch.setenv("QA_PASSAGE_INT8", "true")
+    fast = SentenceTransformerEncoder.from_settings(Settings(onnx_dir=onnx_cache))
+    generation = load_generation(settings.index_dir, parameters_for(settings, fast))
+    assert generation.manifest["passage_precision"] == "float32"
+    assert generation.manifest["components"]["encoder"]["passages"] == "float32"
+    summary = build_index(settings, fast)
+    assert summary.full_reason is not None and "passage_precision" in summary.full_reason
+    assert summary.embedded == summary.passages
+    rebuilt = load_generation(settings.index_dir, parameters_for(settings, real_embedder()))
+    assert rebuilt.manifest["passage_precision"] == fast.passage_precision != "float32"
