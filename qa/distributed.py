@@ -324,7 +324,7 @@ class RayEncoder:
         self.name = local.name
         self.dimension = local.dimension
         self.max_tokens = local.max_tokens
-        self.passage_precision = local.passage_precision  # the workers' own copy, made as the local one
+        self.passage_precision = local.passage_precision  # the workers embed with the same setting
         actor = ray.remote(EmbedWorker)
         self.actors: list[Any] = [
             actor.options(num_cpus=cpus, scheduling_strategy="SPREAD").remote(

@@ -127,7 +127,7 @@ def index_of(documents: Sequence[Document], index_dir: Path, encoder: Encoder) -
     parameters = parameters_for(settings, encoder)
     manifest = read_manifest(settings.index_dir)
     if manifest is not None and manifest.get("corpus_fingerprint") == corpus_fingerprint(documents):
-        check_parameters(manifest, parameters)
+        check_parameters(manifest, parameters, building=True)
         return load_generation(settings.index_dir, parameters)
     say(f"indexing {len(documents)} documents into {index_dir} (the service's own build)")
     build_documents(documents, settings, encoder, progress=lambda done, total: None)

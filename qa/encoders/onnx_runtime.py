@@ -183,9 +183,15 @@ def _layer(node: Any) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def quantized(path: Path) -> Path | None:
+def _not_advice(record: logging.LogRecord) -> bool:
+    """False for the quantizer's advice to pre-process the model, which is for static quantization."""
+    return "pre-processing before quantization" not in record.getMessage()
+
+
+def quantized(path: Path) -> Path:
     """The int8 copy (``QUANTIZED``) of the float export at ``path``, made beside it on first use;
-    None when the graph's nodes do not name their layers (nothing is quantized then)."""
+    ``OnnxUnavailable`` says why when it cannot be made (its graph does not name its layers, onnx
+    is missing, the folder cannot be written)."""
     key = hashlib.sha256(f"{QUANTIZED}|{path.name}".encode()).hexdigest()[:12]
     target = path.with_name(f"{path.stem}.int8-{key}.onnx")
     if target.is_file():
@@ -196,14 +202,16 @@ def quantized(path: Path) -> Path | None:
     except ImportError as error:
         needs = error.name or error
         raise OnnxUnavailable(f"quantizing the export needs {needs}: pip install -e '.[onnx]'") from error
-    graph = onnx.load(str(path), load_external_data=False).graph
-    layers = {node.name: _layer(node) for node in graph.node if node.op_type in ("MatMul", "Attention")}
-    nodes = [name for name, layer in layers.items() if layer is not None and layer > 0]
-    if not nodes or 0 not in layers.values():
-        return None
-    staging = Path(tempfile.mkdtemp(prefix=".quantize-", dir=path.parent))
-    logging.disable(logging.WARNING)  # its advice to pre-process, which is for static quantization
+    root = logging.getLogger()  # where the quantizer logs
+    root.addFilter(_not_advice)
+    staging: Path | None = None
     try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+        layers = {node.name: _layer(node) for node in graph.node if node.op_type in ("MatMul", "Attention")}
+        nodes = [name for name, layer in layers.items() if layer is not None and layer > 0]
+        if not nodes or 0 not in layers.values():
+            raise OnnxUnavailable(f"cannot tell the layers of {path.name} apart by name to quantize it")
+        staging = Path(tempfile.mkdtemp(prefix=".quantize-", dir=path.parent))
         quantize_dynamic(
             path,
             staging / "model.onnx",
@@ -214,9 +222,15 @@ def quantized(path: Path) -> Path | None:
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused nodes' outputs
         )
         os.replace(staging / "model.onnx", target)
+    except OnnxUnavailable:
+        raise
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise OnnxUnavailable(f"could not quantize {path} into {path.parent} ({reason})") from error
     finally:
-        logging.disable(logging.NOTSET)
-        shutil.rmtree(staging, ignore_errors=True)
+        root.removeFilter(_not_advice)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -135,7 +135,6 @@ class SentenceTransformerEncoder:
         self.name = f"{name}#int8" if int8 else name
         self.onnx_dir = onnx_dir  # as asked for (None: each machine's default), for Ray's workers
         self.passage_int8 = passage_int8
-        self._passage: tuple[Path, str] | None = None  # the passage model (``_passage_model``)
         folders = [Path(c).expanduser() for c in _candidates(name)]
         self._folder = next((folder for folder in folders if folder.is_dir()), None)
         self._light: Any = None
@@ -353,7 +352,7 @@ class SentenceTransformerEncoder:
 
     def _run(self, parts: list[dict[str, Any]], passages: bool = False) -> list[npt.NDArray[np.float32]]:
         """ONNX Runtime's word-piece vectors of each slice, in order. Passages run in the pool of
-        the passage model (``_passage_model``, sessions of one thread each side by side), as do
+        the passage model (``_passage_sessions``, sessions of one thread each side by side), as do
         other batches of many slices while that model is the float one; a few slices (a question,
         a batch of questions) run in the session of all threads, the fastest for them."""
         float_passages = self.passage_precision == "float32"
@@ -364,32 +363,27 @@ class SentenceTransformerEncoder:
 
     @property
     def passage_precision(self) -> str:
-        """What embeds passages, as an index records it: ``float32`` or the int8 copy's recipe."""
-        return "float32" if self._onnx is None else self._passage_model()[1]
+        """What embeds passages, as an index records it: ``float32``, or the int8 copy's recipe
+        (``onnx_runtime.QUANTIZED``) with ONNX Runtime and ``passage_int8``."""
+        from qa.encoders.onnx_runtime import QUANTIZED
 
-    def _passage_model(self) -> tuple[Path, str]:
-        """(the export passages run in, its precision): the float export or, with ``passage_int8``,
-        its int8 copy (``onnx_runtime.QUANTIZED``), made on first use."""
-        if self._passage is None:
-            from qa.encoders.onnx_runtime import QUANTIZED, OnnxUnavailable, quantized
-
-            copy = None
-            try:
-                copy = quantized(self._onnx.path) if self.passage_int8 else None
-            except OnnxUnavailable as error:
-                log.warning("passages are embedded in float32: %s", error)
-            self._passage = (copy, QUANTIZED) if copy else (self._onnx.path, "float32")
-        return self._passage
+        return QUANTIZED if self._onnx is not None and self.passage_int8 else "float32"
 
     def _passage_sessions(self) -> Any:
-        """The passage model's sessions (``SessionPool``), made on first use."""
+        """The passage model's sessions (``SessionPool``), made on first use: over the float
+        export, or over its int8 copy, quantized then if there is none yet."""
         with self._lock:
             if self._workers is None:
-                from qa.encoders.onnx_runtime import SessionPool
+                from qa.encoders.onnx_runtime import OnnxUnavailable, SessionPool, quantized
 
+                path = self._onnx.path
+                try:
+                    path = quantized(path) if self.passage_precision != "float32" else path
+                except OnnxUnavailable as error:
+                    raise ModelLoadError(f"{error}; or set QA_PASSAGE_INT8=false") from error
                 count = min(self._onnx.threads, MAX_WORKERS)
                 threads = max(1, self._onnx.threads // count)
-                self._workers = SessionPool(self._passage_model()[0], self._onnx.inputs, count, threads)
+                self._workers = SessionPool(path, self._onnx.inputs, count, threads)
         return self._workers
 
     def _features(self, texts: list[str]) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def ensure_index(
     manifest = read_manifest(settings.index_dir)
     if manifest is not None and manifest.get("corpus_fingerprint") == corpus_fingerprint(documents):
         try:
-            check_parameters(manifest, parameters)
+            check_parameters(manifest, parameters, building=True)
             return load_generation(settings.index_dir, parameters), None
         except IndexError_:
             pass  # stale or unreadable: build below

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -261,17 +262,16 @@ def test_passages_run_an_int8_copy_of_the_export_and_questions_the_float_model(
     (no offsets) keep torch's vectors to 1e-6."""
     from qa.encoders.onnx_runtime import QUANTIZED
 
-    assert not list(onnx_cache.glob("*.int8-*.onnx"))  # not made until asked for
     fast = int8_embedder(onnx_cache)
     assert fast.passage_int8 and fast.passage_precision == QUANTIZED
+    found = passages(article_settings)
+    got_vectors, got_tokens = fast.embed_with_tokens(found, batch_size=16)
     (copy,) = onnx_cache.glob("*.int8-*.onnx")
     assert copy.stem.startswith(fast._onnx.path.stem) and copy.stat().st_size < fast._onnx.path.stat().st_size
     written = copy.stat().st_mtime_ns
     again = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache, passage_int8=True)
     assert again.passage_precision == QUANTIZED and copy.stat().st_mtime_ns == written
-    found = passages(article_settings)
     want_vectors, want_tokens = real_embedder().embed_with_tokens(found, batch_size=16)
-    got_vectors, got_tokens = fast.embed_with_tokens(found, batch_size=16)
     cosines = (got_vectors * want_vectors).sum(axis=1)
     assert 0.99 < float(cosines.mean()) < 1 - 1e-4 and float(cosines.min()) > 0.97
     for (want, want_starts), (got, got_starts) in zip(want_tokens, got_tokens, strict=True):
@@ -280,6 +280,9 @@ def test_passages_run_an_int8_copy_of_the_export_and_questions_the_float_model(
     questions = texts()[:2]
     reference = torch_embedder().sentence_transformer.encode(questions, normalize_embeddings=True)
     assert float(np.abs(fast.embed_with_tokens(questions, offsets=False)[0] - reference).max()) < SAME
+    # texts without offsets are never passages, however many slices they make
+    floats = real_embedder().embed_with_tokens(found, batch_size=16, offsets=False)[0]
+    assert float(np.abs(fast.embed_with_tokens(found, batch_size=16, offsets=False)[0] - floats).max()) < SAME
     torch_int8 = SentenceTransformerEncoder(backend="torch", passage_int8=True)
     assert torch_int8.passage_precision == "float32"  # torch has no copy
 
@@ -291,17 +294,52 @@ def test_an_index_serves_whatever_embedded_its_passages_and_a_build_embeds_them_
     """The precision is recorded; an index of float32 passages serves QA_PASSAGE_INT8=true as it
     is (its questions are embedded alike), and a build under it embeds every passage again."""
     from qa.index.build import build_index
+    from qa.service.engine import open_searcher
     from tests.conftest import article_copy
 
     settings = article_copy(tmp_path)
     build_index(settings, real_embedder())
+    # an index from before the key: read as float32, so the default does not embed it again
+    current = (settings.index_dir / "CURRENT").read_text().strip()
+    manifest_path = settings.index_dir / current / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["passage_precision"]
+    manifest_path.write_text(json.dumps(manifest))
+    unchanged = build_index(settings, real_embedder())
+    assert unchanged.full_reason is None and unchanged.embedded == 0
     monkeypatch.setenv("QA_PASSAGE_INT8", "true")
     fast = SentenceTransformerEncoder.from_settings(Settings(onnx_dir=onnx_cache))
     generation = load_generation(settings.index_dir, parameters_for(settings, fast))
     assert generation.manifest["passage_precision"] == "float32"
     assert generation.manifest["components"]["encoder"]["passages"] == "float32"
+    found = open_searcher(generation, fast, settings).search("Where will the centre be housed?", 3)
+    assert found.hits and "Shanghai" in found.hits[0].passage.text
     summary = build_index(settings, fast)
     assert summary.full_reason is not None and "passage_precision" in summary.full_reason
     assert summary.embedded == summary.passages
     rebuilt = load_generation(settings.index_dir, parameters_for(settings, real_embedder()))
     assert rebuilt.manifest["passage_precision"] == fast.passage_precision != "float32"
+
+
+@needs_onnxruntime
+def test_an_int8_copy_that_cannot_be_made_is_a_clear_error(
+    tmp_path: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph whose nodes do not name their layers is not quantized blindly, and a build that
+    asked for int8 passages stops with what to do instead of embedding them otherwise."""
+    from qa.encoders import onnx_runtime
+
+    export = onnx_embedder(onnx_cache)._onnx.path
+    (tmp_path / "model.onnx").write_bytes(export.read_bytes())
+    monkeypatch.setattr(onnx_runtime, "_LAYER", re.compile(r"no node is named like this (\d+)"))
+    with pytest.raises(onnx_runtime.OnnxUnavailable, match="cannot tell the layers"):
+        onnx_runtime.quantized(tmp_path / "model.onnx")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
+
+    def refuse(path: Path) -> Path:
+        raise onnx_runtime.OnnxUnavailable("quantizing the export needs onnx")
+
+    monkeypatch.setattr(onnx_runtime, "quantized", refuse)
+    fresh = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache, passage_int8=True)
+    with pytest.raises(ModelLoadError, match="QA_PASSAGE_INT8=false"):
+        fresh.embed_with_tokens(["a passage to store"] * 8)
