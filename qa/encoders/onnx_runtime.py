@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -152,29 +153,43 @@ def _export(transformer: Any, example: dict[str, Any], inputs: list[str], target
         optimized.save_model_to_file(str(target))
 
 
+def _published(target: Path, write: Callable[[Path], None], doing: str, done: str, remedy: str) -> Path:
+    """``target``, made first if it is not there: ``write`` writes it to a temporary folder beside
+    it, and an atomic rename publishes it, so a reader never sees half a file. Every failure is
+    ``OnnxUnavailable``: ``doing`` names what needs a missing package, ``done`` what failed, and
+    ``remedy`` what the user can do instead."""
+    if target.is_file():
+        return target
+    staging: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+        write(staging / target.name)
+        os.replace(staging / target.name, target)
+    except OnnxUnavailable:
+        raise
+    except ImportError as error:  # onnx itself, which the optimizer and the quantizer need
+        needs = error.name or error
+        raise OnnxUnavailable(f"{doing} needs {needs}: pip install -e '.[onnx]', or {remedy}") from error
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise OnnxUnavailable(f"could not {done} in {target.parent} ({reason}); {remedy}") from error
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def exported(transformer: Any, example: dict[str, Any], cache_dir: Path) -> Path:
     """The cached ONNX file for ``transformer``, exported first if there is none."""
     inputs = input_names(example)
-    path = cache_dir / f"{weights_key(transformer, inputs)}.onnx"
-    if path.is_file():
-        return path
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
-    try:
-        _export(transformer, example, inputs, staging / "model.onnx")
-        os.replace(staging / "model.onnx", path)
-    except ImportError as error:  # onnx itself, which the optimizer needs
-        raise OnnxUnavailable(
-            f"exporting the model to ONNX needs {error.name or error}: pip install -e '.[onnx]'"
-        ) from error
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
-        raise OnnxUnavailable(
-            f"could not export the model to ONNX in {cache_dir} ({reason}); set QA_BACKEND=torch"
-        ) from error
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
+    return _published(
+        cache_dir / f"{weights_key(transformer, inputs)}.onnx",
+        lambda staged: _export(transformer, example, inputs, staged),
+        "exporting the model to ONNX",
+        "export the model to ONNX",
+        "set QA_BACKEND=torch",
+    )
 
 
 def _layer(node: Any) -> int | None:
@@ -193,45 +208,41 @@ def quantized(path: Path) -> Path:
     ``OnnxUnavailable`` says why when it cannot be made (its graph does not name its layers, onnx
     is missing, the folder cannot be written)."""
     key = hashlib.sha256(f"{QUANTIZED}|{path.name}".encode()).hexdigest()[:12]
-    target = path.with_name(f"{path.stem}.int8-{key}.onnx")
-    if target.is_file():
-        return target
-    try:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as error:
-        needs = error.name or error
-        raise OnnxUnavailable(f"quantizing the export needs {needs}: pip install -e '.[onnx]'") from error
+    return _published(
+        path.with_name(f"{path.stem}.int8-{key}.onnx"),
+        lambda staged: _quantize(path, staged),
+        "quantizing the export",
+        f"quantize {path.name}",
+        "set QA_PASSAGE_INT8=false",
+    )
+
+
+def _quantize(path: Path, target: Path) -> None:
+    """Write ``QUANTIZED``'s int8 copy of the export at ``path`` to ``target``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    layers = {node.name: _layer(node) for node in graph.node if node.op_type in ("MatMul", "Attention")}
+    nodes = [name for name, layer in layers.items() if layer is not None and layer > 0]
+    if not nodes or 0 not in layers.values():
+        raise OnnxUnavailable(
+            f"cannot tell the layers of {path.name} apart by name to quantize it; set QA_PASSAGE_INT8=false"
+        )
     root = logging.getLogger()  # where the quantizer logs
     root.addFilter(_not_advice)
-    staging: Path | None = None
     try:
-        graph = onnx.load(str(path), load_external_data=False).graph
-        layers = {node.name: _layer(node) for node in graph.node if node.op_type in ("MatMul", "Attention")}
-        nodes = [name for name, layer in layers.items() if layer is not None and layer > 0]
-        if not nodes or 0 not in layers.values():
-            raise OnnxUnavailable(f"cannot tell the layers of {path.name} apart by name to quantize it")
-        staging = Path(tempfile.mkdtemp(prefix=".quantize-", dir=path.parent))
         quantize_dynamic(
             path,
-            staging / "model.onnx",
+            target,
             op_types_to_quantize=["MatMul", "Attention"],
             nodes_to_quantize=nodes,
             per_channel=True,
             weight_type=QuantType.QInt8,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused nodes' outputs
         )
-        os.replace(staging / "model.onnx", target)
-    except OnnxUnavailable:
-        raise
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
-        raise OnnxUnavailable(f"could not quantize {path} into {path.parent} ({reason})") from error
     finally:
         root.removeFilter(_not_advice)
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 class OnnxTransformer:

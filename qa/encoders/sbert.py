@@ -379,8 +379,8 @@ class SentenceTransformerEncoder:
                 path = self._onnx.path
                 try:
                     path = quantized(path) if self.passage_precision != "float32" else path
-                except OnnxUnavailable as error:
-                    raise ModelLoadError(f"{error}; or set QA_PASSAGE_INT8=false") from error
+                except OnnxUnavailable as error:  # it says to set QA_PASSAGE_INT8=false
+                    raise ModelLoadError(str(error)) from error
                 count = min(self._onnx.threads, MAX_WORKERS)
                 threads = max(1, self._onnx.threads // count)
                 self._workers = SessionPool(path, self._onnx.inputs, count, threads)

@@ -143,7 +143,7 @@ def test_export_is_cached_by_content_and_reused(onnx_cache: Path) -> None:
     # one file (and its int8 copy, when asked for), named by a hash of the weights
     (exported,) = [p for p in onnx_cache.glob("*.onnx") if ".int8-" not in p.name]
     assert first._onnx is not None and first._onnx.path == exported
-    assert not [path for path in onnx_cache.iterdir() if path.name.startswith(".export-")]
+    assert not [path for path in onnx_cache.iterdir() if path.name.startswith(".staging-")]
     written = exported.stat().st_mtime_ns
     again = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache)
     assert again._onnx is not None and again._onnx.path == exported
@@ -337,7 +337,7 @@ def test_an_int8_copy_that_cannot_be_made_is_a_clear_error(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
 
     def refuse(path: Path) -> Path:
-        raise onnx_runtime.OnnxUnavailable("quantizing the export needs onnx")
+        raise onnx_runtime.OnnxUnavailable("quantizing the export needs onnx: set QA_PASSAGE_INT8=false")
 
     monkeypatch.setattr(onnx_runtime, "quantized", refuse)
     fresh = SentenceTransformerEncoder(backend="onnx", onnx_dir=onnx_cache, passage_int8=True)
