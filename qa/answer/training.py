@@ -52,7 +52,7 @@ from qa.answer.calibration import (
     triggering,
 )
 from qa.answer.datasets import SquadQuestion, load_squad
-from qa.answer.features import FEATURES, Candidate, candidates, featurize
+from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.answer.learned import WEIGHTS
 from qa.answer.readme import write_readme
 from qa.core.config import Settings
@@ -161,6 +161,7 @@ def candidate_sets(
 ) -> Sets:
     """The ``kinds`` of candidate sets ("search", "gold", "miss") of every question, featurized."""
     sets = Sets()
+    readings = new_readings()  # each passage read once, as the served reader does
     started = time.perf_counter()
     for number, (query, question) in enumerate(zip(queries, questions, strict=True)):
         rows = [row for row, _ in searcher.rank(query, SEARCH_DEPTH, "hybrid")]
@@ -185,10 +186,11 @@ def candidate_sets(
                 continue  # the same passages as a set already taken
             seen.append(picked)
             evidence = searcher.evidence(picked)
-            found = candidates(evidence)
+            found = candidates(evidence, readings)
             if found:
                 labels = labels_of(evidence, found, question)
-                sets.add(featurize(query, evidence, found), labels, number, kind, question.answerable)
+                features = featurize(query, evidence, found, readings)
+                sets.add(features, labels, number, kind, question.answerable)
         if number % 500 == 0 or number == len(questions) - 1:
             seconds = time.perf_counter() - started
             say(f"  candidate sets: {number + 1}/{len(questions)} questions ({seconds:.0f} s)")

@@ -56,7 +56,7 @@ def _query_filter(request: Request, doc: list[str]) -> Filter | None:
 async def query_get(
     request: Request,
     engine: EngineDep,
-    q: Annotated[str, Query(description="The question.", max_length=100_000)],
+    q: Annotated[str, Query(description="The question.", max_length=MAX_QUESTION_PARAMETER)],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
     mode: Annotated[SearchMode | None, Query(description="hybrid, dense or keyword.")] = None,
     doc: Annotated[list[str] | None, Query(description=f"{DOC_HELP} Repeatable.")] = None,
