@@ -88,7 +88,12 @@ def create_app(
     for router in (query.router, documents.router, index.router, operations.router):
         app.include_router(router)
     # innermost, so every guard, limit, id and metric below still applies to what it answers
-    app.add_middleware(query.PlainQuery, engine=engine, route=query.get_query_route())
+    app.add_middleware(
+        query.PlainQuery,
+        engine=engine,
+        route=query.get_query_route(),
+        handlers=app.exception_handlers,
+    )
     middleware.install(app, engine.settings, engine.metrics, upload_body_limit(engine.settings))
     _add_error_handlers(app, engine)
     web.add_web_routes(app)

@@ -171,3 +171,42 @@ def test_which_gets_are_plain() -> None:
         b"q=x&extra=1",
     ):
         assert plain_query(routed) is None, routed
+
+
+def test_plain_gets_skip_the_route_and_ask_once(
+    article_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain GET /query never reaches the route's handler, and a question the engine refuses
+    is asked once: its refusal comes from the app's handler for that error, the route's words,
+    counted under the route in the metrics. A GET that is not plain goes through the route."""
+    from qa.http.routes import query
+
+    routed: list[str] = []
+    route_run = query._run_query
+
+    async def counting_route(engine, question, k, mode, only):  # type: ignore[no-untyped-def]
+        routed.append(question)
+        return await route_run(engine, question, k, mode, only)
+
+    monkeypatch.setattr(query, "_run_query", counting_route)
+    with TestClient(create_app(article_settings, real_embedder())) as app_client:
+        engine = app_client.app.state.engine  # type: ignore[attr-defined]
+        asked: list[str] = []
+        ask = engine.ask_async
+
+        async def counting_ask(question, *rest):  # type: ignore[no-untyped-def]
+            asked.append(question)
+            return await ask(question, *rest)
+
+        monkeypatch.setattr(engine, "ask_async", counting_ask)
+        assert app_client.get("/query", params={"q": ANSWERED}).status_code == 200
+        assert asked == [ANSWERED] and routed == []
+        refused = app_client.get("/query", params={"q": "   "})
+        assert asked == [ANSWERED, "   "] and routed == []
+        by_route = app_client.post("/query", json={"question": "   "})
+        assert refused.status_code == by_route.status_code == 422
+        assert refused.json() == by_route.json() and refused.json()["detail"]
+        assert app_client.get("/query", params=[("q", "x"), ("q", ANSWERED)]).status_code == 200
+        assert routed == ["   ", ANSWERED]  # the POST's, and the repeated parameter's
+        metrics = app_client.get("/metrics").text
+        assert 'qa_http_requests_total{method="GET",route="/query",status="422"} 1.0' in metrics

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, get_args
 from urllib.parse import parse_qsl
 
@@ -91,28 +93,39 @@ class PlainQuery:
     """ASGI middleware, innermost: a GET /query with plain parameters (:func:`plain_query`) is
     answered here with the route's own engine call and response, without FastAPI's per-request
     parameter solving and dependency resolution (most of the framework's cost of a request, a
-    fifth of a millisecond of CPU). Anything else, and a question the engine refuses or fails,
-    goes on to the route, which validates it and answers or refuses as documented."""
+    fifth of a millisecond of CPU). A question the engine refuses gets the answer of the app's
+    handler for that error, as the route's would; the engine is asked once either way, and an
+    error no handler takes goes up to the last-resort 500. Anything else goes on to the route,
+    which validates it and answers or refuses as documented."""
 
-    def __init__(self, app: ASGIApp, engine: Engine, route: Any) -> None:
+    def __init__(
+        self, app: ASGIApp, engine: Engine, route: Any, handlers: Mapping[Any, Callable[..., Any]]
+    ) -> None:
         self.app = app
         self.engine = engine
         self.route = route  # the GET /query route, which metrics and access logs name
+        self.handlers = handlers  # the app's exception handlers (filled in after this is added)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        asked = None
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/query":
             asked = plain_query(scope["query_string"])
-            if asked is not None:
-                started = time.perf_counter()
-                try:
-                    cleaned, chosen, result = await self.engine.ask_async(*asked, None)
-                except Exception:  # the route refuses it, with the error handlers' answer
-                    pass
-                else:
-                    scope["route"] = self.route
-                    await _json(to_response(cleaned, chosen, result, started))(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if asked is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        started = time.perf_counter()
+        try:
+            cleaned, chosen, result = await self.engine.ask_async(*asked, None)
+        except Exception as error:
+            handler = next((self.handlers[k] for k in type(error).__mro__ if k in self.handlers), None)
+            if handler is None:
+                raise
+            response = handler(Request(scope, receive), error)
+            response = await response if inspect.isawaitable(response) else response
+        else:
+            response = _json(to_response(cleaned, chosen, result, started))
+        await response(scope, receive, send)
 
 
 def get_query_route() -> Any:
