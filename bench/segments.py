@@ -55,6 +55,7 @@ class StandInEncoder:
     name = "stand-in"
     dimension = 384
     max_tokens = 254
+    passage_precision = "float32"
 
     def __init__(self) -> None:
         from transformers import AutoTokenizer

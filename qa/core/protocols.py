@@ -40,6 +40,10 @@ class Encoder(Protocol):
     dimension: int
     max_tokens: int  # word pieces the model reads, special tokens excluded
 
+    @property
+    def passage_precision(self) -> str:
+        """What embeds the passages a build stores: "float32" for the model itself."""
+
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
 
     def embed_with_tokens(

@@ -73,7 +73,7 @@ def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
             "backend": getattr(encoder, "backend", settings.backend),  # the one in use (auto resolved)
             "dimension": encoder.dimension,
             "max_tokens": encoder.max_tokens,
-            "passages": getattr(encoder, "passage_precision", "float32"),
+            "passages": encoder.passage_precision,
         },
         "token_codec": settings.token_codec,
         "chunker": CHUNKER_VERSION,
@@ -88,7 +88,7 @@ def parameters_for(settings: Settings, embedder: Encoder) -> BuildParameters:
         chunk_tokens=settings.chunk_tokens,
         chunk_min_chars=settings.chunk_min_chars,
         layout=settings.layout,
-        passage_precision=getattr(embedder, "passage_precision", "float32"),
+        passage_precision=embedder.passage_precision,
     )
 
 

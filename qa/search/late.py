@@ -33,8 +33,12 @@ def one_blas_thread() -> None:
     a second BLAS thread saves a fraction of a millisecond on an idle machine, but OpenBLAS's
     workers spin after every call, so on a busy one (or beside the encoder's own threads) they
     steal the cores the next step needs: on two shared cores a question's search took 5-11 ms
-    with two BLAS threads against 1.2-1.7 ms with one. Process-wide (OpenBLAS has no per-thread
-    setting); called where searchers and partitions are made, so builds alone keep their threads."""
+    with two BLAS threads against 1.2-1.7 ms with one. Process-wide and lasting (OpenBLAS has no
+    per-thread setting); called where searchers and partitions are made, so a process that only
+    builds (``qa index``) keeps its threads, and one that has searched (a server building what
+    POST /documents adds, training, evaluation) builds with one BLAS thread too. That limits
+    numpy's and FAISS's OpenBLAS (the token codec's k-means), not the forward passes, which run
+    in ONNX Runtime's or torch's own thread pools."""
     if not any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
         threadpool_limits(limits=1, user_api="blas")
 
