@@ -10,7 +10,7 @@ from qa.http.app import create_app
 from tests.conftest import real_embedder
 
 UNIDO_SENTENCE = "Also unveiled during WAIC’s opening ceremony was the formation of a new United Nations"
-# answered above the reader's threshold ("what did UNIDO announce?" finds the same sentence at 0.27)
+# answered above the reader's threshold ("what did UNIDO announce?" finds the same sentence at 0.26)
 ANSWERED = "Which UN centre did UNIDO announce at WAIC?"
 
 
