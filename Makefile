@@ -88,6 +88,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/chunking.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/vectors.py 10000 100000 1000000
 	$(BIN)/python bench/segments.py 10000 100000 1000000

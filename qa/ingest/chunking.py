@@ -15,6 +15,7 @@ Trade-offs, admitted:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +32,7 @@ _WRAPPED_LINE_MIN = 60
 # a line that starts a block of its own: a list item, a heading, a quote, a table row
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]|\d{1,9}[.)][ \t]|#{1,6}[ \t]|>|\|)")
 _UNSPLITTABLE = re.compile(r"`[^`\n]+`|\b[a-z][a-z+.-]*://\S+|\bwww\.\S+")
+_NEXT_VISIBLE = re.compile(r"\s*(\S)")  # the first character after whitespace (re's \s is str.isspace)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,18 @@ def paragraphs(text: str, start: int = 0, end: int | None = None) -> list[tuple[
         cursor = match.end()
     spans.append(trim(text, cursor, end))
     return [(s, e) for s, e in spans if e > s]
+
+
+def paragraph_start(text: str, low: int, position: int) -> int:
+    """The start of the paragraph holding ``position`` (just after the blank line before it), or
+    ``low`` when no blank line comes between them; the cost is the distance walked back."""
+    end = position
+    while (newline := text.rfind("\n", low, end)) >= 0:
+        before = text.rfind("\n", low, newline)
+        if before >= 0 and _PARAGRAPH_BREAK.fullmatch(text, before, newline + 1):
+            return newline + 1
+        end = newline
+    return low
 
 
 def _is_abbreviation(text: str, period_end: int) -> bool:
@@ -123,22 +137,26 @@ def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace."""
+    """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace; linear in the
+    span's length. No sentence crosses a blank line, so splitting from the start of any paragraph
+    gives the same sentences from there on (:func:`paragraph_start`)."""
     end = len(text) if end is None else end
     cuts = set(_line_breaks(text, start, end))
     for match in ENGLISH.sentence_end.finditer(text, start, end):
         punctuation_end = match.start() + len(match.group(0).rstrip("\"'\u201d\u2019)]"))
         if text[punctuation_end - 1] == "." and _is_abbreviation(text, punctuation_end):
             continue
-        following = text[match.end() : end].lstrip()
-        if following[:1].islower():
+        following = _NEXT_VISIBLE.match(text, match.end(), end)
+        if following and following.group(1).islower():
             continue  # "e.g. something", or an ellipsis inside a sentence
         cuts.add(match.end())
-    protected = _protected(text, start, end)
+    protected = _protected(text, start, end)  # in order, none overlapping: one to check per cut
+    lows = [low for low, _ in protected]
     spans: list[tuple[int, int]] = []
     cursor = start
     for cut in sorted(cuts):
-        if any(low < cut < high for low, high in protected):
+        inside = bisect.bisect_left(lows, cut) - 1  # the last protected span opening before the cut
+        if inside >= 0 and cut < protected[inside][1]:
             continue
         spans.append(trim(text, cursor, cut))
         cursor = cut

@@ -11,6 +11,7 @@ own, citing the byline or the bio.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 
 from qa.core.types import Document, Passage
@@ -20,6 +21,7 @@ from qa.ingest.chunking import (
     Chunk,
     TokenCounter,
     chunk_blocks,
+    paragraph_start,
     paragraphs,
     sentences,
     split_to_limit,
@@ -34,14 +36,39 @@ LAYOUTS = ("auto", "article", "plain", "whole")
 Truncate = Callable[[str, int], str]
 
 
-def _referent(text: str, layout: Layout, start: int) -> str:
+class _Bodies:
+    """A layout's body blocks, found by position: the last that opens, or ends, before an offset."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.blocks = [block for block in layout.blocks if block.kind == "body"]
+        self.starts = [block.start for block in self.blocks]
+        self.ends = [block.end for block in self.blocks]
+
+    def opened_before(self, offset: int) -> Block | None:
+        found = bisect.bisect_left(self.starts, offset)
+        return self.blocks[found - 1] if found else None
+
+    def ended_by(self, offset: int) -> Block | None:
+        found = bisect.bisect_right(self.ends, offset)
+        return self.blocks[found - 1] if found else None
+
+
+def _referent(text: str, bodies: _Bodies, start: int) -> str:
     """When the text at ``start`` opens with a pronoun ("It will be located in…"), the subject of
     the sentence before it ("The new Center of Excellence"), so the embedding knows what "it" is.
-    Only the subject: the whole sentence would lend this passage its neighbour's facts."""
+    Only the subject: the whole sentence would lend this passage its neighbour's facts. Only the
+    paragraph holding that sentence is split, however long the block (a plain layout's is the
+    whole body)."""
     if not ENGLISH.anaphor.match(text[start : start + 20]):
         return ""
-    before = [block for block in layout.blocks if block.kind == "body" and block.start < start]
-    spans = sentences(text, before[-1].start, min(before[-1].end, start)) if before else []
+    block = bodies.opened_before(start)
+    if block is None:
+        return ""
+    stop = min(block.end, start)
+    last = stop
+    while last > block.start and text[last - 1].isspace():
+        last -= 1
+    spans = sentences(text, paragraph_start(text, block.start, last), stop) if last > block.start else []
     if not spans:
         return ""
     previous = " ".join(text[spans[-1][0] : spans[-1][1]].split())
@@ -51,16 +78,16 @@ def _referent(text: str, layout: Layout, start: int) -> str:
     return " ".join(words) if 0 < len(words) <= 8 else ""
 
 
-def _speaker(text: str, layout: Layout, start: int) -> str:
+def _speaker(text: str, bodies: _Bodies, start: int) -> str:
     """When the text at ``start`` opens a paragraph that goes on quoting the speaker of the
     paragraph before ("“With our new joint centre, we will…” after "…,” said Jane Smith,
     the agency’s director general."), who speaks, so the embedding knows whose words these are."""
     if not ENGLISH.quote_open.match(text[start : start + 1]):
         return ""
-    before = [block for block in layout.blocks if block.kind == "body" and block.end <= start]
-    if not before:
+    block = bodies.ended_by(start)
+    if block is None:
         return ""
-    said = list(ENGLISH.attribution.finditer(text, before[-1].start, before[-1].end))
+    said = list(ENGLISH.attribution.finditer(text, block.start, block.end))
     return f"{said[-1].group('speaker')} said" if said else ""
 
 
@@ -182,9 +209,10 @@ def _layout_spans(
     document: Document, layout: Layout, heading: str, count: TokenCounter, limit: int, min_chars: int
 ) -> list[tuple[int, int, str, str, str]]:
     spans: list[tuple[int, int, str, str, str]] = []
+    bodies = _Bodies(layout)
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start
-        referent = _referent(document.text, layout, start) or _speaker(document.text, layout, start)
+        referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
         text = document.text[chunk.start : chunk.end]
         seen = pdf.join_hyphens(text) if "page_starts" in document.metadata else text

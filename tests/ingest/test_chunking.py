@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.ingest.chunking import chunk_text, paragraphs, sentences, split_to_limit
+from qa.ingest.chunking import chunk_text, paragraph_start, paragraphs, sentences, split_to_limit
 from qa.ingest.formats import parse_text
 from qa.ingest.passages import build_passages
 from tests.conftest import ARTICLE, real_embedder
@@ -89,6 +89,28 @@ def test_sentences_and_paragraphs_are_exact(text: str) -> None:
         assert "".join(covered.split()) == "".join(text.split()), "every non-space character is covered"
 
 
+# what sentence splitting treats specially: inline code and URLs (never cut inside), hard-wrapped
+# lines (a line long enough to have been wrapped), lower-case continuations, list items
+prose_words = st.one_of(
+    words,
+    st.sampled_from(["`a.b()`", "https://example.org/a.b", "www.example.org.", "wrapped " * 9, "- item"]),
+)
+prose_separators = st.one_of(separators, st.sampled_from(["\n\n\n", "\n \t\n", "\n\u00a0\n", ".\n"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(prose_words, prose_separators), max_size=150), st.data())
+def test_sentences_from_a_paragraph_start_are_the_whole_texts(pieces: list, data: st.DataObject) -> None:
+    """No sentence crosses a blank line, so the sentences of the text from the start of any
+    paragraph are those of the whole text from there on: what lets a pronoun's referent be looked
+    for in its own paragraph however long the block before it."""
+    text = "".join(word + sep for word, sep in pieces)
+    position = data.draw(st.integers(0, len(text)))
+    start = paragraph_start(text, 0, position)
+    assert 0 <= start <= position
+    assert sentences(text, start) == [span for span in sentences(text) if span[0] >= start]
+
+
 def test_empty_and_whitespace_documents_have_no_passages() -> None:
     for text in ["", " ", "\n\n\r\n\t \u00a0 \n"]:
         assert chunk_text(text, count, LIMIT) == []
@@ -138,3 +160,21 @@ def test_article_passages_keep_original_characters_and_fit_the_model() -> None:
         assert count([passage.embedding_text])[0] <= embedder.max_tokens
     assert any("\u00a0" in p.text for p in passages), "non-breaking spaces survive"
     assert any("\u201d" in p.text for p in passages), "curly quotes survive"
+
+
+def test_a_pronoun_deep_in_a_long_plain_text_gets_the_subject_before_it() -> None:
+    """In a plain document (one block for the whole body) a passage that opens with a pronoun
+    carries the subject of the sentence before it, looked for in that sentence's own paragraph
+    (``bench/chunking.py`` measures that the cost no longer grows with everything before it)."""
+    embedder = real_embedder()
+    filler = "\n\n".join(f"Note {n} lists the tides and the winds of the bay in spring." for n in range(400))
+    story = (
+        "The old lighthouse keeper has kept a log of the harbour.\n\n"
+        "It records every storm, wreck and rescue off the northern cliffs since the tower was first lit."
+    )
+    text = f"Harbour records\n\n{filler}\n\n{story}\n\n{filler}\n"
+    document = parse_text("records.txt", text)
+    passages = build_passages(document, embedder.count_tokens, embedder.truncate, embedder.max_tokens, 24, 0)
+    opening = [p for p in passages if p.text.startswith("It records every storm")]
+    assert len(opening) == 1 and "The old lighthouse keeper" in opening[0].context, opening
+    assert text[opening[0].start : opening[0].end] == opening[0].text
