@@ -57,6 +57,9 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    # style id -> style name: python-docx looks a style up by scanning every style the file
+    # defines, so each id is looked up once (a paragraph's style depends only on its id)
+    names: dict[str | None, str] = {}
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "tbl":
@@ -66,11 +69,13 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
             paragraph = Paragraph(element, document)
             text = " ".join(paragraph.text.split())
             if text:
-                yield _docx_paragraph(paragraph, text)
+                style_id = paragraph._p.style
+                if style_id not in names:
+                    names[style_id] = (paragraph.style.name if paragraph.style is not None else "") or ""
+                yield _docx_paragraph(paragraph, text, names[style_id])
 
 
-def _docx_paragraph(paragraph: Any, text: str) -> tuple[str, str]:
-    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+def _docx_paragraph(paragraph: Any, text: str, style: str) -> tuple[str, str]:
     level = re.match(r"Heading (\d)", style)
     if style == "Title":
         return "heading", f"# {text}"
