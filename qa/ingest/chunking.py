@@ -33,6 +33,9 @@ _WRAPPED_LINE_MIN = 60
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]|\d{1,9}[.)][ \t]|#{1,6}[ \t]|>|\|)")
 _UNSPLITTABLE = re.compile(r"`[^`\n]+`|\b[a-z][a-z+.-]*://\S+|\bwww\.\S+")
 _NEXT_VISIBLE = re.compile(r"\s*(\S)")  # the first character after whitespace (re's \s is str.isspace)
+_BREAK_AHEAD = re.compile(r"(?=(\n[ \t\r\f\v\u00a0]*\n))")  # a blank line, found where it opens
+_NEWLINE = re.compile(r"\n")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -94,22 +97,25 @@ def _is_abbreviation(text: str, period_end: int) -> bool:
     return word in ENGLISH.abbreviations
 
 
-def _widths(lines: Sequence[str]) -> list[int]:
+def _widths(lines: Sequence[str], carried: tuple[int, int] = (0, 0)) -> list[int]:
     """Per line, the width its paragraph was hard-wrapped at (the paragraph's longest line), or 0
-    where the paragraph is a single line or has no line long enough to have been wrapped."""
+    where the paragraph is a single line or has no line long enough to have been wrapped.
+    ``carried`` is (longest, count) of lines before the first that belong to its paragraph."""
     widths = [0] * len(lines)
     first = 0
     for number in range(len(lines) + 1):
         if number == len(lines) or not lines[number].strip():
             paragraph = lines[first:number]
             widest = max((len(line.rstrip()) for line in paragraph), default=0)
-            if len(paragraph) > 1 and widest >= _WRAPPED_LINE_MIN:
+            before_widest, before = carried if first == 0 else (0, 0)
+            widest = max(widest, before_widest)
+            if len(paragraph) + before > 1 and widest >= _WRAPPED_LINE_MIN:
                 widths[first:number] = [widest] * len(paragraph)
             first = number + 1
     return widths
 
 
-def _line_breaks(text: str, start: int, end: int) -> list[int]:
+def _line_breaks(text: str, start: int, end: int, carried: tuple[int, int] = (0, 0)) -> list[int]:
     """Offsets just after line breaks that end a line which does not look hard-wrapped.
 
     A break is a hard wrap when the line is long and ends mid-sentence, or when the next line's
@@ -117,7 +123,7 @@ def _line_breaks(text: str, start: int, end: int) -> list[int]:
     long word or URL). A break before a blank line, a list item, a heading, a quote or a table
     row is kept."""
     lines = text[start:end].split("\n")
-    widths = _widths(lines)
+    widths = _widths(lines, carried)
     breaks: list[int] = []
     offset = start
     for number, (line, following) in enumerate(itertools.pairwise(lines)):
@@ -136,12 +142,15 @@ def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _UNSPLITTABLE.finditer(text, start, end)]
 
 
-def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def sentences(
+    text: str, start: int = 0, end: int | None = None, carried: tuple[int, int] = (0, 0)
+) -> list[tuple[int, int]]:
     """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace; linear in the
     span's length. No sentence crosses a blank line, so splitting from the start of any paragraph
-    gives the same sentences from there on (:func:`paragraph_start`)."""
+    gives the same sentences from there on (:func:`paragraph_start`). ``carried``: see ``_widths``
+    (for a split that starts at a line inside a paragraph, :class:`SentenceIndex`)."""
     end = len(text) if end is None else end
-    cuts = set(_line_breaks(text, start, end))
+    cuts = set(_line_breaks(text, start, end, carried))
     for match in ENGLISH.sentence_end.finditer(text, start, end):
         punctuation_end = match.start() + len(match.group(0).rstrip("\"'\u201d\u2019)]"))
         if text[punctuation_end - 1] == "." and _is_abbreviation(text, punctuation_end):
@@ -162,6 +171,68 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
         cursor = cut
     spans.append(trim(text, cursor, end))
     return [(s, e) for s, e in spans if e > s]
+
+
+class SentenceIndex:
+    """The paragraph starts and lines of ``text[low:high]``, read once, so that the sentence before
+    any offset is found by reading back from it only about as far as that sentence, not to the
+    start of its paragraph (which may be the whole text, in one enormous paragraph or line).
+
+    ``sentence_before(position, stop)`` is the last of ``sentences(text, paragraph_start(text,
+    low, position), stop)``, exactly: it splits ``text[window:stop]``, doubling the window until it
+    holds a sentence boundary, from a start that no split can tell apart from the paragraph's.
+    Such a start is a line start (no inline code, URL or sentence end crosses a line break; the
+    wrap width of the lines before it is carried), or a space with no line break and no backtick
+    between it and ``stop`` (no URL or sentence end holds a space, and no inline code that opens
+    before it can close before ``stop``)."""
+
+    WINDOW = 512  # characters read back at first
+
+    def __init__(self, text: str, low: int, high: int) -> None:
+        self.text, self.low = text, low
+        # where paragraph_start can land: just after each blank line, overlapping ones included
+        self.breaks = [m.start() + len(m.group(1)) for m in _BREAK_AHEAD.finditer(text, low, high)]
+        self.line_ends = [match.start() for match in _NEWLINE.finditer(text, low, high)]
+        # per line, (longest, count) of the run of non-blank lines it ends, as ``_widths`` reads them
+        self.runs: list[tuple[int, int]] = []
+        widest = count = 0
+        line_start = low
+        for line_end in [*self.line_ends, high]:
+            line = text[line_start:line_end]
+            widest, count = (max(widest, len(line.rstrip())), count + 1) if line.strip() else (0, 0)
+            self.runs.append((widest, count))
+            line_start = line_end + 1
+
+    def paragraph_start(self, position: int) -> int:
+        """``paragraph_start(text, low, position)``, by bisection."""
+        found = bisect.bisect_right(self.breaks, position) - 1
+        return self.breaks[found] if found >= 0 else self.low
+
+    def _window_start(self, first: int, stop: int, window: int) -> int | None:
+        candidate = stop - window
+        if candidate <= first:
+            return first
+        newline = self.text.find("\n", candidate, stop)
+        if newline >= 0:
+            return newline + 1
+        tick = self.text.rfind("`", candidate, stop)
+        space = _SPACE.search(self.text, max(candidate, tick + 1), stop)
+        return space.start() if space else None
+
+    def sentence_before(self, position: int, stop: int) -> tuple[int, int] | None:
+        first = self.paragraph_start(position)
+        window = self.WINDOW
+        while True:
+            start = self._window_start(first, stop, window)
+            window *= 2
+            if start is None:
+                continue
+            carried = (0, 0)
+            if start > first and self.text[start - 1] == "\n":  # the run of lines the window opens in
+                carried = self.runs[bisect.bisect_left(self.line_ends, start - 1)]
+            spans = sentences(self.text, start, stop, carried)
+            if start == first or len(spans) > 1:  # the last span opens at a boundary both splits share
+                return spans[-1] if spans else None
 
 
 def _split_word(text: str, start: int, end: int, count: TokenCounter, limit: int) -> list[tuple[int, int]]:

@@ -12,6 +12,7 @@ own, citing the byline or the bio.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable
 
 from qa.core.types import Document, Passage
@@ -19,11 +20,10 @@ from qa.ingest import markdown, pdf
 from qa.ingest.chunking import (
     Block,
     Chunk,
+    SentenceIndex,
     TokenCounter,
     chunk_blocks,
-    paragraph_start,
     paragraphs,
-    sentences,
     split_to_limit,
     trim,
 )
@@ -37,12 +37,28 @@ Truncate = Callable[[str, int], str]
 
 
 class _Bodies:
-    """A layout's body blocks, found by position: the last that opens, or ends, before an offset."""
+    """A layout's body blocks, found by position: the last that opens, or ends, before an offset;
+    and what is read of a block once for all the passages that look back into it."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, text: str, layout: Layout) -> None:
+        self.text = text
         self.blocks = [block for block in layout.blocks if block.kind == "body"]
         self.starts = [block.start for block in self.blocks]
         self.ends = [block.end for block in self.blocks]
+        self._sentences: dict[Block, SentenceIndex] = {}
+        self._speakers: dict[Block, str] = {}
+
+    def sentences(self, block: Block) -> SentenceIndex:
+        if block not in self._sentences:
+            self._sentences[block] = SentenceIndex(self.text, block.start, block.end)
+        return self._sentences[block]
+
+    def speaker(self, block: Block) -> str:
+        """Who the last attribution in ``block`` names ("Jane Smith, the agency's director"), or ""."""
+        if block not in self._speakers:
+            said = list(ENGLISH.attribution.finditer(self.text, block.start, block.end))
+            self._speakers[block] = said[-1].group("speaker") if said else ""
+        return self._speakers[block]
 
     def opened_before(self, offset: int) -> Block | None:
         found = bisect.bisect_left(self.starts, offset)
@@ -58,7 +74,7 @@ def _referent(text: str, bodies: _Bodies, start: int) -> str:
     the sentence before it ("The new Center of Excellence"), so the embedding knows what "it" is.
     Only the subject: the whole sentence would lend this passage its neighbour's facts. Only the
     paragraph holding that sentence is split, however long the block (a plain layout's is the
-    whole body)."""
+    whole body), and only as far back as that sentence starts."""
     if not ENGLISH.anaphor.match(text[start : start + 20]):
         return ""
     block = bodies.opened_before(start)
@@ -68,10 +84,10 @@ def _referent(text: str, bodies: _Bodies, start: int) -> str:
     last = stop
     while last > block.start and text[last - 1].isspace():
         last -= 1
-    spans = sentences(text, paragraph_start(text, block.start, last), stop) if last > block.start else []
-    if not spans:
+    span = bodies.sentences(block).sentence_before(last, stop) if last > block.start else None
+    if span is None:
         return ""
-    previous = " ".join(text[spans[-1][0] : spans[-1][1]].split())
+    previous = " ".join(text[span[0] : span[1]].split())
     end = ENGLISH.subject_end.search(previous)
     subject = previous[: end.start()] if end else previous
     words = subject.split()
@@ -85,10 +101,8 @@ def _speaker(text: str, bodies: _Bodies, start: int) -> str:
     if not ENGLISH.quote_open.match(text[start : start + 1]):
         return ""
     block = bodies.ended_by(start)
-    if block is None:
-        return ""
-    said = list(ENGLISH.attribution.finditer(text, block.start, block.end))
-    return f"{said[-1].group('speaker')} said" if said else ""
+    speaker = bodies.speaker(block) if block is not None else ""
+    return f"{speaker} said" if speaker else ""
 
 
 def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, int, str]]:
@@ -111,14 +125,21 @@ def _metadata_passages(document: Document, layout: Layout) -> list[tuple[int, in
 
 
 def _cut(blocks: list[Block], spans: list[tuple[int, int]]) -> list[Block]:
-    """``blocks`` with ``spans`` (sorted) taken out of them."""
+    """``blocks`` with ``spans`` (sorted by start) taken out of them; each block looks only at the
+    spans that can reach it (found by bisection), so the cost is linear, not blocks times spans."""
     if not spans:
         return blocks
+    reach = list(itertools.accumulate((end for _, end in spans), max))  # the furthest end so far
     kept: list[Block] = []
     for block in blocks:
         start = block.start
-        for cut_start, cut_end in spans:
-            if cut_end <= start or cut_start >= block.end:
+        # the spans before the first that reaches past the block's start end by it; from one that
+        # opens at or after the block's end on, every span opens after it
+        for index in range(bisect.bisect_right(reach, block.start), len(spans)):
+            cut_start, cut_end = spans[index]
+            if cut_start >= block.end:
+                break
+            if cut_end <= start:
                 continue
             if cut_start > start:
                 kept.append(Block(start, cut_start, block.kind))
@@ -134,13 +155,18 @@ def _chunks_by_page(
     """Chunks that never cross a PDF page break, so every citation names one page, nor hold
     the page furniture the parser marked (running headers, contents and index lines)."""
     breaks = [*document.metadata.get("page_starts", [])[1:], len(document.text) + 1]
-    cuts = [(int(start), int(end)) for start, end in document.metadata.get("furniture", [])]
+    cuts = sorted((int(start), int(end)) for start, end in document.metadata.get("furniture", []))
+    kept = _cut(layout.blocks, cuts)  # in order of their starts
+    starts = [block.start for block in kept]
+    reach = list(itertools.accumulate((block.end for block in kept), max))
     chunks: list[Chunk] = []
     page_start = 0
     for page_end in breaks:
+        # the blocks before ``first`` end by the page's start, those from ``stop`` on open after its end
+        first, stop = bisect.bisect_right(reach, page_start), bisect.bisect_left(starts, page_end)
         blocks = [
             Block(max(b.start, page_start), min(b.end, page_end), b.kind)
-            for b in _cut(layout.blocks, cuts)
+            for b in kept[first:stop]
             if b.start < page_end and b.end > page_start
         ]
         page_chunks = chunk_blocks(document.text, blocks, count, limit, min_chars, heading)
@@ -209,7 +235,7 @@ def _layout_spans(
     document: Document, layout: Layout, heading: str, count: TokenCounter, limit: int, min_chars: int
 ) -> list[tuple[int, int, str, str, str]]:
     spans: list[tuple[int, int, str, str, str]] = []
-    bodies = _Bodies(layout)
+    bodies = _Bodies(document.text, layout)
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.ingest.chunking import chunk_text, paragraph_start, paragraphs, sentences, split_to_limit
+from qa.ingest.chunking import (
+    SentenceIndex,
+    chunk_text,
+    paragraph_start,
+    paragraphs,
+    sentences,
+    split_to_limit,
+)
 from qa.ingest.formats import parse_text
 from qa.ingest.passages import build_passages
 from tests.conftest import ARTICLE, real_embedder
@@ -109,6 +119,67 @@ def test_sentences_from_a_paragraph_start_are_the_whole_texts(pieces: list, data
     start = paragraph_start(text, 0, position)
     assert 0 <= start <= position
     assert sentences(text, start) == [span for span in sentences(text) if span[0] >= start]
+
+
+@st.composite
+def wrapped_texts(draw: st.DrawFn) -> str:
+    """Paragraphs hard-wrapped at various widths (some lines cut short), with inline code, URLs and
+    abbreviations, separated by blank lines or by lines of a space that is no paragraph break."""
+    pieces = st.sampled_from(
+        ["the", "It", "is.", "ok!", "?", "e.g.", "Dr.", "`a b.` c", "`", "- item", "x" * 30]
+    )
+    pieces = st.one_of(pieces, st.sampled_from(["www.example.org.", "https://example.org/a.b"]))
+    paragraphs = []
+    for _ in range(draw(st.integers(1, 4))):
+        words = " ".join(draw(st.lists(pieces, min_size=1, max_size=80)))
+        lines = textwrap.wrap(words, draw(st.sampled_from([40, 62, 70, 80, 1000])))
+        short = draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines)))
+        paragraphs.append(
+            "\n".join(line[: len(line) // 2] if cut else line for line, cut in zip(lines, short, strict=True))
+        )
+    return "".join(part + draw(st.sampled_from(["\n\n", "\n\u2003\n", "\n \n", "\n"])) for part in paragraphs)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(wrapped_texts(), st.sampled_from([1, 4, 30, 100]), st.data())
+def test_the_sentence_before_an_offset_is_the_last_of_its_paragraph_split_so_far(
+    text: str, window: int, data: st.DataObject
+) -> None:
+    """What lets a pronoun's referent be found without splitting its whole paragraph (one
+    enormous paragraph or line would make that quadratic): the sentence found by reading back
+    from an offset is the last sentence of the paragraph's text up to it, split whole."""
+    low, high = data.draw(st.sampled_from([(0, len(text)), *[(0, end) for _, end in sentences(text)]]))
+    starts = [start for start, _ in sentences(text, low, high)]  # where passages open, mostly
+    stop = data.draw(st.one_of(st.integers(low, high), st.sampled_from(starts or [high])))
+    position = data.draw(st.integers(low, stop))
+    index = SentenceIndex(text, low, high)
+    index.WINDOW = window  # small windows, so that the window grows from every kind of start
+    first = paragraph_start(text, low, position)
+    assert index.paragraph_start(position) == first
+    whole = sentences(text, first, stop)
+    assert index.sentence_before(position, stop) == (whole[-1] if whole else None)
+
+
+# texts on which a window opening anywhere else would split differently: a line break judged by
+# a wrap width set by a longer line before the window, and inline code open across a space
+TRICKY = [
+    "is. www.x.org. https://a.b/c.d is. Long It wrapped www.x.org.\nwrapped Long Long ? `a b.` c the Long"
+    " - item It It Long the\nDr.",
+    "ok! xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx wrapped e.g. e.g. - item is. `\nwww.x.org. ? "
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx wrapped - item\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ` It",
+    "Long ` wrapped https://a.b/c.d wrapped is. `",
+    "www.x.org. Dr. the ` https://a.b/c.d Long e.g. ? `a b.` c the",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_sentence_before_every_offset_of_a_tricky_text(text: str) -> None:
+    for window in (1, 4, 30):
+        for stop in range(len(text) + 1):
+            index = SentenceIndex(text, 0, len(text))
+            index.WINDOW = window
+            whole = sentences(text, paragraph_start(text, 0, stop), stop)
+            assert index.sentence_before(stop, stop) == (whole[-1] if whole else None), (window, stop)
 
 
 def test_empty_and_whitespace_documents_have_no_passages() -> None:
