@@ -194,7 +194,8 @@ def _units(tokens: list[Token], index: int, source: _Source) -> tuple[tuple[int,
     level = tokens[index].level + 1
     opened = "dt_open" if tokens[index].type == "dl_open" else "list_item_open"
     lines: list[int] = []
-    for token in tokens[index + 1 :]:
+    for position in range(index + 1, len(tokens)):  # not a slice: that would copy the rest per list
+        token = tokens[position]
         if token.level < level:
             break
         if token.type == opened and token.level == level and token.map:
