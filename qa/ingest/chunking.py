@@ -273,23 +273,27 @@ def split_to_limit(text: str, start: int, end: int, count: TokenCounter, limit: 
     """Split ``[start, end)`` into spans of at most ``limit`` word pieces: by sentence, then word."""
     if count([text[start:end]])[0] <= limit:
         return [(start, end)]
+    # every count is asked in one batch per step (a long paragraph has thousands of sentences)
+    found = sentences(text, start, end)
     units: list[tuple[int, int]] = []
-    for sentence_start, sentence_end in sentences(text, start, end):
-        if count([text[sentence_start:sentence_end]])[0] <= limit:
-            units.append((sentence_start, sentence_end))
+    for sentence, size in zip(found, count([text[s:e] for s, e in found]), strict=True):
+        if size <= limit:
+            units.append(sentence)
             continue
-        for match in _WORD.finditer(text, sentence_start, sentence_end):
-            word = (match.start(), match.end())
-            if count([match.group(0)])[0] <= limit:
-                units.append(word)
-            else:
-                units.extend(_split_word(text, *word, count, limit))
+        words = [(match.start(), match.end()) for match in _WORD.finditer(text, *sentence)]
+        for word, word_size in zip(words, count([text[s:e] for s, e in words]), strict=True):
+            units.extend([word] if word_size <= limit else _split_word(text, *word, count, limit))
+    packed = _pack(units, count([text[s:e] for s, e in units]), limit)
+    unit_starts = [unit_start for unit_start, _ in units]  # units are in order and do not overlap
     spans: list[tuple[int, int]] = []
-    for packed_start, packed_end in _pack(units, count([text[s:e] for s, e in units]), limit):
-        if count([text[packed_start:packed_end]])[0] <= limit:
+    for (packed_start, packed_end), size in zip(packed, count([text[s:e] for s, e in packed]), strict=True):
+        if size <= limit:
             spans.append((packed_start, packed_end))
         else:  # additivity fell short; recurse on the smaller span, which has fewer units
-            inner = [u for u in units if packed_start <= u[0] and u[1] <= packed_end]
+            # the units a packed span is made of: from its first unit to its last
+            inner = units[
+                bisect.bisect_left(unit_starts, packed_start) : bisect.bisect_left(unit_starts, packed_end)
+            ]
             if len(inner) == 1:
                 spans.extend(_split_word(text, packed_start, packed_end, count, limit))
             else:
