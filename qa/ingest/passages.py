@@ -37,7 +37,8 @@ Truncate = Callable[[str, int], str]
 
 
 class _Bodies:
-    """A layout's body blocks, found by position: the last that opens, or ends, before an offset."""
+    """A layout's body blocks, found by position: the last that opens, or ends, before an offset
+    (by bisection: a layout's blocks are in order and never overlap, as ``Layout`` keeps them)."""
 
     def __init__(self, layout: Layout) -> None:
         self.blocks = [block for block in layout.blocks if block.kind == "body"]
@@ -65,9 +66,7 @@ def _referent(text: str, bodies: _Bodies, start: int) -> str:
     if block is None:
         return ""
     stop = min(block.end, start)
-    last = stop
-    while last > block.start and text[last - 1].isspace():
-        last -= 1
+    _, last = trim(text, block.start, stop)
     spans = sentences(text, paragraph_start(text, block.start, last), stop) if last > block.start else []
     if not spans:
         return ""
