@@ -33,7 +33,7 @@ class Field:
 
 @dataclass
 class Layout:
-    blocks: list[Block] = field(default_factory=list)  # body and heading blocks, in order
+    blocks: list[Block] = field(default_factory=list)  # body and heading blocks, in order, none overlapping
     fields: dict[str, Field] = field(default_factory=dict)  # author, role, date, bio
     furniture: list[tuple[int, int, str]] = field(default_factory=list)  # left-out spans and why
 

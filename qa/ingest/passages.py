@@ -37,7 +37,8 @@ Truncate = Callable[[str, int], str]
 
 
 class _Bodies:
-    """A layout's body blocks, found by position: the last that opens, or ends, before an offset;
+    """A layout's body blocks, found by position: the last that opens, or ends, before an offset
+    (by bisection: a layout's blocks are in order and never overlap, as ``Layout`` keeps them);
     and what is read of a block once for all the passages that look back into it."""
 
     def __init__(self, text: str, layout: Layout) -> None:
@@ -81,9 +82,7 @@ def _referent(text: str, bodies: _Bodies, start: int) -> str:
     if block is None:
         return ""
     stop = min(block.end, start)
-    last = stop
-    while last > block.start and text[last - 1].isspace():
-        last -= 1
+    _, last = trim(text, block.start, stop)
     span = bodies.sentences(block).sentence_before(last, stop) if last > block.start else None
     if span is None:
         return ""

@@ -189,13 +189,17 @@ def test_plain_gets_skip_the_route_and_ask_once(
         return await route_run(engine, question, k, mode, only)
 
     monkeypatch.setattr(query, "_run_query", counting_route)
-    with TestClient(create_app(article_settings, real_embedder())) as app_client:
+    with TestClient(
+        create_app(article_settings, real_embedder()), raise_server_exceptions=False
+    ) as app_client:
         engine = app_client.app.state.engine  # type: ignore[attr-defined]
         asked: list[str] = []
         ask = engine.ask_async
 
         async def counting_ask(question, *rest):  # type: ignore[no-untyped-def]
             asked.append(question)
+            if question == "fail":
+                raise RuntimeError("a failure no handler takes")
             return await ask(question, *rest)
 
         monkeypatch.setattr(engine, "ask_async", counting_ask)
@@ -208,5 +212,9 @@ def test_plain_gets_skip_the_route_and_ask_once(
         assert refused.json() == by_route.json() and refused.json()["detail"]
         assert app_client.get("/query", params=[("q", "x"), ("q", ANSWERED)]).status_code == 200
         assert routed == ["   ", ANSWERED]  # the POST's, and the repeated parameter's
+        failed = app_client.get("/query", params={"q": "fail"})
+        assert failed.status_code == 500 and "Traceback" not in failed.text and asked[-1:] == ["fail"]
+        assert asked.count("fail") == 1 and routed == ["   ", ANSWERED]
         metrics = app_client.get("/metrics").text
         assert 'qa_http_requests_total{method="GET",route="/query",status="422"} 1.0' in metrics
+        assert 'qa_http_requests_total{method="GET",route="/query",status="500"} 1.0' in metrics

@@ -115,10 +115,12 @@ def test_sentences_from_a_paragraph_start_are_the_whole_texts(pieces: list, data
     paragraph are those of the whole text from there on: what lets a pronoun's referent be looked
     for in its own paragraph however long the block before it."""
     text = "".join(word + sep for word, sep in pieces)
-    position = data.draw(st.integers(0, len(text)))
-    start = paragraph_start(text, 0, position)
-    assert 0 <= start <= position
-    assert sentences(text, start) == [span for span in sentences(text) if span[0] >= start]
+    low = data.draw(st.integers(0, len(text)))  # a block may open anywhere, even mid-line
+    end = data.draw(st.integers(low, len(text)))  # and a passage close it anywhere
+    position = data.draw(st.integers(low, end))
+    start = paragraph_start(text, low, position)
+    assert low <= start <= position
+    assert sentences(text, start, end) == [span for span in sentences(text, low, end) if span[0] >= start]
 
 
 @st.composite
@@ -233,19 +235,39 @@ def test_article_passages_keep_original_characters_and_fit_the_model() -> None:
     assert any("\u201d" in p.text for p in passages), "curly quotes survive"
 
 
-def test_a_pronoun_deep_in_a_long_plain_text_gets_the_subject_before_it() -> None:
+@pytest.mark.parametrize("between", ["\n\n", "\n"])  # paragraphs, or one paragraph of lines
+def test_a_pronoun_deep_in_a_long_plain_text_gets_the_subject_before_it(
+    monkeypatch: pytest.MonkeyPatch, between: str
+) -> None:
     """In a plain document (one block for the whole body) a passage that opens with a pronoun
-    carries the subject of the sentence before it, looked for in that sentence's own paragraph
-    (``bench/chunking.py`` measures that the cost no longer grows with everything before it)."""
+    carries the subject of the sentence before it, read back from the passage only as far as that
+    sentence: the text split to find referents stays within a few times the document's length,
+    however many passages open with a pronoun and however long the paragraph (splitting everything
+    before each one grew with its square)."""
+    import qa.ingest.chunking
+
+    monkeypatch.setattr(qa.ingest.chunking.SentenceIndex, "WINDOW", 64)  # about a sentence here
+
+    split: list[int] = []
+
+    def counted(
+        text: str, start: int = 0, end: int | None = None, carried: tuple[int, int] = (0, 0)
+    ) -> list[tuple[int, int]]:
+        split.append((len(text) if end is None else end) - start)
+        return sentences(text, start, end, carried)
+
+    monkeypatch.setattr(qa.ingest.chunking, "sentences", counted)
     embedder = real_embedder()
-    filler = "\n\n".join(f"Note {n} lists the tides and the winds of the bay in spring." for n in range(400))
+    filler = between.join(f"Note {n} lists the tides and the winds of the bay in spring." for n in range(400))
     story = (
-        "The old lighthouse keeper has kept a log of the harbour.\n\n"
+        f"The old lighthouse keeper has kept a log of the harbour.{between}"
         "It records every storm, wreck and rescue off the northern cliffs since the tower was first lit."
     )
-    text = f"Harbour records\n\n{filler}\n\n{story}\n\n{filler}\n"
+    again = between.join(f"It is note {n} again, on the tides of the bay." for n in range(400))
+    text = f"Harbour records\n\n{filler}{between}{story}{between}{filler}{between}{again}\n"
     document = parse_text("records.txt", text)
     passages = build_passages(document, embedder.count_tokens, embedder.truncate, embedder.max_tokens, 24, 0)
     opening = [p for p in passages if p.text.startswith("It records every storm")]
     assert len(opening) == 1 and "The old lighthouse keeper" in opening[0].context, opening
     assert text[opening[0].start : opening[0].end] == opening[0].text
+    assert len(split) > 100 and sum(split) <= 3 * len(text), (len(split), sum(split), len(text))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, get_args
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.core.config import SearchMode
@@ -23,6 +23,7 @@ QUERY_PARAMETERS = frozenset({"q", "k", "mode", "doc"})
 META_PREFIX = "meta."
 MAX_QUESTION_PARAMETER = 100_000  # characters of `q` the route accepts (a longer one is a 422)
 MODES = frozenset(get_args(SearchMode))
+PLAIN_QUESTION = "qa.plain_question"  # where PlainQuery hands (q, k, mode) to its answering app
 
 
 def _json(response: QueryResponse) -> Response:
@@ -93,10 +94,10 @@ class PlainQuery:
     """ASGI middleware, innermost: a GET /query with plain parameters (:func:`plain_query`) is
     answered here with the route's own engine call and response, without FastAPI's per-request
     parameter solving and dependency resolution (most of the framework's cost of a request, a
-    fifth of a millisecond of CPU). A question the engine refuses gets the answer of the app's
-    handler for that error, as the route's would; the engine is asked once either way, and an
-    error no handler takes goes up to the last-resort 500. Anything else goes on to the route,
-    which validates it and answers or refuses as documented."""
+    fifth of a millisecond of CPU). The engine is asked once: a question it refuses is answered
+    through Starlette's own ``ExceptionMiddleware`` with the app's handlers, as the route's
+    refusal would be, and an error no handler takes goes up to the last-resort 500. Anything else
+    goes on to the route, which validates it and answers or refuses as documented."""
 
     def __init__(
         self, app: ASGIApp, engine: Engine, route: Any, handlers: Mapping[Any, Callable[..., Any]]
@@ -105,6 +106,7 @@ class PlainQuery:
         self.engine = engine
         self.route = route  # the GET /query route, which metrics and access logs name
         self.handlers = handlers  # the app's exception handlers (filled in after this is added)
+        self.answering: ASGIApp | None = None  # made at the first plain GET, when they are all in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         asked = None
@@ -113,19 +115,20 @@ class PlainQuery:
         if asked is None:
             await self.app(scope, receive, send)
             return
+        if self.answering is None:
+            # as Starlette builds the app's own: a 500 or Exception handler is the server error
+            # middleware's, outside, so that an unexpected error is logged and answered there
+            handlers = {key: h for key, h in self.handlers.items() if key not in (500, Exception)}
+            self.answering = ExceptionMiddleware(self._answer, handlers=handlers)
         scope["route"] = self.route
+        scope[PLAIN_QUESTION] = asked
+        await self.answering(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        try:
-            cleaned, chosen, result = await self.engine.ask_async(*asked, None)
-        except Exception as error:
-            handler = next((self.handlers[k] for k in type(error).__mro__ if k in self.handlers), None)
-            if handler is None:
-                raise
-            response = handler(Request(scope, receive), error)
-            response = await response if inspect.isawaitable(response) else response
-        else:
-            response = _json(to_response(cleaned, chosen, result, started))
-        await response(scope, receive, send)
+        question, k, mode = scope[PLAIN_QUESTION]
+        cleaned, chosen, result = await self.engine.ask_async(question, k, mode, None)
+        await _json(to_response(cleaned, chosen, result, started))(scope, receive, send)
 
 
 def get_query_route() -> Any:
