@@ -220,8 +220,9 @@ class SentenceIndex:
         return space.start() if space else None
 
     def sentence_before(self, position: int, stop: int) -> tuple[int, int] | None:
+        """See the class; ``low <= position <= stop <= high`` (the lines are read up to ``high``)."""
         first = self.paragraph_start(position)
-        window = self.WINDOW
+        window = max(self.WINDOW, 1)  # doubled until the window holds a boundary or the paragraph
         while True:
             start = self._window_start(first, stop, window)
             window *= 2
