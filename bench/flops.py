@@ -13,7 +13,6 @@ usage: flops.py [DOCUMENTS] [--scifact FOLDER] [--rate PASSAGES_PER_S ...]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -23,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from qa.core.config import Settings  # noqa: E402
 from qa.encoders.sbert import SentenceTransformerEncoder  # noqa: E402
-from qa.ingest.passages import build_passages  # noqa: E402
-from qa.ingest.uploads import parse_document  # noqa: E402
+from qa.evaluation.data import load_beir  # noqa: E402
+from qa.index.build import _passages  # noqa: E402
 
 LAYERS, WIDTH = 6, 384  # all-MiniLM-L6-v2
 FLOPS_PER_CYCLE = 32  # float32, AVX2: two 8-wide fused multiply-adds
@@ -44,24 +43,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, nargs="*", default=[24.9, 26.2, 30.2])
     args = parser.parse_args()
     encoder, settings = SentenceTransformerEncoder(), Settings()
-    texts: list[str] = []
-    with (args.scifact / "corpus.jsonl").open() as corpus:
-        for number, line in enumerate(corpus):
-            if number >= args.documents:
-                break
-            record = json.loads(line)
-            document = parse_document(
-                f"{record['_id']}.txt", f"{record['title']}\n\n{record['text']}".encode()
-            )
-            passages = build_passages(
-                document,
-                encoder.count_tokens,
-                encoder.truncate,
-                encoder.max_tokens,
-                settings.chunk_tokens,
-                settings.chunk_min_chars,
-            )
-            texts += [passage.embedding_text for passage in passages]
+    # the abstracts bench/build.py builds (the first by doc_id), chunked by the build's own function
+    documents = sorted(load_beir(args.scifact, "test").documents, key=lambda document: document.doc_id)
+    texts = [
+        passage.embedding_text
+        for document in documents[: args.documents]
+        for passage in _passages(document, settings, encoder)
+    ]
     lengths = [count + 2 for count in encoder.count_tokens(texts)]
     per_passage = sum(LAYERS * (24 * WIDTH**2 * n + 4 * n * n * WIDTH) for n in lengths) / len(lengths)
     peak = (os.cpu_count() or 1) * clock_hz() * FLOPS_PER_CYCLE

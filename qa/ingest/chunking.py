@@ -75,18 +75,6 @@ def paragraphs(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return [(s, e) for s, e in spans if e > s]
 
 
-def paragraph_start(text: str, low: int, position: int) -> int:
-    """The start of the paragraph holding ``position`` (just after the blank line before it), or
-    ``low`` when no blank line comes between them; the cost is the distance walked back."""
-    end = position
-    while (newline := text.rfind("\n", low, end)) >= 0:
-        before = text.rfind("\n", low, newline)
-        if before >= 0 and _PARAGRAPH_BREAK.fullmatch(text, before, newline + 1):
-            return newline + 1
-        end = newline
-    return low
-
-
 def _is_abbreviation(text: str, period_end: int) -> bool:
     word_start = period_end - 1
     while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'\u201c":
@@ -147,8 +135,8 @@ def sentences(
 ) -> list[tuple[int, int]]:
     """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace; linear in the
     span's length. No sentence crosses a blank line, so splitting from the start of any paragraph
-    gives the same sentences from there on (:func:`paragraph_start`). ``carried``: see ``_widths``
-    (for a split that starts at a line inside a paragraph, :class:`SentenceIndex`)."""
+    gives the same sentences from there on (what :class:`SentenceIndex` relies on). ``carried``:
+    see ``_widths`` (for a split that starts at a line inside a paragraph)."""
     end = len(text) if end is None else end
     cuts = set(_line_breaks(text, start, end, carried))
     for match in ENGLISH.sentence_end.finditer(text, start, end):
@@ -178,8 +166,9 @@ class SentenceIndex:
     any offset is found by reading back from it only about as far as that sentence, not to the
     start of its paragraph (which may be the whole text, in one enormous paragraph or line).
 
-    ``sentence_before(position, stop)`` is the last of ``sentences(text, paragraph_start(text,
-    low, position), stop)``, exactly: it splits ``text[window:stop]``, doubling the window until it
+    ``sentence_before(position, stop)`` is the last of ``sentences(text, start, stop)``, exactly,
+    where ``start`` opens the paragraph holding ``position`` (just after the blank line before it,
+    or ``low``): it splits ``text[window:stop]``, doubling the window until it
     holds a sentence boundary, from a start that no split can tell apart from the paragraph's.
     Such a start is a line start (no inline code, URL or sentence end crosses a line break; the
     wrap width of the lines before it is carried), or a space with no line break and no backtick
@@ -190,7 +179,7 @@ class SentenceIndex:
 
     def __init__(self, text: str, low: int, high: int) -> None:
         self.text, self.low = text, low
-        # where paragraph_start can land: just after each blank line, overlapping ones included
+        # where a paragraph can open: just after each blank line, overlapping ones included
         self.breaks = [m.start() + len(m.group(1)) for m in _BREAK_AHEAD.finditer(text, low, high)]
         self.line_ends = [match.start() for match in _NEWLINE.finditer(text, low, high)]
         # per line, (longest, count) of the run of non-blank lines it ends, as ``_widths`` reads them
@@ -204,7 +193,8 @@ class SentenceIndex:
             line_start = line_end + 1
 
     def paragraph_start(self, position: int) -> int:
-        """``paragraph_start(text, low, position)``, by bisection."""
+        """Where the paragraph holding ``position`` opens (just after the blank line before it, or
+        ``low``), by bisection."""
         found = bisect.bisect_right(self.breaks, position) - 1
         return self.breaks[found] if found >= 0 else self.low
 

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.ingest.chunking import (
+    _PARAGRAPH_BREAK,
     SentenceIndex,
     chunk_text,
-    paragraph_start,
     paragraphs,
     sentences,
     split_to_limit,
@@ -19,6 +19,20 @@ from qa.ingest.chunking import (
 from qa.ingest.formats import parse_text
 from qa.ingest.passages import build_passages
 from tests.conftest import ARTICLE, real_embedder
+
+
+def paragraph_start(text: str, low: int, position: int) -> int:
+    """The start of the paragraph holding ``position`` (just after the blank line before it), or
+    ``low`` when no blank line comes between them, found by walking back line by line: the plain
+    reference that ``SentenceIndex`` (by bisection) and the splitting from it are checked against."""
+    end = position
+    while (newline := text.rfind("\n", low, end)) >= 0:
+        before = text.rfind("\n", low, newline)
+        if before >= 0 and _PARAGRAPH_BREAK.fullmatch(text, before, newline + 1):
+            return newline + 1
+        end = newline
+    return low
+
 
 LIMIT = 40  # small, so that generated texts cross it often
 
