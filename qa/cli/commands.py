@@ -353,7 +353,9 @@ def _indexed(
 
     embedder = SentenceTransformerEncoder.from_settings(settings)
     started = time.perf_counter()
-    with _progress_bar() as (progress, _):
+    with _progress_bar() as (progress, parsed):
+        if parsed is not None:  # the documents came parsed: progress lines count them from the start
+            parsed(len(documents))
         generation, summary = ensure_index(documents, settings, embedder, progress, skipped)
     if summary is not None:
         _print_summary(summary)

@@ -188,6 +188,13 @@ def test_eval_command_writes_a_report(tiny: tuple[Path, BeirData, Generation], t
     assert "nDCG@10" in result.output
     bad = CliRunner().invoke(app, ["eval", "--beir", str(folder), "--modes", "dense,fuzzy"])
     assert bad.exit_code == 1 and "fuzzy" in bad.output
+    # built afresh off a terminal: the progress lines count the documents, which came parsed
+    fresh = [*arguments[:3], "--index-dir", str(tmp_path / "fresh"), *arguments[5:]]
+    built = CliRunner().invoke(app, fresh)
+    assert built.exit_code == 0, built.output
+    progress = [line for line in built.output.splitlines() if line.startswith("parsed ")]
+    documents = len(load_beir(folder, "test").documents)
+    assert progress and progress[-1].startswith(f"parsed {documents} documents; embedded "), progress
 
 
 def scifact_slice(queries: int, others: int) -> tuple[list[dict[str, Any]], dict[str, str], Qrels]:
