@@ -15,9 +15,8 @@ document's length). Shapes, at N paragraphs (the arguments):
 - a PDF of N/10 pages (a running header, page numbers, a chapter heading every tenth page; written
   here, one Helvetica text line per line); a .docx of N paragraphs (headings, list items), and one
   with a table of N rows; a notebook of N cells, Markdown and code;
-- a text holding one run of 12.5N characters with no space (a blob: base64, minified code), which
-  is still quadratic (the longest prefix of a word that fits is found by bisection over the rest
-  of the word); see docs/benchmarks.md.
+- a text holding one run of 12.5N characters with no space (a blob: base64, minified code), cut
+  into the longest prefixes that fit, each searched near the previous one's length.
 
 Parsing is the indexer's own (``qa.ingest.uploads.parse_document``); chunking is
 ``qa.ingest.passages.build_passages`` with the bundled model's tokenizer; nothing is embedded.

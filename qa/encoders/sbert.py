@@ -194,6 +194,12 @@ class SentenceTransformerEncoder:
         self._onnx, self.backend, self.backend_reason = self._choose_backend(
             backend, int8, onnx_dir, threads or torch.get_num_threads()
         )
+        if passage_int8 and self._onnx is None:
+            log.warning(
+                "QA_PASSAGE_INT8 has no effect on the torch backend (%s): passages are embedded "
+                "by the same model as questions; it takes ONNX Runtime",
+                self.backend_reason,
+            )
         dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         self.dimension = int(dimension or model.get_sentence_embedding_dimension())
         self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]

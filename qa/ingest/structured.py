@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.ingest.chunking import TokenCounter, split_to_limit
+from qa.ingest.chunking import TokenCounter, longest_fitting, split_to_limit
 from qa.ingest.markdown import Part, plain
 
 PATH_SEPARATOR = " > "
@@ -54,24 +54,27 @@ class _Reading:
 
 def fit_units(doc: _Reading, units: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
     """Consecutive ``units`` grouped into spans of at most ``limit`` word pieces, split only
-    between units; a unit over the limit alone is split by sentence, then word."""
+    between units; a unit over the limit alone is split by sentence, then word. Each group is
+    the longest run of units from its first that fits, searched near the previous group's
+    length (``longest_fitting``): a few counts a group, where adding one unit at a time counted
+    the group once per unit (a table's rows, a code block's lines)."""
     if units and doc.fits(units[0][0], units[-1][1], limit):
         return [(units[0][0], units[-1][1])]
     groups: list[tuple[int, int]] = []
-    current: list[tuple[int, int]] = []
-    for unit in units:
-        if current and doc.fits(current[0][0], unit[1], limit):
-            current.append(unit)
+    first, length = 0, 1
+    while first < len(units):
+        start, end = units[first]
+        if not doc.fits(start, end, limit):
+            groups.extend(split_to_limit(doc.text, start, end, doc.count, limit))
+            first += 1
             continue
-        if current:
-            groups.append((current[0][0], current[-1][1]))
-            current = []
-        if doc.fits(*unit, limit):
-            current = [unit]
-        else:
-            groups.extend(split_to_limit(doc.text, *unit, doc.count, limit))
-    if current:
-        groups.append((current[0][0], current[-1][1]))
+
+        def fits(last: int, start: int = start) -> bool:
+            return doc.fits(start, units[last][1], limit)
+
+        last = longest_fitting(fits, first, len(units) - 1, first + length - 1)
+        groups.append((start, units[last][1]))
+        first, length = last + 1, last + 1 - first
     return groups
 
 
@@ -180,10 +183,17 @@ def _section(doc: _Reading, units: list[_Unit], limit: int, title: str) -> list[
     first = 0
     while first < len(units):
         target = left / max(needed - len(pieces), 1)
-        stop, size = first + 1, sizes[first]
-        while stop < len(units) and size < target and doc.fits(units[first].start, units[stop].end, limit):
-            size += sizes[stop]
-            stop += 1
+        # the last unit that may join: each one joins while the passage is short of the target
+        # and the passage with it fits; the first part is summed, the second searched from it
+        cap, size = first, sizes[first]
+        while cap + 1 < len(units) and size < target:
+            cap += 1
+            size += sizes[cap]
+
+        def fits(last: int, first: int = first) -> bool:
+            return doc.fits(units[first].start, units[last].end, limit)
+
+        stop = longest_fitting(fits, first, cap, cap) + 1
         leads = units[stop - 1].kind == "body" and stop < len(units) and units[stop].kind in ("code", "list")
         if leads and stop - 1 > first and doc.fits(units[stop - 1].start, units[stop].end, limit):
             stop -= 1  # the paragraph leading into what did not fit opens the next passage with it

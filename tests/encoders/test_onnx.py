@@ -255,7 +255,7 @@ def test_a_folder_the_light_start_cannot_read_loads_the_full_model(tmp_path: Pat
 
 @needs_onnxruntime
 def test_passages_run_an_int8_copy_of_the_export_and_questions_the_float_model(
-    article_settings: Settings, onnx_cache: Path
+    article_settings: Settings, onnx_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With QA_PASSAGE_INT8 a build's passages go through the int8 copy: made once beside the
     export, close to the float vectors but not equal, the same word pieces and offsets; questions
@@ -283,8 +283,10 @@ def test_passages_run_an_int8_copy_of_the_export_and_questions_the_float_model(
     # texts without offsets are never passages, however many slices they make
     floats = real_embedder().embed_with_tokens(found, batch_size=16, offsets=False)[0]
     assert float(np.abs(fast.embed_with_tokens(found, batch_size=16, offsets=False)[0] - floats).max()) < SAME
-    torch_int8 = SentenceTransformerEncoder(backend="torch", passage_int8=True)
-    assert torch_int8.passage_precision == "float32"  # torch has no copy
+    with caplog.at_level(logging.WARNING, logger="qa.encoders.sbert"):
+        torch_int8 = SentenceTransformerEncoder(backend="torch", passage_int8=True)
+    assert torch_int8.passage_precision == "float32"  # torch has no copy, and says so
+    assert any("QA_PASSAGE_INT8 has no effect" in record.getMessage() for record in caplog.records)
 
 
 @needs_onnxruntime

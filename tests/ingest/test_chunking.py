@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 from qa.ingest.chunking import (
     _PARAGRAPH_BREAK,
     SentenceIndex,
+    _split_word,
     chunk_text,
+    longest_fitting,
     paragraphs,
     sentences,
     split_to_limit,
@@ -216,6 +219,78 @@ def test_one_word_longer_than_the_limit_is_cut() -> None:
     spans = split_to_limit(word, 0, len(word), count, LIMIT)
     assert "".join(word[s:e] for s, e in spans) == word
     assert all(count([word[s:e]])[0] <= LIMIT for s, e in spans)
+
+
+def longest_prefixes(text: str, start: int, end: int, fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """The plain reference for ``_split_word``: each piece the longest prefix of the rest that
+    fits, found by bisecting over the whole rest (quadratic on a long run)."""
+    pieces = []
+    while start < end:
+        low, high = start + 1, end
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(text[start:middle]) else (low, middle - 1)
+        pieces.append((start, low))
+        start = low
+    return pieces
+
+
+@given(
+    st.integers(min_value=0, max_value=50),
+    st.integers(min_value=0, max_value=300),
+    st.integers(min_value=-10, max_value=400),
+    st.integers(min_value=-5, max_value=400),
+)
+def test_the_longest_fitting_point_is_found_from_any_guess(
+    low: int, span: int, point: int, guess: int
+) -> None:
+    """Wherever the guess lands (below, at, above the point, outside the range), the search
+    returns the last point that fits, or ``low`` when none past it does, asking only inside the
+    range and never about ``low`` itself."""
+    high = low + span
+    asked: list[int] = []
+
+    def fits(x: int) -> bool:
+        assert low < x <= high
+        asked.append(x)
+        return x <= point
+
+    assert longest_fitting(fits, low, high, guess) == min(max(point, low), high)
+    assert len(asked) <= 2 * (span + 1).bit_length() + 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=400),
+    st.integers(min_value=1, max_value=60),
+)
+def test_a_long_run_is_cut_into_the_longest_fitting_prefixes(weights: list[int], limit: int) -> None:
+    """Galloping from the previous piece's length finds the prefixes that bisecting over the whole
+    rest finds, for any counter where a longer prefix never counts less (characters of weights 1-9,
+    some heavier than the limit, so a piece can be one character over it)."""
+    text = "".join(str(weight) for weight in weights)
+
+    def counter(texts: list[str]) -> list[int]:
+        return [sum(int(character) for character in piece) for piece in texts]
+
+    expected = longest_prefixes(text, 0, len(text), lambda piece: counter([piece])[0] <= limit)
+    assert _split_word(text, 0, len(text), counter, limit) == expected
+
+
+def test_cutting_a_long_run_counts_text_linear_in_its_length() -> None:
+    """A whitespace-free run (base64, minified code) is cut counting a few times its own length
+    in characters: bisecting over the whole rest for each piece counted its square."""
+    word = "".join(chr(ord("a") + (n * 7919) % 26) + "+/="[n % 3] for n in range(20_000))
+    counted: list[int] = []
+
+    def counter(texts: list[str]) -> list[int]:
+        counted.extend(len(piece) for piece in texts)
+        return count(texts)
+
+    spans = _split_word(word, 0, len(word), counter, LIMIT)
+    assert "".join(word[s:e] for s, e in spans) == word and len(spans) > 100
+    assert all(count([word[s:e]])[0] <= LIMIT for s, e in spans)
+    assert sum(counted) <= 20 * len(word), (sum(counted), len(word))
 
 
 def test_crlf_text_keeps_offsets() -> None:

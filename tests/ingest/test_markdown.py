@@ -165,3 +165,49 @@ def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
     assert len(seen) == len(text) and seen.split() == ["@app.command()", "def", "hello():", "pass"]
     fence = "```python\nx = 1\n```"
     assert code_view(fence, 0, len(fence)) == fence
+
+
+def test_rows_and_lines_are_grouped_as_adding_one_at_a_time_would_with_fewer_counts() -> None:
+    """``fit_units`` (a table's rows, a code block's lines) finds each group by searching near the
+    previous group's length: the same groups as adding units one at a time until one does not
+    fit, with a few counts a group instead of one or two a unit."""
+    from qa.ingest.structured import _Reading, fit_units
+
+    embedder = real_embedder()
+    lines = [
+        f"| {n} | {' '.join(['cell'] * (1 + n * 7 % 13))} | {'value' * (1 + n % 3)} |" for n in range(600)
+    ]
+    lines[100] = "| 100 | " + "long " * 300 + "|"  # one row over the limit alone
+    text = "\n".join(lines)
+    units, offset = [], 0
+    for line in lines:
+        units.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    counted: list[int] = []
+
+    def count(texts: list[str]) -> list[int]:
+        counted.append(len(texts))
+        return embedder.count_tokens(texts)
+
+    doc = _Reading(text, text, count)
+    limit = 120
+    expected: list[tuple[int, int]] = []  # the reference: one unit at a time
+    current: list[tuple[int, int]] = []
+    for unit in units:
+        if current and embedder.count_tokens([text[current[0][0] : unit[1]]])[0] <= limit:
+            current.append(unit)
+            continue
+        if current:
+            expected.append((current[0][0], current[-1][1]))
+        current = [unit] if embedder.count_tokens([text[unit[0] : unit[1]]])[0] <= limit else []
+        if not current:
+            expected.append(unit)  # split below; compared by its extent
+    expected.append((current[0][0], current[-1][1]))
+    groups = fit_units(doc, units, limit)
+    long_row = units[100]
+    inside = [group for group in groups if long_row[0] <= group[0] and group[1] <= long_row[1]]
+    assert len(inside) > 1 and inside[0][0] == long_row[0] and inside[-1][1] == long_row[1]
+    outside = [group for group in groups if group not in inside]
+    assert outside == [group for group in expected if group != long_row]
+    assert all(embedder.count_tokens([text[s:e]])[0] <= limit for s, e in groups)
+    assert len(counted) < len(units), (len(counted), len(units), len(groups))  # one a unit: 688
