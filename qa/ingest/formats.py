@@ -44,14 +44,17 @@ def title_from_text(text: str, start: int = 0) -> str:
     return ""
 
 
-def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None) -> Document:
+def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, title: str = "") -> Document:
     """Plain text and Markdown, as written: the text is the file's own, front matter included.
 
-    The title is the front matter's ``title``, else (Markdown) the first heading or the first
-    line of prose with its markup removed, else (plain text) the first line."""
+    The title is ``title`` when given (what a renderer knows), else the front matter's
+    ``title``, else (Markdown) the first heading or the first line of prose with its markup
+    removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
-    first = markdown.title(text, body_start) if structure else title_from_text(text, body_start)
-    title = fields.get("title") or first or doc_id
+    if not title:  # a given title spares reading the text for one (a parse of all of it)
+        first = markdown.title(text, body_start) if structure else title_from_text(text, body_start)
+        title = fields.get("title") or first
+    title = title or doc_id
     # keys the pipeline itself sets are not taken from the file
     metadata: dict[str, Any] = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
     metadata.update(structure or {})
@@ -174,8 +177,7 @@ class PdfParser:
 
 
 def _rendered(doc_id: str, text: str, title: str) -> Document:
-    document = parse_text(doc_id, text, MARKDOWN)
-    return replace(document, title=title) if title else document
+    return parse_text(doc_id, text, MARKDOWN, title)
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,20 @@ class NotebookParser:
         return _rendered(doc_id, renderers.render_notebook(doc_id, data), "")
 
 
+@dataclass(frozen=True)
+class CsvParser:
+    """.csv and .tsv: the rows as one table, the first the header (``renderers.render_csv``),
+    titled by the file's name; the separator guessed for .csv, a tab for .tsv."""
+
+    name: str = "csv-stdlib"
+    version: int = 1
+    delimiter: str | None = None
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        text = renderers.render_csv(doc_id, decode_text(doc_id, data), self.delimiter)
+        return _rendered(doc_id, text, Path(doc_id).stem)
+
+
 PARSERS: dict[str, Parser] = {
     ".txt": TextParser(),
     ".md": MarkdownParser(),
@@ -221,6 +237,8 @@ PARSERS: dict[str, Parser] = {
     ".docx": DocxParser(),
     ".rst": RstParser(),
     ".ipynb": NotebookParser(),
+    ".csv": CsvParser(),
+    ".tsv": CsvParser(delimiter="\t"),
 }
 SUPPORTED_SUFFIXES = frozenset(PARSERS)
 

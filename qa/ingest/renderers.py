@@ -1,6 +1,7 @@
-"""Word, reStructuredText and Jupyter files rendered to Markdown, the text their citations index.
+"""Word, reStructuredText, Jupyter and CSV files rendered to Markdown, the text their citations index.
 
-Each is read by the library made for it (python-docx, docutils, json for the nbformat JSON) and
+Each is read by the library made for it (python-docx, docutils, json for the nbformat JSON,
+Python's csv module for comma- or tab-separated values) and
 written out as Markdown: headings as ``#`` lines, lists as ``-``/``1.`` items, tables as pipe
 tables, code as fenced blocks, definition lists as ``term`` / ``: description``. The result is
 then read like any Markdown file (``qa.ingest.markdown``), so the structure rules are one set.
@@ -9,6 +10,8 @@ A citation cites the rendered text, which is what ``GET /documents/{doc_id}`` re
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import io
 import json
 import re
@@ -243,6 +246,34 @@ def render_notebook(doc_id: str, data: bytes) -> str:
         elif cell.get("cell_type") == "code":
             blocks.append(fence(source, language))
     return "\n\n".join(blocks) + "\n"
+
+
+# CSV
+
+CSV_DELIMITERS = ",;\t|"  # what a file's separator is guessed among (csv.Sniffer)
+CSV_SAMPLE = 65_536  # characters the separator is guessed from
+
+
+def render_csv(doc_id: str, text: str, delimiter: str | None = None) -> str:
+    """A CSV file as one pipe table, its first row the header: every passage of it then carries
+    the header's names (``qa.ingest.structured``), and rows are cut between, never inside. With
+    no ``delimiter``, the file's dialect (separator among ``CSV_DELIMITERS``, quoting, spaces
+    after separators) is guessed from its start, else taken as Excel's. Blank rows are left out;
+    short rows are padded to the widest."""
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    if delimiter is not None:
+        options: dict[str, Any] = {"delimiter": delimiter}
+    else:
+        options = {}
+        # one column, or nothing to tell by: Excel's commas, as most CSV files have
+        with contextlib.suppress(csv.Error):
+            dialect = csv.Sniffer().sniff(text[:CSV_SAMPLE], delimiters=CSV_DELIMITERS)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect, **options)
+        rows = [[cell.strip() for cell in row] for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise DocumentError(f"{doc_id}: not readable as CSV ({error})") from error
+    return pipe_table(rows) + "\n" if rows else ""
 
 
 # HTML

@@ -57,6 +57,8 @@ MEDIA_SUFFIXES = {
     "text/x-rst": ".rst",
     "text/prs.fallenstein.rst": ".rst",
     "application/x-ipynb+json": ".ipynb",
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
 }
 MAX_DOC_ID_CHARS = 512
 MAX_NAME_BYTES = 240  # a file system allows 255, and the temporary name adds 14

@@ -281,12 +281,12 @@ def test_skipped_files_are_listed_and_counted_and_an_empty_index_is_not_ready(tm
     settings = configured(tmp_path)
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
-    (tmp_path / "corpus" / "figures.csv").write_text("a,b\n", encoding="utf-8")
+    (tmp_path / "corpus" / "figures.xlsx").write_bytes(b"PK\x03\x04")
     build_index(settings, real_embedder())
     with TestClient(create_app(settings, real_embedder())) as test_client:
         skipped = test_client.get("/index").json()["skipped"]
         metrics = test_client.get("/metrics").text
-    assert [entry["doc_id"] for entry in skipped] == ["figures.csv"]
+    assert [entry["doc_id"] for entry in skipped] == ["figures.xlsx"]
     assert "not a supported format" in skipped[0]["reason"]
     assert sample(metrics, "qa_index_skipped_files") == 1
     empty = configured(tmp_path / "empty")

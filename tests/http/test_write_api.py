@@ -344,7 +344,7 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
     "bad-suffix": (post_json({"doc_id": "notes.exe", "text": FERRY}), 422, "must end in"),
     "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .htm, .html"),
-    "csv-upload": (upload("table.csv", b"a,b\n1,2\n"), 415, "format .csv"),
+    "xlsx-upload": (upload("table.xlsx", b"PK\x03\x04"), 415, "format .xlsx"),
     "no-suffix": (upload("README", FERRY.encode()), 415, "without a suffix"),
     "not-a-docx": (upload("notes.docx", FERRY.encode()), 415, "zip archive"),
     "unreadable-docx": (upload("notes.docx", b"PK\x03\x04 not really a zip"), 422, "notes.docx"),
@@ -400,7 +400,14 @@ def test_a_real_server_takes_a_write(template: Path, tmp_path: Path) -> None:
         assert top["citation"]["doc_id"] == "ferry.md" and "23:40" in top["text"]
 
 
-UPLOADED = ("chapter.md", "flask-config.rst", "measurements.ipynb", "pump.docx", "libffi-simple-example.html")
+UPLOADED = (
+    "chapter.md",
+    "flask-config.rst",
+    "measurements.ipynb",
+    "pump.docx",
+    "libffi-simple-example.html",
+    "sp500-companies.csv",
+)
 
 
 def test_every_corpus_format_is_uploaded_over_http_and_parsed_as_the_corpus_parses_it(

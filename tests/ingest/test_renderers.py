@@ -1,9 +1,18 @@
-"""Word, reStructuredText and Jupyter files: rendered to Markdown, read by its structure."""
+"""Word, reStructuredText, Jupyter and CSV files: rendered to Markdown, read by its structure."""
 
 from __future__ import annotations
 
-from qa.ingest.formats import PARSERS, load_file
+from pathlib import Path
+
+import pytest
+
+from qa.core.config import Settings
+from qa.core.errors import DocumentError
+from qa.index.build import build_index
+from qa.index.generations import load_generation
+from qa.ingest.formats import PARSERS, load_file, parse
 from qa.ingest.passages import build_passages
+from qa.service.engine import open_searcher
 from tests.conftest import DATA, real_embedder
 
 DOCUMENTS = DATA / "documents"
@@ -18,7 +27,7 @@ def passages(name: str) -> list:  # type: ignore[type-arg]
 
 
 def test_new_formats_are_parsers() -> None:
-    for suffix in (".docx", ".rst", ".ipynb"):
+    for suffix in (".docx", ".rst", ".ipynb", ".csv", ".tsv"):
         assert suffix in PARSERS
 
 
@@ -54,3 +63,48 @@ def test_notebook_markdown_and_code_cells() -> None:
     code = next(p for p in found if p.kind == "code")
     assert "`pandas` reads them" in code.text  # the cell that introduced it, in the same passage
     assert " pandas  reads them" in code.view and "read_csv(" in code.view  # prose without markup
+
+
+def test_csv_rows_are_a_table_whose_every_passage_carries_the_header() -> None:
+    """A real CSV file (quoted fields holding commas): one pipe table titled by the file's name,
+    cut between rows, each piece's context the header's names; the answer's row is found and
+    cited exactly."""
+    document = load_file(DOCUMENTS / "sp500-companies.csv", "sp500-companies.csv")
+    assert document.title == "sp500-companies"
+    assert document.text.startswith("| Symbol | Security | GICS Sector | GICS Sub-Industry |")
+    assert "| AAPL | Apple Inc. | Information Technology | Technology Hardware, Storage & Peripherals |" in (
+        document.text
+    )
+    found = passages("sp500-companies.csv")
+    assert len(found) > 1 and all(p.kind == "table" for p in found)
+    assert all("Headquarters Location" in p.context and "Founded" in p.context for p in found)
+    lines = [line for p in found for line in p.text.splitlines()]
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 51  # the header once, then every row once: none cut, none repeated
+
+
+def test_csv_dialects_and_bad_files() -> None:
+    """Semicolons and tabs are told from the file, spaces after separators are not cells' text,
+    a .tsv is split at tabs whatever it holds, blank rows are dropped, short rows padded; a file
+    the csv module cannot read is a DocumentError naming it."""
+    semicolons = parse("prices.csv", b'Item; Price\nTea; "1,50"\n\nCoffee; "2,10"\n', ".csv").text
+    expected = ["| Item | Price |", "| --- | --- |", "| Tea | 1,50 |", "| Coffee | 2,10 |"]
+    assert semicolons.splitlines() == expected
+    tabs = parse("notes.tsv", b"name\tnote\nada\tsaid, then; left\nbob\n", ".tsv").text
+    assert "| ada | said, then; left |" in tabs and "| bob |  |" in tabs
+    with pytest.raises(DocumentError, match=r"huge\.csv: not readable as CSV"):
+        parse("huge.csv", b'a,b\n"' + b"x" * 200_000 + b'",1\n', ".csv")  # over the csv module's field limit
+
+
+def test_a_question_over_a_csv_finds_its_row(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "sp500-companies.csv").write_bytes((DOCUMENTS / "sp500-companies.csv").read_bytes())
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    generation = load_generation(settings.index_dir)
+    searcher = open_searcher(generation, real_embedder())
+    hit = searcher.search("Where is Apple headquartered?", 3).hits[0]
+    assert "| AAPL | Apple Inc." in hit.passage.text and "Cupertino, California" in hit.passage.text
+    text = generation.documents[hit.citation.doc_id].text
+    assert text[hit.citation.start : hit.citation.end] == hit.passage.text
