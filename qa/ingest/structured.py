@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ from qa.ingest.chunking import TokenCounter, longest_fitting, split_to_limit
 from qa.ingest.markdown import Part, plain
 
 PATH_SEPARATOR = " > "
+_CELL_BREAK = re.compile(r"(?<!\\)\|")  # a pipe between cells; an escaped one (\|) is a cell's own
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _budget(doc: _Reading, context: str, window: int) -> int:
 def _table(doc: _Reading, part: Part, window: int, title: str) -> list[Piece]:
     text = doc.text
     header, rows = (part.units[0], part.units[1:]) if part.units else ((part.start, part.start), ())
-    cells = [plain(cell) for cell in text[header[0] : header[1]].strip().strip("|").split("|")]
+    cells = [plain(cell) for cell in _CELL_BREAK.split(text[header[0] : header[1]].strip().strip("|"))]
     context = " | ".join(item for item in (_context(part, title), *cells) if item)
     limit = _budget(doc, context, window)
     if doc.fits(part.start, part.end, limit) or not rows:

@@ -80,7 +80,8 @@ def test_csv_rows_are_a_table_whose_every_passage_carries_the_header() -> None:
     assert all("Headquarters Location" in p.context and "Founded" in p.context for p in found)
     lines = [line for p in found for line in p.text.splitlines()]
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 51  # the header once, then every row once: none cut, none repeated
+    assert all(line.startswith("|") and line.endswith("|") for line in lines)  # no row cut
+    assert len(rows) == 51  # the header once, then every row once: none repeated, none lost
 
 
 def test_csv_dialects_and_bad_files() -> None:
@@ -90,8 +91,15 @@ def test_csv_dialects_and_bad_files() -> None:
     semicolons = parse("prices.csv", b'Item; Price\nTea; "1,50"\n\nCoffee; "2,10"\n', ".csv").text
     expected = ["| Item | Price |", "| --- | --- |", "| Tea | 1,50 |", "| Coffee | 2,10 |"]
     assert semicolons.splitlines() == expected
-    tabs = parse("notes.tsv", b"name\tnote\nada\tsaid, then; left\nbob\n", ".tsv").text
-    assert "| ada | said, then; left |" in tabs and "| bob |  |" in tabs
+    tabs = parse("notes.tsv", b'name\tnote\nada\tsaid, then; left\n"bob\n"cy\tleft\n', ".tsv").text
+    assert "| ada | said, then; left |" in tabs and '| "bob |  |' in tabs and '| "cy | left |' in tabs
+    # a stray quote stays text; a quote left open does not swallow the rows after it
+    stray = parse("stray.csv", b'a,b\n"To be" or not,2\nok,"quoted, comma"\n', ".csv").text
+    assert "| To be or not | 2 |" in stray and "| ok | quoted, comma |" in stray
+    unclosed = parse("open.csv", b'a,b\n"x,1\n2,3\n4,5\n', ".csv").text
+    assert unclosed.splitlines()[2:] == ['| "x | 1 |', "| 2 | 3 |", "| 4 | 5 |"]
+    apostrophes = parse("notes.csv", b"title,note\nFoo,'bar', baz\nQux,it's fine\n", ".csv").text
+    assert "| Foo | 'bar' | baz |" in apostrophes  # quotes are double quotes, whatever is guessed
     with pytest.raises(DocumentError, match=r"huge\.csv: not readable as CSV"):
         parse("huge.csv", b'a,b\n"' + b"x" * 200_000 + b'",1\n', ".csv")  # over the csv module's field limit
 
@@ -108,3 +116,14 @@ def test_a_question_over_a_csv_finds_its_row(tmp_path: Path) -> None:
     assert "| AAPL | Apple Inc." in hit.passage.text and "Cupertino, California" in hit.passage.text
     text = generation.documents[hit.citation.doc_id].text
     assert text[hit.citation.start : hit.citation.end] == hit.passage.text
+
+
+def test_an_escaped_pipe_in_a_table_header_stays_in_its_cell() -> None:
+    """A header cell holding ``|`` (escaped ``\\|`` in the pipe table) is one name in the
+    context every piece of the table carries, not two."""
+    rows = b"size|unit,price\n" + b"".join(b"%d|kg,%d\n" % (n, n * 3) for n in range(300))
+    document = parse("weights.csv", rows, ".csv")
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
+    assert len(found) > 1
+    assert all(p.context.split(" | ")[1:] == ["size unit", "price"] for p in found), found[0].context
