@@ -72,8 +72,10 @@ __all__ = [  # the index folder's names, kept importable from here
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 # bump when passages of the same text would change; 7: a run without spaces is cut near the
 # previous piece's length (a different cut where the tokenizer reads a long run as one [UNK]),
-# and a table header's escaped pipe (\|) no longer splits a cell of the passages' context
-CHUNKER_VERSION = 7
+# and a table header's escaped pipe (\|) no longer splits a cell of the passages' context; 8: what
+# the model reads keeps inline code's characters, and leaves out attribute lists ("{ #id }"),
+# pymdownx block fences ("/// tip") and source includes ("{* file *}")
+CHUNKER_VERSION = 8
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

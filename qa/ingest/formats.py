@@ -15,7 +15,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import markdown, pdf, renderers
+from qa.ingest import markdown, mdx, pdf, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure", "furniture"})
@@ -153,6 +153,18 @@ class MarkdownParser:
 
 
 @dataclass(frozen=True)
+class MdxParser:
+    """.mdx: Markdown with JSX (Docusaurus, Nextra, Starlight): its import and export statements
+    and JSX comments left out (``mdx.render_mdx``, lines kept), then read as Markdown."""
+
+    name: str = "mdx-markdown-it"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        return parse_text(doc_id, mdx.render_mdx(decode_text(doc_id, data)), MARKDOWN)
+
+
+@dataclass(frozen=True)
 class HtmlParser:
     """.html: an article (a byline or date found) as the main text trafilatura extracts, under its
     title, byline and date; any other page by its structure, rendered to Markdown (lxml)."""
@@ -231,6 +243,7 @@ PARSERS: dict[str, Parser] = {
     ".txt": TextParser(),
     ".md": MarkdownParser(),
     ".markdown": MarkdownParser(),
+    ".mdx": MdxParser(),
     ".html": HtmlParser(),
     ".htm": HtmlParser(),
     ".pdf": PdfParser(),

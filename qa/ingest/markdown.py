@@ -31,6 +31,8 @@ from qa.ingest.chunking import trim
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
+    r"|/{3,}(?:[ \t].*)?"  # a pymdownx block's fence: "/// tip | Title", "//// tab | Linux", "///"
+    r"|\{\*[^\n]*\*\}"  # an include of a source file's lines: "{* docs_src/app.py hl[3] *}"
     r"|\([\w:.-]+\)=)[ \t]*$",  # the last: a MyST target, "(label)="
     re.IGNORECASE,
 )
@@ -45,12 +47,15 @@ _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition o
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _LINE = re.compile(r"[^\r\n]+")
+# an inline code span: a run of backticks, content that crosses no blank line, the same run again
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)((?:(?!\n[ \t]*\n)[^`]|`(?!\1)`*)+?)(?<!`)\1(?!`)")
 _MARKUP = re.compile(
     r"!(?=\[)"  # an image
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
     r"|\]\[[^\]]*\]"  # a reference link's label
     r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash escape
     r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
+    r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}"  # an attribute list: "## Usage { #usage }", "{.note}"
     r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
 )
 _LINE_MARKUP = re.compile(
@@ -113,18 +118,29 @@ def _blank(chars: list[str], start: int, end: int) -> None:
 
 
 def view(text: str, start: int, end: int) -> str:
-    """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept."""
+    """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
+    inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
+    only its backticks blanked; a code span inside an HTML comment goes with the comment."""
     span = text[start:end]
     chars = list(span)
-    for pattern in (_COMMENT, _TAG):
-        for match in pattern.finditer(span):
-            _blank(chars, match.start(), match.end())
+    comments = [(match.start(), match.end()) for match in _COMMENT.finditer(span)]
+    code = [
+        (match.start(2), match.end(2))
+        for match in _CODE_SPAN.finditer(span)
+        if not any(low <= match.start() < high for low, high in comments)
+    ]
+    for low, high in comments:
+        _blank(chars, low, high)
+    for match in _TAG.finditer(span):
+        _blank(chars, match.start(), match.end())
     for line in _LINE.finditer(span):
         if _DIRECTIVE.match(line.group(0)) or _CONTAINER.match(line.group(0)):
             _blank(chars, line.start(), line.end())
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
             _blank(chars, match.start(), match.end())
+    for low, high in code:
+        chars[low:high] = span[low:high]
     return "".join(chars)
 
 

@@ -118,7 +118,22 @@ def _role_text(match: re.Match[str]) -> str:
 
 
 def _rst_text(node: Any) -> str:
-    return _ROLE.sub(_role_text, node.astext())
+    """A node's words; inline literals (````__call__()````, ````**kwargs````) as Markdown code
+    spans, so that their characters read as code, not as emphasis markers."""
+    return _ROLE.sub(_role_text, _rst_inline(node))
+
+
+def _rst_inline(node: Any) -> str:
+    from docutils import nodes
+
+    if isinstance(node, nodes.literal):
+        text = node.astext()
+        ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+        padding = " " if text.startswith("`") or text.endswith("`") else ""
+        return f"{ticks}{padding}{text}{padding}{ticks}"
+    if isinstance(node, nodes.Text) or not node.children:
+        return str(node.astext())
+    return "".join(_rst_inline(child) for child in node.children)
 
 
 def _unknown_directive(source: str, depth: int) -> list[str]:

@@ -95,11 +95,17 @@ def _table(doc: _Reading, part: Part, window: int, title: str) -> list[Piece]:
     cells = [plain(cell) for cell in _CELL_BREAK.split(text[header[0] : header[1]].strip().strip("|"))]
     context = " | ".join(item for item in (_context(part, title), *cells) if item)
     limit = _budget(doc, context, window)
-    if doc.fits(part.start, part.end, limit) or not rows:
+    if doc.fits(part.start, part.end, limit):
         return [Piece(part.start, part.end, "table", context)]
+    if not rows:  # a header row alone over the window: cut like prose
+        spans = split_to_limit(doc.text, part.start, part.end, doc.count, limit)
+        return [Piece(start, end, "table", context) for start, end in spans]
     budget = max(limit - doc.size(*header), limit // 2)
     spans = fit_units(doc, rows, budget)
-    spans[0] = (header[0], spans[0][1])  # the first piece cites the header row too
+    if doc.fits(header[0], spans[0][1], limit):
+        spans[0] = (header[0], spans[0][1])  # the first piece cites the header row too
+    else:  # a header too wide to share a passage: pieces of its own
+        spans = split_to_limit(doc.text, header[0], header[1], doc.count, limit) + spans
     return [Piece(start, end, "table", context) for start, end in spans]
 
 

@@ -211,3 +211,24 @@ def test_rows_and_lines_are_grouped_as_adding_one_at_a_time_would_with_fewer_cou
     assert outside == [group for group in expected if group != long_row]
     assert all(embedder.count_tokens([text[s:e]])[0] <= limit for s, e in groups)
     assert len(counted) < len(units), (len(counted), len(units), len(groups))  # one a unit: 688
+
+
+def test_inline_code_is_read_as_written_and_attribute_lists_blocks_and_includes_are_not() -> None:
+    """What the model reads keeps a code span's characters (tags, underscores, asterisks), only
+    its backticks go; heading attribute lists, pymdownx block fences and source includes are
+    markup, never read and never a passage."""
+    text = (
+        "# Add a `__main__.py` { #main }\n\n"
+        "Docusaurus provides the `<Tabs>` component; pass `**kwargs` or ``a `b` c``.\n\n"
+        "/// tip | Heads up\n\nThe tip's own words.\n\n///\n\n"
+        "Run it with:\n\n{* docs_src/app/tutorial001.py hl[3] *}\n\n<!-- `hidden` -->Done.\n"
+    )
+    found, headings = parts(text)
+    assert headings == ["Add a __main__.py"] and title(text) == "Add a __main__.py"
+    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    assert read == [
+        "Docusaurus provides the <Tabs> component; pass **kwargs or a `b` c .",
+        "The tip's own words.",
+        "Run it with:",
+        "Done.",
+    ], read

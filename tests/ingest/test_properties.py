@@ -54,6 +54,16 @@ pieces = st.sampled_from(
         ":attr:`~a.b`",
         "\t",
         "https://example.com/x.y. Next",
+        "`<Tabs>` and ``a `b` c``",
+        "## Usage { #usage }",
+        "/// tip | Title",
+        "///",
+        "{* docs_src/app.py hl[3] *}",
+        "import Tabs from '@theme/Tabs';",
+        "export const meta = {",
+        "{/* note */}",
+        'a,b,"c, d"',
+        "x\ty",
     ]
 )
 separators = st.sampled_from([" ", "\n", "\r\n", "\n\n", "\n\n\n", "  "])
@@ -113,7 +123,9 @@ def check(suffix: str, data: bytes) -> None:
             assert encoder.count_tokens([passage.embedding_text])[0] <= window
 
 
-@pytest.mark.parametrize("suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx"])
+@pytest.mark.parametrize(
+    "suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv"]
+)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=sources())
 def test_every_passage_is_its_exact_span(suffix: str, text: str) -> None:

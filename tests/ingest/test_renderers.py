@@ -8,6 +8,7 @@ import pytest
 
 from qa.core.config import Settings
 from qa.core.errors import DocumentError
+from qa.core.types import Document
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.ingest.formats import PARSERS, load_file, parse
@@ -19,7 +20,10 @@ DOCUMENTS = DATA / "documents"
 
 
 def passages(name: str) -> list:  # type: ignore[type-arg]
-    document = load_file(DOCUMENTS / name, name)
+    return passages_of(load_file(DOCUMENTS / name, name))
+
+
+def passages_of(document: Document) -> list:  # type: ignore[type-arg]
     encoder = real_embedder()
     found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
     assert all(document.text[p.start : p.end] == p.text for p in found)
@@ -27,7 +31,7 @@ def passages(name: str) -> list:  # type: ignore[type-arg]
 
 
 def test_new_formats_are_parsers() -> None:
-    for suffix in (".docx", ".rst", ".ipynb", ".csv", ".tsv"):
+    for suffix in (".docx", ".rst", ".ipynb", ".csv", ".tsv", ".mdx"):
         assert suffix in PARSERS
 
 
@@ -127,3 +131,45 @@ def test_an_escaped_pipe_in_a_table_header_stays_in_its_cell() -> None:
     found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
     assert len(found) > 1
     assert all(p.context.split(" | ")[1:] == ["size unit", "price"] for p in found), found[0].context
+
+
+def test_rst_inline_literals_are_code_spans() -> None:
+    """````__call__()```` and ````**kwargs```` render as Markdown code spans, so they read as code,
+    not as emphasis markers stripped from the words."""
+    document = parse("auth.rst", b"Auth\n====\n\nDefine ``__call__()`` taking ``**kwargs``.\n", ".rst")
+    assert "Define `__call__()` taking `**kwargs`." in document.text
+    found = passages_of(document)
+    assert "Define __call__() taking **kwargs ." in " ".join(found[0].embedding_text.split())
+
+
+def test_mdx_module_lines_and_jsx_comments_are_left_out_with_the_lines_kept() -> None:
+    """An .mdx file (Docusaurus style; written here) reads as Markdown: import/export statements
+    (one spanning lines) and JSX comments are blanked outside code fences, inside one they stay;
+    the rendering keeps the file's length and lines, so citations and line numbers hold."""
+    source = (
+        "---\ntitle: Tabs\n---\n\nimport Tabs from '@theme/Tabs';\nimport {\n  A,\n} from './a';\n\n"
+        "# Tabs\n\nDocusaurus provides the `<Tabs>` component.\n\n{/* prettier-ignore */}\n"
+        '<Tabs>\n  <TabItem value="apple">This is an apple.</TabItem>\n</Tabs>\n\n'
+        "```jsx\nimport Tabs from '@theme/Tabs';\n{/* kept */}\n```\n"
+    )
+    document = parse("tabs.mdx", source.encode(), ".mdx")
+    assert document.title == "Tabs"
+    assert len(document.text) == len(source) and document.text.count("\n") == source.count("\n")
+    assert "import" not in document.text.split("```")[0] and "prettier-ignore" not in document.text
+    assert "```jsx\nimport Tabs from '@theme/Tabs';\n{/* kept */}\n```" in document.text
+    found = passages_of(document)
+    read = " ".join(" ".join(p.embedding_text.split()) for p in found)
+    assert "provides the <Tabs> component" in read and "This is an apple." in read
+    assert "TabItem" not in read.split("```")[0]
+
+
+def test_a_table_header_wider_than_the_window_is_cut_like_prose() -> None:
+    """A header row over the model's window, alone or with rows (a property test found both):
+    every piece fits what the model reads, and the rows keep their own passages."""
+    wide = ",".join(f"measured quantity number {n} in the field survey" for n in range(40))
+    encoder = real_embedder()
+    for source in (wide, wide + "\n" + ",".join(["1.5"] * 40)):
+        document = parse("survey.csv", source.encode(), ".csv")
+        found = passages_of(document)
+        assert len(found) > 1 and all(p.kind == "table" for p in found)
+        assert all(encoder.count_tokens([p.embedding_text])[0] <= encoder.max_tokens for p in found)

@@ -1,0 +1,50 @@
+"""MDX files (Markdown with JSX: Docusaurus, Nextra, Starlight) rendered to the Markdown they hold.
+
+Their JavaScript ``import``/``export`` statements and ``{/* */}`` comments, outside code fences,
+are replaced by spaces with line breaks kept, so the rendering has the file's length and lines,
+and a citation's lines are the file's. JSX elements are HTML to the Markdown reader, whose tags
+the model does not read (``qa.ingest.markdown.view``).
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_ESM = re.compile(r"^(?:import|export)\b")  # MDX's JavaScript module lines, at the top level
+# where a statement ends: "from '...'" (or a bare "import '...'"), else a semicolon at the line's end
+_ESM_END = re.compile(
+    r"""(?:\bfrom[ \t]+['"][^'"]*['"]|^import[ \t]+['"][^'"]*['"])[ \t]*;?[ \t]*$|;[ \t]*$"""
+)
+_JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+
+
+def render_mdx(text: str) -> str:
+    """An MDX file's text as Markdown (see the module's docstring)."""
+    chars = list(text)
+    fenced: list[tuple[int, int]] = []
+    fence, fence_start, statement, offset = "", 0, False, 0
+    for line in text.splitlines(keepends=True):
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fenced.append((fence_start, offset + len(line)))
+                fence = ""
+        elif opened:
+            fence, fence_start = opened.group(1), offset
+        elif statement or _ESM.match(line):
+            _spaces(chars, offset, offset + len(line))
+            statement = not (_ESM_END.search(line.rstrip("\r\n")) or not line.strip())
+        offset += len(line)
+    if fence:
+        fenced.append((fence_start, len(text)))
+    for match in _JSX_COMMENT.finditer(text):
+        if not any(low <= match.start() < high for low, high in fenced):
+            _spaces(chars, match.start(), match.end())
+    return "".join(chars)
+
+
+def _spaces(chars: list[str], start: int, end: int) -> None:
+    for position in range(start, end):
+        if chars[position] not in "\r\n":
+            chars[position] = " "
