@@ -17,6 +17,7 @@ character keeps its offset.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -31,8 +32,8 @@ from qa.ingest.chunking import trim
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
-    r"|/{3,}(?:[ \t].*)?"  # a pymdownx block's fence: "/// tip | Title", "//// tab | Linux", "///"
-    r"|\{\*[^\n]*\*\}"  # an include of a source file's lines: "{* docs_src/app.py hl[3] *}"
+    r"|/{3,}(?:[ \t]+[a-z][\w-]*(?:[ \t]*\|.*)?)?"  # a pymdownx block's fence: "/// tip | Title"
+    r"|\{\*[ \t]*[\w./-]+\.\w+\b[^\n]*\*\}"  # a file's lines included: "{* src/app.py hl[3] *}"
     r"|\([\w:.-]+\)=)[ \t]*$",  # the last: a MyST target, "(label)="
     re.IGNORECASE,
 )
@@ -44,18 +45,18 @@ _PROSE_DIRECTIVES = frozenset(
 # lines of a directive's body that are markup: its options (":depth: 2") and reST directives
 _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _LINE = re.compile(r"[^\r\n]+")
-# an inline code span: a run of backticks, content that crosses no blank line, the same run again
-_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)((?:(?!\n[ \t]*\n)[^`]|`(?!\1)`*)+?)(?<!`)\1(?!`)")
+_TICKS = re.compile(r"`+")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_COMMENT_OPENING = re.compile("<!--")
 _MARKUP = re.compile(
     r"!(?=\[)"  # an image
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
     r"|\]\[[^\]]*\]"  # a reference link's label
     r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash escape
     r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
-    r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}"  # an attribute list: "## Usage { #usage }", "{.note}"
+    r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}(?=[ \t]*(?:\r?\n|$))"  # an attribute list ending a line
     r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
 )
 _LINE_MARKUP = re.compile(
@@ -117,18 +118,53 @@ def _blank(chars: list[str], start: int, end: int) -> None:
             chars[position] = " "
 
 
+def _code_and_comments(span: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(each inline code span's content, each HTML comment) of ``span``, paired left to right as
+    CommonMark pairs them: whichever opens first wins; a run of backticks closes at the next run
+    of the same length with no blank line between (else it is literal), and an escaped one opens
+    nothing; a comment runs to ``-->`` or the span's end. Linear in the span but for bisections."""
+    runs = [(match.start(), match.end()) for match in _TICKS.finditer(span)]
+    starts_by_length: dict[int, list[int]] = {}
+    for low, high in runs:
+        starts_by_length.setdefault(high - low, []).append(low)
+    blanks = [match.start() for match in _BLANK_LINE.finditer(span)]
+    openings = [match.start() for match in _COMMENT_OPENING.finditer(span)]
+    code: list[tuple[int, int]] = []
+    comments: list[tuple[int, int]] = []
+    position, run = 0, 0
+    while True:
+        while run < len(runs) and runs[run][0] < position:
+            run += 1
+        following = bisect.bisect_left(openings, position)
+        opened = openings[following] if following < len(openings) else -1
+        if opened >= 0 and (run == len(runs) or opened < runs[run][0]):
+            closed = span.find("-->", opened + 4)
+            position = len(span) if closed < 0 else closed + 3
+            comments.append((opened, position))
+            continue
+        if run == len(runs):
+            return code, comments
+        low, high = runs[run]
+        position = high
+        if low and span[low - 1] == "\\":
+            continue  # an escaped backtick
+        same = starts_by_length[high - low]
+        after = bisect.bisect_right(same, low)
+        if after < len(same):
+            close = same[after]
+            blank = bisect.bisect_left(blanks, high)
+            if blank == len(blanks) or blanks[blank] >= close:
+                code.append((high, close))
+                position = close + high - low
+
+
 def view(text: str, start: int, end: int) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
-    only its backticks blanked; a code span inside an HTML comment goes with the comment."""
+    only its backticks blanked (``_code_and_comments``)."""
     span = text[start:end]
     chars = list(span)
-    comments = [(match.start(), match.end()) for match in _COMMENT.finditer(span)]
-    code = [
-        (match.start(2), match.end(2))
-        for match in _CODE_SPAN.finditer(span)
-        if not any(low <= match.start() < high for low, high in comments)
-    ]
+    code, comments = _code_and_comments(span)
     for low, high in comments:
         _blank(chars, low, high)
     for match in _TAG.finditer(span):

@@ -1,7 +1,8 @@
 """MDX files (Markdown with JSX: Docusaurus, Nextra, Starlight) rendered to the Markdown they hold.
 
-Their JavaScript ``import``/``export`` statements and ``{/* */}`` comments, outside code fences,
-are replaced by spaces with line breaks kept, so the rendering has the file's length and lines,
+Their JavaScript ``import``/``export`` statements (to the line where their brackets close and no
+operator carries them on) and ``{/* */}`` comments, outside code fences, are replaced by spaces
+with line breaks kept, so the rendering has the file's length and lines,
 and a citation's lines are the file's. JSX elements are HTML to the Markdown reader, whose tags
 the model does not read (``qa.ingest.markdown.view``).
 """
@@ -10,12 +11,10 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # indented four spaces or more, it is indented code
 _ESM = re.compile(r"^(?:import|export)\b")  # MDX's JavaScript module lines, at the top level
-# where a statement ends: "from '...'" (or a bare "import '...'"), else a semicolon at the line's end
-_ESM_END = re.compile(
-    r"""(?:\bfrom[ \t]+['"][^'"]*['"]|^import[ \t]+['"][^'"]*['"])[ \t]*;?[ \t]*$|;[ \t]*$"""
-)
+# a line a statement goes on after: an open bracket's count is kept; these endings also go on
+_CONTINUED = re.compile(r"(?:[,=(\[{+\-*/.?:]|=>|&&|\|\|)[ \t]*$")
 _JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 
 
@@ -23,7 +22,7 @@ def render_mdx(text: str) -> str:
     """An MDX file's text as Markdown (see the module's docstring)."""
     chars = list(text)
     fenced: list[tuple[int, int]] = []
-    fence, fence_start, statement, offset = "", 0, False, 0
+    fence, fence_start, statement, depth, offset = "", 0, False, 0, 0
     for line in text.splitlines(keepends=True):
         opened = _FENCE.match(line)
         if fence:
@@ -32,9 +31,10 @@ def render_mdx(text: str) -> str:
                 fence = ""
         elif opened:
             fence, fence_start = opened.group(1), offset
-        elif statement or _ESM.match(line):
+        elif depth > 0 or statement or _ESM.match(line):
             _spaces(chars, offset, offset + len(line))
-            statement = not (_ESM_END.search(line.rstrip("\r\n")) or not line.strip())
+            depth = max(0, depth + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}"))
+            statement = depth > 0 or bool(_CONTINUED.search(line.rstrip("\r\n")))
         offset += len(line)
     if fence:
         fenced.append((fence_start, len(text)))

@@ -232,3 +232,25 @@ def test_inline_code_is_read_as_written_and_attribute_lists_blocks_and_includes_
         "Run it with:",
         "Done.",
     ], read
+
+
+def test_code_spans_and_comments_pair_left_to_right_in_linear_time() -> None:
+    """Whichever opens first wins, as CommonMark reads them: a comment inside a code span is code,
+    a code span inside a comment is comment; a backtick run closes only at a run of its own length
+    with no blank line between. Prose that merely resembles the new markup (a `///` sentence, a
+    brace in a sentence) is read. Runs of backticks that never close cost linear time (a regular
+    expression for the pairing backtracked exponentially on about 1 KB of them)."""
+
+    def read(text: str) -> str:
+        return " ".join(view(text, 0, len(text)).split())
+
+    assert read("`<!--` not hidden `-->` shown") == "<!-- not hidden --> shown"
+    assert read("<!-- `x --> `<Tabs>` y") == "<Tabs> y"
+    assert read("a `b\n\nc` d") == "a b c d"  # a blank line ends the paragraph's chance to close
+    assert read("``a `b` c`` and \\`not code`") == "a `b` c and not code"
+    assert read("/// Returns the sum of a and b.") == "/// Returns the sum of a and b."
+    assert read("Use a dict {.key: value} or {* not an include *} here.") == (
+        "Use a dict {.key: value} or { not an include } here."
+    )
+    adversarial = "```" + "`` ` " * 2000 + "\n" + "`" * 5000
+    assert len(view(adversarial, 0, len(adversarial))) == len(adversarial)

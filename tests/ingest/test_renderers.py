@@ -161,6 +161,13 @@ def test_mdx_module_lines_and_jsx_comments_are_left_out_with_the_lines_kept() ->
     read = " ".join(" ".join(p.embedding_text.split()) for p in found)
     assert "provides the <Tabs> component" in read and "This is an apple." in read
     assert "TabItem" not in read.split("```")[0]
+    # a statement without a semicolon ends where its brackets close and no operator goes on
+    loose = (
+        "export const version = 2\nProse after it.\n\n"
+        "export default function Box() {\n  const a = 1;\n\n  return <div/>;\n}\n\nMore prose.\n"
+    )
+    text = parse("loose.mdx", loose.encode(), ".mdx").text
+    assert [line.strip() for line in text.splitlines() if line.strip()] == ["Prose after it.", "More prose."]
 
 
 def test_a_table_header_wider_than_the_window_is_cut_like_prose() -> None:
