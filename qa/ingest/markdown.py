@@ -112,7 +112,8 @@ def _parse_copy(text: str) -> str:
     return "\n".join(lines)
 
 
-def _blank(chars: list[str], start: int, end: int) -> None:
+def blank(chars: list[str], start: int, end: int) -> None:
+    """Replace ``chars[start:end]`` by spaces, line breaks kept (so offsets and lines hold)."""
     for position in range(start, end):
         if chars[position] not in "\r\n":
             chars[position] = " "
@@ -166,15 +167,15 @@ def view(text: str, start: int, end: int) -> str:
     chars = list(span)
     code, comments = _code_and_comments(span)
     for low, high in comments:
-        _blank(chars, low, high)
+        blank(chars, low, high)
     for match in _TAG.finditer(span):
-        _blank(chars, match.start(), match.end())
+        blank(chars, match.start(), match.end())
     for line in _LINE.finditer(span):
         if _DIRECTIVE.match(line.group(0)) or _CONTAINER.match(line.group(0)):
-            _blank(chars, line.start(), line.end())
+            blank(chars, line.start(), line.end())
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
-            _blank(chars, match.start(), match.end())
+            blank(chars, match.start(), match.end())
     for low, high in code:
         chars[low:high] = span[low:high]
     return "".join(chars)
@@ -193,10 +194,10 @@ def code_view(text: str, start: int, end: int) -> str:
     if not _DIRECTIVE_FENCE.match(first):
         return span
     chars = list(span)
-    _blank(chars, 0, len(first))
+    blank(chars, 0, len(first))
     for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
         for match in pattern.finditer(span, len(first)):
-            _blank(chars, match.start(), match.end())
+            blank(chars, match.start(), match.end())
     return "".join(chars)
 
 

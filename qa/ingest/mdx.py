@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from qa.ingest.markdown import blank
+
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # indented four spaces or more, it is indented code
 _ESM = re.compile(r"^(?:import|export)\b")  # MDX's JavaScript module lines, at the top level
 # a line a statement goes on after: an open bracket's count is kept; these endings also go on
@@ -32,7 +34,7 @@ def render_mdx(text: str) -> str:
         elif opened:
             fence, fence_start = opened.group(1), offset
         elif depth > 0 or statement or _ESM.match(line):
-            _spaces(chars, offset, offset + len(line))
+            blank(chars, offset, offset + len(line))
             depth = max(0, depth + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}"))
             statement = depth > 0 or bool(_CONTINUED.search(line.rstrip("\r\n")))
         offset += len(line)
@@ -40,11 +42,5 @@ def render_mdx(text: str) -> str:
         fenced.append((fence_start, len(text)))
     for match in _JSX_COMMENT.finditer(text):
         if not any(low <= match.start() < high for low, high in fenced):
-            _spaces(chars, match.start(), match.end())
+            blank(chars, match.start(), match.end())
     return "".join(chars)
-
-
-def _spaces(chars: list[str], start: int, end: int) -> None:
-    for position in range(start, end):
-        if chars[position] not in "\r\n":
-            chars[position] = " "
