@@ -180,3 +180,25 @@ def test_a_table_header_wider_than_the_window_is_cut_like_prose() -> None:
         found = passages_of(document)
         assert len(found) > 1 and all(p.kind == "table" for p in found)
         assert all(encoder.count_tokens([p.embedding_text])[0] <= encoder.max_tokens for p in found)
+
+
+def test_a_csv_dialect_is_guessed_from_whole_lines_of_its_start_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sniffer's regular expressions grow with the square of what they read (64 KB of quotes
+    and commas took 23 s), so it sees at most ``CSV_SAMPLE`` characters, cut at a line's end."""
+    import csv
+
+    from qa.ingest import renderers
+
+    seen: list[str] = []
+    sniff = csv.Sniffer.sniff
+
+    def recorded(self: csv.Sniffer, sample: str, delimiters: str | None = None) -> type[csv.Dialect]:
+        seen.append(sample)
+        return sniff(self, sample, delimiters)
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", recorded)
+    rows = "".join(f"{n};item number {n};{n * 7}\n" for n in range(20_000))
+    text = parse("big.csv", ("id;name;price\n" + rows).encode(), ".csv").text
+    assert "| 19999 | item number 19999 | 139993 |" in text  # the guessed separator, every row
+    assert len(seen) == 1 and 0 < len(seen[0]) <= renderers.CSV_SAMPLE
+    assert ("id;name;price\n" + rows).startswith(seen[0] + "\n")
