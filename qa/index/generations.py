@@ -75,8 +75,10 @@ FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of fil
 # and a table header's escaped pipe (\|) no longer splits a cell of the passages' context; 8: what
 # the model reads keeps inline code's characters, and leaves out attribute lists ("{ #id }"),
 # pymdownx block fences ("/// tip") and source includes ("{* file *}"); 9: code spans and comments
-# paired left to right, those three read only where they are markup (a review of 8)
-CHUNKER_VERSION = 9
+# paired left to right, those three read only where they are markup (a review of 8); 10: a list's
+# code blocks read as code and cut between lines, admonition and tab titles read (reST's as text,
+# no longer headings), style sheets and scripts not
+CHUNKER_VERSION = 10
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

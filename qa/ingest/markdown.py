@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -45,6 +45,10 @@ _PROSE_DIRECTIVES = frozenset(
 # lines of a directive's body that are markup: its options (":depth: 2") and reST directives
 _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
+# its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
+_CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^"\n]*\w[^"\n]*)"[ \t]*$')
+# content of an HTML element that is no text: a style sheet, a script
+_NOT_TEXT = re.compile(r"<(style|script)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _LINE = re.compile(r"[^\r\n]+")
 _TICKS = re.compile(r"`+")
@@ -79,6 +83,7 @@ class Part:
     kind: str  # "body", "list" (lists and definition lists), "code" or "table"
     path: tuple[str, ...] = ()
     units: tuple[tuple[int, int], ...] = ()
+    code: tuple[Part, ...] = ()  # a list's code blocks (kind "code", their lines as units)
 
 
 @functools.cache
@@ -94,15 +99,18 @@ def line_starts(text: str) -> list[int]:
 
 def _parse_copy(text: str) -> str:
     """The text markdown-it reads: directive lines blanked, admonition and tab bodies dedented
-    by four spaces so they parse as Markdown, not as indented code. Lines stay where they were."""
+    by four spaces so they parse as Markdown, not as indented code, their quoted titles plain
+    lines (escaped: never read as a heading or a list). Lines stay where they were."""
     lines = _LINE_BREAK.split(text)
     for _ in range(3):  # admonitions nest; each pass unwraps one level
         inside = False
         for number, line in enumerate(lines):
             if _DIRECTIVE.match(line):
                 lines[number] = ""
-            elif _CONTAINER.match(line):
-                lines[number], inside = "", True
+            elif _CONTAINER.match(line):  # its title, if any, a paragraph line of its own text
+                titled = _CONTAINER_TITLE.match(line)
+                indent = line[: len(line) - len(line.lstrip())]
+                lines[number], inside = (f"{indent}\\{titled.group(1)}" if titled else ""), True
             elif inside and (not line.strip() or line.startswith(("    ", "\t"))):
                 lines[number] = (
                     line[4:] if line.startswith("    ") else line[1:] if line[:1] == "\t" else line
@@ -159,6 +167,22 @@ def _code_and_comments(span: str) -> tuple[list[tuple[int, int]], list[tuple[int
                 position = close + high - low
 
 
+def _not_text(span: str, code: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The style sheets and scripts of ``span`` (an element opened in an inline code span is
+    written about, not used: "the `<script>` tag")."""
+    found: list[tuple[int, int]] = []
+    code_starts = [low for low, _ in code]
+    position = 0
+    while (match := _NOT_TEXT.search(span, position)) is not None:
+        inside = bisect.bisect_right(code_starts, match.start()) - 1
+        if inside >= 0 and match.start() < code[inside][1]:
+            position = match.start() + 1
+            continue
+        found.append((match.start(), match.end()))
+        position = match.end()
+    return found
+
+
 def view(text: str, start: int, end: int) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
@@ -168,11 +192,18 @@ def view(text: str, start: int, end: int) -> str:
     code, comments = _code_and_comments(span)
     for low, high in comments:
         blank(chars, low, high)
+    for low, high in _not_text(span, code):
+        blank(chars, low, high)
     for match in _TAG.finditer(span):
         blank(chars, match.start(), match.end())
     for line in _LINE.finditer(span):
-        if _DIRECTIVE.match(line.group(0)) or _CONTAINER.match(line.group(0)):
+        if _DIRECTIVE.match(line.group(0)):
             blank(chars, line.start(), line.end())
+        elif _CONTAINER.match(line.group(0)):  # its marker blanked, its title (if any) kept
+            titled = _CONTAINER_TITLE.match(line.group(0))
+            kept = (titled.start(1), titled.end(1)) if titled else (0, 0)
+            blank(chars, line.start(), line.start() + kept[0])
+            blank(chars, line.start() + kept[1], line.end())
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
             blank(chars, match.start(), match.end())
@@ -203,12 +234,18 @@ def code_view(text: str, start: int, end: int) -> str:
 
 def reading(text: str, found: list[Part]) -> str:
     """What the model reads of a whole document: each part's words (``view``), code as written
-    (``code_view``), and everything between parts (markup left out of every part) blanked; the
-    same length as ``text``, so every passage's view is a slice of it."""
+    (``code_view``; a list's code blocks too), and everything between parts (markup left out of
+    every part) blanked; the same length as ``text``, so every passage's view is a slice of it."""
     chars = [char if char in "\r\n" else " " for char in text]
     for part in found:
-        read = code_view if part.kind == "code" else view
-        chars[part.start : part.end] = read(text, part.start, part.end)
+        if part.kind == "code":
+            chars[part.start : part.end] = code_view(text, part.start, part.end)
+            continue
+        edges = [part.start, *(edge for code in part.code for edge in (code.start, code.end)), part.end]
+        for low, high in zip(edges[::2], edges[1::2], strict=True):  # around a list's code blocks
+            chars[low:high] = view(text, low, high)
+        for code in part.code:
+            chars[code.start : code.end] = code_view(text, code.start, code.end)
     return "".join(chars)
 
 
@@ -241,22 +278,38 @@ def _table_rows(source: _Source, lines: list[int]) -> tuple[tuple[int, int], ...
     return tuple(row for index, row in enumerate(rows) if index != 1 and row[1] > row[0])
 
 
-def _units(tokens: list[Token], index: int, source: _Source) -> tuple[tuple[int, int], ...]:
-    """The items of the list opened at ``tokens[index]``: its own list items, or for a definition
-    list each term with its descriptions (from one term's first line to the next's)."""
+def _code_lines(source: _Source, token: Token) -> Part:
+    """A code block's part: its span, and its lines as the units it may be split between."""
+    first, last = token.map or (0, 0)
+    start, end = source.span(first, last)
+    lines = (source.span(n, n + 1) for n in range(first, last))
+    return Part(start, end, "code", units=tuple(line for line in lines if line[1] > line[0]))
+
+
+def _units(
+    tokens: list[Token], index: int, source: _Source
+) -> tuple[tuple[tuple[int, int], ...], tuple[Part, ...]]:
+    """The items of the list opened at ``tokens[index]`` (its own list items, or for a definition
+    list each term with its descriptions, from one term's first line to the next's), and the code
+    blocks inside them (not those quoted inside them: a quote's lines open with its markers)."""
     level = tokens[index].level + 1
     opened = "dt_open" if tokens[index].type == "dl_open" else "list_item_open"
     lines: list[int] = []
+    code: list[Part] = []
+    quoted = 0
     for position in range(index + 1, len(tokens)):  # not a slice: that would copy the rest per list
         token = tokens[position]
         if token.level < level:
             break
         if token.type == opened and token.level == level and token.map:
             lines.append(token.map[0])
+        quoted += {"blockquote_open": 1, "blockquote_close": -1}.get(token.type, 0)
+        if token.type in ("fence", "code_block") and token.map and not quoted and not _directive(token):
+            code.append(_code_lines(source, token))
     whole = tokens[index].map
     ends = [*lines[1:], whole[1] if whole else len(source.blank)]
     items = [source.span(first, end) for first, end in zip(lines, ends, strict=True)]
-    return tuple(item for item in items if item[1] > item[0])
+    return tuple(item for item in items if item[1] > item[0]), tuple(part for part in code if part.units)
 
 
 def _has_words(text: str, start: int, end: int) -> bool:
@@ -298,12 +351,12 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
         if directive in _PROSE_DIRECTIVES:
             found.append(Part(start, end, "body", here))
         elif kind in ("fence", "code_block"):
-            lines = tuple(source.span(n, n + 1) for n in range(*token.map))
-            found.append(Part(start, end, "code", here, tuple(line for line in lines if line[1] > line[0])))
+            found.append(replace(_code_lines(source, token), path=here))
         elif kind == "table_open":
             found.append(Part(start, end, "table", here, _table_rows(source, token.map)))
         elif kind in ("bullet_list_open", "ordered_list_open", "dl_open"):
-            found.append(Part(start, end, "list", here, _units(tokens, index, source)))
+            items, code = _units(tokens, index, source)
+            found.append(Part(start, end, "list", here, items, code))
         elif kind in ("paragraph_open", "blockquote_open", "html_block") and _has_words(text, start, end):
             found.append(Part(start, end, "body", here))
     return found, headings

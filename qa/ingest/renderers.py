@@ -171,6 +171,8 @@ def _rst_blocks(node: Any, depth: int) -> list[str]:
 
     if isinstance(node, nodes.section):
         return _rst_children(node, depth + 1)
+    if isinstance(node, nodes.title) and not isinstance(node.parent, nodes.section | nodes.document):
+        return [_escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
     if isinstance(node, nodes.title):
         return ["#" * min(depth, 6) + " " + " ".join(_rst_text(node).split())]
     if isinstance(node, nodes.literal_block | nodes.doctest_block):

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.ingest.chunking import TokenCounter, longest_fitting, split_to_limit
+from qa.ingest.chunking import TokenCounter, longest_fitting, split_to_limit, trim
 from qa.ingest.markdown import Part, plain
 
 PATH_SEPARATOR = " > "
@@ -136,15 +136,44 @@ def _code_units(doc: _Reading, part: Part, limit: int) -> list[tuple[int, int]]:
     return units
 
 
+def _item_pieces(doc: _Reading, part: Part, item: tuple[int, int]) -> list[tuple[int, int]]:
+    """A list item too long for a passage, in pieces: its prose between code blocks, and each
+    code block's lines (so that it is cut between lines, not inside one)."""
+    pieces: list[tuple[int, int]] = []
+    position = item[0]
+    for code in part.code:
+        if item[0] <= code.start and code.end <= item[1]:
+            pieces.append(trim(doc.text, position, code.start))
+            pieces.extend(code.units)
+            position = code.end
+    pieces.append(trim(doc.text, position, item[1]))
+    return [(start, end) for start, end in pieces if end > start]
+
+
+def _list_unit(part: Part, start: int, end: int) -> _Unit:
+    """A piece of a list: of kind "code" when it holds some of a code block of the list."""
+    code = any(block.start < end and start < block.end for block in part.code)
+    return _Unit(start, end, "code" if code else "list", part)
+
+
 def _section_units(doc: _Reading, group: list[Part], limit: int) -> list[_Unit]:
     units: list[_Unit] = []
     for part in group:
         if doc.fits(part.start, part.end, limit):
-            units.append(_Unit(part.start, part.end, part.kind, part))
+            units.append(
+                _list_unit(part, part.start, part.end)
+                if part.code
+                else _Unit(part.start, part.end, part.kind, part)
+            )
         elif part.kind == "code":
             units.extend(_Unit(s, e, "code", part) for s, e in _code_units(doc, part, limit))
         elif part.kind == "list" and part.units:
-            units.extend(_Unit(s, e, "list", part) for s, e in fit_units(doc, part.units, limit))
+            items = [
+                piece
+                for item in part.units
+                for piece in ([item] if doc.fits(*item, limit) else _item_pieces(doc, part, item))
+            ]
+            units.extend(_list_unit(part, s, e) for s, e in fit_units(doc, items, limit))
         else:
             spans = split_to_limit(doc.text, part.start, part.end, doc.count, limit)
             units.extend(_Unit(s, e, "body", part) for s, e in spans)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from qa.ingest.formats import load_file, parse
-from qa.ingest.markdown import code_view, parts, title, view
+from qa.ingest.markdown import code_view, parts, reading, title, view
 from qa.ingest.passages import build_passages
 from tests.conftest import DATA, real_embedder
 
@@ -30,9 +31,12 @@ def test_markup_never_becomes_a_passage() -> None:
     between them, but the model does not read it."""
     found = passages_of(DOCUMENTS / "chapter.md", 24)
     read = " ".join(p.view or p.text for p in found)
-    for markup in ("<!--", "<a id", "{{#include", "<Listing", "</Listing>", "[otherinstall]:", "!!! warning"):
+    for markup in ("<!--", "<a id", "{{#include", "<Listing", "</Listing>", "[otherinstall]:"):
         assert markup not in read
         assert not any(p.text.startswith(markup) or p.text.endswith(markup) for p in found)
+    # an admonition's marker is not read, its title is (cited from its line)
+    assert "!!! warning" not in read and '"Older' not in read
+    assert any(" Older systems \n" in (p.view or "") for p in found)
 
 
 def test_heading_path_is_the_context_and_title_is_the_first_heading() -> None:
@@ -254,3 +258,53 @@ def test_code_spans_and_comments_pair_left_to_right_in_linear_time() -> None:
     )
     adversarial = "```" + "`` ` " * 2000 + "\n" + "`" * 5000
     assert len(view(adversarial, 0, len(adversarial))) == len(adversarial)
+
+
+def test_a_lists_code_blocks_are_code_and_cut_between_lines() -> None:
+    """A fenced block inside a list item is read as written (a blank line inside it, which ends
+    an inline code span's chance to close, changes nothing), makes its passage a ``code`` one, and
+    an item too long for one passage is cut between its code lines, never inside one."""
+    text = (
+        "# Steps\n\n1. Configure it:\n\n   ```python\n   client = Client(*args, **kwargs)\n\n"
+        "   value = data[0]  # the _first_ item\n   ```\n\n2. Then run `main()`.\n"
+    )
+    found, _ = parts(text)
+    (listed,) = found
+    assert listed.kind == "list" and len(listed.code) == 1
+    seen = reading(text, found)
+    assert "client = Client(*args, **kwargs)" in seen and "data[0]  # the _first_ item" in seen
+    assert "Configure it:" in seen and "main()" in seen and "1." not in seen
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "steps.md")
+        path.write_text(text, encoding="utf-8")
+        (passage,) = passages_of(path)
+        assert passage.kind == "code"
+        lines = "".join(f"   row_{n} = compute(data[{n}], *args)  # line {n}\n" for n in range(60))
+        path.write_text(
+            f"# Long\n\n1. A long example:\n\n   ```python\n{lines}   ```\n\n2. Done.\n", encoding="utf-8"
+        )
+        long = load_file(path, path.name).text
+        pieces = passages_of(path)
+    assert len(pieces) > 2 and all(piece.kind == "code" for piece in pieces[1:-1])
+    for piece in pieces:  # every cut falls at a line's end
+        assert long[piece.end] == "\n" and long[piece.start - 1] in "\n "
+
+
+def test_style_sheets_and_scripts_are_not_read() -> None:
+    text = (
+        "<style>\n.md-typeset h1 { color: red; }\n</style>\n\n"
+        "Prose about the `<script>` element stays.\n\n"
+        '<script type="module">\nconst x = 1 < 2;\n</script>\n\nThe end.\n'
+    )
+    found, _ = parts(text)
+    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    assert read == ["Prose about the <script> element stays.", "The end."], read
+
+
+def test_admonition_and_tab_titles_are_read_their_markers_not() -> None:
+    text = '!!! tip "Reuse a client"\n    Pooling saves a handshake.\n\n'
+    text += '=== "Using pip"\n\n    Run the installer.\n'
+    found, _ = parts(text)
+    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    assert read == ["Reuse a client Pooling saves a handshake.", "Using pip", "Run the installer."], read
+    assert title("!!! note\n    Untitled admonitions keep only their body.\n").startswith("Untitled")

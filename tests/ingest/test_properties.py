@@ -64,6 +64,13 @@ pieces = st.sampled_from(
         "{/* note */}",
         'a,b,"c, d"',
         "x\ty",
+        '!!! warning "Thread safety"',
+        '=== "pip"',
+        "   ```python",
+        "   x = data[0]  # _a_",
+        "<style>",
+        "</style>",
+        "<script>x = `1`</script>",
     ]
 )
 separators = st.sampled_from([" ", "\n", "\r\n", "\n\n", "\n\n\n", "  "])

@@ -142,6 +142,22 @@ def test_rst_inline_literals_are_code_spans() -> None:
     assert "Define __call__() taking **kwargs ." in " ".join(found[0].embedding_text.split())
 
 
+def test_rst_admonition_and_topic_titles_are_text_not_headings() -> None:
+    """``.. admonition:: Title`` and ``.. topic:: Title`` title a box, not a section: their titles
+    are read as text, and the prose after the box stays under the section's own heading."""
+    source = (
+        b"Guide\n=====\n\nIntro.\n\n.. admonition:: Thread safety\n\n   Clients are not shared.\n\n"
+        b"After the box.\n\n.. topic:: Background\n\n   Some history.\n"
+    )
+    document = parse("guide.rst", source, ".rst")
+    assert "#" not in document.text.replace("# Guide", "")
+    (passage,) = passages_of(document)
+    assert passage.context == "Guide"
+    assert "Thread safety Clients are not shared. After the box. Background Some history." in " ".join(
+        passage.embedding_text.split()
+    )
+
+
 def test_mdx_module_lines_and_jsx_comments_are_left_out_with_the_lines_kept() -> None:
     """An .mdx file (Docusaurus style; written here) reads as Markdown: import/export statements
     (one spanning lines) and JSX comments are blanked outside code fences, inside one they stay;
