@@ -155,7 +155,12 @@ class NewDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     doc_id: str | None = Field(
-        None, max_length=MAX_DOC_ID_CHARS, description="Path under the corpus, ending .md or .txt."
+        None,
+        max_length=MAX_DOC_ID_CHARS,
+        description=(
+            "Path under the corpus, ending .md (the default), .txt, .markdown, .mdx, .rst, .csv, "
+            ".tsv, .html or .htm; only .md, .txt, .markdown and .mdx take a title."
+        ),
     )
     title: str | None = Field(None, max_length=500, description="Stored as front matter.")
     text: str = Field(description="The document's text, stored exactly as given.")

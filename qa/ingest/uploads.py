@@ -42,7 +42,9 @@ from qa.ingest.corpus import corpus_files
 from qa.ingest.formats import SUPPORTED_SUFFIXES, load_file
 
 WRITABLE_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))  # every format the corpus folder takes
-JSON_SUFFIXES = (".txt", ".md", ".markdown", ".rst")  # text a JSON body can carry as it is
+# text a JSON body can carry as it is; a title goes into front matter, which only these formats read
+TITLED_SUFFIXES = (".txt", ".md", ".markdown", ".mdx")
+JSON_SUFFIXES = (*TITLED_SUFFIXES, ".rst", ".csv", ".tsv", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
 ZIP_SUFFIXES = (".docx",)  # Office Open XML: a zip archive
 # The suffix an upload named without one gets from the media type its part declares.
@@ -181,13 +183,22 @@ def with_front_matter(title: str | None, text: str) -> str:
 
 
 def from_json(doc_id: str | None, title: str | None, text: str) -> tuple[str, bytes]:
-    """The doc_id and file bytes for a document posted as JSON (stored as .md or .txt)."""
+    """The doc_id and file bytes for a document posted as JSON: text in a text format (Markdown
+    by default), stored as it is; a title goes into front matter, so only formats that read front
+    matter take one (a reST, CSV or HTML document's title is its own)."""
     chosen = clean_doc_id(doc_id if doc_id is not None else default_doc_id(title, text))
-    if PurePosixPath(chosen).suffix.lower() not in JSON_SUFFIXES:
+    suffix = PurePosixPath(chosen).suffix.lower()
+    if suffix not in JSON_SUFFIXES:
         raise InvalidDocId(
             f"doc_id {chosen!r}: a JSON document is stored as text, so its doc_id must end in "
             f"{', '.join(JSON_SUFFIXES)}; "
             "upload other formats as files, multipart/form-data (field 'file')"
+        )
+    if title and title.strip() and suffix not in TITLED_SUFFIXES:
+        raise InvalidDocId(
+            f"doc_id {chosen!r}: a title is stored as front matter, which a {suffix} document does "
+            f"not have; leave out 'title' (its own title is used) or use a doc_id ending in "
+            f"{', '.join(TITLED_SUFFIXES)}"
         )
     if "\x00" in text:
         raise UnreadableDocument(f"{chosen}: the text contains a NUL character")

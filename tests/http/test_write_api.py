@@ -202,6 +202,24 @@ def test_posting_to_an_existing_doc_id_replaces_it(client: TestClient, settings:
     assert [d["doc_id"] for d in client.get("/documents").json()].count("notes/bridge.md") == 1
 
 
+def test_a_json_body_carries_any_text_format_and_a_title_only_where_front_matter_is_read(
+    client: TestClient, settings: Settings
+) -> None:
+    """A CSV posted as JSON is stored as given and read as a table, titled by its name; a title
+    for it is refused (it would be front matter, which a CSV file does not have)."""
+    rows = "Ferry,Leaves,Platform\nNight ferry,23:40,4\nMorning ferry,06:15,2\n"
+    posted = client.post("/documents", json={"doc_id": "timetable.csv", "text": rows}, headers=AUTH)
+    assert posted.status_code == 201, posted.text
+    assert (settings.corpus_dir / "timetable.csv").read_text(encoding="utf-8") == rows
+    top = client.get("/query", params={"q": "night ferry platform", "k": 3}).json()["passages"][0]
+    assert top["kind"] == "table" and top["citation"]["title"] == "timetable"
+    titled = client.post(
+        "/documents", json={"doc_id": "times.csv", "title": "Times", "text": rows}, headers=AUTH
+    )
+    assert titled.status_code == 422 and "front matter" in titled.json()["detail"], titled.text
+    assert not (settings.corpus_dir / "times.csv").exists()
+
+
 def test_uploaded_txt_and_html_files_are_indexed(client: TestClient, settings: Settings) -> None:
     text = client.post(
         "/documents", files={"file": ("ferry.txt", FERRY.encode(), "text/plain")}, headers=AUTH
