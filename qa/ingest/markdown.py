@@ -8,17 +8,20 @@ Parts are body text (paragraphs, quotes, definition lists), lists (with their it
 (fenced or indented, with its lines) and tables (with their rows, the header first). HTML
 comments, link reference definitions, anchors, rules and directive lines (mdBook
 ``{{#include}}``, Liquid/Jinja tags, MkDocs admonition and tab markers, snippet markers) are left
-out: they are markup, not text anyone asks about.
+out: they are markup, not text anyone asks about; inside a code block only include lines are (a
+bare "///" there is a doc comment). Navigation (a list or paragraph of nothing but links to the
+site's own pages: a book's SUMMARY.md) is no part either.
 
 ``view`` blanks markup out of a span (backticks, emphasis markers, link targets, tags, list and
-heading markers, table pipes) with spaces, so that what the model reads is the words while every
-character keeps its offset.
+heading markers, table pipes, template expressions, alert markers) with spaces, so that what the
+model reads is the words while every character keeps its offset; an HTML entity is read as its
+character, padded with spaces.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
+import html
 import re
 from dataclasses import dataclass, replace
 
@@ -28,6 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
+from qa.ingest.inline import code_and_comments, not_text, within
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
@@ -37,6 +41,9 @@ _DIRECTIVE = re.compile(
     r"|\([\w:.-]+\)=)[ \t]*$",  # the last: a MyST target, "(label)="
     re.IGNORECASE,
 )
+# inside a code block only an include is markup: "///" is a doc comment there, "{% if %}" a template's
+_INCLUDE = re.compile(r"^[ \t]*(?:\{\{#.*\}\}|--8<--.*)[ \t]*$")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")  # a fence's line: its marker, then the info string
 # A MyST directive is a fence whose info string is "{name}"; the names whose body is prose
 _PROSE_DIRECTIVES = frozenset(
     {"note", "warning", "tip", "hint", "caution", "attention", "danger", "error", "important", "seealso"}
@@ -47,18 +54,19 @@ _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 # its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
 _CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^"\n]*\w[^"\n]*)"[ \t]*$')
-# content of an HTML element that is no text: a style sheet, a script
-_NOT_TEXT = re.compile(r"<(style|script)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme: https:, mailto:
+_SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_HTML_CODE = re.compile(r"<(?:code|kbd|samp|tt)\b[^<>]*>([^<]*)</(?:code|kbd|samp|tt)\s*>", re.IGNORECASE)
 _LINE = re.compile(r"[^\r\n]+")
-_TICKS = re.compile(r"`+")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_COMMENT_OPENING = re.compile("<!--")
 _MARKUP = re.compile(
     r"!(?=\[)"  # an image
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
     r"|\]\[[^\]]*\]"  # a reference link's label
-    r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash escape
+    r"|\\(?=[!-/:-@\[-`{-~]|\r?\n)"  # a backslash escape, or a hard line break
+    r"|\{\{[^{}\n]*\}\}"  # a template's expression: "{{ version }}"
+    r"|\[![A-Za-z]+\](?=[ \t]*(?:\r?\n|$))"  # a GitHub alert's marker: "> [!NOTE]"
     r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
     r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}(?=[ \t]*(?:\r?\n|$))"  # an attribute list ending a line
     r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
@@ -103,11 +111,12 @@ def _parse_copy(text: str) -> str:
     lines (escaped: never read as a heading or a list). Lines stay where they were."""
     lines = _LINE_BREAK.split(text)
     for _ in range(3):  # admonitions nest; each pass unwraps one level
-        inside = False
+        inside, fence = False, ""
         for number, line in enumerate(lines):
-            if _DIRECTIVE.match(line):
+            in_code, fence = bool(fence), _fence_after(line, fence)
+            if (_INCLUDE if in_code else _DIRECTIVE).match(line):
                 lines[number] = ""
-            elif _CONTAINER.match(line):  # its title, if any, a paragraph line of its own text
+            elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
                 titled = _CONTAINER_TITLE.match(line)
                 indent = line[: len(line) - len(line.lstrip())]
                 lines[number], inside = (f"{indent}\\{titled.group(1)}" if titled else ""), True
@@ -120,6 +129,17 @@ def _parse_copy(text: str) -> str:
     return "\n".join(lines)
 
 
+def _fence_after(line: str, fence: str) -> str:
+    """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it."""
+    marker = _FENCE.match(line)
+    if marker is None:
+        return fence
+    if not fence:
+        return marker.group(1)
+    closes = marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence)
+    return "" if closes and not marker.group(2).strip() else fence
+
+
 def blank(chars: list[str], start: int, end: int) -> None:
     """Replace ``chars[start:end]`` by spaces, line breaks kept (so offsets and lines hold)."""
     for position in range(start, end):
@@ -127,72 +147,19 @@ def blank(chars: list[str], start: int, end: int) -> None:
             chars[position] = " "
 
 
-def _code_and_comments(span: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(each inline code span's content, each HTML comment) of ``span``, paired left to right as
-    CommonMark pairs them: whichever opens first wins; a run of backticks closes at the next run
-    of the same length with no blank line between (else it is literal), and an escaped one opens
-    nothing; a comment runs to ``-->`` or the span's end. Linear in the span but for bisections."""
-    runs = [(match.start(), match.end()) for match in _TICKS.finditer(span)]
-    starts_by_length: dict[int, list[int]] = {}
-    for low, high in runs:
-        starts_by_length.setdefault(high - low, []).append(low)
-    blanks = [match.start() for match in _BLANK_LINE.finditer(span)]
-    openings = [match.start() for match in _COMMENT_OPENING.finditer(span)]
-    code: list[tuple[int, int]] = []
-    comments: list[tuple[int, int]] = []
-    position, run = 0, 0
-    while True:
-        while run < len(runs) and runs[run][0] < position:
-            run += 1
-        following = bisect.bisect_left(openings, position)
-        opened = openings[following] if following < len(openings) else -1
-        if opened >= 0 and (run == len(runs) or opened < runs[run][0]):
-            closed = span.find("-->", opened + 4)
-            position = len(span) if closed < 0 else closed + 3
-            comments.append((opened, position))
-            continue
-        if run == len(runs):
-            return code, comments
-        low, high = runs[run]
-        position = high
-        if low and span[low - 1] == "\\":
-            continue  # an escaped backtick
-        same = starts_by_length[high - low]
-        after = bisect.bisect_right(same, low)
-        if after < len(same):
-            close = same[after]
-            blank = bisect.bisect_left(blanks, high)
-            if blank == len(blanks) or blanks[blank] >= close:
-                code.append((high, close))
-                position = close + high - low
-
-
-def _not_text(span: str, code: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The style sheets and scripts of ``span`` (an element opened in an inline code span is
-    written about, not used: "the `<script>` tag")."""
-    found: list[tuple[int, int]] = []
-    code_starts = [low for low, _ in code]
-    position = 0
-    while (match := _NOT_TEXT.search(span, position)) is not None:
-        inside = bisect.bisect_right(code_starts, match.start()) - 1
-        if inside >= 0 and match.start() < code[inside][1]:
-            position = match.start() + 1
-            continue
-        found.append((match.start(), match.end()))
-        position = match.end()
-    return found
-
-
 def view(text: str, start: int, end: int) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
-    only its backticks blanked (``_code_and_comments``)."""
+    only its backticks blanked (``inline.code_and_comments``)."""
     span = text[start:end]
     chars = list(span)
-    code, comments = _code_and_comments(span)
+    code, comments = code_and_comments(span)
+    entities = [match for match in _ENTITY.finditer(span) if not within(code, match.start())]
+    elements = [match.span(1) for match in _HTML_CODE.finditer(span) if not within(code, match.start())]
+    code = sorted(code + elements)  # an HTML code element's text is kept as written too
     for low, high in comments:
         blank(chars, low, high)
-    for low, high in _not_text(span, code):
+    for low, high in not_text(span, code):
         blank(chars, low, high)
     for match in _TAG.finditer(span):
         blank(chars, match.start(), match.end())
@@ -209,26 +176,42 @@ def view(text: str, start: int, end: int) -> str:
             blank(chars, match.start(), match.end())
     for low, high in code:
         chars[low:high] = span[low:high]
+    for match in entities:  # "&lt;" read as "<" and three spaces
+        character = html.unescape(match.group(0))
+        if len(character) == 1 and not within(comments, match.start()):
+            chars[match.start() : match.end()] = character + " " * (len(match.group(0)) - 1)
     return "".join(chars)
 
 
 _DIRECTIVE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}.*$")
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+_LANGUAGE = re.compile(r"(?:`{3,}|~{3,})[ \t]*\{?[ \t]*\.?([\w+#-]*)")  # "```rust,ignore", "``` {.python}"
 
 
 def code_view(text: str, start: int, end: int) -> str:
-    """A code block as the model reads it: as written, except that in a MyST directive fence
-    (```{eval-rst}, ```{code-block} python) the fences, the option lines and the reST directive
-    lines are markup, blanked like ``view``'s."""
+    """A code block as the model reads it: its lines as written, and of its fences only the
+    language ("```rust,ignore" read as "rust"); include lines ("{{#include f.rs}}") are markup,
+    and so, in a MyST directive fence (```{eval-rst}, ```{code-block} python), are the fences,
+    the option lines and the reST directive lines, blanked like ``view``'s."""
     span = text[start:end]
-    first = span.split("\n", 1)[0]
-    if not _DIRECTIVE_FENCE.match(first):
-        return span
     chars = list(span)
-    blank(chars, 0, len(first))
-    for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
-        for match in pattern.finditer(span, len(first)):
-            blank(chars, match.start(), match.end())
+    first = span.split("\n", 1)[0]
+    if _DIRECTIVE_FENCE.match(first):
+        blank(chars, 0, len(first))
+        for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
+            for match in pattern.finditer(span, len(first)):
+                blank(chars, match.start(), match.end())
+    elif opening := _FENCE.match(first):
+        language = _LANGUAGE.match(first, opening.start(1))
+        kept = language.span(1) if language else (0, 0)
+        blank(chars, 0, kept[0])
+        blank(chars, kept[1], len(first))
+        last = span.rstrip().rfind("\n") + 1
+        if last and _FENCE_LINE.fullmatch(span.rstrip(), last):
+            blank(chars, last, len(span.rstrip()))
+    for line in _LINE.finditer(span):
+        if _INCLUDE.match(line.group(0)):
+            blank(chars, line.start(), line.end())
     return "".join(chars)
 
 
@@ -312,6 +295,27 @@ def _units(
     return tuple(item for item in items if item[1] > item[0]), tuple(part for part in code if part.units)
 
 
+def _navigation(tokens: list[Token], index: int) -> bool:
+    """Whether the list opened at ``tokens[index]`` is nothing but links to the site's own pages
+    (a book's table of contents, a page's menu): no words outside its links, no link off the
+    site (a list of other projects' links names them, which a question may ask for)."""
+    level = tokens[index].level
+    for position in range(index + 1, len(tokens)):
+        token = tokens[position]
+        if token.level <= level:
+            return True
+        if token.type in ("fence", "code_block", "html_block", "table_open"):
+            return False
+        depth = 0
+        for child in token.children or () if token.type == "inline" else ():
+            depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
+            local = child.type != "link_open" or not _OFF_SITE.match(str(child.attrs.get("href", "")))
+            outside = child.type not in ("link_open", "link_close", "softbreak") and not depth
+            if not local or (outside and (child.type != "text" or child.content.strip(_SEPARATORS))):
+                return False
+    return True
+
+
 def _has_words(text: str, start: int, end: int) -> bool:
     return bool(view(text, start, end).strip())
 
@@ -345,6 +349,8 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
                 headings.append(title)
             continue
         here = tuple(name for _, name in path)
+        if kind == "fence" and not token.content.strip():
+            continue  # a fence of nothing but include lines (blanked in the copy), or empty
         directive = _directive(token) if kind == "fence" else ""
         if directive and not _DIRECTIVE_MARKUP.sub("", token.content).strip():
             continue  # a directive without a body: a table of contents, a module marker
@@ -354,6 +360,10 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
             found.append(replace(_code_lines(source, token), path=here))
         elif kind == "table_open":
             found.append(Part(start, end, "table", here, _table_rows(source, token.map)))
+        elif kind in ("bullet_list_open", "ordered_list_open", "paragraph_open") and _navigation(
+            tokens, index
+        ):
+            continue  # navigation: what the links lead to is the text, not their names
         elif kind in ("bullet_list_open", "ordered_list_open", "dl_open"):
             items, code = _units(tokens, index, source)
             found.append(Part(start, end, "list", here, items, code))

@@ -159,8 +159,8 @@ def test_word_pieces_are_counted_on_what_the_model_reads() -> None:
 
 
 def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
-    """In a MyST directive fence the fences, options and reST directive lines are markup; a plain
-    fence is read as written."""
+    """In a MyST directive fence the fences, options and reST directive lines are markup; of a
+    plain fence the lines are read as written, and of its fences only the language."""
     text = (
         "```{eval-rst}\n.. example::\n   :caption: app.py\n\n"
         "    @app.command()\n    def hello():\n        pass\n```\n"
@@ -168,7 +168,49 @@ def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
     seen = code_view(text, 0, len(text))
     assert len(seen) == len(text) and seen.split() == ["@app.command()", "def", "hello():", "pass"]
     fence = "```python\nx = 1\n```"
-    assert code_view(fence, 0, len(fence)) == fence
+    assert code_view(fence, 0, len(fence)) == "   python\nx = 1\n   "
+
+
+def test_inside_code_only_includes_are_markup_and_fence_attributes_are_not_read() -> None:
+    """Lines that are markup in prose are code inside a fence (a Rust doc comment's bare "///",
+    a "////" rule, a template's "{% for %}", a sample admonition), except include lines, which are
+    never read; a fence of nothing but includes is no part; mdBook's fence attributes are not read."""
+    text = (
+        "# Crates\n\n```rust,editable,ignore\n/// Adds one.\n///\nfn add_one() {}\n////////\n"
+        "{{#include ../listings/extra.rs}}\n```\n\n```rust\n{{#rustdoc_include ../a/main.rs:here}}\n```\n\n"
+        "```jinja\n{% for user in users %}\n{% endfor %}\n```\n\n"
+        '```markdown\n!!! note "Shown"\n    A sample.\n```\n'
+    )
+    found, _ = parts(text)
+    assert [part.kind for part in found] == ["code", "code", "code"]
+    rust, jinja, sample = (text[part.start : part.end] for part in found)
+    assert jinja.startswith("```jinja\n{% for user in users %}")
+    assert rust.endswith("////////\n{{#include ../listings/extra.rs}}\n```") and "rustdoc" not in rust
+    assert code_view(text, found[0].start, found[0].end).split() == [
+        "rust", "///", "Adds", "one.", "///", "fn", "add_one()", "{}", "////////",
+    ]  # fmt: skip
+    assert "{% endfor %}" in code_view(text, found[1].start, found[1].end)
+    assert '!!! note "Shown"' in sample and '!!! note "Shown"' in code_view(
+        text, found[2].start, found[2].end
+    )
+    lines = [text[start:end] for start, end in found[0].units]
+    assert lines[1:5] == ["/// Adds one.", "///", "fn add_one() {}", "////////"]
+
+
+def test_entities_html_code_template_expressions_alerts_and_hard_breaks() -> None:
+    """In prose, "&lt;" is read as "<" (padded with spaces, so offsets hold), an HTML code
+    element's text as written (its "*" and "[]" are no emphasis or link), and a template's
+    "{{ version }}", a GitHub alert's "[!NOTE]" and a hard break's backslash are markup."""
+    text = (
+        "Targets &lt;arch&gt; match <code>*</code> or <code>[ab]</code>, in {{ book-version }}.\\\n"
+        "Then &amp; more.\n\n> [!NOTE]\n> Alerts read as text.\n"
+    )
+    seen = view(text, 0, len(text))
+    assert len(seen) == len(text)
+    assert seen.split() == [
+        "Targets", "<", "arch>", "match", "*", "or", "[ab]", ",", "in", ".", "Then", "&", "more.",
+        "Alerts", "read", "as", "text.",
+    ]  # fmt: skip
 
 
 def test_rows_and_lines_are_grouped_as_adding_one_at_a_time_would_with_fewer_counts() -> None:
@@ -308,3 +350,18 @@ def test_admonition_and_tab_titles_are_read_their_markers_not() -> None:
     read = [" ".join(view(text, part.start, part.end).split()) for part in found]
     assert read == ["Reuse a client Pooling saves a handshake.", "Using pip", "Run the installer."], read
     assert title("!!! note\n    Untitled admonitions keep only their body.\n").startswith("Untitled")
+
+
+def test_navigation_to_the_sites_own_pages_is_no_part() -> None:
+    """A book's SUMMARY.md (lists and a paragraph of nothing but links to its own pages) is
+    navigation; a list of links off the site names things a question may ask for, and a list
+    item with words besides its link is prose."""
+    text = (
+        "# Summary\n\n[Introduction](README.md)\n\n- [Getting started](guide/start.md)\n"
+        "    - [Installation](guide/installation.md)\n- [Reference](ref/index.md#api)\n\n"
+        "## Related\n\n- [tokio](https://tokio.rs)\n- [serde](https://serde.rs)\n\n"
+        "* See [the FAQ](faq.md) for common questions.\n"
+    )
+    found, _ = parts(text)
+    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    assert read == ["tokio serde", "See the FAQ for common questions."], read
