@@ -182,7 +182,7 @@ class PdfParser:
     headers, footers, contents and index lines marked as furniture (``qa.ingest.pdf``)."""
 
     name: str = "pdf-pypdf"
-    version: int = 2
+    version: int = 3  # 3: page labels and running headers that change with the chapter are furniture
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_pdf(doc_id, data)
