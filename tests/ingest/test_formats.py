@@ -128,7 +128,12 @@ def test_pdf_page_labels_and_running_headers_that_change_with_the_chapter_are_fu
     read = "\n".join(p.text for p in found)
     assert "Chapter 1" not in read and "Chapter 2: Operation" not in read
     assert not any(line.strip() in ("i", "1", "3") for line in read.splitlines())
-    for kept in ("1 Installation", "Tighten the four bolts", "Replace the seal after year 3", "Drain the pump"):
+    for kept in (
+        "1 Installation",
+        "Tighten the four bolts",
+        "Replace the seal after year 3",
+        "Drain the pump",
+    ):
         assert kept in read
 
 
