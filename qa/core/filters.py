@@ -32,7 +32,7 @@ from qa.core.errors import InvalidFilter
 MAX_GLOBS = 64
 MAX_CHARS = 1000
 # metadata the pipeline sets (qa.ingest.formats.RESERVED_METADATA but "title"), never a field
-PIPELINE_KEYS = frozenset({"page_starts", "body_start", "structure", "furniture"})
+PIPELINE_KEYS = frozenset({"page_starts", "body_start", "structure", "furniture", "pdf_headings"})
 _KEY = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
 NO_MATCH = "no documents match the filter"
 

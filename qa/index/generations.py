@@ -80,8 +80,9 @@ FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of fil
 # no longer headings), style sheets and scripts not; 11: inside code only include lines are markup,
 # fences read as their language alone, navigation (links to the site's own pages only) no part,
 # HTML entities and code elements, template expressions, alert markers and hard breaks in prose;
-# 12: a PDF's page labels and chapter running headers are furniture
-CHUNKER_VERSION = 12
+# 12: a PDF's page labels and chapter running headers are furniture; 13: a PDF's headings (by type
+# size) give its passages a heading path and cut them
+CHUNKER_VERSION = 13
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

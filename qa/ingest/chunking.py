@@ -40,11 +40,16 @@ _SPACE = re.compile(r"\s")
 
 @dataclass(frozen=True)
 class Block:
-    """A region of a document: ``kind`` is "body" (chunked) or "heading" (carried as context)."""
+    """A region of a document: ``kind`` is "body" (chunked) or "heading" (carried as context:
+    ``label`` when given, such as a heading's path, else the heading's own words)."""
 
     start: int
     end: int
     kind: str = "body"
+    label: str = ""
+
+    def heading(self, text: str) -> str:
+        return self.label or " ".join(text[self.start : self.end].split())
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,7 @@ def chunk_blocks(
     for block in blocks:
         if block.kind == "heading":
             flush()
-            heading = " ".join(text[block.start : block.end].split())
+            heading = block.heading(text)
             continue
         for paragraph_start, paragraph_end in paragraphs(text, block.start, block.end):
             if pending is not None:

@@ -7,6 +7,7 @@ manifest records the name and version of each so that an index says how it was m
 from __future__ import annotations
 
 import io
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,9 @@ from qa.core.types import Document
 from qa.ingest import markdown, mdx, pdf, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
-RESERVED_METADATA = frozenset({"title", "page_starts", "body_start", "structure", "furniture"})
+RESERVED_METADATA = frozenset(
+    {"title", "page_starts", "body_start", "structure", "furniture", "pdf_headings"}
+)
 MARKDOWN = {"structure": "markdown"}  # passages follow the Markdown structure (qa.ingest.markdown)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -101,7 +104,11 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, sizes = [], []
+        for page in reader.pages:
+            runs: list[tuple[str, float]] = []
+            pages.append(page.extract_text(visitor_text=_run_sizes(runs)) or "")
+            sizes.append(pdf.line_sizes(runs))
         info: Any = reader.metadata or {}
     except Exception as error:  # pypdf raises many types on malformed or encrypted files
         raise DocumentError(f"{doc_id}: not a readable PDF ({type(error).__name__}: {error})") from error
@@ -116,10 +123,24 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
     if not text.strip():
         raise DocumentError(f"{doc_id}: the PDF has no extractable text")
     title = str(info.get("/Title") or "") or title_from_text(text) or doc_id
-    metadata: dict[str, Any] = {"page_starts": page_starts, "furniture": pdf.furniture(text, page_starts)}
+    furniture = pdf.furniture(text, page_starts)
+    metadata: dict[str, Any] = {"page_starts": page_starts, "furniture": furniture}
+    if found := pdf.headings(text, page_starts, sizes, furniture):
+        metadata["pdf_headings"] = found
     if info.get("/Author"):
         metadata["author"] = str(info["/Author"])
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
+
+
+def _run_sizes(runs: list[tuple[str, float]]) -> Any:
+    """A pypdf text visitor that appends each run's text and its type size as set on the page
+    (the font size scaled by the text and page matrices' vertical scale)."""
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+        runs.append((text, float(size) * (scale or 1.0)))
+
+    return visit
 
 
 def decode_text(doc_id: str, raw: bytes) -> str:
@@ -179,10 +200,11 @@ class HtmlParser:
 @dataclass(frozen=True)
 class PdfParser:
     """.pdf: each page's text (pypdf), pages joined by blank lines, page starts kept; running
-    headers, footers, contents and index lines marked as furniture (``qa.ingest.pdf``)."""
+    headers, footers, page labels, contents and index lines marked as furniture, headings found
+    by type size (``qa.ingest.pdf``)."""
 
     name: str = "pdf-pypdf"
-    version: int = 3  # 3: page labels and running headers that change with the chapter are furniture
+    version: int = 4  # 3: page labels and chapters' running headers are furniture; 4: headings by type size
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_pdf(doc_id, data)

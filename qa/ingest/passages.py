@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 
 from qa.core.types import Document, Passage
 from qa.ingest import markdown, pdf
@@ -28,7 +29,7 @@ from qa.ingest.chunking import (
     trim,
 )
 from qa.ingest.layout import Layout, analyse
-from qa.ingest.structured import chunk_parts
+from qa.ingest.structured import PATH_SEPARATOR, chunk_parts
 from qa.lang.en import ENGLISH
 
 LAYOUTS = ("auto", "article", "plain", "whole")
@@ -141,10 +142,10 @@ def _cut(blocks: list[Block], spans: list[tuple[int, int]]) -> list[Block]:
             if cut_end <= start:
                 continue
             if cut_start > start:
-                kept.append(Block(start, cut_start, block.kind))
+                kept.append(replace(block, start=start, end=cut_start))
             start = max(start, cut_end)
         if start < block.end:
-            kept.append(Block(start, block.end, block.kind))
+            kept.append(replace(block, start=start))
     return kept
 
 
@@ -164,12 +165,15 @@ def _chunks_by_page(
         # the blocks before ``first`` end by the page's start, those from ``stop`` on open after its end
         first, stop = bisect.bisect_right(reach, page_start), bisect.bisect_left(starts, page_end)
         blocks = [
-            Block(max(b.start, page_start), min(b.end, page_end), b.kind)
+            replace(b, start=max(b.start, page_start), end=min(b.end, page_end))
             for b in kept[first:stop]
             if b.start < page_end and b.end > page_start
         ]
         page_chunks = chunk_blocks(document.text, blocks, count, limit, min_chars, heading)
         heading = page_chunks[-1].heading if page_chunks else heading
+        after = page_chunks[-1].end if page_chunks else page_start
+        closing = [b for b in blocks if b.kind == "heading" and b.start >= after]
+        heading = closing[-1].heading(document.text) if closing else heading  # a page's last line
         chunks.extend(page_chunks)
         page_start = page_end
     return chunks
@@ -230,10 +234,29 @@ def _structured_spans(
     return spans
 
 
+def _with_headings(document: Document, layout: Layout) -> Layout:
+    """A PDF's layout with the headings its parser found by type size (``pdf.headings``) as
+    heading blocks, each labelled with its path (larger type above smaller), the body cut at them."""
+    found = [(int(s), int(e), int(level)) for s, e, level in document.metadata.get("pdf_headings", [])]
+    opening = min((block.start for block in layout.blocks), default=len(document.text))
+    found = [heading for heading in found if heading[0] >= opening]
+    if not found:
+        return layout
+    path: list[tuple[int, str]] = []
+    headings: list[Block] = []
+    for start, end, level in found:
+        path = [(depth, name) for depth, name in path if depth < level]
+        path.append((level, " ".join(document.text[start:end].split())))
+        headings.append(Block(start, end, "heading", PATH_SEPARATOR.join(name for _, name in path)))
+    body = _cut(layout.blocks, [(start, end) for start, end, _ in found])
+    return replace(layout, blocks=sorted(body + headings, key=lambda block: block.start))
+
+
 def _layout_spans(
     document: Document, layout: Layout, heading: str, count: TokenCounter, limit: int, min_chars: int
 ) -> list[tuple[int, int, str, str, str]]:
     spans: list[tuple[int, int, str, str, str]] = []
+    layout = _with_headings(document, layout)
     bodies = _Bodies(document.text, layout)
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start

@@ -9,6 +9,10 @@
 - Contents and index lines: dot leaders ("Installation ........ 12"), or a term followed only by
   page numbers ("caching, 14, 97-99").
 These spans stay in the document text (the page is cited as it is) but are never passages.
+
+Headings are lines set in larger type than the body's (``headings``: the type size most of the
+document's characters are set in), short, not ending a sentence; their sizes rank them, the
+largest first, so passages carry the path of the headings above them.
 ``join_hyphens`` gives the model "example" for "exam-\\nple" without moving any word's start.
 """
 
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+
+from qa.ingest.chunking import trim
 
 _LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
 _INDEX_LINE = re.compile(
@@ -26,6 +32,10 @@ _LAST_NUMBER = re.compile(r"(?<![\d.,])(\d{1,4})[^\w\n]{0,3}$")  # a line's clos
 _PAGE_LABEL = re.compile(r"^[^\w\n]{0,3}(?:\d{1,4}|[ivxlcdm]{1,7})[^\w\n]{0,3}$", re.IGNORECASE)
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_])")
 EDGE_LINES = 2
+HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a heading
+HEADING_CHARS = 120  # longer lines are prose set large, not headings
+HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
+_SENTENCE_END = re.compile(r"[.,;:]$")
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -93,3 +103,52 @@ def join_hyphens(text: str) -> str:
         # "exam-\nple," -> "example  ,": the rest of the word moves left over the break
         chars[match.start() : word_end] = [*text[match.end() : word_end], " ", " "]
     return "".join(chars)
+
+
+def line_sizes(runs: list[tuple[str, float]]) -> list[float]:
+    """The type size of each line of a page's text (the size most of its characters are set in;
+    0 for a blank line), from the (text, size) runs that, joined, are the page's text."""
+    sizes: list[Counter[float]] = [Counter()]
+    for text, size in runs:
+        for number, part in enumerate(text.split("\n")):
+            if number:
+                sizes.append(Counter())
+            if letters := len(part.strip()):
+                sizes[-1][round(size, 1)] += letters
+    return [count.most_common(1)[0][0] if count else 0.0 for count in sizes]
+
+
+def headings(
+    text: str, page_starts: list[int], sizes: list[list[float]], skipped: list[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """(start, end, level) of each heading line (consecutive ones of one size are one heading),
+    level 0 the largest type; none when no size stands out from the body's."""
+    lines: list[tuple[int, int, float]] = []
+    for start, page_sizes in zip(page_starts, sizes, strict=True):
+        cursor = start
+        for line, size in zip(text[start:].split("\n"), page_sizes, strict=False):
+            lines.append((cursor, cursor + len(line), size))
+            cursor += len(line) + 1
+    weight: Counter[float] = Counter()
+    for start, end, size in lines:
+        weight[size] += len(text[start:end].strip())
+    body = weight.most_common(1)[0][0] if weight else 0.0
+    left_out = set(skipped)
+    found: list[tuple[int, int, float]] = []
+    for start, end, size in lines:
+        line = text[start:end].strip()
+        if (
+            size >= body * HEADING_SCALE
+            and 0 < len(line) <= HEADING_CHARS
+            and any(char.isalpha() for char in line)
+            and not _SENTENCE_END.search(line)
+            and trim(text, start, end) not in left_out
+        ):
+            if found and found[-1][2] == size and text.count("\n", found[-1][1], start) == 1:
+                found[-1] = (found[-1][0], end, size)  # a heading set on two lines
+            else:
+                found.append((start, end, size))
+    if not body or sum(len(text[s:e].strip()) for s, e, _ in found) > HEADING_SHARE * weight.total():
+        return []
+    ranks = {size: rank for rank, size in enumerate(sorted({size for _, _, size in found}, reverse=True))}
+    return [(*trim(text, start, end), ranks[size]) for start, end, size in found]

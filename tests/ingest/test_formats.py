@@ -25,13 +25,15 @@ HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>
 
 
 def _pdf(pages: list[str]) -> bytes:
-    """A minimal, valid PDF with one line of Helvetica text per page (no PDF writer needed)."""
+    """A minimal, valid PDF with one line of Helvetica text per page (no PDF writer needed); a
+    line written "18|1 Pumps" is set in 18-point type, the others in 12."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
     kids = []
     for number, line in enumerate(pages):
         page_id, content_id = 4 + 2 * number, 5 + 2 * number
         kids.append(f"{page_id} 0 R")
-        shown = " 0 -14 Td ".join(f"({part}) Tj" for part in line.split("\n"))  # a line per "\n"
+        sized = [part.split("|", 1) if "|" in part else ("12", part) for part in line.split("\n")]
+        shown = " 0 -20 Td ".join(f"/F1 {size} Tf ({part}) Tj" for size, part in sized)  # a line per "\n"
         stream = f"BT /F1 12 Tf 72 720 Td {shown} ET"
         objects += [
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
@@ -135,6 +137,36 @@ def test_pdf_page_labels_and_running_headers_that_change_with_the_chapter_are_fu
         "Drain the pump",
     ):
         assert kept in read
+
+
+def test_pdf_headings_are_found_by_type_size_and_passages_carry_their_path() -> None:
+    """Lines set larger than the body's type are headings, ranked by size; each passage's context
+    is the path of the headings above it, across page breaks; a PDF in one size has none."""
+    pages = [
+        "20|Pump Handbook\nThis handbook covers installing and running the pump.",
+        "16|1 Installation\n14|1.1 Mounting\nMount the pump on a level concrete base.",
+        "Tighten the four anchor bolts evenly to the rated torque.\n14|1.2 Wiring",
+        "Connect the motor to a fused supply of the rated voltage.\n16|2 Operation",
+        "Prime the pump before the first start, or the seal runs dry.",
+    ]
+    document = parse("handbook.pdf", _pdf(pages), ".pdf")
+    names = [(document.text[s:e], level) for s, e, level in document.metadata["pdf_headings"]]
+    assert names == [
+        ("Pump Handbook", 0),
+        ("1 Installation", 1),
+        ("1.1 Mounting", 2),
+        ("1.2 Wiring", 2),
+        ("2 Operation", 1),
+    ]
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
+    context = {p.text.split(" ")[0]: p.context for p in found}
+    assert context["Mount"] == context["Tighten"] == "Pump Handbook > 1 Installation > 1.1 Mounting"
+    assert context["Connect"] == "Pump Handbook > 1 Installation > 1.2 Wiring"  # a page's last line
+    assert context["Prime"] == "Pump Handbook > 2 Operation"
+    assert not any("1.1 Mounting" in p.text or "2 Operation" in p.text for p in found)
+    plain = parse("plain.pdf", _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt."]), ".pdf")
+    assert "pdf_headings" not in plain.metadata
 
 
 def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it() -> None:
