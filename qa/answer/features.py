@@ -99,8 +99,16 @@ def new_readings() -> Readings:
 
 
 def read_passage(item: Evidence) -> Reading:
+    """A passage's sentences, but those that are markup alone (a fence line, a directive's
+    option): where the model reads nothing of a sentence (``Passage.view`` blanks markup), it
+    is no answer."""
     text, passage = item.document.text, item.passage
-    spans = tuple(sentences(text, passage.start, passage.end))
+    seen = passage.view
+    spans = tuple(
+        (start, end)
+        for start, end in sentences(text, passage.start, passage.end)
+        if not seen or any(char.isalnum() for char in seen[start - passage.start : end - passage.start])
+    )
     read = [read_sentence(text[start:end]) for start, end in spans]
     words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4
     return Reading(spans, words, pairs, cues, caps)

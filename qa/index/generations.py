@@ -78,11 +78,11 @@ FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of fil
 # paired left to right, those three read only where they are markup (a review of 8); 10: a list's
 # code blocks read as code and cut between lines, admonition and tab titles read (reST's as text,
 # no longer headings), style sheets and scripts not; 11: inside code only include lines are markup,
-# fences read as their language alone, navigation (links to the site's own pages only) no part,
+# fences not read, navigation (links to the site's own pages only) no part,
 # HTML entities and code elements, template expressions, alert markers and hard breaks in prose;
 # 12: a PDF's page labels and chapter running headers are furniture; 13: a PDF's headings (by type
-# size) give its passages a heading path and cut them
-CHUNKER_VERSION = 13
+# size) give its passages a heading path and cut them; 14: a code fence's language is not read either
+CHUNKER_VERSION = 14
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -185,12 +185,11 @@ def view(text: str, start: int, end: int) -> str:
 
 _DIRECTIVE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}.*$")
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
-_LANGUAGE = re.compile(r"(?:`{3,}|~{3,})[ \t]*\{?[ \t]*\.?([\w+#-]*)")  # "```rust,ignore", "``` {.python}"
 
 
 def code_view(text: str, start: int, end: int) -> str:
-    """A code block as the model reads it: its lines as written, and of its fences only the
-    language ("```rust,ignore" read as "rust"); include lines ("{{#include f.rs}}") are markup,
+    """A code block as the model reads it: its lines as written, its fences (with their info
+    strings, "```rust,ignore") not; include lines ("{{#include f.rs}}") are markup,
     and so, in a MyST directive fence (```{eval-rst}, ```{code-block} python), are the fences,
     the option lines and the reST directive lines, blanked like ``view``'s."""
     span = text[start:end]
@@ -201,11 +200,8 @@ def code_view(text: str, start: int, end: int) -> str:
         for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
             for match in pattern.finditer(span, len(first)):
                 blank(chars, match.start(), match.end())
-    elif opening := _FENCE.match(first):
-        language = _LANGUAGE.match(first, opening.start(1))
-        kept = language.span(1) if language else (0, 0)
-        blank(chars, 0, kept[0])
-        blank(chars, kept[1], len(first))
+    elif _FENCE.match(first):
+        blank(chars, 0, len(first))
         last = span.rstrip().rfind("\n") + 1
         if last and _FENCE_LINE.fullmatch(span.rstrip(), last):
             blank(chars, last, len(span.rstrip()))

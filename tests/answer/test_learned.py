@@ -151,3 +151,27 @@ def test_a_passage_is_read_once_and_reads_the_same_from_memory(lakes: Searcher) 
     part = [Candidate(first.rank, first.start, first.start + (first.end - first.start) // 2)]
     assert np.array_equal(featurize(query, evidence, part, kept), featurize(query, evidence, part))
     assert not np.array_equal(featurize(query, evidence, part), featurize(query, evidence, [first]))
+
+
+def test_markup_the_model_does_not_read_is_never_a_candidate(tmp_path: Path) -> None:
+    """In a Markdown page, a fence line or a directive's option line is a "sentence" of the
+    source but nothing the model reads: it is no candidate answer, while the prose and the code
+    lines are."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "timeouts.md").write_text(
+        "# Timeouts\n\nYou can set a timeout for one request:\n\n"
+        "```python\nclient.get(url, timeout=10.0)\n```\n\n"
+        "```{code-block} python\n:caption: app.py\n\nclient = Client(timeout=None)\n```\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
+    query = searcher.embed("How do I set a timeout for one request?")
+    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
+    text = evidence[0].document.text
+    found = [text[c.start : c.end] for c in candidates(evidence)]
+    assert "You can set a timeout for one request:" in found
+    assert any("timeout=10.0" in sentence for sentence in found)
+    assert not any(sentence.strip() in ("```python", "```", ":caption: app.py") for sentence in found), found

@@ -160,7 +160,7 @@ def test_word_pieces_are_counted_on_what_the_model_reads() -> None:
 
 def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
     """In a MyST directive fence the fences, options and reST directive lines are markup; of a
-    plain fence the lines are read as written, and of its fences only the language."""
+    plain fence the lines are read as written, its fences not."""
     text = (
         "```{eval-rst}\n.. example::\n   :caption: app.py\n\n"
         "    @app.command()\n    def hello():\n        pass\n```\n"
@@ -168,13 +168,13 @@ def test_the_model_reads_a_directive_fence_without_its_markup() -> None:
     seen = code_view(text, 0, len(text))
     assert len(seen) == len(text) and seen.split() == ["@app.command()", "def", "hello():", "pass"]
     fence = "```python\nx = 1\n```"
-    assert code_view(fence, 0, len(fence)) == "   python\nx = 1\n   "
+    assert code_view(fence, 0, len(fence)) == "         \nx = 1\n   "
 
 
 def test_inside_code_only_includes_are_markup_and_fence_attributes_are_not_read() -> None:
     """Lines that are markup in prose are code inside a fence (a Rust doc comment's bare "///",
     a "////" rule, a template's "{% for %}", a sample admonition), except include lines, which are
-    never read; a fence of nothing but includes is no part; mdBook's fence attributes are not read."""
+    never read; a fence of nothing but includes is no part; fences and their attributes are not read."""
     text = (
         "# Crates\n\n```rust,editable,ignore\n/// Adds one.\n///\nfn add_one() {}\n////////\n"
         "{{#include ../listings/extra.rs}}\n```\n\n```rust\n{{#rustdoc_include ../a/main.rs:here}}\n```\n\n"
@@ -187,7 +187,7 @@ def test_inside_code_only_includes_are_markup_and_fence_attributes_are_not_read(
     assert jinja.startswith("```jinja\n{% for user in users %}")
     assert rust.endswith("////////\n{{#include ../listings/extra.rs}}\n```") and "rustdoc" not in rust
     assert code_view(text, found[0].start, found[0].end).split() == [
-        "rust", "///", "Adds", "one.", "///", "fn", "add_one()", "{}", "////////",
+        "///", "Adds", "one.", "///", "fn", "add_one()", "{}", "////////",
     ]  # fmt: skip
     assert "{% endfor %}" in code_view(text, found[1].start, found[1].end)
     assert '!!! note "Shown"' in sample and '!!! note "Shown"' in code_view(
