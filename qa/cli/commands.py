@@ -117,6 +117,11 @@ def _print_summary(summary: BuildSummary) -> None:
         console.print(f"reused {len(summary.reused)} unchanged documents")
     for doc_id, reason in summary.skipped:
         errors.print(f"[yellow]skipped[/yellow] {doc_id}: {reason}", highlight=False)
+    for doc_id in summary.empty:
+        errors.print(
+            f"[yellow]nothing to search[/yellow] in {doc_id}: no text but markup, links or page furniture",
+            highlight=False,
+        )
 
 
 class ProgressLines:

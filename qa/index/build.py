@@ -58,6 +58,7 @@ class BuildSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     full_reason: str | None = None
     merged: list[str] = field(default_factory=list)  # generations published by merges after the build
+    empty: list[str] = field(default_factory=list)  # parsed documents with nothing to search in them
 
 
 def components(settings: Settings, encoder: Encoder) -> dict[str, Any]:
@@ -248,9 +249,11 @@ def _write_fresh(
     settings: Settings,
     embedder: Encoder,
     progress: Progress | None,
+    empty: list[str] | None = None,
 ) -> int:
     """Parse, embed and write ``fresh`` into new segments, a batch of documents at a time (memory
-    holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded.
+    holds one batch); a segment is sealed every ``SEGMENT_PASSAGES`` passages. Passages embedded;
+    the doc_ids of documents without a passage go to ``empty``.
 
     A learning codec (residual2) learns from a sample spread over the whole build, embedded
     first: documents picked by a hash of their doc_id, about one batch of passages (``_spread``).
@@ -258,6 +261,8 @@ def _write_fresh(
     moved SciFact's nDCG@10 by 0.005. The sample's vectors and encoded word pieces (98 bytes a piece) wait for
     their documents' turn, so memory holds about two batches' passages, not the build's."""
     planned = [(d, _passages(d, settings, embedder)) for d in fresh]
+    if empty is not None:
+        empty.extend(document.doc_id for document, passages in planned if not passages)
     total, done = sum(len(p) for _, p in planned), 0
     codec, early = _sampled(planned, settings, embedder, total)
     segment: SegmentWriter | None = None
@@ -328,7 +333,7 @@ def _build(
     kept, passages = previous.without([d.doc_id for d in fresh] + summary.removed) if previous else ([], 0)
     factory = choose_factory(settings.index_factory, len(documents), settings.ann_threshold)
     with GenerationWriter(settings.index_dir, embedder.dimension) as writer:
-        summary.embedded = _write_fresh(writer, fresh, settings, embedder, progress)
+        summary.embedded = _write_fresh(writer, fresh, settings, embedder, progress, summary.empty)
         summary.passages = passages + summary.embedded
         segments = [*kept, *writer.segments]
         body = manifest_body(
@@ -376,7 +381,7 @@ def build_change(
     changed = {d.doc_id for d in added} | set(removed)
     summary.skipped = [(doc_id, why) for doc_id, why in _skipped(settings.index_dir) if doc_id not in changed]
     with GenerationWriter(settings.index_dir, embedder.dimension) as writer:
-        summary.embedded = _write_fresh(writer, added, settings, embedder, progress)
+        summary.embedded = _write_fresh(writer, added, settings, embedder, progress, summary.empty)
         summary.passages = passages + summary.embedded
         factory = choose_factory(settings.index_factory, summary.passages, settings.ann_threshold)
         segments = [*kept, *writer.segments]

@@ -93,13 +93,16 @@ def test_off_a_terminal_index_prints_progress_lines_and_skipped_files(tmp_path: 
     for number in range(30):
         (corpus / f"note-{number}.md").write_text(f"# Note {number}\n\nThe ferry leaves at {number}.\n")
     (corpus / "photo.png").write_bytes(b"\x89PNG")
+    (corpus / "SUMMARY.md").write_text("- [Note 1](note-1.md)\n- [Note 2](note-2.md)\n")  # navigation only
     env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i")}
     result = run_qa("index", env=env)
     assert result.returncode == 0, result.stderr
     progress = [line for line in result.stdout.splitlines() if line.startswith("parsed ")]
-    assert progress and "parsed 30 documents; embedded 30/30 passages" in progress[-1]
+    assert progress and "parsed 31 documents; embedded 30/30 passages" in progress[-1]
     assert "passages/s" in progress[-1] and "left" in progress[-1]
-    assert "skipped photo.png: .png is not a supported format" in " ".join(result.stderr.split())
+    said = " ".join(result.stderr.split())
+    assert "skipped photo.png: .png is not a supported format" in said
+    assert "nothing to search in SUMMARY.md: no text but markup, links or page furniture" in said
 
 
 def test_ask_asks_a_running_server_and_says_so(article_settings: Settings) -> None:
