@@ -16,7 +16,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import markdown, mdx, pdf, renderers
+from qa.ingest import html, markdown, mdx, pdf, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -67,11 +67,20 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
 
 
 def parse_html(doc_id: str, raw: bytes) -> Document:
+    """An article (``html.is_article``: its markup names an author or a publication date) as the
+    main text trafilatura extracts, under its title, byline and date; any other page by its
+    structure, rendered to Markdown (``html.render_html``). Trafilatura reads dates from markup
+    only (``extensive_search`` off), so a copyright year in the text is never a date."""
     import trafilatura  # heavy import kept to the one place that needs it
 
-    html = raw.decode("utf-8", errors="replace")
+    page = raw.decode("utf-8", errors="replace")
     try:
-        extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
+        extracted = trafilatura.bare_extraction(
+            page,
+            include_comments=False,
+            with_metadata=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
     except Exception as error:  # a parser failure on odd markup is a bad document, not a crash
         raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
     if extracted is None:
@@ -85,8 +94,13 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
         for key in ("author", "date", "sitename", "hostname", "url", "description")
         if data.get(key)
     }
-    if "author" not in metadata and "date" not in metadata:  # not an article: a page of its own structure
-        rendered, page_title = renderers.render_html(doc_id, raw)
+    tree = html.parse_tree(doc_id, raw)
+    if not html.is_article(tree):  # a page of its own structure: no guessed byline or date
+        metadata.pop("date", None)
+        metadata.pop("author", None)
+        if author := html.explicit_author(tree):
+            metadata["author"] = author
+        rendered, page_title = html.render_html(doc_id, tree)
         if rendered.strip():
             document = parse_text(doc_id, rendered, MARKDOWN)
             title = page_title or document.title
@@ -187,11 +201,12 @@ class MdxParser:
 
 @dataclass(frozen=True)
 class HtmlParser:
-    """.html: an article (a byline or date found) as the main text trafilatura extracts, under its
-    title, byline and date; any other page by its structure, rendered to Markdown (lxml)."""
+    """.html: an article (its markup names an author or a publication date) as the main text
+    trafilatura extracts, under its title, byline and date; any other page by its structure,
+    rendered to Markdown (``qa.ingest.html``)."""
 
     name: str = "html-trafilatura-or-structure"
-    version: int = 2
+    version: int = 3
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_html(doc_id, data)

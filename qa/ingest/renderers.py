@@ -27,7 +27,7 @@ _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 _NO_PROSE = frozenset({"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude"})
 
 
-def _escape_start(text: str) -> str:
+def escape_start(text: str) -> str:
     """A paragraph that would read as a list item or heading, escaped so it stays a paragraph."""
     return _LEADING_MARKER.sub("\\\\", text, count=1)
 
@@ -88,7 +88,7 @@ def _docx_paragraph(paragraph: Any, text: str, style: str) -> tuple[str, str]:
         return "item", f"1. {text}"
     if style.startswith("List") or numbered:
         return "item", f"- {text}"
-    return "paragraph", _escape_start(text)
+    return "paragraph", escape_start(text)
 
 
 def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
@@ -172,14 +172,14 @@ def _rst_blocks(node: Any, depth: int) -> list[str]:
     if isinstance(node, nodes.section):
         return _rst_children(node, depth + 1)
     if isinstance(node, nodes.title) and not isinstance(node.parent, nodes.section | nodes.document):
-        return [_escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
+        return [escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
     if isinstance(node, nodes.title):
         return ["#" * min(depth, 6) + " " + " ".join(_rst_text(node).split())]
     if isinstance(node, nodes.literal_block | nodes.doctest_block):
         classes = [c for c in node.get("classes", []) if c != "code"]
         return [fence(node.astext(), classes[0] if classes else "")]
     if isinstance(node, nodes.paragraph | nodes.line_block | nodes.rubric):
-        return [_escape_start(_rst_text(node))]
+        return [escape_start(_rst_text(node))]
     if isinstance(node, nodes.bullet_list):
         return _rst_list(node, depth, "- ")
     if isinstance(node, nodes.enumerated_list):
@@ -309,105 +309,3 @@ def render_csv(doc_id: str, text: str, delimiter: str | None = None) -> str:
     except csv.Error as error:  # a field over the csv module's size limit
         raise DocumentError(f"{doc_id}: not readable as CSV ({error})") from error
     return pipe_table(rows) + "\n" if rows else ""
-
-
-# HTML
-
-_SKIPPED_TAGS = frozenset({"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "head"})
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "main", "pre", "ul", "ol", "dl", "table", "blockquote", "body"}
-    | {"h1", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "hr", "center", "figure", "address", "html"}
-)
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _html_skipped(element: Any) -> bool:
-    role = str(element.get("role") or "")
-    return element.tag in _SKIPPED_TAGS or role in ("navigation", "banner", "contentinfo", "search")
-
-
-def _html_children(element: Any) -> list[str]:
-    """Blocks of a container: its block children, and the loose text between them as paragraphs."""
-    blocks: list[str] = []
-    run: list[str] = [element.text or ""]
-
-    def flush() -> None:
-        words = _words("".join(run))
-        if words:
-            blocks.append(_escape_start(words))
-        run.clear()
-
-    for child in element:
-        if not isinstance(child.tag, str):  # a comment or processing instruction
-            run.append(child.tail or "")
-            continue
-        if child.tag in _BLOCK_TAGS or _html_skipped(child):
-            flush()
-            blocks.extend([] if _html_skipped(child) else _html_blocks(child))
-        else:
-            run.append(child.text_content())
-        run.append(child.tail or "")
-    flush()
-    return blocks
-
-
-def _html_list(element: Any, marker: str) -> list[str]:
-    items = []
-    for item in element.findall("li"):
-        body = "\n\n".join(_html_children(item))
-        if body:
-            items.append(marker + textwrap.indent(body, " " * len(marker)).lstrip())
-    return ["\n".join(items)] if items else []
-
-
-def _html_definitions(element: Any) -> list[str]:
-    entries: list[str] = []
-    for child in element:
-        if child.tag == "dt":
-            entries.append(_words(child.text_content()))
-        elif child.tag == "dd":
-            body = "\n\n".join(_html_children(child))
-            if not entries or entries[-1].startswith(": ") or "\n: " in entries[-1]:
-                entries.append("")
-            entries[-1] += "\n: " + textwrap.indent(body, "  ").lstrip()
-    return ["\n\n".join(entry.strip("\n") for entry in entries if entry.strip())]
-
-
-def _html_blocks(element: Any) -> list[str]:
-    tag = element.tag
-    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-        words = _words(element.text_content())
-        return [f"{'#' * int(tag[1])} {words}"] if words else []
-    if tag == "pre":
-        return [fence(element.text_content())] if element.text_content().strip() else []
-    if tag in ("ul", "ol"):
-        return _html_list(element, "- " if tag == "ul" else "1. ")
-    if tag == "dl":
-        return _html_definitions(element)
-    if tag == "table":
-        rows = [
-            [cell.text_content() for cell in row if cell.tag in ("td", "th")] for row in element.iter("tr")
-        ]
-        return [pipe_table([row for row in rows if row])] if any(rows) else []
-    if tag == "hr":
-        return []
-    return _html_children(element)
-
-
-def render_html(doc_id: str, raw: bytes) -> tuple[str, str]:
-    """(Markdown text, title) of an HTML page: headings, paragraphs, the text between code blocks,
-    lists, definition lists and tables of its main element (``<main>``, else ``<article>``, else
-    ``<body>``); navigation, headers, footers, asides and scripts left out."""
-    import lxml.html
-
-    try:
-        tree = lxml.html.document_fromstring(raw)
-    except Exception as error:  # lxml raises its own types on empty or binary input
-        raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
-    main = next(iter(tree.xpath("//main") or tree.xpath("//article") or tree.xpath("//body") or [tree]))
-    title = _words(next(iter(tree.xpath("//title/text()")), ""))
-    body = "\n\n".join(block for block in _html_blocks(main) if block.strip())
-    return body + "\n", title

@@ -177,7 +177,7 @@ def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it()
     assert "\n: This initializes cif according to the given parameters." in basics.text  # its <dd>
     assert "If the function being called is variadic" in basics.text  # text between definitions
     example = parse("example.html", (documents / "libffi-simple-example.html").read_bytes(), ".html")
-    assert "Here is a trivial example that calls puts a few times." in example.text
+    assert "Here is a trivial example that calls `puts` a few times." in example.text  # <code>: a code span
     encoder = real_embedder()
     found = build_passages(example, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
     assert any(p.kind == "code" and "ffi_call(&cif, puts, &rc, values);" in p.text for p in found)
