@@ -236,9 +236,13 @@ class _Renderer:
         if tag in ("ul", "ol", "menu", "dl", "table") and self.is_navigation(element):
             return []
         if tag in ("ul", "ol", "menu"):
-            marker = "1. " if tag == "ol" else "- "
-            bodies = [self.body(item) for item in element if _tag(item) == "li"]
-            items = [marker + textwrap.indent(body, " " * len(marker)).lstrip() for body in bodies if body]
+            bodies = [body for item in element if _tag(item) == "li" and (body := self.body(item))]
+            first = int(element.get("start")) if str(element.get("start") or "").isdigit() else 1
+            markers = [f"{first + n}. " if tag == "ol" else "- " for n in range(len(bodies))]
+            items = [
+                mark + textwrap.indent(body, " " * len(mark)).lstrip()
+                for mark, body in zip(markers, bodies, strict=True)
+            ]
             return ["\n".join(items)] if items else []
         if tag == "dl":
             return self.definitions(element)

@@ -1,0 +1,105 @@
+"""HTML pages read faithfully: documentation by its structure, articles by their markup.
+
+``kiln-manual.html`` is a documentation page written for these tests in the shape Sphinx, texinfo
+and DocBook pages have (see tests/data/ATTRIBUTION.md): a copyright line with years, permalink
+glyphs, a skip link, a local table of contents, a "Next:/Up:" line, a copy button, a definition
+list, a ``<pre>`` of two ``<code>`` lines, ``<br>`` line breaks, a layout table holding a data table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.core.types import Passage
+from qa.ingest import html
+from qa.ingest.formats import parse
+from qa.ingest.markdown import view
+from qa.ingest.passages import build_passages
+from tests.conftest import real_embedder
+
+MANUAL = Path(__file__).resolve().parents[1] / "data" / "documents" / "kiln-manual.html"
+
+
+@pytest.fixture(scope="module")
+def passages() -> list[Passage]:
+    document = parse("kiln-manual.html", MANUAL.read_bytes(), ".html")
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
+    assert all(document.text[p.start : p.end] == p.text for p in found)
+    return found
+
+
+def _holding(passages: list[Passage], words: str) -> Passage:
+    return next(p for p in passages if words in p.text)
+
+
+def test_a_documentation_page_with_a_copyright_year_keeps_its_structure_and_no_guessed_date() -> None:
+    document = parse("kiln-manual.html", MANUAL.read_bytes(), ".html")
+    assert "date" not in document.metadata and "author" not in document.metadata
+    assert document.title == "Kiln 2.4 manual"
+    assert document.text.startswith("# The Kiln build scheduler\n\nCopyright 2009-2023")  # no date line
+    assert "\n### Pool options\n" in document.text
+    assert "\n`kiln_step **steps`\n: A `NULL`-terminated array" in document.text  # a <dt> and its <dd>
+
+
+def test_headings_give_passages_their_path_and_furniture_is_left_out(passages: list[Passage]) -> None:
+    pools = _holding(passages, "memory-hungry linker steps")
+    assert "Configuration > Pool options" in pools.context
+    text = "\n".join(p.context + "\n" + p.text for p in passages)
+    for furniture in ("¶", "Skip to content", "copy", "Next:", "Home"):
+        assert furniture not in text
+    assert "Pool options\n" not in _holding(passages, "Copyright").text  # the local table of contents
+    assert "scheduling in practice" in text  # a sentence with a link is prose, not navigation
+
+
+def test_lines_code_and_blocks_are_never_glued(passages: list[Passage]) -> None:
+    text = "\n".join(p.text for p in passages)
+    assert "Maintainers:\nAda Quill\nBen Ortolan" in text  # <br>
+    assert "kiln build --jobs 8\nkiln clean --all" in text  # two <code> in one <pre>
+    assert "Why pools?\n\nA pool keeps" in text  # <summary> and the <details> body
+    assert "Alpha pools run compiler steps first.\n\nBeta pools" in text  # two <p> in a cell
+
+
+def test_a_layout_table_is_read_as_its_cells_and_a_nested_table_stays_whole(passages: list[Passage]) -> None:
+    prose = _holding(passages, "Alpha pools run compiler steps first.")
+    assert prose.kind != "table" and "|" not in prose.text
+    slots = _holding(passages, "| alpha | 12 |")
+    assert slots.kind == "table" and slots.text.startswith("| Pool | Slots |") and "Alpha" not in slots.text
+
+
+def test_literal_characters_survive_into_what_the_model_reads(passages: list[Passage]) -> None:
+    read = "\n".join(view(p.text, 0, len(p.text)) for p in passages)
+    assert "kiln_step **steps" in read and "kiln.retry(step[, attempts])" in read  # <code> as written
+    assert "<integer" in read  # a type in angle brackets, not taken for a tag
+    assert "pool_size" in read
+
+
+ARTICLE = """<!doctype html><html><head><title>Ferry service resumes</title>
+<meta property="og:type" content="article"><meta property="article:published_time" content="2024-03-09">
+</head><body><article><h1>Ferry service resumes</h1><p class="byline">By <a rel="author" href="/staff/ng">Lin Ng</a></p>
+<p>The island ferry resumed its daily crossings on Saturday after a two-week strike by deck crews.</p>
+<p>The operator said the first boat left at six with forty passengers and a dozen cars aboard.</p>
+<p>Copyright 2001-2024 The Island Courier.</p></article></body></html>"""
+
+
+def test_an_article_is_still_read_as_one_with_its_date() -> None:
+    document = parse("ferry.html", ARTICLE.encode(), ".html")
+    assert document.metadata.get("date") == "2024-03-09"
+    assert "structure" not in document.metadata  # the article path (trafilatura), not the renderer
+    assert "daily crossings on Saturday" in document.text
+
+
+@pytest.mark.parametrize(
+    ("head", "article"),
+    [
+        ('<meta property="og:type" content="article">', True),
+        ('<meta name="author" content="Lin Ng"><meta name="date" content="2024-03-09">', True),
+        ('<meta name="date" content="2024-03-09">', False),  # a date alone, outside an <article>
+        ('<meta name="description" content="A manual">', False),
+    ],
+)
+def test_an_article_is_told_by_its_markup(head: str, article: bool) -> None:
+    page = f"<html><head>{head}</head><body><p>Copyright 1999-2023 the authors.</p></body></html>"
+    assert html.is_article(html.parse_tree("page.html", page.encode())) is article
