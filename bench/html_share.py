@@ -5,7 +5,8 @@ usage: PYTHONPATH=. python bench/html_share.py
 Over the first 80 HTML pages under /usr/share/doc (Debian's own manuals: DocBook, texinfo and
 Sphinx output), the visible text is the page's text with scripts, styles, head, nav, header and
 footer removed; the share is the fraction of its words (counted with multiplicity) found in the
-parsed text. Compares trafilatura's plain extraction (the parser before) with qa's HtmlParser.
+parsed text. Compares trafilatura's plain extraction (the parser before) with qa's HtmlParser;
+figures in docs/benchmarks.md.
 """
 
 import glob

@@ -78,7 +78,8 @@ def test_literal_characters_survive_into_what_the_model_reads(passages: list[Pas
 
 ARTICLE = """<!doctype html><html><head><title>Ferry service resumes</title>
 <meta property="og:type" content="article"><meta property="article:published_time" content="2024-03-09">
-</head><body><article><h1>Ferry service resumes</h1><p class="byline">By <a rel="author" href="/staff/ng">Lin Ng</a></p>
+</head><body><article><h1>Ferry service resumes</h1>
+<p class="byline">By <a rel="author" href="/staff/ng">Lin Ng</a></p>
 <p>The island ferry resumed its daily crossings on Saturday after a two-week strike by deck crews.</p>
 <p>The operator said the first boat left at six with forty passengers and a dozen cars aboard.</p>
 <p>Copyright 2001-2024 The Island Courier.</p></article></body></html>"""
