@@ -45,6 +45,7 @@ _OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme
 _WORD = re.compile(r"\w")
 _ESCAPED = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[*`\[\]]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
 _TAG_LIKE = re.compile(r"<([A-Za-z/!?][^<>]*)>|<(?=[A-Za-z/!?])")  # "<string>" would read as a tag
+_CAPTION_WORDS = 5
 _LINE_END = re.compile(r"\r\n?|\n")
 _RULE_LINE = re.compile(r"^(?:=+|-+)$")  # a line a setext heading would read as its underline
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
@@ -110,6 +111,7 @@ def _pre_text(element: Any, out: list[str]) -> None:
 
 class _Renderer:
     def __init__(self, root: Any) -> None:
+        self.dropped = 0  # navigation blocks left out so far
         self.holds_blocks: set[Any] = set()  # elements with a block among their descendants
         for element in root.iter():
             if _tag(element) in BLOCK_TAGS and element is not root:
@@ -185,7 +187,10 @@ class _Renderer:
 
     def children(self, element: Any) -> list[str]:
         """Blocks of a container: its block children, and the loose inline content between them
-        as paragraphs (one that is only links within the site left out)."""
+        as paragraphs (one that is only links within the site left out). A container that held
+        navigation and keeps only a short line besides (a table of contents and its caption) is
+        left out whole."""
+        dropped = self.dropped
         blocks: list[str] = []
         pieces: list[str] = [escape(element.text or "")]
         outside: list[str] = [element.text or ""]
@@ -193,7 +198,9 @@ class _Renderer:
 
         def flush() -> None:
             text = self.paragraph(pieces)
-            if text and not self.navigation(outside, links):
+            if self.navigation(outside, links):  # links alone, with words or only images
+                self.dropped += 1
+            elif text:
                 blocks.append(text)
             pieces.clear()
             outside.clear()
@@ -218,6 +225,8 @@ class _Renderer:
             pieces.append(escape(child.tail or ""))
             outside.append(child.tail or "")
         flush()
+        if self.dropped > dropped and len(blocks) == 1 and _caption(blocks[0]):
+            return []
         return blocks
 
     def body(self, element: Any) -> str:
@@ -234,6 +243,7 @@ class _Renderer:
             code = "".join(out)
             return [fence(code.strip("\n"))] if code.strip() else []
         if tag in ("ul", "ol", "menu", "dl", "table") and self.is_navigation(element):
+            self.dropped += 1
             return []
         if tag in ("ul", "ol", "menu"):
             bodies = [body for item in element if _tag(item) == "li" and (body := self.body(item))]
@@ -286,6 +296,11 @@ def _lays_out(cell: Any) -> bool:
     if any(_tag(inner) in _LAYOUT_CONTENT for inner in cell.iterdescendants()):
         return True
     return sum(_tag(child) in BLOCK_TAGS for child in cell) > 1
+
+
+def _caption(block: str) -> bool:
+    """Whether a block is a short line that only names what follows (no heading, no sentence)."""
+    return "\n" not in block and not block.startswith("#") and len(block.split()) <= _CAPTION_WORDS
 
 
 def _rows(table: Any) -> list[list[Any]]:
