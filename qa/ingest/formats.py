@@ -67,16 +67,26 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
 
 
 def parse_html(doc_id: str, raw: bytes) -> Document:
-    """An article (``html.is_article``: its markup names an author or a publication date) as the
-    main text trafilatura extracts, under its title, byline and date; any other page by its
-    structure, rendered to Markdown (``html.render_html``). Trafilatura reads dates from markup
-    only (``extensive_search`` off), so a copyright year in the text is never a date."""
+    """A page by its structure, rendered to Markdown (``html.render_html``), unless its markup
+    marks it as an article (``html.is_article``): then the main text trafilatura extracts, under
+    its title, byline and date. Trafilatura reads dates from markup only (``extensive_search``
+    off), so a copyright year in the text is never a date."""
+    tree = html.parse_tree(doc_id, raw)
+    if not html.is_article(tree):  # a page of its own structure: no guessed byline or date
+        rendered, page_title = html.render_html(doc_id, tree)
+        if rendered.strip():
+            document = parse_text(doc_id, rendered, MARKDOWN)
+            title = page_title or document.title
+            return replace(document, title=title, metadata={**document.metadata, **html.metadata(tree)})
+    return _article(doc_id, raw)
+
+
+def _article(doc_id: str, raw: bytes) -> Document:
     import trafilatura  # heavy import kept to the one place that needs it
 
-    page = raw.decode("utf-8", errors="replace")
     try:
         extracted = trafilatura.bare_extraction(
-            page,
+            raw.decode("utf-8", errors="replace"),
             include_comments=False,
             with_metadata=True,
             date_extraction_params={"extensive_search": False, "original_date": True},
@@ -94,17 +104,6 @@ def parse_html(doc_id: str, raw: bytes) -> Document:
         for key in ("author", "date", "sitename", "hostname", "url", "description")
         if data.get(key)
     }
-    tree = html.parse_tree(doc_id, raw)
-    if not html.is_article(tree):  # a page of its own structure: no guessed byline or date
-        metadata.pop("date", None)
-        metadata.pop("author", None)
-        if author := html.explicit_author(tree):
-            metadata["author"] = author
-        rendered, page_title = html.render_html(doc_id, tree)
-        if rendered.strip():
-            document = parse_text(doc_id, rendered, MARKDOWN)
-            title = page_title or document.title
-            return replace(document, title=title, metadata={**document.metadata, **metadata})
     title = str(data.get("title") or title_from_text(text) or doc_id)
     # the page's own header, rendered as text, so a byline/date passage can cite it
     byline = f"By {metadata['author']}" if "author" in metadata else ""

@@ -46,6 +46,8 @@ _WORD = re.compile(r"\w")
 _ESCAPED = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[*`\[\]]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
 _TAG_LIKE = re.compile(r"<([A-Za-z/!?][^<>]*)>|<(?=[A-Za-z/!?])")  # "<string>" would read as a tag
 _CAPTION_WORDS = 5
+_ANY_TAG = re.compile(rb"<[A-Za-z!/]")
+_XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
 _LINE_END = re.compile(r"\r\n?|\n")
 _RULE_LINE = re.compile(r"^(?:=+|-+)$")  # a line a setext heading would read as its underline
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
@@ -315,10 +317,18 @@ def _rows(table: Any) -> list[list[Any]]:
 
 
 def parse_tree(doc_id: str, raw: bytes) -> Any:
+    """The page's element tree; a ``DocumentError`` for bytes that are no HTML (binary, or text
+    without a single tag)."""
     import lxml.html
 
+    if b"\x00" in raw or not _ANY_TAG.search(raw):
+        raise DocumentError(f"{doc_id}: no main text found in the HTML (not HTML: binary, or no tag)")
+    try:  # UTF-8 when it decodes as such, whatever the page declares; else the declared charset
+        page: str | bytes = _XML_DECLARATION.sub("", raw.decode("utf-8"), count=1)
+    except UnicodeDecodeError:
+        page = raw
     try:
-        return lxml.html.document_fromstring(raw)
+        return lxml.html.document_fromstring(page)
     except Exception as error:  # lxml raises its own types on empty or binary input
         raise DocumentError(f"{doc_id}: the HTML could not be parsed ({type(error).__name__})") from error
 
@@ -346,8 +356,16 @@ def is_article(tree: Any) -> bool:
     return dated and (authored or bool(tree.xpath("//article")))
 
 
-def explicit_author(tree: Any) -> str:
-    return _meta(tree).get("author", "")
+def metadata(tree: Any) -> dict[str, str]:
+    """What a page's markup says of it: its author, description, site name and address."""
+    meta = _meta(tree)
+    found = {
+        "author": meta.get("author", ""),
+        "description": meta.get("description") or meta.get("og:description", ""),
+        "sitename": meta.get("og:site_name", ""),
+        "url": meta.get("og:url") or next(iter(tree.xpath("//link[@rel='canonical']/@href")), ""),
+    }
+    return {key: str(value).strip() for key, value in found.items() if str(value).strip()}
 
 
 def render_html(doc_id: str, raw: bytes | Any) -> tuple[str, str]:

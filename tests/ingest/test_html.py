@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.core.errors import DocumentError
 from qa.core.types import Passage
 from qa.ingest import html
 from qa.ingest.formats import parse
@@ -104,3 +105,13 @@ def test_an_article_is_still_read_as_one_with_its_date() -> None:
 def test_an_article_is_told_by_its_markup(head: str, article: bool) -> None:
     page = f"<html><head>{head}</head><body><p>Copyright 1999-2023 the authors.</p></body></html>"
     assert html.is_article(html.parse_tree("page.html", page.encode())) is article
+
+
+def test_a_page_is_read_as_utf8_without_a_declared_charset_and_bytes_that_are_no_html_are_refused() -> None:
+    page = "<html><body><p>Café au lait — naïve</p></body></html>".encode()  # no <meta charset>
+    assert parse("cafe.html", page, ".html").text == "Café au lait — naïve\n"
+    latin = '<html><head><meta charset="iso-8859-1"></head><body><p>Café</p></body></html>'
+    assert parse("latin.html", latin.encode("latin-1"), ".html").text == "Café\n"
+    for raw in (b"\x1f\x8b\x08\x00\x00\x00<p>x</p>", b"just words, no markup"):
+        with pytest.raises(DocumentError):
+            parse("not.html", raw, ".html")
