@@ -243,7 +243,7 @@ class _Renderer:
             out: list[str] = []
             _pre_text(element, out)
             code = "".join(out)
-            return [fence(code.strip("\n"))] if code.strip() else []
+            return [fence(code.strip("\n"))] if code.strip() and not _line_numbers(code) else []
         if tag in ("ul", "ol", "menu", "dl", "table") and self.is_navigation(element):
             self.dropped += 1
             return []
@@ -298,6 +298,15 @@ def _lays_out(cell: Any) -> bool:
     if any(_tag(inner) in _LAYOUT_CONTENT for inner in cell.iterdescendants()):
         return True
     return sum(_tag(child) in BLOCK_TAGS for child in cell) > 1
+
+
+def _line_numbers(code: str) -> bool:
+    """Whether a ``<pre>`` holds only a code block's line numbers (1, 2, 3, … in a cell beside it)."""
+    words = code.split()
+    if len(words) < 2 or not words[0].isdigit():
+        return False
+    first = int(words[0])
+    return all(word == str(first + n) for n, word in enumerate(words))
 
 
 def _caption(block: str) -> bool:
