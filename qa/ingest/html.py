@@ -8,9 +8,11 @@ written. Other text is escaped where it would read as Markdown (``*``, ``_`` at 
 brackets, backticks, a tag-like ``<``), and a ``<br>`` is a line break. Left out: navigation,
 headers, footers, asides, forms and their controls, scripts, hidden elements, permalink anchors
 (an in-page link whose text has no word, such as a heading's "¶" or "#"), and blocks that are only
-links within the site (a skip link, a table of contents, a "Next: …, Up: …" line). A table whose
-cells hold blocks (paragraphs, lists, other tables) lays the page out: its cells are read as
-containers, in order, and a nested table's rows never join the outer one.
+links within the site (a skip link, a table of contents, a "Next: …, Up: …" line), with the
+container that held them when only a short caption is left in it, and a ``<pre>`` of line numbers.
+A table of one row, or whose cells hold blocks (two paragraphs, lists, code, other tables), lays
+the page out: its cells are read as containers, in order, and a nested table's rows never join the
+outer one. Bytes that decode as UTF-8 are read as UTF-8, whatever the page declares.
 
 ``is_article`` tells a news or blog article by its explicit markup (``og:type`` article, a
 publication date in the page's metadata, ``itemprop``, or a ``<time>`` in an ``<article>``,
