@@ -36,9 +36,11 @@ BLOCK_TAGS = HEADINGS | frozenset(
     | {"tr", "td", "th", "thead", "tbody", "tfoot", "caption", "fieldset", "legend", "menu", "dialog"}
 )
 SKIPPED_TAGS = frozenset(
-    {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "head", "template"}
+    {"script", "style", "nav", "footer", "form", "noscript", "head", "template"}
     | {"button", "input", "select", "textarea", "option", "iframe", "object", "canvas", "svg", "dialog"}
 )
+_SECTION_PARTS = frozenset({"header", "aside"})  # left out unless within one of these:
+_SECTIONING = frozenset({"article", "main", "section"})
 SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary", "button"})
 CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 # a table is data when no cell holds one of these, nor two paragraphs; otherwise it lays the page out
@@ -92,6 +94,8 @@ def _skipped(element: Any) -> bool:
     tag = _tag(element)
     if tag in SKIPPED_TAGS or str(element.get("role") or "") in SKIPPED_ROLES:
         return True
+    if tag in _SECTION_PARTS:  # the page's own header or aside, not one of an article or section
+        return not any(_tag(up) in _SECTIONING or up.get("role") == "main" for up in element.iterancestors())
     if element.get("hidden") is not None or str(element.get("aria-hidden") or "") == "true":
         return True
     # a permalink: an in-page link whose text has no word ("¶", "#", "§", an icon)
@@ -213,7 +217,12 @@ class _Renderer:
         for child in element:
             tag = _tag(child)
             if tag and _skipped(child):
-                if tag in BLOCK_TAGS or tag in SKIPPED_TAGS - {"button", "input", "select", "textarea"}:
+                if tag in BLOCK_TAGS | _SECTION_PARTS or tag in SKIPPED_TAGS - {
+                    "button",
+                    "input",
+                    "select",
+                    "textarea",
+                }:
                     flush()
             elif tag and self.is_block(child):
                 flush()

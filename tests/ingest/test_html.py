@@ -115,3 +115,11 @@ def test_a_page_is_read_as_utf8_without_a_declared_charset_and_bytes_that_are_no
     for raw in (b"\x1f\x8b\x08\x00\x00\x00<p>x</p>", b"just words, no markup"):
         with pytest.raises(DocumentError):
             parse("not.html", raw, ".html")
+
+
+def test_a_header_or_aside_within_the_main_content_is_content_and_the_page_s_own_are_not() -> None:
+    page = b"""<html><body><header><a href="/">Site</a> Banner words</header><main><article>
+    <header><h1>Install guide</h1></header><p>Run the installer.</p><aside><p>It needs root.</p></aside>
+    </article></main><aside>Sidebar words</aside></body></html>"""
+    text, _ = html.render_html("guide.html", page)
+    assert text == "# Install guide\n\nRun the installer.\n\nIt needs root.\n"
