@@ -48,7 +48,8 @@ _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "block
 _OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme: https:, mailto:
 _WORD = re.compile(r"\w")
 _ESCAPED = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[*`\[\]]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
-_TAG_LIKE = re.compile(r"<([A-Za-z/!?][^<>]*)>|<(?=[A-Za-z/!?])")  # "<string>" would read as a tag
+_TAG_LIKE = re.compile(r"(<[A-Za-z/!?][^<>]*>)")  # "<string>" would read as a tag
+_OPENING = re.compile(r"<(?=[A-Za-z/!?])")  # a "<" that could open one
 _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
@@ -63,13 +64,15 @@ def _words(text: str) -> str:
 
 def escape(text: str) -> str:
     """Text with the characters Markdown would read as markup backslash-escaped, on one line (a
-    line break in the source is a space; only a ``<br>`` breaks a line)."""
-    escaped = _ESCAPED.sub(lambda match: "\\" + match.group(0), _LINE_END.sub(" ", text))
-    return _TAG_LIKE.sub(_escape_tag, escaped)
-
-
-def _escape_tag(match: re.Match[str]) -> str:
-    return "\\<" if match.group(1) is None else f"\\<{match.group(1)}\\>"
+    line break in the source is a space; only a ``<br>`` breaks a line). A run that would read as
+    a tag ("<string>", "<Enter>") becomes a code span, which the Markdown reader keeps as written."""
+    parts = []
+    for position, part in enumerate(_TAG_LIKE.split(_LINE_END.sub(" ", text))):
+        if position % 2:
+            parts.append(code_span(part))
+        else:
+            parts.append(_OPENING.sub("\\\\<", _ESCAPED.sub(lambda match: "\\" + match.group(0), part)))
+    return "".join(parts)
 
 
 def code_span(text: str) -> str:

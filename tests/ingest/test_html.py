@@ -73,7 +73,7 @@ def test_a_layout_table_is_read_as_its_cells_and_a_nested_table_stays_whole(pass
 def test_literal_characters_survive_into_what_the_model_reads(passages: list[Passage]) -> None:
     read = "\n".join(view(p.text, 0, len(p.text)) for p in passages)
     assert "kiln_step **steps" in read and "kiln.retry(step[, attempts])" in read  # <code> as written
-    assert "<integer" in read  # a type in angle brackets, not taken for a tag
+    assert "pool_size   <integer>" in read  # a type in angle brackets, not taken for a tag
     assert "pool_size" in read
 
 
