@@ -5,7 +5,8 @@
 lists (``term`` / ``: description``), data tables as pipe tables, ``<pre>`` as fenced blocks, and
 ``<code>``/``<tt>``/``<kbd>``/``<samp>`` as code spans, whose characters the Markdown reader keeps as
 written. Other text is escaped where it would read as Markdown (``*``, ``_`` at a word's edge,
-brackets, backticks, a tag-like ``<``), and a ``<br>`` is a line break. Left out: navigation,
+brackets, backticks; a run that reads as a tag, "<string>", becomes a code span), and a
+``<br>`` is a line break. Left out: navigation,
 headers, footers, asides, forms and their controls, scripts, hidden elements, permalink anchors
 (an in-page link whose text has no word, such as a heading's "¶" or "#"), and blocks that are only
 links within the site (a skip link, a table of contents, a "Next: …, Up: …" line), with the
@@ -54,7 +55,7 @@ _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
 _LINE_END = re.compile(r"\r\n?|\n")
-_RULE_LINE = re.compile(r"^(?:=+|-+)$")  # a line a setext heading would read as its underline
+_RULE_LINE = re.compile(r"^(?:=+|-+$|~{3,})")  # a setext heading's underline, a fence of tildes
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
 
 
