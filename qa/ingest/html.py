@@ -55,7 +55,7 @@ _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
 _LINE_END = re.compile(r"\r\n?|\n")
-_RULE_LINE = re.compile(r"^(?:=+|-+$|~{3,})")  # a setext heading's underline, a fence of tildes
+_RULE_LINE = re.compile(r"^(?:=+$|-+$|~{3,})")  # a setext heading's underline, a fence of tildes
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
 
 
