@@ -98,10 +98,10 @@ def _skipped(element: Any) -> bool:
     tag = _tag(element)
     if tag in SKIPPED_TAGS or str(element.get("role") or "") in SKIPPED_ROLES:
         return True
-    if tag in _SECTION_PARTS:  # the page's own header or aside, not one of an article or section
-        return not any(_tag(up) in _SECTIONING or up.get("role") == "main" for up in element.iterancestors())
     if element.get("hidden") is not None or str(element.get("aria-hidden") or "") == "true":
         return True
+    if tag in _SECTION_PARTS:  # the page's own header or aside, not one of an article or section
+        return not any(_tag(up) in _SECTIONING or up.get("role") == "main" for up in element.iterancestors())
     # a permalink: an in-page link whose text has no word ("¶", "#", "§", an icon)
     href = str(element.get("href") or "")
     return tag == "a" and href.startswith("#") and not _WORD.search(element.text_content())
@@ -115,10 +115,16 @@ def _pre_text(element: Any, out: list[str]) -> None:
         if tag == "br":
             out.append("\n")
         elif tag and not _skipped(child):
-            if (tag in BLOCK_TAGS or tag in CODE_TAGS) and out and not "".join(out).endswith("\n"):
+            if (tag in BLOCK_TAGS or tag in CODE_TAGS) and not _ends_line(out):
                 out.append("\n")  # two <code> or <div> lines of one <pre> are two lines
             _pre_text(child, out)
         out.append(child.tail or "")
+
+
+def _ends_line(out: list[str]) -> bool:
+    """Whether the text so far ends a line (or is empty)."""
+    last = next((piece for piece in reversed(out) if piece), "")
+    return not last or last.endswith("\n")
 
 
 class _Renderer:
