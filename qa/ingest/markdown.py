@@ -228,6 +228,16 @@ def reading(text: str, found: list[Part]) -> str:
     return "".join(chars)
 
 
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)")
+
+
+def heads_a_table(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` is a table's header row: the next line is its
+    delimiter row ("|---|:---:|")."""
+    following = _LINE_BREAK.match(text, end)
+    return following is not None and _DELIMITER_ROW.match(text, following.end()) is not None
+
+
 def plain(text: str) -> str:
     """Markup-free words of a short Markdown string (a heading, a title), on one line."""
     return " ".join(view(text, 0, len(text)).split())
