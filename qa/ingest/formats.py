@@ -230,7 +230,7 @@ class RstParser:
     """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
 
     name: str = "rst-docutils"
-    version: int = 2  # 2: admonition and topic titles rendered as text, not headings
+    version: int = 3  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))

@@ -158,6 +158,66 @@ def test_rst_admonition_and_topic_titles_are_text_not_headings() -> None:
     )
 
 
+SPHINX_PAGE = b"""Configuration
+=============
+
+.. confval:: html_theme
+   :type: :code-py:`str`
+   :default: :code-py:`'alabaster'`
+   :no-index:
+
+   The theme for HTML output.
+   :class:`Theme` objects are themed too.
+
+Both the ``:doc:`` and the ``:ref:`` roles link.
+
+.. code-block:: nginx
+   :caption: /etc/nginx.conf
+   :emphasize-lines: 2
+
+   server {
+       listen 80;
+   }
+
+.. versionadded:: 1.8
+
+.. autofunction:: werkzeug.utils.secure_filename
+
+=======  ==========
+Windows  C:/hosts
+Linux    /etc/hosts
+=======  ==========
+
+.. list-table::
+   :header-rows: 1
+
+   * - Method
+     - Note
+   * - :meth:`add_node`
+     - First paragraph.
+
+       Second paragraph.
+"""
+
+
+def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_rows() -> None:
+    """Sphinx directives docutils does not know: options that say something are read ("type:
+    str"), display options not; a body line opening with a role is prose, not an option; a
+    code block with Sphinx-only options stays code; a directive without a body still names
+    its subject. A literal that looks like a role stays a literal; a table without a header row
+    gets none (its first row stays a row); a cell's role shows its text, not docutils' error,
+    and a cell's paragraphs are joined by a space."""
+    text = parse("conf.rst", SPHINX_PAGE, ".rst").text
+    assert "html_theme\n: type: str; default: 'alabaster'" in text and "no-index" not in text
+    assert "Theme objects are themed too." in text
+    assert "Both the `:doc:` and the `:ref:` roles link." in text
+    assert "caption: /etc/nginx.conf\n\n```nginx\nserver {\n    listen 80;\n}\n```" in text
+    assert "\nversionadded 1.8\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
+    assert "|  |  |\n| --- | --- |\n| Windows | C:/hosts |" in text
+    assert "| add_node | First paragraph. Second paragraph. |" in text
+    assert "role" not in text.split("roles link.")[1] and "Unknown" not in text
+
+
 def test_mdx_module_lines_and_jsx_comments_are_left_out_with_the_lines_kept() -> None:
     """An .mdx file (Docusaurus style; written here) reads as Markdown: import/export statements
     (one spanning lines) and JSX comments are blanked outside code fences, inside one they stay;
