@@ -1,7 +1,8 @@
-"""Word, reStructuredText, Jupyter and CSV files rendered to Markdown, the text their citations index.
+"""Word, reStructuredText and CSV files rendered to Markdown, the text their citations index
+(Jupyter notebooks: ``qa.ingest.notebooks``).
 
-Each is read by the library made for it (python-docx, docutils, json for the nbformat JSON,
-Python's csv module for comma- or tab-separated values) and
+Each is read by the library made for it (python-docx, docutils, Python's csv module for comma-
+or tab-separated values) and
 written out as Markdown: headings as ``#`` lines, lists as ``-``/``1.`` items, tables as pipe
 tables, code as fenced blocks, definition lists as ``term`` / ``: description``. The result is
 then read like any Markdown file (``qa.ingest.markdown``), so the structure rules are one set.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -262,31 +262,6 @@ def render_rst(doc_id: str, text: str) -> tuple[str, str]:
     title = " ".join(_rst_text(tree[0]).split()) if len(tree) and tree[0].tagname == "title" else ""
     body = "\n\n".join(block for block in _rst_children(tree, 1) if block.strip())
     return body + "\n", title
-
-
-# Jupyter
-
-
-def render_notebook(doc_id: str, data: bytes) -> str:
-    """Markdown text of a notebook: Markdown cells as written, code cells fenced; outputs left out."""
-    try:
-        notebook = json.loads(data.decode("utf-8"))
-        cells = notebook["cells"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise DocumentError(f"{doc_id}: not a Jupyter notebook ({type(error).__name__})") from error
-    metadata = notebook.get("metadata") or {}
-    language = str((metadata.get("language_info") or {}).get("name") or "")
-    blocks: list[str] = []
-    for cell in cells:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        if not source.strip():
-            continue
-        if cell.get("cell_type") == "markdown":
-            blocks.append(source.strip("\n"))
-        elif cell.get("cell_type") == "code":
-            blocks.append(fence(source, language))
-    return "\n\n".join(blocks) + "\n"
 
 
 # CSV

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,11 +63,39 @@ def test_notebook_markdown_and_code_cells() -> None:
     document = load_file(DOCUMENTS / "measurements.ipynb", "measurements.ipynb")
     assert document.title == "Loading the measurements"
     assert "```python\nimport pandas as pd" in document.text
-    assert "1440 rows" not in document.text and "raw cell" not in document.text
+    assert 'print(len(frame), "rows")\n```\n\n```\n1440 rows\n```' in document.text  # its output
+    assert "raw cell" not in document.text
     found = passages("measurements.ipynb")
     code = next(p for p in found if p.kind == "code")
     assert "`pandas` reads them" in code.text  # the cell that introduced it, in the same passage
     assert " pandas  reads them" in code.view and "read_csv(" in code.view  # prose without markup
+
+
+def test_notebook_outputs_are_read_as_text_reprs_images_and_html_not() -> None:
+    """A code cell's printed and returned text follows it (its first lines), an error as its
+    last line without terminal colours; a repr ("<Figure ...>"), an image and HTML are no text."""
+    cell = {
+        "cell_type": "code",
+        "source": ["planets.shape\n", "bad()"],
+        "outputs": [
+            {"output_type": "execute_result", "data": {"text/plain": ["(1035, 6)"]}},
+            {"output_type": "display_data", "data": {"text/plain": "<Figure size 640x480 with 1 Axes>"}},
+            {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/html": "<b>x</b>"}},
+            {"output_type": "stream", "name": "stdout", "text": "".join(f"row {n}\n" for n in range(40))},
+            {
+                "output_type": "error",
+                "ename": "NameError",
+                "evalue": "\x1b[31mname 'bad' is not defined\x1b[0m",
+            },
+        ],
+    }
+    notebook = {"cells": [cell], "metadata": {"language_info": {"name": "python"}}}
+    text = parse("planets.ipynb", json.dumps(notebook).encode(), ".ipynb").text
+    assert text.startswith("```python\nplanets.shape\nbad()\n```\n\n```\n(1035, 6)\nrow 0\n")
+    assert "Figure" not in text and "iVBOR" not in text and "<b>" not in text and "row 39" not in text
+    cell["outputs"] = cell["outputs"][-1:]
+    text = parse("error.ipynb", json.dumps(notebook).encode(), ".ipynb").text
+    assert "```\nNameError: name 'bad' is not defined\n```" in text
 
 
 def test_csv_rows_are_a_table_whose_every_passage_carries_the_header() -> None:
