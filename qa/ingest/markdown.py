@@ -58,6 +58,7 @@ _OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_MATH = re.compile(r"\$\$[^$]+\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])")  # display or inline TeX
 _HTML_CODE = re.compile(r"<(?:code|kbd|samp|tt)\b[^<>]*>([^<]*)</(?:code|kbd|samp|tt)\s*>", re.IGNORECASE)
 _LINE = re.compile(r"[^\r\n]+")
 _MARKUP = re.compile(
@@ -157,6 +158,10 @@ def view(text: str, start: int, end: int) -> str:
     entities = [match for match in _ENTITY.finditer(span) if not within(code, match.start())]
     elements = [match.span(1) for match in _HTML_CODE.finditer(span) if not within(code, match.start())]
     code = sorted(code + elements)  # an HTML code element's text is kept as written too
+    maths = [
+        m.span() for m in _MATH.finditer(span) if not (within(code, m.start()) or within(code, m.end() - 1))
+    ]
+    code = sorted(code + maths)  # and TeX math ("$\\sum_{n=1}^N |x_n|$"), whose "_" and "|" are no markup
     for low, high in comments:
         blank(chars, low, high)
     for low, high in not_text(span, code):
