@@ -26,6 +26,7 @@ _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
 _NO_PROSE = frozenset({"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude"})
 _CODE_DIRECTIVES = frozenset({"code", "code-block", "sourcecode"})  # code whatever their options
+_TRANSPARENT = frozenset({"only", "ifconfig"})  # a condition on the build: the body is the page's own
 # options that say how to show a directive, not what it says ("caption" is read, as text)
 _DISPLAY_OPTIONS = frozenset(
     {"class", "name", "linenos", "lineno-start", "emphasize-lines", "dedent", "force", "encoding"}
@@ -170,6 +171,8 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
     if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
         return blocks + ([fence(text, argument)] if text.strip() else [])
     blocks += _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    if head.group(1) in _TRANSPARENT:
+        return blocks
     term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
     if not blocks:  # a name alone ("autofunction pkg.f", "versionadded 1.8") is still said
         return [_escape_start(term)]

@@ -212,6 +212,10 @@ Both the ``:doc:`` and the ``:ref:`` roles link.
 
 .. autofunction:: werkzeug.utils.secure_filename
 
+.. only:: html
+
+   Read online, the page has search.
+
 =======  ==========
 Windows  C:/hosts
 Linux    /etc/hosts
@@ -242,6 +246,9 @@ def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_ro
     assert "Both the `:doc:` and the `:ref:` roles link." in text
     assert "caption: /etc/nginx.conf\n\n```nginx\nserver {\n    listen 80;\n}\n```" in text
     assert "\nversionadded 1.8\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
+    assert (
+        "\n\nRead online, the page has search.\n" in text and "html\n:" not in text
+    )  # ".. only::" is no term
     assert "|  |  |\n| --- | --- |\n| Windows | C:/hosts |" in text
     assert "| add_node | First paragraph. Second paragraph. |" in text
     assert "role" not in text.split("roles link.")[1] and "Unknown" not in text
