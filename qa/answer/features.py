@@ -31,6 +31,7 @@ import numpy.typing as npt
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
 from qa.ingest.chunking import sentences
+from qa.ingest.markdown import heads_a_table
 from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
@@ -99,15 +100,16 @@ def new_readings() -> Readings:
 
 
 def read_passage(item: Evidence) -> Reading:
-    """A passage's sentences, but those that are markup alone (a fence line, a directive's
-    option): where the model reads nothing of a sentence (``Passage.view`` blanks markup), it
-    is no answer."""
+    """A passage's sentences (a table's rows), but those that are markup alone (a fence line, a
+    directive's option: where the model reads nothing of a sentence, ``Passage.view`` having
+    blanked it, it is no answer) and a table's header row (its column names answer nothing)."""
     text, passage = item.document.text, item.passage
     seen = passage.view
     spans = tuple(
         (start, end)
         for start, end in sentences(text, passage.start, passage.end)
-        if not seen or any(char.isalnum() for char in seen[start - passage.start : end - passage.start])
+        if (not seen or any(char.isalnum() for char in seen[start - passage.start : end - passage.start]))
+        and not (passage.kind == "table" and heads_a_table(text, end))
     )
     read = [read_sentence(text[start:end]) for start, end in spans]
     words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4

@@ -70,19 +70,9 @@ __all__ = [  # the index folder's names, kept importable from here
 ]
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
-# bump when passages of the same text would change; 7: a run without spaces is cut near the
-# previous piece's length (a different cut where the tokenizer reads a long run as one [UNK]),
-# and a table header's escaped pipe (\|) no longer splits a cell of the passages' context; 8: what
-# the model reads keeps inline code's characters, and leaves out attribute lists ("{ #id }"),
-# pymdownx block fences ("/// tip") and source includes ("{* file *}"); 9: code spans and comments
-# paired left to right, those three read only where they are markup (a review of 8); 10: a list's
-# code blocks read as code and cut between lines, admonition and tab titles read (reST's as text,
-# no longer headings), style sheets and scripts not; 11: inside code only include lines are markup,
-# fences not read, navigation (links to the site's own pages only) no part,
-# HTML entities and code elements, template expressions, alert markers and hard breaks in prose;
-# 12: a PDF's page labels and chapter running headers are furniture; 13: a PDF's headings (by type
-# size) give its passages a heading path and cut them; 14: a code fence's language is not read either
-CHUNKER_VERSION = 14
+# bump when passages of the same text would change (what each version changed: the git log of
+# this line); 15: TeX math read as written
+CHUNKER_VERSION = 15
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import html, markdown, mdx, pdf, renderers
+from qa.ingest import html, markdown, mdx, notebooks, pdf, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -244,7 +244,7 @@ class RstParser:
     """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
 
     name: str = "rst-docutils"
-    version: int = 2  # 2: admonition and topic titles rendered as text, not headings
+    version: int = 3  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))
@@ -252,13 +252,14 @@ class RstParser:
 
 @dataclass(frozen=True)
 class NotebookParser:
-    """.ipynb: Markdown cells as written and code cells as fenced code (the nbformat JSON)."""
+    """.ipynb: Markdown cells as written, code cells as fenced code, each followed by its text
+    output (the nbformat JSON; ``qa.ingest.notebooks``)."""
 
     name: str = "ipynb-json"
-    version: int = 1
+    version: int = 2  # 2: code cells' text outputs
 
     def parse(self, doc_id: str, data: bytes) -> Document:
-        return _rendered(doc_id, renderers.render_notebook(doc_id, data), "")
+        return _rendered(doc_id, notebooks.render_notebook(doc_id, data), "")
 
 
 @dataclass(frozen=True)

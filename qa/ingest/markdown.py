@@ -58,6 +58,7 @@ _OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_MATH = re.compile(r"\$\$[^$]+\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])")  # display or inline TeX
 _HTML_CODE = re.compile(r"<(?:code|kbd|samp|tt)\b[^<>]*>([^<]*)</(?:code|kbd|samp|tt)\s*>", re.IGNORECASE)
 _LINE = re.compile(r"[^\r\n]+")
 _MARKUP = re.compile(
@@ -157,6 +158,10 @@ def view(text: str, start: int, end: int) -> str:
     entities = [match for match in _ENTITY.finditer(span) if not within(code, match.start())]
     elements = [match.span(1) for match in _HTML_CODE.finditer(span) if not within(code, match.start())]
     code = sorted(code + elements)  # an HTML code element's text is kept as written too
+    maths = [
+        m.span() for m in _MATH.finditer(span) if not (within(code, m.start()) or within(code, m.end() - 1))
+    ]
+    code = sorted(code + maths)  # and TeX math ("$\\sum_{n=1}^N |x_n|$"), whose "_" and "|" are no markup
     for low, high in comments:
         blank(chars, low, high)
     for low, high in not_text(span, code):
@@ -226,6 +231,16 @@ def reading(text: str, found: list[Part]) -> str:
         for code in part.code:
             chars[code.start : code.end] = code_view(text, code.start, code.end)
     return "".join(chars)
+
+
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)")
+
+
+def heads_a_table(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` is a table's header row: the next line is its
+    delimiter row ("|---|:---:|")."""
+    following = _LINE_BREAK.match(text, end)
+    return following is not None and _DELIMITER_ROW.match(text, following.end()) is not None
 
 
 def plain(text: str) -> str:

@@ -1,7 +1,8 @@
-"""Word, reStructuredText, Jupyter and CSV files rendered to Markdown, the text their citations index.
+"""Word, reStructuredText and CSV files rendered to Markdown, the text their citations index
+(Jupyter notebooks: ``qa.ingest.notebooks``).
 
-Each is read by the library made for it (python-docx, docutils, json for the nbformat JSON,
-Python's csv module for comma- or tab-separated values) and
+Each is read by the library made for it (python-docx, docutils, Python's csv module for comma-
+or tab-separated values) and
 written out as Markdown: headings as ``#`` lines, lists as ``-``/``1.`` items, tables as pipe
 tables, code as fenced blocks, definition lists as ``term`` / ``: description``. The result is
 then read like any Markdown file (``qa.ingest.markdown``), so the structure rules are one set.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -25,6 +25,14 @@ _ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
 _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
 _NO_PROSE = frozenset({"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude"})
+_CODE_DIRECTIVES = frozenset({"code", "code-block", "sourcecode"})  # code whatever their options
+_TRANSPARENT = frozenset({"only", "ifconfig"})  # a condition on the build: the body is the page's own
+# options that say how to show a directive, not what it says ("caption" is read, as text)
+_DISPLAY_OPTIONS = frozenset(
+    {"class", "name", "linenos", "lineno-start", "emphasize-lines", "dedent", "force", "encoding"}
+    | {"noindex", "no-index", "no-index-entry", "no-contents-entry", "no-typesetting", "nocontentsentry"}
+)
+_OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends at a space
 
 
 def escape_start(text: str) -> str:
@@ -119,8 +127,10 @@ def _role_text(match: re.Match[str]) -> str:
 
 def _rst_text(node: Any) -> str:
     """A node's words; inline literals (````__call__()````, ````**kwargs````) as Markdown code
-    spans, so that their characters read as code, not as emphasis markers."""
-    return _ROLE.sub(_role_text, _rst_inline(node))
+    spans, so that their characters read as code, not as emphasis markers. Roles docutils does
+    not know (Sphinx's ``:meth:`x```) show their text, read in each text node alone (a literal
+    that looks like a role, ````:doc:````, is a literal); docutils' error messages are left out."""
+    return _rst_inline(node)
 
 
 def _rst_inline(node: Any) -> str:
@@ -131,8 +141,12 @@ def _rst_inline(node: Any) -> str:
         ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
         padding = " " if text.startswith("`") or text.endswith("`") else ""
         return f"{ticks}{padding}{text}{padding}{ticks}"
+    if isinstance(node, nodes.system_message | nodes.image):
+        return ""
     if isinstance(node, nodes.Text) or not node.children:
-        return str(node.astext())
+        return _ROLE.sub(_role_text, str(node.astext()))
+    if isinstance(node, nodes.Element) and not isinstance(node, nodes.TextElement):  # blocks in a cell
+        return " ".join(part for child in node.children if (part := _rst_inline(child)))
     return "".join(_rst_inline(child) for child in node.children)
 
 
@@ -143,13 +157,25 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
     head = _DIRECTIVE.match(lines[0]) if lines else None
     if head is None or head.group(1) in _NO_PROSE:
         return []
-    body = [line for line in lines[1:] if not re.match(r"\s+:[\w-]+:", line)]  # options
-    text = textwrap.dedent("\n".join(body)).strip()
-    blocks = _rst_children(_doctree("", text), depth) if text else []
+    shown = 1  # its options: the ":name: value" lines right after its own, as docutils reads them
+    while shown < len(lines) and _OPTION.match(lines[shown]):
+        shown += 1
+    said = [
+        f"{option.group(1)}: {_ROLE.sub(_role_text, option.group(2).strip())}"
+        for option in (_OPTION.match(line) for line in lines[1:shown])
+        if option and (option.group(2) or "").strip() and option.group(1) not in _DISPLAY_OPTIONS
+    ]  # what options say ("type: str", "default: 'alabaster'", "caption: app.py"), as a line
+    blocks = [escape_start("; ".join(said))] if said else []
+    text = textwrap.dedent("\n".join(lines[shown:])).strip("\n")
     name, argument = head.group(1).rsplit(":", 1)[-1], head.group(2).strip()
+    if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
+        return blocks + ([fence(text, argument)] if text.strip() else [])
+    blocks += _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    if head.group(1) in _TRANSPARENT:
+        return blocks
     term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
-    if not blocks:
-        return []
+    if not blocks:  # a name alone ("autofunction pkg.f", "versionadded 1.8") is still said
+        return [escape_start(term)]
     return [f"{term}\n: " + textwrap.indent("\n\n".join(blocks), "  ").lstrip()]
 
 
@@ -211,6 +237,8 @@ def _rst_table(node: Any) -> str:
     from docutils import nodes
 
     rows = [[_rst_text(entry) for entry in row.children] for row in node.findall(nodes.row)]
+    if rows and not any(True for _ in node.findall(nodes.thead)):
+        rows.insert(0, [""] * max(len(row) for row in rows))  # no header: an empty one, no row made one
     return pipe_table(rows)
 
 
@@ -237,31 +265,6 @@ def render_rst(doc_id: str, text: str) -> tuple[str, str]:
     title = " ".join(_rst_text(tree[0]).split()) if len(tree) and tree[0].tagname == "title" else ""
     body = "\n\n".join(block for block in _rst_children(tree, 1) if block.strip())
     return body + "\n", title
-
-
-# Jupyter
-
-
-def render_notebook(doc_id: str, data: bytes) -> str:
-    """Markdown text of a notebook: Markdown cells as written, code cells fenced; outputs left out."""
-    try:
-        notebook = json.loads(data.decode("utf-8"))
-        cells = notebook["cells"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise DocumentError(f"{doc_id}: not a Jupyter notebook ({type(error).__name__})") from error
-    metadata = notebook.get("metadata") or {}
-    language = str((metadata.get("language_info") or {}).get("name") or "")
-    blocks: list[str] = []
-    for cell in cells:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        if not source.strip():
-            continue
-        if cell.get("cell_type") == "markdown":
-            blocks.append(source.strip("\n"))
-        elif cell.get("cell_type") == "code":
-            blocks.append(fence(source, language))
-    return "\n\n".join(blocks) + "\n"
 
 
 # CSV

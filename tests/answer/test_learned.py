@@ -175,3 +175,23 @@ def test_markup_the_model_does_not_read_is_never_a_candidate(tmp_path: Path) -> 
     assert "You can set a timeout for one request:" in found
     assert any("timeout=10.0" in sentence for sentence in found)
     assert not any(sentence.strip() in ("```python", "```", ":caption: app.py") for sentence in found), found
+
+
+def test_a_tables_rows_are_candidates_its_header_row_is_not(tmp_path: Path) -> None:
+    """A table's answer is a row; its header row (column names) answers nothing and is never
+    offered, even where it shares the question's words ("Headquarters Location")."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = (Path(__file__).resolve().parents[1] / "data" / "documents" / "sp500-companies.csv").read_text()
+    (corpus / "companies.csv").write_text("\n".join(rows.splitlines()[:40]) + "\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
+    query = searcher.embed("Where is Adobe headquartered?")
+    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
+    assert evidence[0].passage.kind == "table"
+    text = evidence[0].document.text
+    found = [text[c.start : c.end] for c in candidates(evidence)]
+    assert not any("Headquarters Location" in sentence for sentence in found), found
+    answer = searcher.reader.best(query, evidence) if searcher.reader else None
+    assert answer is not None and "Adobe" in answer.text and "San Jose" in answer.text

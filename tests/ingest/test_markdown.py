@@ -365,3 +365,15 @@ def test_navigation_to_the_sites_own_pages_is_no_part() -> None:
     found, _ = parts(text)
     read = [" ".join(view(text, part.start, part.end).split()) for part in found]
     assert read == ["tokio serde", "See the FAQ for common questions."], read
+
+
+def test_tex_math_is_read_as_written() -> None:
+    """Inline and display TeX keep their "_" and "|" (no emphasis, no table pipes); a dollar
+    amount is no math."""
+    text = "Loss $\\alpha\\sum_{n=1}^N |\\theta_n|$ is *small*.\n\n$$\nx_i = |y|\n$$\n\n"
+    text += "Prices $5 and $10 rose _a lot_.\n"
+    read = " ".join(view(text, 0, len(text)).split())
+    assert (
+        read
+        == "Loss $\\alpha\\sum_{n=1}^N |\\theta_n|$ is small . $$ x_i = |y| $$ Prices $5 and $10 rose a lot ."
+    ), read

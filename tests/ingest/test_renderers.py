@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,11 +63,39 @@ def test_notebook_markdown_and_code_cells() -> None:
     document = load_file(DOCUMENTS / "measurements.ipynb", "measurements.ipynb")
     assert document.title == "Loading the measurements"
     assert "```python\nimport pandas as pd" in document.text
-    assert "1440 rows" not in document.text and "raw cell" not in document.text
+    assert 'print(len(frame), "rows")\n```\n\n```\n1440 rows\n```' in document.text  # its output
+    assert "raw cell" not in document.text
     found = passages("measurements.ipynb")
     code = next(p for p in found if p.kind == "code")
     assert "`pandas` reads them" in code.text  # the cell that introduced it, in the same passage
     assert " pandas  reads them" in code.view and "read_csv(" in code.view  # prose without markup
+
+
+def test_notebook_outputs_are_read_as_text_reprs_images_and_html_not() -> None:
+    """A code cell's printed and returned text follows it (its first lines), an error as its
+    last line without terminal colours; a repr ("<Figure ...>"), an image and HTML are no text."""
+    cell = {
+        "cell_type": "code",
+        "source": ["planets.shape\n", "bad()"],
+        "outputs": [
+            {"output_type": "execute_result", "data": {"text/plain": ["(1035, 6)"]}},
+            {"output_type": "display_data", "data": {"text/plain": "<Figure size 640x480 with 1 Axes>"}},
+            {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/html": "<b>x</b>"}},
+            {"output_type": "stream", "name": "stdout", "text": "".join(f"row {n}\n" for n in range(40))},
+            {
+                "output_type": "error",
+                "ename": "NameError",
+                "evalue": "\x1b[31mname 'bad' is not defined\x1b[0m",
+            },
+        ],
+    }
+    notebook = {"cells": [cell], "metadata": {"language_info": {"name": "python"}}}
+    text = parse("planets.ipynb", json.dumps(notebook).encode(), ".ipynb").text
+    assert text.startswith("```python\nplanets.shape\nbad()\n```\n\n```\n(1035, 6)\nrow 0\n")
+    assert "Figure" not in text and "iVBOR" not in text and "<b>" not in text and "row 39" not in text
+    cell["outputs"] = cell["outputs"][-1:]
+    text = parse("error.ipynb", json.dumps(notebook).encode(), ".ipynb").text
+    assert "```\nNameError: name 'bad' is not defined\n```" in text
 
 
 def test_csv_rows_are_a_table_whose_every_passage_carries_the_header() -> None:
@@ -156,6 +185,73 @@ def test_rst_admonition_and_topic_titles_are_text_not_headings() -> None:
     assert "Thread safety Clients are not shared. After the box. Background Some history." in " ".join(
         passage.embedding_text.split()
     )
+
+
+SPHINX_PAGE = b"""Configuration
+=============
+
+.. confval:: html_theme
+   :type: :code-py:`str`
+   :default: :code-py:`'alabaster'`
+   :no-index:
+
+   The theme for HTML output.
+   :class:`Theme` objects are themed too.
+
+Both the ``:doc:`` and the ``:ref:`` roles link.
+
+.. code-block:: nginx
+   :caption: /etc/nginx.conf
+   :emphasize-lines: 2
+
+   server {
+       listen 80;
+   }
+
+.. versionadded:: 1.8
+
+.. autofunction:: werkzeug.utils.secure_filename
+
+.. only:: html
+
+   Read online, the page has search.
+
+=======  ==========
+Windows  C:/hosts
+Linux    /etc/hosts
+=======  ==========
+
+.. list-table::
+   :header-rows: 1
+
+   * - Method
+     - Note
+   * - :meth:`add_node`
+     - First paragraph.
+
+       Second paragraph.
+"""
+
+
+def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_rows() -> None:
+    """Sphinx directives docutils does not know: options that say something are read ("type:
+    str"), display options not; a body line opening with a role is prose, not an option; a
+    code block with Sphinx-only options stays code; a directive without a body still names
+    its subject. A literal that looks like a role stays a literal; a table without a header row
+    gets none (its first row stays a row); a cell's role shows its text, not docutils' error,
+    and a cell's paragraphs are joined by a space."""
+    text = parse("conf.rst", SPHINX_PAGE, ".rst").text
+    assert "html_theme\n: type: str; default: 'alabaster'" in text and "no-index" not in text
+    assert "Theme objects are themed too." in text
+    assert "Both the `:doc:` and the `:ref:` roles link." in text
+    assert "caption: /etc/nginx.conf\n\n```nginx\nserver {\n    listen 80;\n}\n```" in text
+    assert "\nversionadded 1.8\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
+    assert (
+        "\n\nRead online, the page has search.\n" in text and "html\n:" not in text
+    )  # ".. only::" is no term
+    assert "|  |  |\n| --- | --- |\n| Windows | C:/hosts |" in text
+    assert "| add_node | First paragraph. Second paragraph. |" in text
+    assert "role" not in text.split("roles link.")[1] and "Unknown" not in text
 
 
 def test_mdx_module_lines_and_jsx_comments_are_left_out_with_the_lines_kept() -> None:
