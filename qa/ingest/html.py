@@ -4,9 +4,9 @@
 ``<article>``, else ``<body>``) as Markdown: headings as ``#`` lines, paragraphs, lists, definition
 lists (``term`` / ``: description``), data tables as pipe tables, ``<pre>`` as fenced blocks, and
 ``<code>``/``<tt>``/``<kbd>``/``<samp>`` as code spans, whose characters the Markdown reader keeps as
-written. Other text is escaped where it would read as Markdown (``*``, ``_`` at a word's edge,
-brackets, backticks; a run that reads as a tag, "<string>", becomes a code span), and a
-``<br>`` is a line break. Left out: navigation,
+written. Other text is escaped where it would change how the Markdown reads (a backtick, a line
+that would open a list, heading, fence or thematic break; a run that reads as a tag, "<string>",
+becomes a code span); a ``<br>`` is a line break. Left out: navigation,
 headers, footers, asides, forms and their controls, scripts, hidden elements, permalink anchors
 (an in-page link whose text has no word, such as a heading's "¶" or "#"), and blocks that are only
 links within the site (a skip link, a table of contents, a "Next: …, Up: …" line), with the
@@ -28,7 +28,7 @@ import textwrap
 from typing import Any
 
 from qa.core.errors import DocumentError
-from qa.ingest.renderers import escape_start, fence, pipe_table
+from qa.ingest.renderers import fence, pipe_table
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BLOCK_TAGS = HEADINGS | frozenset(
@@ -48,14 +48,21 @@ CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
 _OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme: https:, mailto:
 _WORD = re.compile(r"\w")
-_ESCAPED = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[*`\[\]]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
+# escaped in text: a backtick (it would pair with a code span's) and a backslash that would escape
+# what follows it; "*", "_" and brackets are left as written (the Markdown reader's view blanks
+# them escaped or not, and a backslash would only show in the cited text)
+_ESCAPED = re.compile(r"`|\\(?=[!-/:-@\[-`{-~]|$)")
 _TAG_LIKE = re.compile(r"(<[A-Za-z/!?][^<>]*>)")  # "<string>" would read as a tag
 _OPENING = re.compile(r"<(?=[A-Za-z/!?])")  # a "<" that could open one
 _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
 _LINE_END = re.compile(r"\r\n?|\n")
-_RULE_LINE = re.compile(r"^(?:=+$|-+$|~{3,})")  # a setext heading's underline, a fence of tildes
+# a line that is a setext heading's underline, a thematic break, a fence of tildes, a link
+# reference definition ("[1]: note"), or a list item's or heading's marker
+_LINE_START = re.compile(
+    r"^(?:=+$|-+$|(?:[*_]\s*){3,}$|~{3,}|\[[^\]]*\]:|[-*+>#](?:\s|$)|\d{1,9}[.)](?:\s|$))"
+)
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
 
 
@@ -64,7 +71,7 @@ def _words(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Text with the characters Markdown would read as markup backslash-escaped, on one line (a
+    """Text with what Markdown would read as markup escaped (``_ESCAPED``), on one line (a
     line break in the source is a space; only a ``<br>`` breaks a line). A run that would read as
     a tag ("<string>", "<Enter>") becomes a code span, which the Markdown reader keeps as written."""
     parts = []
@@ -165,7 +172,7 @@ class _Renderer:
         kept = []
         for line in lines:
             if line:
-                kept.append("\\" + line if _RULE_LINE.match(line) else escape_start(line))
+                kept.append("\\" + line if _LINE_START.match(line) else line)
         return "\n".join(kept)
 
     def one_line(self, element: Any) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from qa.core.errors import DocumentError
 from qa.core.types import Passage
-from qa.ingest import html
+from qa.ingest import html, markdown
 from qa.ingest.formats import parse
 from qa.ingest.markdown import view
 from qa.ingest.passages import build_passages
@@ -43,6 +43,17 @@ def test_a_documentation_page_with_a_copyright_year_keeps_its_structure_and_no_g
     assert document.text.startswith("# The Kiln build scheduler\n\nCopyright 2009-2023")  # no date line
     assert "\n### Pool options\n" in document.text
     assert "\n`kiln_step **steps`\n: A `NULL`-terminated array" in document.text  # a <dt> and its <dd>
+    assert "patterns such as *.o and __pycache__ name" in document.text  # cited as written
+
+
+def test_a_line_after_a_br_that_would_read_as_markup_stays_text() -> None:
+    lines = ["Steps:", "- not a list", "1. nor this", "# nor a heading", "[1]: nor a link", "===", "~~~"]
+    page = f"<html><body><p>{'<br>'.join(lines)}</p><p>After.</p></body></html>"
+    text, _ = html.render_html("lines.html", page.encode())
+    found, headings = markdown.parts(text)
+    assert not headings and [part.kind for part in found] == ["body", "body"]
+    read = markdown.plain(text)
+    assert all(words in read for words in ("Steps: - not a list", "nor this # nor a heading", "nor a link"))
 
 
 def test_headings_give_passages_their_path_and_furniture_is_left_out(passages: list[Passage]) -> None:
