@@ -35,7 +35,7 @@ _DISPLAY_OPTIONS = frozenset(
 _OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends at a space
 
 
-def escape_start(text: str) -> str:
+def _escape_start(text: str) -> str:
     """A paragraph that would read as a list item or heading, escaped so it stays a paragraph."""
     return _LEADING_MARKER.sub("\\\\", text, count=1)
 
@@ -96,7 +96,7 @@ def _docx_paragraph(paragraph: Any, text: str, style: str) -> tuple[str, str]:
         return "item", f"1. {text}"
     if style.startswith("List") or numbered:
         return "item", f"- {text}"
-    return "paragraph", escape_start(text)
+    return "paragraph", _escape_start(text)
 
 
 def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
@@ -165,7 +165,7 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
         for option in (_OPTION.match(line) for line in lines[1:shown])
         if option and (option.group(2) or "").strip() and option.group(1) not in _DISPLAY_OPTIONS
     ]  # what options say ("type: str", "default: 'alabaster'", "caption: app.py"), as a line
-    blocks = [escape_start("; ".join(said))] if said else []
+    blocks = [_escape_start("; ".join(said))] if said else []
     text = textwrap.dedent("\n".join(lines[shown:])).strip("\n")
     name, argument = head.group(1).rsplit(":", 1)[-1], head.group(2).strip()
     if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
@@ -175,7 +175,7 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
         return blocks
     term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
     if not blocks:  # a name alone ("autofunction pkg.f", "versionadded 1.8") is still said
-        return [escape_start(term)]
+        return [_escape_start(term)]
     return [f"{term}\n: " + textwrap.indent("\n\n".join(blocks), "  ").lstrip()]
 
 
@@ -198,14 +198,14 @@ def _rst_blocks(node: Any, depth: int) -> list[str]:
     if isinstance(node, nodes.section):
         return _rst_children(node, depth + 1)
     if isinstance(node, nodes.title) and not isinstance(node.parent, nodes.section | nodes.document):
-        return [escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
+        return [_escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
     if isinstance(node, nodes.title):
         return ["#" * min(depth, 6) + " " + " ".join(_rst_text(node).split())]
     if isinstance(node, nodes.literal_block | nodes.doctest_block):
         classes = [c for c in node.get("classes", []) if c != "code"]
         return [fence(node.astext(), classes[0] if classes else "")]
     if isinstance(node, nodes.paragraph | nodes.line_block | nodes.rubric):
-        return [escape_start(_rst_text(node))]
+        return [_escape_start(_rst_text(node))]
     if isinstance(node, nodes.bullet_list):
         return _rst_list(node, depth, "- ")
     if isinstance(node, nodes.enumerated_list):
