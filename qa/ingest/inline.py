@@ -7,8 +7,8 @@ from __future__ import annotations
 import bisect
 import re
 
-# content of an HTML element that is no text: a style sheet, a script
-NOT_TEXT = re.compile(r"<(style|script)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+# an HTML element whose content is no text: a style sheet, a script
+_OPENING = re.compile(r"<(style|script)\b[^<>]*>", re.IGNORECASE)
 _TICKS = re.compile(r"`+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _COMMENT_OPENING = re.compile("<!--")
@@ -54,19 +54,19 @@ def code_and_comments(span: str) -> tuple[list[tuple[int, int]], list[tuple[int,
                 position = close + high - low
 
 
-def not_text(span: str, code: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The style sheets and scripts of ``span`` (an element opened in an inline code span is
-    written about, not used: "the `<script>` tag")."""
+def not_text(span: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The style sheets and scripts of ``span``, each from its opening tag to its closing one
+    (or the end); an element opened inside one of ``skipped`` (disjoint spans in order: inline
+    code, "the `<script>` tag", and comments) is written about or hidden, not used. Linear: an
+    opening tag is matched alone, and its closing tag searched for only when it counts."""
     found: list[tuple[int, int]] = []
-    code_starts = [low for low, _ in code]
     position = 0
-    while (match := NOT_TEXT.search(span, position)) is not None:
-        inside = bisect.bisect_right(code_starts, match.start()) - 1
-        if inside >= 0 and match.start() < code[inside][1]:
-            position = match.start() + 1
+    for opening in _OPENING.finditer(span):
+        if opening.start() < position or within(skipped, opening.start()):
             continue
-        found.append((match.start(), match.end()))
-        position = match.end()
+        closing = re.compile(rf"</{opening.group(1)}\s*>", re.IGNORECASE).search(span, opening.end())
+        position = closing.end() if closing else len(span)
+        found.append((opening.start(), position))
     return found
 
 

@@ -53,8 +53,8 @@ _PROSE_DIRECTIVES = frozenset(
 _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 # its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
-_CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^"\n]*\w[^"\n]*)"[ \t]*$')
-_OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme: https:, mailto:
+_CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^\n]*\w[^\n]*)"[ \t]*$')
+_OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -107,36 +107,43 @@ def line_starts(text: str) -> list[int]:
 
 
 def _parse_copy(text: str) -> str:
-    """The text markdown-it reads: directive lines blanked, admonition and tab bodies dedented
-    by four spaces so they parse as Markdown, not as indented code, their quoted titles plain
-    lines (escaped: never read as a heading or a list). Lines stay where they were."""
+    """The text markdown-it reads: directive lines blanked (inside a code fence only include
+    lines), admonition and tab bodies dedented by four spaces a level so they parse as Markdown,
+    not as indented code, their quoted titles plain lines (escaped: never read as a heading or a
+    list). Lines stay where they were."""
     lines = _LINE_BREAK.split(text)
-    for _ in range(3):  # admonitions nest; each pass unwraps one level
-        inside, fence = False, ""
-        for number, line in enumerate(lines):
-            in_code, fence = bool(fence), _fence_after(line, fence)
-            if (_INCLUDE if in_code else _DIRECTIVE).match(line):
-                lines[number] = ""
-            elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
-                titled = _CONTAINER_TITLE.match(line)
-                indent = line[: len(line) - len(line.lstrip())]
-                lines[number], inside = (f"{indent}\\{titled.group(1)}" if titled else ""), True
-            elif inside and (not line.strip() or line.startswith(("    ", "\t"))):
-                lines[number] = (
-                    line[4:] if line.startswith("    ") else line[1:] if line[:1] == "\t" else line
-                )
-            else:
-                inside = False
+    bodies: list[int] = []  # the indentation of each open admonition's or tab's body, outermost first
+    fence = ""
+    for number, raw in enumerate(lines):
+        stripped = raw.lstrip(" \t")
+        indent = len(raw[: len(raw) - len(stripped)].expandtabs(4))
+        if stripped:
+            while bodies and indent < bodies[-1]:  # a line less indented than a body ends it
+                bodies.pop()
+                fence = ""  # and the code fence open in it
+        line = " " * max(indent - 4 * len(bodies), 0) + stripped if stripped else ""
+        in_code, fence = bool(fence), _fence_after(line, fence)
+        if (_INCLUDE if in_code else _DIRECTIVE).match(line):
+            lines[number] = ""
+        elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
+            titled = _CONTAINER_TITLE.match(line)
+            own = " " * (len(line) - len(stripped))
+            lines[number] = f"{own}\\{titled.group(1)}" if titled else ""
+            bodies.append(indent + 4)
+        else:
+            lines[number] = line
     return "\n".join(lines)
 
 
 def _fence_after(line: str, fence: str) -> str:
-    """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it."""
+    """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it:
+    a backtick fence's info string holds no backtick (```js``` is inline code), and a closing
+    fence has none."""
     marker = _FENCE.match(line)
     if marker is None:
         return fence
     if not fence:
-        return marker.group(1)
+        return "" if marker.group(1)[0] == "`" and "`" in marker.group(2) else marker.group(1)
     closes = marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence)
     return "" if closes and not marker.group(2).strip() else fence
 
@@ -155,16 +162,15 @@ def view(text: str, start: int, end: int) -> str:
     span = text[start:end]
     chars = list(span)
     code, comments = code_and_comments(span)
-    entities = [match for match in _ENTITY.finditer(span) if not within(code, match.start())]
-    elements = [match.span(1) for match in _HTML_CODE.finditer(span) if not within(code, match.start())]
-    code = sorted(code + elements)  # an HTML code element's text is kept as written too
+    hidden = sorted(comments + not_text(span, sorted(code + comments)))  # never read
+    kept = [*code, *hidden]  # what an HTML code element or TeX inside would not change
+    elements = [m.span(1) for m in _HTML_CODE.finditer(span) if not within(sorted(kept), m.start())]
+    kept = sorted(kept + elements)
     maths = [
-        m.span() for m in _MATH.finditer(span) if not (within(code, m.start()) or within(code, m.end() - 1))
+        m.span() for m in _MATH.finditer(span) if not (within(kept, m.start()) or within(kept, m.end() - 1))
     ]
-    code = sorted(code + maths)  # and TeX math ("$\\sum_{n=1}^N |x_n|$"), whose "_" and "|" are no markup
-    for low, high in comments:
-        blank(chars, low, high)
-    for low, high in not_text(span, code):
+    code = sorted(code + elements + maths)  # read as written: code, and TeX ("$x_n$": no emphasis)
+    for low, high in hidden:
         blank(chars, low, high)
     for match in _TAG.finditer(span):
         blank(chars, match.start(), match.end())
@@ -173,18 +179,22 @@ def view(text: str, start: int, end: int) -> str:
             blank(chars, line.start(), line.end())
         elif _CONTAINER.match(line.group(0)):  # its marker blanked, its title (if any) kept
             titled = _CONTAINER_TITLE.match(line.group(0))
-            kept = (titled.start(1), titled.end(1)) if titled else (0, 0)
-            blank(chars, line.start(), line.start() + kept[0])
-            blank(chars, line.start() + kept[1], line.end())
+            title = (titled.start(1), titled.end(1)) if titled else (0, 0)
+            blank(chars, line.start(), line.start() + title[0])
+            blank(chars, line.start() + title[1], line.end())
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
             blank(chars, match.start(), match.end())
     for low, high in code:
         chars[low:high] = span[low:high]
-    for match in entities:  # "&lt;" read as "<" and three spaces
+    for match in _ENTITY.finditer(span):  # "&lt;" read as "<" and three spaces, where it is read
+        low, high = match.span()
         character = html.unescape(match.group(0))
-        if len(character) == 1 and not within(comments, match.start()):
-            chars[match.start() : match.end()] = character + " " * (len(match.group(0)) - 1)
+        if within(code, low) or "".join(chars[low:high]) != match.group(0) or len(character) != 1:
+            continue  # in code it is as written; in a link's target, a tag or a comment, blanked
+        if character.isspace() or not character.isprintable():
+            character = " "  # "&#10;", "&nbsp;": no line break where the text has none
+        chars[low:high] = character + " " * (high - low - 1)
     return "".join(chars)
 
 

@@ -29,7 +29,8 @@ _INDEX_LINE = re.compile(
 )
 _DIGITS = re.compile(r"\d+")
 _LAST_NUMBER = re.compile(r"(?<![\d.,])(\d{1,4})[^\w\n]{0,3}$")  # a line's closing number: "... 10", "- 7 -"
-_PAGE_LABEL = re.compile(r"^[^\w\n]{0,3}(?:\d{1,4}|[ivxlcdm]{1,7})[^\w\n]{0,3}$", re.IGNORECASE)
+# a page label alone: "7", "- 7 -", or front matter's "iv" (lower case, up to 39: "CD" or "mix" is a word)
+_PAGE_LABEL = re.compile(r"^[^\w\n]{0,3}(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})[^\w\n]{0,3}$")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_])")
 EDGE_LINES = 2
 HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a heading
@@ -66,30 +67,32 @@ def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
 
 
 def _numbered_edges(text: str, pages: list[list[tuple[int, int]]]) -> set[tuple[int, int]]:
-    """Edge lines that end in the page's printed number, its offset from the page's place found
-    on three pages at least ("Chapter 2: Handling 3" on the fifth page, "7" on the ninth); page
-    labels (roman ones too) when three pages carry one; and numbered lines recurring in one place
-    of three pages or more with different numbers (running headers that change with the chapter)."""
-    places: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    labels: list[tuple[int, int]] = []
-    numbered: list[tuple[int, int, tuple[int, int]]] = []  # (page, its number, the line)
+    """Page labels, when three pages carry one; and edge lines that end in the page's printed
+    number, its offset from the page's place agreed on by three pages at least ("Chapter 2:
+    Handling 3" on the fifth page, "7" on the ninth), where the line is a label or its words
+    head two pages at least (a sentence at a page's edge that ends in the page's number does not)."""
+    labels: dict[int, list[tuple[int, int]]] = {}
+    numbered: list[tuple[int, int, tuple[int, int], str]] = []  # (page, its number, the line, its shape)
     for index, page in enumerate(pages):
-        for place, span in [*enumerate(page[:EDGE_LINES]), *enumerate(page[-EDGE_LINES:], -EDGE_LINES)]:
+        for span in {*page[:EDGE_LINES], *page[-EDGE_LINES:]}:
             line = text[span[0] : span[1]]
             if _PAGE_LABEL.match(line):
-                labels.append(span)
+                labels.setdefault(index, []).append(span)
             if last := _LAST_NUMBER.search(line):
-                numbered.append((index, int(last.group(1)), span))
-                places.setdefault((place, _DIGITS.sub("#", line)), []).append(span)
-    found = set(labels) if len({start for start, _ in labels}) >= 3 else set()
-    offsets = Counter(offset for _, offset in {(index, index - number) for index, number, _ in numbered})
+                numbered.append((index, int(last.group(1)), span, _DIGITS.sub("#", line)))
+    found = {span for spans in labels.values() for span in spans} if len(labels) >= 3 else set()
+    offsets = Counter(offset for _, offset in {(index, index - number) for index, number, _, _ in numbered})
     offset, pages_with_it = offsets.most_common(1)[0] if offsets else (0, 0)
     if pages_with_it >= 3:
-        found.update(span for index, number, span in numbered if index - number == offset)
-    for spans in places.values():
-        numbers = {tuple(_DIGITS.findall(text[start:end])) for start, end in set(spans)}
-        if len(set(spans)) >= 3 and len(numbers) >= 3:
-            found.update(spans)
+        agreeing = [
+            (index, span, shape) for index, number, span, shape in numbered if index - number == offset
+        ]
+        heading = Counter(shape for _, shape in {(index, shape) for index, _, shape in agreeing})
+        found.update(
+            span
+            for _, span, shape in agreeing
+            if heading[shape] >= 2 or _PAGE_LABEL.match(text[span[0] : span[1]])
+        )
     return found
 
 
@@ -124,9 +127,9 @@ def headings(
     """(start, end, level) of each heading line (consecutive ones of one size are one heading),
     level 0 the largest type; none when no size stands out from the body's."""
     lines: list[tuple[int, int, float]] = []
-    for start, page_sizes in zip(page_starts, sizes, strict=True):
+    for start, page_end, page_sizes in zip(page_starts, [*page_starts[1:], len(text)], sizes, strict=True):
         cursor = start
-        for line, size in zip(text[start:].split("\n"), page_sizes, strict=False):
+        for line, size in zip(text[start:page_end].split("\n"), page_sizes, strict=False):
             lines.append((cursor, cursor + len(line), size))
             cursor += len(line) + 1
     weight: Counter[float] = Counter()

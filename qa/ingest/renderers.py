@@ -20,7 +20,7 @@ from typing import Any
 
 from qa.core.errors import DocumentError
 
-_LEADING_MARKER = re.compile(r"^(?=(?:[-*+>#]|\d{1,9}[.)])(?:\s|$))")
+_LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
 _ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
 _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
@@ -37,7 +37,7 @@ _OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends
 
 def _escape_start(text: str) -> str:
     """A paragraph that would read as a list item or heading, escaped so it stays a paragraph."""
-    return _LEADING_MARKER.sub("\\\\", text, count=1)
+    return _LEADING_MARKER.sub(lambda m: f"{m.group(1)}\\" if m.group(1) else "\\", text, count=1)
 
 
 def _cell(text: str) -> str:
@@ -197,6 +197,8 @@ def _rst_blocks(node: Any, depth: int) -> list[str]:
 
     if isinstance(node, nodes.section):
         return _rst_children(node, depth + 1)
+    if isinstance(node, nodes.topic) and "contents" in node.get("classes", []):
+        return []  # a page's table of contents
     if isinstance(node, nodes.title) and not isinstance(node.parent, nodes.section | nodes.document):
         return [_escape_start(_rst_text(node))]  # an admonition's or a topic's: its first line, no heading
     if isinstance(node, nodes.title):

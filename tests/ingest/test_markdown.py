@@ -321,7 +321,7 @@ def test_a_lists_code_blocks_are_code_and_cut_between_lines() -> None:
         path.write_text(text, encoding="utf-8")
         (passage,) = passages_of(path)
         assert passage.kind == "code"
-        lines = "".join(f"   row_{n} = compute(data[{n}], *args)  # line {n}\n" for n in range(60))
+        lines = "".join(f"   log.info('Step {n} done. Now the next one starts.')  # {n}\n" for n in range(60))
         path.write_text(
             f"# Long\n\n1. A long example:\n\n   ```python\n{lines}   ```\n\n2. Done.\n", encoding="utf-8"
         )
@@ -377,3 +377,32 @@ def test_tex_math_is_read_as_written() -> None:
         read
         == "Loss $\\alpha\\sum_{n=1}^N |\\theta_n|$ is small . $$ x_i = |y| $$ Prices $5 and $10 rose a lot ."
     ), read
+
+
+def test_what_is_never_read_stays_unread_and_containers_nest() -> None:
+    """An entity in a link's target, a tag's attribute or a style sheet stays blanked, and one
+    standing for a line break reads as a space (lines hold); an HTML code element inside a
+    comment stays hidden; a backtick run with backticks after it opens no fence, so the tab after
+    it is parsed; an admonition inside another is read, titles with quotes inside too; links to
+    other sites by "//" or "www." are no navigation."""
+    text = (
+        '[x](http://a.com/?a=1&amp;b=2) and <a title="&quot;q&quot;">y</a>, line one&#10;still one.\n\n'
+        "<!-- TODO <code>secret_fn</code> -->\n\n<style>&gt;</style>\n\n"
+        '```js``` is inline code.\n\n=== "pip"\n\n    Run it.\n\n    - step one\n    - step two\n\n'
+        '!!! note "Use "quotes" here"\n    Outer text.\n\n    !!! tip "Inner"\n        Inner text.\n\n'
+        "- [cdn](//cdn.example.com/lib.js)\n- [site](www.example.com)\n"
+    )
+    found, _ = parts(text)
+    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    assert read == [
+        "x and y , line one still one.",
+        "js is inline code.",
+        "pip",
+        "Run it.",
+        "step one step two",
+        'Use "quotes" here Outer text.',
+        "Inner Inner text.",
+        "cdn site",
+    ], read
+    seen = reading(text, found)
+    assert len(seen) == len(text) and seen.count("\n") == text.count("\n")

@@ -212,6 +212,12 @@ Both the ``:doc:`` and the ``:ref:`` roles link.
 
 .. autofunction:: werkzeug.utils.secure_filename
 
+.. contents::
+
+.. admonition:: 1. Numbered title
+
+   Boxed.
+
 .. only:: html
 
    Read online, the page has search.
@@ -251,6 +257,7 @@ def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_ro
     )  # ".. only::" is no term
     assert "|  |  |\n| --- | --- |\n| Windows | C:/hosts |" in text
     assert "| add_node | First paragraph. Second paragraph. |" in text
+    assert "\n1\\. Numbered title\n" in text and "Contents" not in text  # a title escaped, no page contents
     assert "role" not in text.split("roles link.")[1] and "Unknown" not in text
 
 
