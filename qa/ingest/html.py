@@ -46,7 +46,7 @@ SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "com
 CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 # a table is data when no cell holds one of these, nor two paragraphs; otherwise it lays the page out
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
-_OFF_SITE = re.compile(r"[a-z][\w+.-]*:", re.IGNORECASE)  # a link with a scheme: https:, mailto:
+_OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//", re.IGNORECASE)  # https:, mailto:, //cdn.example
 _WORD = re.compile(r"\w")
 # escaped in text: a backtick (it would pair with a code span's) and a backslash that would escape
 # what follows it; "*", "_" and brackets are left as written (the Markdown reader's view blanks
