@@ -59,6 +59,7 @@ _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MATH = re.compile(r"\$\$[^$]+\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])")  # display or inline TeX
+_ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")  # a backslash escape and the character it makes text
 _HTML_CODE = re.compile(r"<(?:code|kbd|samp|tt)\b[^<>]*>([^<]*)</(?:code|kbd|samp|tt)\s*>", re.IGNORECASE)
 _LINE = re.compile(r"[^\r\n]+")
 _MARKUP = re.compile(
@@ -182,9 +183,14 @@ def view(text: str, start: int, end: int) -> str:
             title = (titled.start(1), titled.end(1)) if titled else (0, 0)
             blank(chars, line.start(), line.start() + title[0])
             blank(chars, line.start() + title[1], line.end())
+    escapes = [
+        m.start() for m in _ESCAPED.finditer(span) if chars[m.start()] == "\\" and not within(code, m.start())
+    ]
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
             blank(chars, match.start(), match.end())
+    for position in escapes:  # "\*" reads as "*": an escaped character is text, only its backslash goes
+        chars[position + 1] = span[position + 1]
     for low, high in code:
         chars[low:high] = span[low:high]
     for match in _ENTITY.finditer(span):  # "&lt;" read as "<" and three spaces, where it is read

@@ -293,7 +293,7 @@ def test_code_spans_and_comments_pair_left_to_right_in_linear_time() -> None:
     assert read("`<!--` not hidden `-->` shown") == "<!-- not hidden --> shown"
     assert read("<!-- `x --> `<Tabs>` y") == "<Tabs> y"
     assert read("a `b\n\nc` d") == "a b c d"  # a blank line ends the paragraph's chance to close
-    assert read("``a `b` c`` and \\`not code`") == "a `b` c and not code"
+    assert read("``a `b` c`` and \\`not code`") == "a `b` c and `not code"  # an escaped backtick is text
     assert read("/// Returns the sum of a and b.") == "/// Returns the sum of a and b."
     assert read("Use a dict {.key: value} or {* not an include *} here.") == (
         "Use a dict {.key: value} or { not an include } here."
@@ -406,3 +406,9 @@ def test_what_is_never_read_stays_unread_and_containers_nest() -> None:
     ], read
     seen = reading(text, found)
     assert len(seen) == len(text) and seen.count("\n") == text.count("\n")
+
+
+def test_an_escaped_character_is_read_its_backslash_not() -> None:
+    text = "Globs like \\*.pyc and \\_private\\_ names, a literal \\[x\\]; \\\\*emphasis* stays markup.\n"
+    read = " ".join(view(text, 0, len(text)).split())
+    assert read == "Globs like *.pyc and _private _ names, a literal [x ]; \\ emphasis stays markup.", read

@@ -159,7 +159,7 @@ def test_an_escaped_pipe_in_a_table_header_stays_in_its_cell() -> None:
     encoder = real_embedder()
     found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
     assert len(found) > 1
-    assert all(p.context.split(" | ")[1:] == ["size unit", "price"] for p in found), found[0].context
+    assert all(p.context.split(" | ")[1:] == ["size |unit", "price"] for p in found), found[0].context
 
 
 def test_rst_inline_literals_are_code_spans() -> None:
