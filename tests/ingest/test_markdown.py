@@ -26,6 +26,12 @@ def passages_of(path: Path, window: int | None = None) -> list:  # type: ignore[
     return found
 
 
+def read_parts(text: str) -> list[str]:
+    """What the model reads of each part of a Markdown ``text``, its whitespace collapsed."""
+    found, _ = parts(text)
+    return [" ".join(view(text, part.start, part.end).split()) for part in found]
+
+
 def test_markup_never_becomes_a_passage() -> None:
     """Markup is never a passage, nor read: a passage that packs two parts cites the markup
     between them, but the model does not read it."""
@@ -338,16 +344,14 @@ def test_style_sheets_and_scripts_are_not_read() -> None:
         "Prose about the `<script>` element stays.\n\n"
         '<script type="module">\nconst x = 1 < 2;\n</script>\n\nThe end.\n'
     )
-    found, _ = parts(text)
-    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    read = read_parts(text)
     assert read == ["Prose about the <script> element stays.", "The end."], read
 
 
 def test_admonition_and_tab_titles_are_read_their_markers_not() -> None:
     text = '!!! tip "Reuse a client"\n    Pooling saves a handshake.\n\n'
     text += '=== "Using pip"\n\n    Run the installer.\n'
-    found, _ = parts(text)
-    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    read = read_parts(text)
     assert read == ["Reuse a client Pooling saves a handshake.", "Using pip", "Run the installer."], read
     assert title("!!! note\n    Untitled admonitions keep only their body.\n").startswith("Untitled")
 
@@ -362,8 +366,7 @@ def test_navigation_to_the_sites_own_pages_is_no_part() -> None:
         "## Related\n\n- [tokio](https://tokio.rs)\n- [serde](https://serde.rs)\n\n"
         "* See [the FAQ](faq.md) for common questions.\n"
     )
-    found, _ = parts(text)
-    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    read = read_parts(text)
     assert read == ["tokio serde", "See the FAQ for common questions."], read
 
 
@@ -392,8 +395,7 @@ def test_what_is_never_read_stays_unread_and_containers_nest() -> None:
         '!!! note "Use "quotes" here"\n    Outer text.\n\n    !!! tip "Inner"\n        Inner text.\n\n'
         "- [cdn](//cdn.example.com/lib.js)\n- [site](www.example.com)\n"
     )
-    found, _ = parts(text)
-    read = [" ".join(view(text, part.start, part.end).split()) for part in found]
+    read = read_parts(text)
     assert read == [
         "x and y , line one still one.",
         "js is inline code.",
@@ -404,7 +406,7 @@ def test_what_is_never_read_stays_unread_and_containers_nest() -> None:
         "Inner Inner text.",
         "cdn site",
     ], read
-    seen = reading(text, found)
+    seen = reading(text, parts(text)[0])
     assert len(seen) == len(text) and seen.count("\n") == text.count("\n")
 
 
