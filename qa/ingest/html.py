@@ -28,6 +28,7 @@ import textwrap
 from typing import Any
 
 from qa.core.errors import DocumentError
+from qa.ingest.markdown import OFF_SITE
 from qa.ingest.renderers import fence, pipe_table
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -46,11 +47,10 @@ SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "com
 CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 # a table is data when no cell holds one of these, nor two paragraphs; otherwise it lays the page out
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
-_OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//", re.IGNORECASE)  # https:, mailto:, //cdn.example
 _WORD = re.compile(r"\w")
 # escaped in text: a backtick (it would pair with a code span's) and a backslash that would escape
-# what follows it; "*", "_" and brackets are left as written (the Markdown reader's view blanks
-# them escaped or not, and a backslash would only show in the cited text)
+# what follows it; "*", "_" and brackets are left as written (a backslash before each would show
+# in the cited text, and the Markdown reader's view keeps an escaped character as it is anyway)
 _ESCAPED = re.compile(r"`|\\(?=[!-/:-@\[-`{-~]|$)")
 _TAG_LIKE = re.compile(r"(<[A-Za-z/!?][^<>]*>)")  # "<string>" would read as a tag
 _OPENING = re.compile(r"<(?=[A-Za-z/!?])")  # a "<" that could open one
@@ -98,7 +98,7 @@ def _tag(element: Any) -> str:
 
 def _local_link(element: Any) -> bool:
     href = element.get("href")
-    return href is not None and not _OFF_SITE.match(href.strip())
+    return href is not None and not OFF_SITE.match(href.strip())
 
 
 def _skipped(element: Any) -> bool:

@@ -54,7 +54,7 @@ _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 # its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
 _CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^\n]*\w[^\n]*)"[ \t]*$')
-_OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
+OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -336,7 +336,7 @@ def _navigation(tokens: list[Token], index: int) -> bool:
         depth = 0
         for child in token.children or () if token.type == "inline" else ():
             depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
-            local = child.type != "link_open" or not _OFF_SITE.match(str(child.attrs.get("href", "")))
+            local = child.type != "link_open" or not OFF_SITE.match(str(child.attrs.get("href", "")))
             outside = child.type not in ("link_open", "link_close", "softbreak") and not depth
             if not local or (outside and (child.type != "text" or child.content.strip(_SEPARATORS))):
                 return False
