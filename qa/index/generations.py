@@ -71,8 +71,8 @@ __all__ = [  # the index folder's names, kept importable from here
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 # bump when passages of the same text would change (what each version changed: the git log of
-# this line); 17: an escaped character is read ("\\*.pyc" as "*.pyc"), its backslash not
-CHUNKER_VERSION = 17
+# this line); 18: display math needs a word inside ("$$ $$" is two dollar pairs, not math)
+CHUNKER_VERSION = 18
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -27,16 +27,24 @@ def _cell_outputs(cell: dict[str, Any]) -> str:
         if kind == "stream":
             text = output.get("text", "")
         elif kind in ("execute_result", "display_data"):
-            text = (output.get("data") or {}).get("text/plain", "")
+            data = output.get("data")
+            text = data.get("text/plain", "") if isinstance(data, dict) else ""
         elif kind == "error":
             text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
         else:
             continue
-        text = _ANSI.sub("", "".join(text) if isinstance(text, list) else str(text)).strip("\n")
+        text = _ANSI.sub("", _text(text)).strip("\n")
         if text.strip() and not _REPR.fullmatch(text.strip()):
             shown.append(text)
     lines = "\n".join(shown).splitlines()
     return "\n".join(lines[:OUTPUT_LINES])
+
+
+def _text(value: Any) -> str:
+    """A notebook's text field: a string, or a list of strings (anything else counts as none)."""
+    if isinstance(value, str):
+        return value
+    return "".join(part for part in value if isinstance(part, str)) if isinstance(value, list) else ""
 
 
 def render_notebook(doc_id: str, data: bytes) -> str:
@@ -47,12 +55,16 @@ def render_notebook(doc_id: str, data: bytes) -> str:
         cells = notebook["cells"]
     except (ValueError, KeyError, TypeError) as error:
         raise DocumentError(f"{doc_id}: not a Jupyter notebook ({type(error).__name__})") from error
-    metadata = notebook.get("metadata") or {}
-    language = str((metadata.get("language_info") or {}).get("name") or "")
+    if not isinstance(notebook, dict) or not isinstance(cells, list):
+        raise DocumentError(f"{doc_id}: not a Jupyter notebook (no list of cells)")
+    metadata = notebook.get("metadata")
+    info = metadata.get("language_info") if isinstance(metadata, dict) else None
+    language = str(info.get("name") or "") if isinstance(info, dict) else ""
     blocks: list[str] = []
     for cell in cells:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if not isinstance(cell, dict):
+            continue  # a malformed cell is left out, not the notebook
+        source = _text(cell.get("source", ""))
         if not source.strip():
             continue
         if cell.get("cell_type") == "markdown":

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from qa.ingest.formats import load_file, parse
-from qa.ingest.markdown import code_view, parts, reading, title, view
+from qa.ingest.markdown import code_view, heads_a_table, parts, reading, title, view
 from qa.ingest.passages import build_passages
 from tests.conftest import DATA, real_embedder
 
@@ -414,3 +414,10 @@ def test_an_escaped_character_is_read_its_backslash_not() -> None:
     text = "Globs like \\*.pyc and \\_private\\_ names, a literal \\[x\\]; \\\\*emphasis* stays markup.\n"
     read = " ".join(view(text, 0, len(text)).split())
     assert read == "Globs like *.pyc and _private _ names, a literal [x ]; \\ emphasis stays markup.", read
+
+
+def test_a_table_header_is_the_line_over_a_delimiter_row_with_pipes() -> None:
+    assert heads_a_table("| a | b |\n| --- | :---: |\n| 1 | 2 |\n", 9)
+    assert heads_a_table("a | b\n--- | ---\n", 5)
+    assert not heads_a_table("Some prose.\n---\nmore", 11)  # a heading's underline, or a rule
+    assert not heads_a_table("a | b\n| 1 | 2 |\n", 5)

@@ -96,6 +96,14 @@ def test_notebook_outputs_are_read_as_text_reprs_images_and_html_not() -> None:
     cell["outputs"] = cell["outputs"][-1:]
     text = parse("error.ipynb", json.dumps(notebook).encode(), ".ipynb").text
     assert "```\nNameError: name 'bad' is not defined\n```" in text
+    cell["outputs"] = [  # malformed outputs and cells are left out, never a crash
+        {"output_type": "stream", "text": [1, 2]},
+        {"output_type": "execute_result", "data": ["x"]},
+        {"output_type": "execute_result", "data": {"text/plain": ["kept", None]}},
+    ]
+    notebook["cells"] = [cell, 5, {"cell_type": "code", "source": ["y", 3]}]
+    text = parse("odd.ipynb", json.dumps(notebook).encode(), ".ipynb").text
+    assert text == "```python\nplanets.shape\nbad()\n```\n\n```\nkept\n```\n\n```python\ny\n```\n"
 
 
 def test_csv_rows_are_a_table_whose_every_passage_carries_the_header() -> None:
