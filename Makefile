@@ -65,6 +65,8 @@ eval: $(STAMP)
 		--modes dense,keyword,hybrid --index-dir .cache/eval/docs --output eval/docs/click.json
 	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions-starlette.jsonl \
 		--modes dense,keyword,hybrid --index-dir .cache/eval/docs --output eval/docs/starlette.json
+	QA_CORPUS_DIR=eval/docs/corpus $(BIN)/qa eval --questions eval/docs/questions-unanswerable.jsonl \
+		--modes hybrid --index-dir .cache/eval/docs --output eval/docs/unanswerable.json
 
 # SciFact (BEIR layout) is not part of the repository; its indexes are cached in .cache/eval/.
 # The second run embeds each abstract whole, the published reference setup for dense mode.

@@ -4,10 +4,12 @@ cheap features (``qa.answer.features``), calibrated to a probability that it ans
 The weights and the calibration (``qa/answer/weights/reader.json``, a few KB of numbers) were
 learned by ``make train`` (``qa.answer.training``) from SQuAD 2.0 training articles: a sentence
 holding an answer span is a positive, every other candidate a negative. The answer is the most
-probable sentence; its ``score`` is that probability (the confidence), and the passages count as
-answering the question when it reaches the threshold (``QA_ANSWER_THRESHOLD``, by default the one
-with the best answer-triggering F1 on held-out training articles). The citation is the sentence's
-exact span of its document.
+probable sentence that is not itself a question; its ``score`` is that probability (the
+confidence), and the passages count as answering the question when it reaches the threshold
+(``QA_ANSWER_THRESHOLD``, by default the one with the best answer-triggering F1 on held-out
+training articles). The citation is the sentence's exact span of its document, running on over
+the code block, list or table the sentence introduces when it is a lead-in ending in a colon
+(``qa.ingest.introduced``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import numpy.typing as npt
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Query, cite
+from qa.ingest.introduced import introduced_end
+from qa.lang.en import answers as en
 
 WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
 
@@ -53,6 +57,21 @@ def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
             f"{path} was trained for other features than qa.answer.features; run `make train`"
         )
     return dict(spec)
+
+
+def top_answer(evidence: Sequence[Evidence], scored: Sequence[Scored]) -> int | None:
+    """Which of ``scored`` is the answer: the most probable candidate (the first of equals, so the
+    higher-ranked passage's) that does not ask a question. A question ("So how do you register
+    that blueprint?") asserts nothing; it is scored like every sentence, as in training, since
+    the other candidates' features are relative to it, but never chosen."""
+    best: int | None = None
+    for at, item in enumerate(scored):
+        if best is not None and item.probability <= scored[best].probability:
+            continue
+        c = item.candidate
+        if not en.asks(evidence[c.rank].document.text[c.start : c.end]):
+            best = at
+    return best
 
 
 class LearnedReader:
@@ -87,13 +106,16 @@ class LearnedReader:
         return [Scored(c, float(p)) for c, p in zip(found, probabilities, strict=True)]
 
     def best(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
-        """The most probable sentence as an answer, whatever its confidence (None without sentences)."""
+        """The most probable sentence as an answer, whatever its confidence (None without one)."""
         scored = self.score(query, evidence)
-        if not scored:
+        chosen = top_answer(evidence, scored)
+        if chosen is None:
             return None
-        top = max(scored, key=lambda s: s.probability)  # the first of equals: the higher-ranked passage
+        top = scored[chosen]
         document = evidence[top.candidate.rank].document
         start, end = top.candidate.start, top.candidate.end
+        if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
+            end = introduced_end(document.text, start, end)
         return Answer(document.text[start:end], top.probability, cite(document, start, end))
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from qa.answer.calibration import reliability, triggering
 from qa.answer.datasets import load_squad, load_wikiqa
-from qa.answer.learned import LearnedReader
+from qa.answer.learned import LearnedReader, top_answer
 from qa.answer.training import labels_of
 from qa.core.config import Settings
 from qa.core.protocols import Encoder
@@ -118,18 +118,19 @@ def wikiqa_report(path: Path, settings: Settings, encoder: Encoder) -> dict[str,
         read_ms.append(1000 * (time.perf_counter() - started))
         y = np.array(question.labels, dtype=np.int8)
         s = np.full(len(y), -1.0)
-        best, best_p = None, -1.0
-        for item in scored:
+        best, best_p = None, 0.0
+        chosen = top_answer(evidence, scored)
+        for at, item in enumerate(scored):
             c = item.candidate
             overlaps = [max(0, min(c.end, e) - max(c.start, b)) for b, e in question.spans]
             j = int(np.argmax(overlaps)) if overlaps and max(overlaps) > 0 else None
             if j is not None:
                 s[j] = max(s[j], item.probability)
-            if item.probability > best_p:
+            if at == chosen:
                 best, best_p = j, item.probability
         labels.append(y)
         scores.append(s)
-        confidence.append(max(best_p, 0.0))
+        confidence.append(best_p)
         right.append(float(best is not None and y[best] == 1))
     has = np.array([float(y.any()) for y in labels])
     report = {
@@ -172,14 +173,14 @@ def squad_report(path: Path, articles: Sequence[str], settings: Settings, encode
             read_ms.append(1000 * (time.perf_counter() - started))
             confidence, right, has = found[population]
             has.append(float(question.answerable and population == "search"))
-            if not scored:
+            top = top_answer(evidence, scored)
+            if top is None:
                 confidence.append(0.0)
                 right.append(0.0)
                 if question.answerable and population == "search":
                     gold_read.append(0.0)
                     holds_text.append(0.0)
                 continue
-            top = max(range(len(scored)), key=lambda i: scored[i].probability)
             labels = labels_of(evidence, [item.candidate for item in scored], question)
             confidence.append(scored[top].probability)
             right.append(float(labels[top]))

@@ -125,7 +125,7 @@ def _parse_copy(text: str) -> str:
                 bodies.pop()
                 fence = ""  # and the code fence open in it
         line = " " * max(indent - 4 * len(bodies), 0) + stripped if stripped else ""
-        in_code, fence = bool(fence), _fence_after(line, fence)
+        in_code, fence = bool(fence), fence_after(line, fence)
         if (_INCLUDE if in_code else _DIRECTIVE).match(line):
             lines[number] = ""
         elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
@@ -138,7 +138,7 @@ def _parse_copy(text: str) -> str:
     return "\n".join(lines)
 
 
-def _fence_after(line: str, fence: str) -> str:
+def fence_after(line: str, fence: str) -> str:
     """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it:
     a backtick fence's info string holds no backtick (```js``` is inline code), and a closing
     fence has none."""

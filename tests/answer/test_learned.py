@@ -195,3 +195,33 @@ def test_a_tables_rows_are_candidates_its_header_row_is_not(tmp_path: Path) -> N
     assert not any("Headquarters Location" in sentence for sentence in found), found
     answer = searcher.reader.best(query, evidence) if searcher.reader else None
     assert answer is not None and "Adobe" in answer.text and "San Jose" in answer.text
+
+
+def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_path: Path) -> None:
+    """On httpx's timeouts page (real documentation), a how-to question's answer is the lead-in
+    sentence with the code block it introduces, cited exactly; a sentence that asks the question
+    ("So how do you set timeouts ...?") is scored like any other, and here scores best, but it is
+    never the answer."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    page = (Path(__file__).resolve().parents[1] / "data" / "documents" / "httpx-timeouts.md").read_text()
+    asking = "So how do you set timeouts for an individual request?"
+    (corpus / "timeouts.md").write_text(
+        page.replace("You can set timeouts", f"{asking}\n\nYou can set timeouts"), encoding="utf-8"
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
+    reader = searcher.reader
+    assert isinstance(reader, LearnedReader)
+    query = searcher.embed("How do I set timeouts for an individual request?")
+    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
+    text = evidence[0].document.text
+    scored = reader.score(query, evidence)
+    most = max(scored, key=lambda s: s.probability).candidate
+    assert text[most.start : most.end] == asking  # the rule has something to do here
+    answer = reader.best(query, evidence)
+    assert answer is not None and answer.text.startswith("You can set timeouts for an individual request:")
+    assert "timeout=10.0)\n```" in answer.text and "Or disable" not in answer.text
+    assert text[answer.citation.start : answer.citation.end] == answer.text
+    assert reader.read(query, evidence) == answer  # confident enough to be given

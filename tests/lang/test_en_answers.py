@@ -13,6 +13,7 @@ from qa.lang.en.answers import (
     UNIT,
     YEAR,
     acronyms,
+    asks,
     content_words,
     question_class,
     spelled_out,
@@ -80,3 +81,18 @@ def test_acronyms_of_a_question() -> None:
 )
 def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
     assert spelled_out(acronym, text) is written
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asking"),
+    [
+        ("So how do you register that blueprint?", True),
+        ('The reviewer asked, "Is it finished?"', True),  # its closing quote after the mark
+        ("Why not (and who decides?)", True),
+        ("Use the ? wildcard to match one character.", False),
+        ("The query string is ?page=2.", False),
+        ("It works.", False),
+    ],
+)
+def test_a_sentence_that_asks_is_known_by_its_question_mark(sentence: str, asking: bool) -> None:
+    assert asks(sentence) is asking

@@ -123,21 +123,20 @@
     byId("document").hidden = true;
   }
 
-  // The answer sentence, highlighted inside the passage that holds it (offsets are document
-  // offsets, so the span inside the passage is answer.start - passage.start).
+  // The answer, highlighted where it lies inside the passage (offsets are document offsets, so
+  // the span inside the passage is answer.start - passage.start); an answer that runs on over the
+  // code block it introduces may end past the passage, and is highlighted as far as the passage goes.
   function passageText(passage, answer) {
     const cited = passage.citation;
-    const inside =
-      answer &&
-      answer.citation.doc_id === cited.doc_id &&
-      answer.citation.start >= cited.start &&
-      answer.citation.end <= cited.end;
+    const from = answer ? Math.max(answer.citation.start, cited.start) : 0;
+    const to = answer ? Math.min(answer.citation.end, cited.end) : 0;
+    const inside = answer && answer.citation.doc_id === cited.doc_id && answer.citation.start >= cited.start && from < to;
     // code as code; other text with its markup blanked out (same length, so offsets still hold)
     const code = passage.kind === "code";
     const shown = code ? passage.text : passage.readable || passage.text;
     const text = el(code ? "pre" : "p", { className: code ? "passage-code" : "passage-text" });
     if (inside) {
-      text.append(...highlighted(shown, answer.citation.start - cited.start, answer.citation.end - cited.start));
+      text.append(...highlighted(shown, from - cited.start, to - cited.start));
     } else {
       text.textContent = shown;
     }

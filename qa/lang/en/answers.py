@@ -57,6 +57,14 @@ NUMBER_WORD = re.compile(
 )
 UNIT = re.compile(r"[%$€£]|\b(?:percent|per cent|dollars?|km|miles?|metres?|meters?|feet|kg|tons?)\b", re.I)
 CAPITALISED_WORD = re.compile(r"(?<=\s)[A-Z][\w-]+")  # not a text's first word: pad it with a space
+# a sentence that ends in a question mark (its closing quotes or brackets after it)
+ASKING = re.compile(r"[?\uff1f][\"'\u201d\u2019)\]]*\s*\Z")
+
+
+def asks(sentence: str) -> bool:
+    """Whether ``sentence`` is a question ("So how do you register that blueprint?"): it asserts
+    nothing, so it answers no question, however many of the question's words it repeats."""
+    return bool(ASKING.search(sentence))
 
 
 @functools.cache

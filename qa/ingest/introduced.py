@@ -1,0 +1,108 @@
+"""What a lead-in sentence introduces: the code block, list or table that follows a sentence
+ending in a colon ("You can set timeouts for an individual request:"), in a document read by its
+Markdown structure (Markdown itself, and every format rendered to it: reST, HTML pages, Word,
+notebooks).
+
+Documentation answers a how-to question with such a pair: the sentence says what the example
+does, the example is the answer. An answer that stops at the colon cites the promise of an
+answer, so the reader's answer runs on to the end of the block (``introduced_end``), at most
+``MAX_LINES`` lines of it. Only the span grows: the sentence alone was scored, and the citation
+stays the exact characters of the document.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.ingest.markdown import fence_after
+
+MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer block is cut at a line)
+MAX_BLANKS = 1  # blank lines allowed between the lead-in and its block
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n|$)")
+
+
+def _lines(text: str, start: int) -> list[tuple[int, int]]:
+    """(start, end) of the lines from ``start`` on (a line break not included), at most a block's
+    worth plus the blank lines before it."""
+    found: list[tuple[int, int]] = []
+    position = start
+    while position < len(text) and len(found) < MAX_LINES + MAX_BLANKS + 2:
+        match = _LINE.match(text, position)
+        assert match is not None  # the pattern matches the empty string
+        body = match.group(0).rstrip("\r\n")
+        found.append((position, position + len(body)))
+        if match.end() == position:
+            break
+        position = match.end()
+    return found
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.lstrip(" \t").expandtabs(4))
+
+
+def introduced_end(text: str, start: int, end: int) -> int:
+    """Where the answer ``text[start:end]`` ends once it carries the block it introduces: the end of
+    the code block, list or table after it when the sentence ends in a colon and ends its line;
+    else ``end`` unchanged."""
+    if not text[start:end].rstrip().endswith(":"):
+        return end
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[end:line_end].strip():
+        return end  # the line goes on after the sentence: what follows is no block of its own
+    lead_line = text.rfind("\n", 0, start) + 1
+    lead_indent = _indent(text[lead_line:end])
+    lines = _lines(text, line_end + 1) if line_end < len(text) else []
+    blanks = 0
+    while blanks < len(lines) and not text[slice(*lines[blanks])].strip():
+        blanks += 1
+    if blanks > MAX_BLANKS or blanks == len(lines):
+        return end
+    body = [text[s:e] for s, e in lines[blanks:]]
+    count = _block_lines(body, lead_indent, blank_before=blanks > 0)
+    if not count:
+        return end
+    while count and not body[count - 1].strip():
+        count -= 1
+    return lines[blanks + count - 1][1]
+
+
+def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> int:
+    """How many of ``body``'s first lines the block opening it takes (at most ``MAX_LINES``; 0 when
+    its first line opens no block)."""
+    first = body[0]
+    limit = min(len(body), MAX_LINES)
+    fence = fence_after(first, "")
+    if fence:
+        for number in range(1, limit):
+            fence = fence_after(body[number], fence)
+            if not fence:
+                return number + 1
+        return limit
+    if _LIST_ITEM.match(first) or _TABLE_ROW.match(first):
+        pattern = _LIST_ITEM if _LIST_ITEM.match(first) else _TABLE_ROW
+        indent = _indent(first)
+        taken = 1
+        for number in range(1, limit):
+            line = body[number]
+            if not line.strip():
+                following = body[number + 1] if number + 1 < len(body) else ""
+                if pattern is _TABLE_ROW or not following.strip() or _indent(following) < indent:
+                    break
+            elif not (pattern.match(line) and _indent(line) >= indent) and _indent(line) <= indent:
+                break
+            taken = number + 1
+        return taken
+    indent = _indent(first)
+    if blank_before and indent >= lead_indent + 4:  # an indented code block
+        taken = 1
+        for number in range(1, limit):
+            line = body[number]
+            if line.strip() and _indent(line) < indent:
+                break
+            taken = number + 1
+        return taken
+    return 0

@@ -1,0 +1,73 @@
+"""A lead-in sentence ending in a colon carries the block it introduces (qa.ingest.introduced):
+on real documentation pages (httpx's Markdown, Flask's reST through its renderer) and on the
+shapes a block takes (fence, list, table, indented code), never past the block or its limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.ingest.formats import load_file
+from qa.ingest.introduced import MAX_LINES, introduced_end
+
+DOCUMENTS = Path(__file__).resolve().parents[1] / "data" / "documents"
+
+
+def carried(text: str, sentence: str) -> str:
+    start = text.index(sentence)
+    return text[start : introduced_end(text, start, start + len(sentence))]
+
+
+def test_a_lead_in_carries_the_code_block_after_it_on_a_real_page() -> None:
+    text = (DOCUMENTS / "httpx-timeouts.md").read_text(encoding="utf-8")
+    answer = carried(text, "You can set timeouts for an individual request:")
+    assert answer.endswith("timeout=10.0)\n```") and answer.count("```") == 2
+    assert "Or disable timeouts" not in answer
+    # not a lead-in: the sentence alone
+    alone = "HTTPX is careful to enforce timeouts everywhere by default."
+    assert carried(text, alone) == alone
+
+
+def test_a_rendered_rest_literal_block_is_carried_too() -> None:
+    document = load_file(DOCUMENTS / "flask-config.rst", "flask-config.rst")
+    text = document.text
+    lead = next(line.strip() for line in text.splitlines() if line.rstrip().endswith("dictionary:"))
+    answer = carried(text, lead)
+    assert answer.startswith(lead) and answer.count("```") == 2 and "app.config" in answer
+
+
+def test_lists_tables_and_indented_code_are_carried_to_their_end() -> None:
+    page = (
+        "The options are:\n\n- `a`, the first\n  continued\n- `b`, the second\n\nAfter the list.\n\n"
+        "Columns:\n| a | b |\n|---|---|\n| 1 | 2 |\nAfter the table.\n\n"
+        "Run it so:\n\n    make serve\n    make test\n\nAfter the code.\n"
+    )
+    assert carried(page, "The options are:").endswith("- `b`, the second")
+    assert carried(page, "Columns:").endswith("| 1 | 2 |")
+    assert carried(page, "Run it so:").endswith("    make test")
+
+
+def test_what_is_no_introduced_block_is_left_alone() -> None:
+    for page, lead in (
+        ("Prose follows:\n\nJust prose.\n", "Prose follows:"),
+        ("Too far:\n\n\n```\nx\n```\n", "Too far:"),
+        ("The line goes on: after the colon\n\n```\nx\n```\n", "The line goes on:"),
+        ("At the end:", "At the end:"),
+    ):
+        assert carried(page, lead) == lead, page
+
+
+def test_a_long_block_is_cut_at_a_line_within_the_limit() -> None:
+    page = "Unclosed:\n```\n" + "\n".join(f"line {n}" for n in range(40)) + "\n"
+    answer = carried(page, "Unclosed:")
+    assert answer.count("\n") == MAX_LINES and answer.endswith(f"line {MAX_LINES - 2}")
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab :-|`\n\t")), max_size=80), st.integers(0, 80))
+def test_the_answer_only_grows_from_its_own_end_within_the_text(text: str, at: int) -> None:
+    end = min(at, len(text))
+    grown = introduced_end(text, 0, end)
+    assert end <= grown <= len(text)
+    assert grown == end or text[:end].rstrip().endswith(":")
