@@ -90,6 +90,13 @@ class ResidualCodec:
         self.centroids = np.asarray(centroids, dtype=np.float32)
         self.cutoffs = np.asarray(cutoffs, dtype=np.float32)  # 3 bucket boundaries
         self.weights = np.asarray(weights, dtype=np.float32)  # 4 bucket values
+        # a packed byte's four residual values, first bucket first: decoding looks up a byte at a
+        # time (one gather of a 4-value row), about 3 times faster than unpacking the 2-bit
+        # codes and indexing ``weights`` with each, and the same floats
+        byte = np.arange(256)
+        self.byte_values = self.weights[
+            np.stack([(byte >> 6) & 3, (byte >> 4) & 3, (byte >> 2) & 3, byte & 3], 1)
+        ]
 
     @classmethod
     def train(cls, vectors: npt.NDArray[Any], seed: int = 0) -> ResidualCodec:
@@ -136,11 +143,8 @@ class ResidualCodec:
     def decode(self, stored: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         stored = np.asarray(stored, dtype=np.uint8).reshape(-1, self.width(self.centroids.shape[1]))
         nearest = np.ascontiguousarray(stored[:, :2]).view("<u2").ravel()
-        packed = stored[:, 2:]
-        codes = np.empty((len(stored), packed.shape[1] * 4), dtype=np.uint8)
-        for shift, start in ((6, 0), (4, 1), (2, 2), (0, 3)):
-            codes[:, start::4] = (packed >> shift) & 3
-        return _normalised(self.centroids[nearest] + self.weights[codes])
+        residuals = np.take(self.byte_values, stored[:, 2:], axis=0).reshape(len(stored), -1)
+        return _normalised(self.centroids[nearest] + residuals)
 
     def save(self, folder: Path) -> None:
         self.centroids.astype("<f2").tofile(folder / "codec.centroids.f16")

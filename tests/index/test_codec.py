@@ -48,6 +48,34 @@ def test_codes_do_not_depend_on_how_pieces_are_grouped() -> None:
     assert cosines.mean() > 0.9
 
 
+def reference_decode(codec: ResidualCodec, code: np.ndarray) -> np.ndarray:
+    """One piece decoded by the first rule: its centroid plus each 2-bit code's bucket value,
+    unpacked a dimension at a time, re-normalised."""
+    nearest = int(code[:2].view("<u2")[0])
+    buckets = np.stack([(code[2:] >> shift) & 3 for shift in (6, 4, 2, 0)], axis=1).ravel()
+    vector = codec.centroids[nearest] + codec.weights[buckets]
+    return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
+
+def test_decoding_a_byte_at_a_time_gives_the_first_rules_floats() -> None:
+    """The decoder looks up a packed byte's four bucket values at once; its floats are those of
+    unpacking each dimension's code (to float32 rounding of the norm; the decoder it replaced gave
+    the same floats to the bit), so late-interaction scores do not move."""
+    pieces = np.concatenate(article_pieces())
+    codec = ResidualCodec.train(pieces)
+    stored = codec.encode(pieces)
+    decoded = codec.decode(stored)
+    assert decoded.dtype == np.float32 and decoded.shape == pieces.shape
+    for row in range(0, len(stored), 5):
+        assert np.allclose(decoded[row], reference_decode(codec, stored[row]), rtol=0, atol=1e-7)
+    every_byte = np.concatenate(
+        [stored[:1, :2].repeat(64, 0), np.arange(256, dtype=np.uint8).reshape(64, 4)], 1
+    )
+    every_byte = np.concatenate([every_byte, np.zeros((64, stored.shape[1] - 6), np.uint8)], axis=1)
+    for row, decoded_row in enumerate(codec.decode(every_byte)):  # every byte value, in 64 rows
+        assert np.allclose(decoded_row, reference_decode(codec, every_byte[row]), rtol=0, atol=1e-7)
+
+
 def test_a_build_learns_the_same_codec_in_any_document_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
