@@ -11,6 +11,7 @@ Screenshots go to test-artifacts/web/.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ class LiveServer:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     settings = article_copy(tmp_path_factory.mktemp("web"))
     (settings.corpus_dir / HOSTILE_DOC).write_text(HOSTILE_TEXT, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "data" / "documents" / "httpx-timeouts.md", settings.corpus_dir)
     build_index(settings, real_embedder())
     with contextlib.ExitStack() as stack:
         base = stack.enter_context(running_server(settings))
@@ -158,6 +160,34 @@ def test_the_unido_question_highlights_the_answer_sentence_in_the_first_card(
         f"{index['documents']} documents · {index['passages']} passages · index built {index['built_at']}"
     )
     shot(page, "answer")
+
+
+def test_an_answer_that_carries_its_code_example_keeps_its_lines_and_is_highlighted(
+    server: LiveServer, page: Page
+) -> None:
+    """A lead-in sentence's answer runs on over the code block it introduces (httpx's timeouts
+    page): the answer box shows its lines as lines, and the card highlights it as far as the
+    passage holds it."""
+    question = "How do I set timeouts for an individual request?"
+    expected = server.api("/query", q=question, k=5, mode="hybrid")
+    answer = expected["answer"]
+    assert answer and answer["text"].startswith("You can set timeouts") and "```" in answer["text"]
+    page.goto(f"{server.base}/")
+    ask(page, question)
+    box = page.locator("#answer-text")
+    expect(box).to_be_visible()
+    assert box.text_content() == answer["text"]
+    assert box.evaluate("node => getComputedStyle(node).whiteSpace") == "pre-wrap"
+    assert box.evaluate("node => node.getBoundingClientRect().height") > 4 * 16  # several lines tall
+    top = expected["passages"][0]
+    assert top["citation"]["doc_id"] == answer["citation"]["doc_id"]
+    start = answer["citation"]["start"] - top["citation"]["start"]
+    end = min(answer["citation"]["end"], top["citation"]["end"]) - top["citation"]["start"]
+    mark = page.locator("#cards .card").first.locator("mark")
+    expect(mark).to_have_count(1)
+    shown = top["text"] if top.get("kind") == "code" else (top.get("readable") or top["text"])
+    assert mark.text_content() == shown[start:end] and "timeout=10.0" in shown[start:end]
+    shot(page, "answer-with-example")
 
 
 def test_the_citation_opens_the_document_with_the_cited_span_highlighted(
