@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from qa.core.config import SearchMode, Settings
 
@@ -74,14 +75,17 @@ def _detail(error: urllib.error.HTTPError) -> str:
 
 
 def print_answer(console: Console, body: dict[str, Any]) -> None:
-    """The answer and its cited passages, as the HTTP API's JSON carries them."""
+    """The answer and its cited passages, as the HTTP API's JSON carries them; what documents and
+    the server say is printed as written (escaped: "[project]" or "[/bold]" in a document is text,
+    not Rich markup)."""
     answer = body.get("answer")
     if body.get("message"):
-        console.print(f"[yellow]{body['message']}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(body['message'])}[/yellow]", highlight=False)
     elif answer is not None:
         cite = answer["citation"]
         console.print(
-            f"[bold]answer[/bold] ({cite['doc_id']}:{cite['line_start']}): {answer['text']}", highlight=False
+            f"[bold]answer[/bold] ({escape(cite['doc_id'])}:{cite['line_start']}): {escape(answer['text'])}",
+            highlight=False,
         )
     else:
         console.print("[yellow]not answered by these documents[/yellow] (closest passages below)")
@@ -90,11 +94,11 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
         first, last = cite["line_start"], cite["line_end"]
         lines = f"{first}" if first == last else f"{first}-{last}"
         console.print(
-            f"\n[bold]{passage['rank']}.[/bold] {cite['doc_id']}:{lines} [dim](chars {cite['start']}-"
+            f"\n[bold]{passage['rank']}.[/bold] {escape(cite['doc_id'])}:{lines} [dim](chars {cite['start']}-"
             f"{cite['end']}, score {passage['score']:.3f})[/dim]",
             highlight=False,
         )
-        console.print(f'   "{" ".join(passage["text"].split())}"', highlight=False)
+        console.print(f'   "{escape(" ".join(passage["text"].split()))}"', highlight=False)
 
 
 def ask_in_process(

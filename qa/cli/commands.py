@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from qa.core.config import SearchMode, Settings
@@ -103,7 +104,7 @@ def _print_summary(summary: BuildSummary) -> None:
         highlight=False,
     )
     if summary.full_reason:
-        console.print(f"full rebuild: {summary.full_reason}", highlight=False)
+        console.print(f"full rebuild: {escape(summary.full_reason)}", highlight=False)
     for label, doc_ids in (
         ("added", summary.added),
         ("changed", summary.changed),
@@ -111,15 +112,18 @@ def _print_summary(summary: BuildSummary) -> None:
     ):
         if doc_ids:
             console.print(
-                f"{label} {len(doc_ids)}: {', '.join(doc_ids[:10])}{' …' if len(doc_ids) > 10 else ''}"
+                f"{label} {len(doc_ids)}: {escape(', '.join(doc_ids[:10]))}"
+                f"{' …' if len(doc_ids) > 10 else ''}",
+                highlight=False,
             )
     if summary.reused:
         console.print(f"reused {len(summary.reused)} unchanged documents")
     for doc_id, reason in summary.skipped:
-        errors.print(f"[yellow]skipped[/yellow] {doc_id}: {reason}", highlight=False)
+        errors.print(f"[yellow]skipped[/yellow] {escape(doc_id)}: {escape(reason)}", highlight=False)
     for doc_id in summary.empty:
         errors.print(
-            f"[yellow]nothing to search[/yellow] in {doc_id}: no text but markup, links or page furniture",
+            f"[yellow]nothing to search[/yellow] in {escape(doc_id)}: "
+            "no text but markup, links or page furniture",
             highlight=False,
         )
 
@@ -211,9 +215,9 @@ def index(
         if if_needed:
             reason = rebuild_reason(settings)
             if reason is None:
-                console.print(f"index in {settings.index_dir} is up to date")
+                console.print(f"index in {escape(str(settings.index_dir))} is up to date", highlight=False)
                 return
-            console.print(f"building the index: {reason}", highlight=False)
+            console.print(f"building the index: {escape(reason)}", highlight=False)
         if on_ray:
             cluster = address or settings.ray_address
             encoder: Encoder = _distributed().ray_embedder(settings, cluster, workers)
@@ -260,10 +264,12 @@ def ask(
         except ServerRefused as error:
             raise UserError(str(error)) from None
         if body is not None:
-            errors.print(f"[dim](asked the server at {base})[/dim]", highlight=False)
+            errors.print(f"[dim](asked the server at {escape(base)})[/dim]", highlight=False)
         else:
             body = ask_in_process(settings, question, k, mode, globs, fields)
-            errors.print(f"[dim](no server at {base}: answered in this process)[/dim]", highlight=False)
+            errors.print(
+                f"[dim](no server at {escape(base)}: answered in this process)[/dim]", highlight=False
+            )
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
@@ -431,7 +437,7 @@ def eval_(
         console.print(results_table(results))
         if output is not None:
             write_report(output, results)
-            console.print(f"wrote {output}", highlight=False)
+            console.print(f"wrote {escape(str(output))}", highlight=False)
 
 
 if __name__ == "__main__":

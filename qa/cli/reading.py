@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
+
 from qa.cli.commands import UserError, _settings, _user_errors, console
 
 
@@ -40,4 +42,4 @@ def eval_reader(
         console.print(summary(report), highlight=False)
         if output is not None:
             write_report(output, report)
-            console.print(f"wrote {output}", highlight=False)
+            console.print(f"wrote {escape(str(output))}", highlight=False)

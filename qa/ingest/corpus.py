@@ -71,6 +71,6 @@ def load_corpus(corpus_dir: Path, parsed: Parsed | None = None) -> LoadReport:
                 continue
             except (DocumentError, OSError) as error:
                 reason = str(error).removeprefix(f"{doc_id}: ")
-        log.warning("skipped %s: %s", doc_id, reason)
+        log.info("skipped %s: %s", doc_id, reason)  # reported by the caller (qa index, GET /index)
         report.skipped.append((doc_id, reason))
     return report

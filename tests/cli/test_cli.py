@@ -101,8 +101,32 @@ def test_off_a_terminal_index_prints_progress_lines_and_skipped_files(tmp_path: 
     assert progress and "parsed 31 documents; embedded 30/30 passages" in progress[-1]
     assert "passages/s" in progress[-1] and "left" in progress[-1]
     said = " ".join(result.stderr.split())
-    assert "skipped photo.png: .png is not a supported format" in said
+    assert said.count("skipped photo.png: .png is not a supported format") == 1  # once, in the summary
     assert "nothing to search in SUMMARY.md: no text but markup, links or page furniture" in said
+
+
+def test_what_documents_say_is_printed_as_written_never_as_markup(tmp_path: Path) -> None:
+    """Square brackets in a document ("[project]", a closing tag "[/bold]") and in a file name
+    are text: printed whole, never read as the terminal library's markup (which dropped them,
+    and crashed on a closing tag that closes nothing)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "[draft] toml.md").write_text(
+        "# TOML tables\n\nDependencies go in the `[project]` table of pyproject.toml, and tool settings "
+        "go in the `[tool.poetry]` table.\n\nA style is closed with a tag such as `[/bold]` after the "
+        "styled text.\n",
+        encoding="utf-8",
+    )
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i")}
+    assert run_qa("index", env=env).returncode == 0
+    for question, expected in (
+        ("How is a style closed?", "such as `[/bold]` after"),
+        ("Where do dependencies go?", "the `[project]` table"),
+    ):
+        result = run_qa("ask", "--local", question, env=env)
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stdout.split())
+        assert expected in said and "[draft] toml.md:" in said, said
 
 
 def test_ask_asks_a_running_server_and_says_so(article_settings: Settings) -> None:
