@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
+from qa.ingest import markdown
 from qa.ingest.chunking import sentences
 from qa.ingest.markdown import heads_a_table
 from qa.lang.en import answers as en
@@ -107,13 +108,29 @@ def read_passage(item: Evidence) -> Reading:
     seen = passage.view
     spans = tuple(
         (start, end)
-        for start, end in sentences(text, passage.start, passage.end)
+        for start, end in _sentences(item)
         if (not seen or any(char.isalnum() for char in seen[start - passage.start : end - passage.start]))
         and not (passage.kind == "table" and heads_a_table(text, end))
     )
     read = [read_sentence(text[start:end]) for start, end in spans]
     words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4
     return Reading(spans, words, pairs, cues, caps)
+
+
+def _sentences(item: Evidence) -> list[tuple[int, int]]:
+    """A passage's sentences; in a Markdown document, its prose joins its lines as CommonMark
+    does (a line break inside a paragraph is no sentence end: "Commands added using the Flask
+    app's cli or" was an answer), while its code blocks and tables are read a line at a time."""
+    text, passage = item.document.text, item.passage
+    if item.document.metadata.get("structure") != "markdown" or passage.kind == "table":
+        return sentences(text, passage.start, passage.end)
+    found: list[tuple[int, int]] = []
+    position = passage.start
+    for low, high in [*markdown.code_fences(text, passage.start, passage.end), (passage.end, passage.end)]:
+        found += sentences(text, position, low, soft_breaks=True) if low > position else []
+        found += sentences(text, low, high) if high > low else []
+        position = high
+    return found
 
 
 def read_sentence(

@@ -111,9 +111,10 @@ def _widths(lines: Sequence[str], carried: tuple[int, int] = (0, 0)) -> list[int
 def _line_breaks(text: str, start: int, end: int, carried: tuple[int, int] = (0, 0)) -> list[int]:
     """Offsets just after line breaks that end a line which does not look hard-wrapped.
 
-    A break is a hard wrap when the line is long and ends mid-sentence, or when the next line's
+    A break is a hard wrap when the line is long and ends mid-sentence, when the next line's
     first word would not have fitted on it within its paragraph's width (a greedy wrap before a
-    long word or URL). A break before a blank line, a list item, a heading, a quote or a table
+    long word or URL), or when the line opens a sentence the next line goes on with
+    (:func:`_goes_on`). A break before a blank line, a list item, a heading, a quote or a table
     row is kept."""
     lines = text[start:end].split("\n")
     widths = _widths(lines, carried)
@@ -125,9 +126,50 @@ def _line_breaks(text: str, start: int, end: int, carried: tuple[int, int] = (0,
         words = following.split(maxsplit=1)
         long_unended = len(stripped) >= _WRAPPED_LINE_MIN and not ENGLISH.sentence_end.search(stripped + " ")
         greedy = 0 < widths[number] < len(stripped) + 1 + len(words[0]) if words else False
-        if not words or not (long_unended or greedy) or _BLOCK_START.match(following):
+        if (
+            not words
+            or not (long_unended or greedy or _goes_on(stripped, following))
+            or _BLOCK_START.match(following)
+        ):
             breaks.append(offset)
     return breaks
+
+
+_HARD_BREAK = re.compile(r"(?:  |\\)\r?$")
+
+
+def _soft_breaks(text: str, start: int, end: int) -> list[int]:
+    """Offsets just after the line breaks of Markdown prose that end a sentence (``sentences``)."""
+    lines = text[start:end].split("\n")
+    breaks: list[int] = []
+    offset = start
+    for line, following in itertools.pairwise(lines):
+        offset += len(line) + 1
+        if not following.strip() or _BLOCK_START.match(following) or _HARD_BREAK.search(line):
+            breaks.append(offset)
+    return breaks
+
+
+_LOWER_WORD = re.compile(r"[ \t]*[a-z][a-z'\u2019-]*(?:[,;]|\s|$)")  # a plain lower-case word
+
+
+def _goes_on(line: str, following: str) -> bool:
+    """Whether ``line`` ends in the middle of a sentence that ``following`` goes on with, however
+    short the line: the sentence it opens (after its last sentence end) starts with a capital, has
+    two words or more and stops on a word or a comma, and the next line starts with a plain
+    lower-case word. A line shortened by markup left out ("Jinja comes with some built-in
+    filters. To use" once a role's target is gone) is wrapped, not ended; a code line, which
+    starts lower-case or stops on a bracket, an operator or a quote, is not joined to the next."""
+    opened = line
+    for match in ENGLISH.sentence_end.finditer(line + " "):
+        opened = line[match.end() :]
+    opened = opened.strip()
+    return (
+        opened[:1].isupper()
+        and " " in opened
+        and (opened[-1].isalnum() or opened[-1] == ",")
+        and _LOWER_WORD.match(following) is not None
+    )
 
 
 def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -136,14 +178,21 @@ def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def sentences(
-    text: str, start: int = 0, end: int | None = None, carried: tuple[int, int] = (0, 0)
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    carried: tuple[int, int] = (0, 0),
+    soft_breaks: bool = False,
 ) -> list[tuple[int, int]]:
     """Sentence spans within ``text[start:end]``, trimmed of surrounding whitespace; linear in the
     span's length. No sentence crosses a blank line, so splitting from the start of any paragraph
     gives the same sentences from there on (what :class:`SentenceIndex` relies on). ``carried``:
-    see ``_widths`` (for a split that starts at a line inside a paragraph)."""
+    see ``_widths`` (for a split that starts at a line inside a paragraph). ``soft_breaks``: the
+    text is Markdown prose, whose line breaks inside a paragraph are soft (CommonMark joins the
+    lines), so a line break ends a sentence only before a blank line, a list item, a heading, a
+    quote or a table row, or as a hard break (two spaces or a backslash at the line's end)."""
     end = len(text) if end is None else end
-    cuts = set(_line_breaks(text, start, end, carried))
+    cuts = set(_soft_breaks(text, start, end) if soft_breaks else _line_breaks(text, start, end, carried))
     for match in ENGLISH.sentence_end.finditer(text, start, end):
         punctuation_end = match.start() + len(match.group(0).rstrip("\"'\u201d\u2019)]"))
         if text[punctuation_end - 1] == "." and _is_abbreviation(text, punctuation_end):

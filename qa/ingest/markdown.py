@@ -264,6 +264,23 @@ def heads_a_table(text: str, end: int) -> bool:
     return following is not None and _DELIMITER_ROW.match(text, following.end()) is not None
 
 
+def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of ``text[start:end]`` inside fenced code blocks, their fence lines included (one
+    still open at ``end`` runs to it): what is not prose there, line by line."""
+    found: list[tuple[int, int]] = []
+    fence, opened, position = "", 0, start
+    for line in _LINE_BREAK.split(text[start:end]):
+        after = fence_after(line, fence)
+        if after and not fence:
+            opened = position
+        elif fence and not after:
+            found.append((opened, position + len(line)))
+        fence, position = after, position + len(line) + 1
+    if fence:
+        found.append((opened, end))
+    return found
+
+
 def plain(text: str) -> str:
     """Markup-free words of a short Markdown string (a heading, a title), on one line."""
     return " ".join(view(text, 0, len(text)).split())

@@ -225,3 +225,32 @@ def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_pa
     assert "timeout=10.0)\n```" in answer.text and "Or disable" not in answer.text
     assert text[answer.citation.start : answer.citation.end] == answer.text
     assert reader.read(query, evidence) == answer  # confident enough to be given
+
+
+def test_markdown_prose_is_read_in_whole_sentences_and_its_code_a_line_at_a_time(tmp_path: Path) -> None:
+    """A Markdown paragraph's line breaks are soft (CommonMark joins its lines), so a sentence
+    wrapped after a short line ("... the app's cli or" / "FlaskGroup command decorator ...", as
+    Flask's reST renders once its roles are read) is one candidate; the code block after it is
+    still read a line at a time."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cli.md").write_text(
+        "# Custom commands\n\nCommands added using the app's cli or\nFlaskGroup command decorator\n"
+        "will be executed with an application context pushed. The\nwith_appcontext decorator is "
+        "rarely needed.\n\n```python\nimport click\n\n@click.command()\ndef do_work():\n    ...\n\n"
+        "app.cli.add_command(do_work)\n```\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
+    query = searcher.embed("How do I add a custom command?")
+    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
+    text = evidence[0].document.text
+    found = [text[c.start : c.end] for c in candidates(evidence)]
+    assert (
+        "Commands added using the app's cli or\nFlaskGroup command decorator\n"
+        "will be executed with an application context pushed." in found
+    ), found
+    assert "The\nwith_appcontext decorator is rarely needed." in found
+    assert "import click" in found and "app.cli.add_command(do_work)" in found and "def do_work():" in found

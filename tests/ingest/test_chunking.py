@@ -312,6 +312,33 @@ def test_sentence_splitter_respects_abbreviations() -> None:
     ]
 
 
+def test_a_short_line_that_opens_a_sentence_is_wrapped_not_ended() -> None:
+    """Rendered reST keeps its source's line breaks but drops a role's target, so a line can end
+    short in mid-sentence ("... built-in filters. To use"); the sentence goes on. Code lines,
+    which start lower-case or stop on a bracket or an operator, stay one line each."""
+    from qa.ingest.renderers import render_rst
+
+    source = (
+        "Custom Filters\n==============\n\n"
+        "Jinja comes with some :ref:`built-in filters <builtin-filters>`. To use\n"
+        "a custom filter, write a function that takes at least a ``value``\n"
+        "argument, then register it in :attr:`Environment.filters`.\n"
+    )
+    text, _ = render_rst("filters.rst", source)
+    found = [text[s:e] for s, e in sentences(text)]
+    assert "Jinja comes with some built-in filters." in found
+    assert any(
+        sentence.startswith("To use\na custom filter") and sentence.endswith("filters.") for sentence in found
+    )
+    code = "import os\nimport sys\nCONFIG = dict(debug=True)\nvalue = os.environ\n"
+    assert [code[s:e] for s, e in sentences(code)] == [
+        "import os",
+        "import sys",
+        "CONFIG = dict(debug=True)",
+        "value = os.environ",
+    ]
+
+
 def test_article_passages_keep_original_characters_and_fit_the_model() -> None:
     embedder = real_embedder()
     text = ARTICLE.read_text(encoding="utf-8")

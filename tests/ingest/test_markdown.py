@@ -421,3 +421,13 @@ def test_a_table_header_is_the_line_over_a_delimiter_row_with_pipes() -> None:
     assert heads_a_table("a | b\n--- | ---\n", 5)
     assert not heads_a_table("Some prose.\n---\nmore", 11)  # a heading's underline, or a rule
     assert not heads_a_table("a | b\n| 1 | 2 |\n", 5)
+
+
+def test_code_fences_are_found_with_their_fence_lines_and_an_open_one_runs_to_the_end() -> None:
+    from qa.ingest.markdown import code_fences
+
+    text = "Prose line\none more.\n\n```python\nx = 1\n```\n\nAfter.\n\n~~~\nopen to the end\n"
+    spans = [text[low:high] for low, high in code_fences(text, 0, len(text))]
+    assert spans == ["```python\nx = 1\n```", "~~~\nopen to the end\n"]
+    assert code_fences(text, text.index("After"), len(text))[0][0] == text.index("~~~")
+    assert code_fences("```js``` is inline code\n", 0, 24) == []
