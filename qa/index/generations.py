@@ -71,8 +71,8 @@ __all__ = [  # the index folder's names, kept importable from here
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 # bump when passages of the same text would change (what each version changed: the git log of
-# this line); 19: a short line that opens a sentence the next line goes on with is no sentence end
-CHUNKER_VERSION = 19
+# this line); 20: a mkdocstrings "::: name" line's indented options block is markup
+CHUNKER_VERSION = 20
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -43,6 +43,7 @@ _DIRECTIVE = re.compile(
 )
 # inside a code block only an include is markup: "///" is a doc comment there, "{% if %}" a template's
 _INCLUDE = re.compile(r"^[ \t]*(?:\{\{#.*\}\}|--8<--.*)[ \t]*$")
+_AUTODOC = re.compile(r"[ \t]*:::[ \t]+[\w.:-]+[ \t]*$")  # mkdocstrings: "::: package.module.Class"
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")  # a fence's line: its marker, then the info string
 # A MyST directive is a fence whose info string is "{name}"; the names whose body is prose
 _PROSE_DIRECTIVES = frozenset(
@@ -111,15 +112,21 @@ def line_starts(text: str) -> list[int]:
 
 def _parse_copy(text: str) -> str:
     """The text markdown-it reads: directive lines blanked (inside a code fence only include
-    lines), admonition and tab bodies dedented by four spaces a level so they parse as Markdown,
-    not as indented code, their quoted titles plain lines (escaped: never read as a heading or a
-    list). Lines stay where they were."""
+    lines; a mkdocstrings "::: name" line with its indented options block), admonition and tab
+    bodies dedented by four spaces a level so they parse as Markdown, not as indented code, their
+    quoted titles plain lines (escaped: never read as a heading or a list). Lines stay where they
+    were."""
     lines = _LINE_BREAK.split(text)
     bodies: list[int] = []  # the indentation of each open admonition's or tab's body, outermost first
     fence = ""
+    options = -1  # the indentation of a mkdocstrings "::: module.Name" line whose options follow
     for number, raw in enumerate(lines):
         stripped = raw.lstrip(" \t")
         indent = len(raw[: len(raw) - len(stripped)].expandtabs(4))
+        if options >= 0 and (not stripped or indent > options):  # its indented YAML options block
+            lines[number] = ""
+            continue
+        options = indent if not fence and _AUTODOC.match(raw) else -1
         if stripped:
             while bodies and indent < bodies[-1]:  # a line less indented than a body ends it
                 bodies.pop()

@@ -24,7 +24,9 @@ _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$))
 _ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
 _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
-_NO_PROSE = frozenset({"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude"})
+_NO_PROSE = frozenset(
+    {"toctree", "autosummary", "currentmodule", "module", "highlight", "literalinclude", "include", "raw"}
+)  # include and raw: docutils' own, disabled here (no file read, no HTML passed through)
 _CODE_DIRECTIVES = frozenset({"code", "code-block", "sourcecode"})  # code whatever their options
 _TRANSPARENT = frozenset({"only", "ifconfig"})  # a condition on the build: the body is the page's own
 # options that say how to show a directive, not what it says ("caption" is read, as text)
@@ -150,20 +152,32 @@ def _rst_inline(node: Any) -> str:
     return "".join(_rst_inline(child) for child in node.children)
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
 def _unknown_directive(source: str, depth: int) -> list[str]:
     """A directive docutils does not know (Sphinx's ``py:data``, ``versionadded``...): its argument
     as a term and its body, read as reStructuredText, as the description."""
     lines = source.splitlines()
     head = _DIRECTIVE.match(lines[0]) if lines else None
-    if head is None or head.group(1) in _NO_PROSE:
+    if head is None or head.group(1).rsplit(":", 1)[-1] in _NO_PROSE:  # "py:currentmodule" too
         return []
-    shown = 1  # its options: the ":name: value" lines right after its own, as docutils reads them
-    while shown < len(lines) and _OPTION.match(lines[shown]):
+    options: list[list[str]] = []  # its ":name: value" lines right after its own, as docutils reads them
+    shown = 1
+    while shown < len(lines):
+        option = _OPTION.match(lines[shown])
+        if option:
+            options.append([option.group(1), (option.group(2) or "").strip()])
+        elif options and lines[shown].strip() and _indent(lines[shown]) > _indent(lines[shown - 1]):
+            options[-1][1] += " " + lines[shown].strip()  # a value wrapped onto the next lines
+        else:
+            break
         shown += 1
     said = [
-        f"{option.group(1)}: {_ROLE.sub(_role_text, option.group(2).strip())}"
-        for option in (_OPTION.match(line) for line in lines[1:shown])
-        if option and (option.group(2) or "").strip() and option.group(1) not in _DISPLAY_OPTIONS
+        f"{name}: {_ROLE.sub(_role_text, value)}"
+        for name, value in options
+        if value and name not in _DISPLAY_OPTIONS
     ]  # what options say ("type: str", "default: 'alabaster'", "caption: app.py"), as a line
     blocks = [_escape_start("; ".join(said))] if said else []
     text = textwrap.dedent("\n".join(lines[shown:])).strip("\n")

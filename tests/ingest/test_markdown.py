@@ -431,3 +431,13 @@ def test_code_fences_are_found_with_their_fence_lines_and_an_open_one_runs_to_th
     assert spans == ["```python\nx = 1\n```", "~~~\nopen to the end\n"]
     assert code_fences(text, text.index("After"), len(text))[0][0] == text.index("~~~")
     assert code_fences("```js``` is inline code\n", 0, 24) == []
+
+
+def test_a_mkdocstrings_line_and_its_options_block_are_markup_a_pandoc_div_is_not() -> None:
+    text = (
+        "# API\n\n::: pkg.module.Model\n    options:\n      show_root_heading: true\n      members:\n"
+        "        - model_dump\n\nModels validate their fields.\n\n:::note\nA fenced div's body.\n:::\n"
+    )
+    found, _ = parts(text)
+    read = [text[part.start : part.end] for part in found]
+    assert read == ["Models validate their fields.", "A fenced div's body."], read

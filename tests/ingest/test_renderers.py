@@ -329,3 +329,20 @@ def test_a_csv_dialect_is_guessed_from_whole_lines_of_its_start_only(monkeypatch
     assert "| 19999 | item number 19999 | 139993 |" in text  # the guessed separator, every row
     assert len(seen) == 1 and 0 < len(seen[0]) <= renderers.CSV_SAMPLE
     assert ("id;name;price\n" + rows).startswith(seen[0] + "\n")
+
+
+def test_rst_includes_raw_blocks_and_module_markers_are_no_text_and_wrapped_options_are_one() -> None:
+    """From Jinja's docs: '.. include:: ../CHANGES.rst' read as its path and '..
+    py:currentmodule:: jinja2' as a stray paragraph; an autoclass's ':members:' wrapped onto a
+    second line was cut into a separate item."""
+    source = (
+        ".. py:currentmodule:: jinja2\n\nWidgets\n=======\n\nThe widget API is small.\n\n"
+        ".. include:: ../CHANGES.rst\n\n.. raw:: html\n\n   <b>shown only in HTML</b>\n\n"
+        ".. autoclass:: Environment([options])\n    :members: from_string, get_template,\n"
+        "              join_path, extend\n"
+    )
+    document = parse("widgets.rst", source.encode(), ".rst")
+    text = document.text
+    assert document.title == "Widgets"
+    assert "jinja2" not in text and "CHANGES" not in text and "shown only" not in text
+    assert "Environment([options])\n: members: from_string, get_template, join_path, extend" in text
