@@ -5,6 +5,8 @@ Spans are (start, end) offsets into the string given, in order."""
 from __future__ import annotations
 
 import bisect
+import html
+import itertools
 import re
 
 # an HTML element whose content is no text: a style sheet, a script
@@ -74,3 +76,52 @@ def within(spans: list[tuple[int, int]], position: int) -> bool:
     """Whether ``position`` falls in one of ``spans`` (disjoint, in order)."""
     at = bisect.bisect_right(spans, position, key=lambda span: span[0]) - 1
     return at >= 0 and spans[at][0] <= position < spans[at][1]
+
+
+_STARS = re.compile(r"\*+")
+
+
+def emphasis_stars(span: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The runs of asterisks in ``span`` that can be emphasis markers: a run that opens (a
+    character other than a space after it) with a run that closes after it on its line, or one
+    that closes (not a space before it) with a run that opens before it. The rest are asterisks
+    as written: "1.* allows", a table cell "| * |", "2 * 3", a lone "*args". Runs inside the
+    ``skipped`` spans (code, comments; in order) are not looked at."""
+    found: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\r\n]+", span):
+        runs = [
+            (m.start(), m.end())
+            for m in _STARS.finditer(span, line.start(), line.end())
+            if not within(skipped, m.start())
+        ]
+        if len(runs) < 2:
+            continue
+        opens = [high < line.end() and not span[high].isspace() for _, high in runs]
+        closes = [low > line.start() and not span[low - 1].isspace() for low, _ in runs]
+        opened_before = list(itertools.accumulate(opens, lambda a, b: a or b, initial=False))[:-1]
+        closed_after = list(itertools.accumulate(closes[::-1], lambda a, b: a or b, initial=False))[:-1][::-1]
+        for at, run in enumerate(runs):
+            if (opens[at] and closed_after[at]) or (closes[at] and opened_before[at]):
+                found.append(run)
+    return found
+
+
+# a terminal session's styling, as docs write their coloured output inside a ```console fence
+_STYLING = re.compile(r"</?(?:font|span|b|i|u|strong|em)\b[^<>\n]*>", re.IGNORECASE)
+_CONSOLE = re.compile(r"[ \t]*(?:`{3,}|~{3,})[ \t]*(?:console|shell-session|terminal)\b", re.IGNORECASE)
+_NAMED = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def console_styling(chars: list[str], span: str) -> None:
+    """In a terminal session's fence (```console), the HTML that colours its output
+    (``<font color=...>``, ``<b>``, ``<span style=...>``) is blanked in ``chars`` and its
+    entities ("&apos;", "&lt;") read as the character they stand for, padded with spaces: what
+    the terminal showed, not how the page styles it."""
+    if not _CONSOLE.match(span):
+        return
+    for match in _STYLING.finditer(span):
+        chars[match.start() : match.end()] = " " * (match.end() - match.start())
+    for match in _NAMED.finditer(span):
+        character = html.unescape(match.group(0))
+        if len(character) == 1 and character.isprintable() and not character.isspace():
+            chars[match.start() : match.end()] = character + " " * (match.end() - match.start() - 1)

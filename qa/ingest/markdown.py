@@ -31,7 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
-from qa.ingest.inline import code_and_comments, not_text, within
+from qa.ingest.inline import code_and_comments, console_styling, emphasis_stars, not_text, within
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
@@ -68,13 +68,14 @@ _LINE = re.compile(r"[^\r\n]+")
 _MARKUP = re.compile(
     r"!(?=\[)"  # an image
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
+    r"|\]\([ \t]*\{\{[<%][^{}\n]*[>%]\}\}[^()\n]*\)"  # ... a Hugo shortcode's: ({{< relref "x" >}} "title")
     r"|\]\[[^\]]*\]"  # a reference link's label
     r"|\\(?=[!-/:-@\[-`{-~]|\r?\n)"  # a backslash escape, or a hard line break
     r"|\{\{[^{}\n]*\}\}"  # a template's expression: "{{ version }}"
     r"|\[![A-Za-z]+\](?=[ \t]*(?:\r?\n|$))"  # a GitHub alert's marker: "> [!NOTE]"
     r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
     r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}(?=[ \t]*(?:\r?\n|$))"  # an attribute list ending a line
-    r"|`+|\*+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"
+    r"|`+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"  # asterisks: inline.emphasis_stars
 )
 _LINE_MARKUP = re.compile(
     r"^[ \t]*(?:(?:>[ \t]?)+|#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
@@ -198,6 +199,8 @@ def view(text: str, start: int, end: int) -> str:
     for pattern in (_LINE_MARKUP, _MARKUP):
         for match in pattern.finditer(span):
             blank(chars, match.start(), match.end())
+    for low, high in emphasis_stars(span, sorted(code + hidden)):
+        blank(chars, low, high)
     for position in escapes:  # "\*" reads as "*": an escaped character is text, only its backslash goes
         chars[position + 1] = span[position + 1]
     for low, high in code:
@@ -221,7 +224,8 @@ def code_view(text: str, start: int, end: int) -> str:
     """A code block as the model reads it: its lines as written, its fences (with their info
     strings, "```rust,ignore") not; include lines ("{{#include f.rs}}") are markup,
     and so, in a MyST directive fence (```{eval-rst}, ```{code-block} python), are the fences,
-    the option lines and the reST directive lines, blanked like ``view``'s."""
+    the option lines and the reST directive lines, blanked like ``view``'s; a terminal session's
+    colouring HTML is not read (``inline.console_styling``)."""
     span = text[start:end]
     chars = list(span)
     first = span.split("\n", 1)[0]
@@ -238,6 +242,7 @@ def code_view(text: str, start: int, end: int) -> str:
     for line in _LINE.finditer(span):
         if _INCLUDE.match(line.group(0)):
             blank(chars, line.start(), line.end())
+    console_styling(chars, span)
     return "".join(chars)
 
 

@@ -302,7 +302,7 @@ def test_code_spans_and_comments_pair_left_to_right_in_linear_time() -> None:
     assert read("``a `b` c`` and \\`not code`") == "a `b` c and `not code"  # an escaped backtick is text
     assert read("/// Returns the sum of a and b.") == "/// Returns the sum of a and b."
     assert read("Use a dict {.key: value} or {* not an include *} here.") == (
-        "Use a dict {.key: value} or { not an include } here."
+        "Use a dict {.key: value} or {* not an include *} here."  # asterisks by spaces: as written
     )
     adversarial = "```" + "`` ` " * 2000 + "\n" + "`" * 5000
     assert len(view(adversarial, 0, len(adversarial))) == len(adversarial)
@@ -441,3 +441,51 @@ def test_a_mkdocstrings_line_and_its_options_block_are_markup_a_pandoc_div_is_no
     found, _ = parts(text)
     read = [text[part.start : part.end] for part in found]
     assert read == ["Models validate their fields.", "A fenced div's body."], read
+
+
+def test_asterisks_are_emphasis_only_in_pairs_that_open_and_close() -> None:
+    """From Poetry's docs: a version wildcard ("1.*", a table cell "| * |") and arithmetic
+    ("2 * 3") are read as written; emphasis markers that open and close on a line are not."""
+
+    def read(text: str) -> str:
+        return " ".join(view(text, 0, len(text)).split())
+
+    assert read("A requirement such as 1.* allows any 1.x release, and * allows any.") == (
+        "A requirement such as 1.* allows any 1.x release, and * allows any."
+    )
+    assert read("| Requirement | Allowed |\n| --- | --- |\n| * | >=0.0.0 |\n| 1.2.* | >=1.2.0 |") == (
+        "Requirement Allowed * >=0.0.0 1.2.* >=1.2.0"
+    )
+    assert read("This is *emphasis*, **strong** and ***both***, but 2 * 3 is 6.") == (
+        "This is emphasis , strong and both , but 2 * 3 is 6."
+    )
+    assert read("* a list item with *emphasis* in it") == "a list item with emphasis in it"
+
+
+def test_a_hugo_shortcode_as_a_links_target_is_markup_like_any_target() -> None:
+    """Poetry's docs link with Hugo shortcodes, which CommonMark does not take for a link (a space
+    in the target): the target, its title and the brackets are still markup, the text is read."""
+
+    def read(text: str) -> str:
+        return " ".join(view(text, 0, len(text)).split())
+
+    assert read('See [Activating the environment]({{< relref "environments#activating" >}}).') == (
+        "See Activating the environment ."
+    )
+    assert read(
+        'Set [`cache-dir`]({{< relref "configuration#cache-dir" >}} "cache-dir docs") to move it.'
+    ) == ("Set cache-dir to move it.")
+
+
+def test_a_terminal_sessions_colouring_html_is_not_read_other_code_is_as_written() -> None:
+    """Typer's docs colour their console output with <font> and <b> inside ```console fences:
+    the model reads what the terminal showed. In an html fence the same tags are the code."""
+    console = (
+        '```console\n$ python main.py --help\n<font color="#F4BF75"><b>Usage: </b></font>'
+        "main.py [OPTIONS] &apos;NAME&apos;\n```"
+    )
+    assert " ".join(code_view(console, 0, len(console)).split()) == (
+        "$ python main.py --help Usage: main.py [OPTIONS] ' NAME'"
+    )
+    page = "```html\n<b>bold</b> &lt;tag&gt;\n```"
+    assert code_view(page, 0, len(page)).strip() == "<b>bold</b> &lt;tag&gt;"
