@@ -68,6 +68,23 @@ def test_platt_threshold_and_calibration_error() -> None:
     assert isinstance(Platt(1.0, 0.0)(np.zeros(2)), np.ndarray)
 
 
+def indexed(tmp_path: Path, name: str, text: str) -> Searcher:
+    """A searcher over one document ``name`` holding ``text``, indexed by the real build."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    build_index(settings, real_embedder())
+    return open_searcher(load_generation(settings.index_dir), real_embedder())
+
+
+def candidate_texts(searcher: Searcher, question: str) -> list[str]:
+    """The reader's candidate sentences for ``question`` in the passages search hands it."""
+    query = searcher.embed(question)
+    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
+    return [evidence[c.rank].document.text[c.start : c.end] for c in candidates(evidence)]
+
+
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
     """Two small documents written for this test (no article), indexed by the real build."""
@@ -157,21 +174,14 @@ def test_markup_the_model_does_not_read_is_never_a_candidate(tmp_path: Path) -> 
     """In a Markdown page, a fence line or a directive's option line is a "sentence" of the
     source but nothing the model reads: it is no candidate answer, while the prose and the code
     lines are."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "timeouts.md").write_text(
+    searcher = indexed(
+        tmp_path,
+        "timeouts.md",
         "# Timeouts\n\nYou can set a timeout for one request:\n\n"
         "```python\nclient.get(url, timeout=10.0)\n```\n\n"
         "```{code-block} python\n:caption: app.py\n\nclient = Client(timeout=None)\n```\n",
-        encoding="utf-8",
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
-    build_index(settings, real_embedder())
-    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
-    query = searcher.embed("How do I set a timeout for one request?")
-    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
-    text = evidence[0].document.text
-    found = [text[c.start : c.end] for c in candidates(evidence)]
+    found = candidate_texts(searcher, "How do I set a timeout for one request?")
     assert "You can set a timeout for one request:" in found
     assert any("timeout=10.0" in sentence for sentence in found)
     assert not any(sentence.strip() in ("```python", "```", ":caption: app.py") for sentence in found), found
@@ -180,13 +190,8 @@ def test_markup_the_model_does_not_read_is_never_a_candidate(tmp_path: Path) -> 
 def test_a_tables_rows_are_candidates_its_header_row_is_not(tmp_path: Path) -> None:
     """A table's answer is a row; its header row (column names) answers nothing and is never
     offered, even where it shares the question's words ("Headquarters Location")."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     rows = (Path(__file__).resolve().parents[1] / "data" / "documents" / "sp500-companies.csv").read_text()
-    (corpus / "companies.csv").write_text("\n".join(rows.splitlines()[:40]) + "\n", encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
-    build_index(settings, real_embedder())
-    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
+    searcher = indexed(tmp_path, "companies.csv", "\n".join(rows.splitlines()[:40]) + "\n")
     query = searcher.embed("Where is Adobe headquartered?")
     evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
     assert evidence[0].passage.kind == "table"
@@ -202,16 +207,11 @@ def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_pa
     sentence with the code block it introduces, cited exactly; a sentence that asks the question
     ("So how do you set timeouts ...?") is scored like any other, and here scores best, but it is
     never the answer."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     page = (Path(__file__).resolve().parents[1] / "data" / "documents" / "httpx-timeouts.md").read_text()
     asking = "So how do you set timeouts for an individual request?"
-    (corpus / "timeouts.md").write_text(
-        page.replace("You can set timeouts", f"{asking}\n\nYou can set timeouts"), encoding="utf-8"
+    searcher = indexed(
+        tmp_path, "timeouts.md", page.replace("You can set timeouts", f"{asking}\n\nYou can set timeouts")
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
-    build_index(settings, real_embedder())
-    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
     reader = searcher.reader
     assert isinstance(reader, LearnedReader)
     query = searcher.embed("How do I set timeouts for an individual request?")
@@ -232,22 +232,15 @@ def test_markdown_prose_is_read_in_whole_sentences_and_its_code_a_line_at_a_time
     wrapped after a short line ("... the app's cli or" / "FlaskGroup command decorator ...", as
     Flask's reST renders once its roles are read) is one candidate; the code block after it is
     still read a line at a time."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "cli.md").write_text(
+    searcher = indexed(
+        tmp_path,
+        "cli.md",
         "# Custom commands\n\nCommands added using the app's cli or\nFlaskGroup command decorator\n"
         "will be executed with an application context pushed. The\nwith_appcontext decorator is "
         "rarely needed.\n\n```python\nimport click\n\n@click.command()\ndef do_work():\n    ...\n\n"
         "app.cli.add_command(do_work)\n```\n",
-        encoding="utf-8",
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
-    build_index(settings, real_embedder())
-    searcher = open_searcher(load_generation(settings.index_dir), real_embedder())
-    query = searcher.embed("How do I add a custom command?")
-    evidence = searcher.evidence([row for row, _ in searcher.rank(query, 3, "hybrid")])
-    text = evidence[0].document.text
-    found = [text[c.start : c.end] for c in candidates(evidence)]
+    found = candidate_texts(searcher, "How do I add a custom command?")
     assert (
         "Commands added using the app's cli or\nFlaskGroup command decorator\n"
         "will be executed with an application context pushed." in found
