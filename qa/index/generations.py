@@ -71,9 +71,8 @@ __all__ = [  # the index folder's names, kept importable from here
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 # bump when passages of the same text would change (what each version changed: the git log of
-# this line); 21: asterisks are emphasis only in runs that open and close on a line, a Hugo
-# shortcode as a link's target is markup, a ```console fence's colouring HTML is not read
-CHUNKER_VERSION = 21
+# this line); 22: a tag's caption, title and label attributes are read (<Listing caption="...">)
+CHUNKER_VERSION = 22
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -58,6 +58,7 @@ _CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^\n]
 OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_SAID = re.compile(r"\s(?:caption|label)=\"([^\"<>]*)\"")  # a tag's attributes written for readers
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MATH = re.compile(
     r"\$\$(?=[^$]*[^$\s])[^$]{1,4000}\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])"
@@ -183,8 +184,10 @@ def view(text: str, start: int, end: int) -> str:
     code = sorted(code + elements + maths)  # read as written: code, and TeX ("$x_n$": no emphasis)
     for low, high in hidden:
         blank(chars, low, high)
-    for match in _TAG.finditer(span):
+    for match in _TAG.finditer(span):  # its words that people read kept: <Listing caption="...">
         blank(chars, match.start(), match.end())
+        for said in _SAID.finditer(span, match.start(), match.end()):
+            chars[said.start(1) : said.end(1)] = span[said.start(1) : said.end(1)]
     for line in _LINE.finditer(span):
         if _DIRECTIVE.match(line.group(0)):
             blank(chars, line.start(), line.end())

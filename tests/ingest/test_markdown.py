@@ -39,7 +39,11 @@ def test_markup_never_becomes_a_passage() -> None:
     read = " ".join(p.view or p.text for p in found)
     for markup in ("<!--", "<a id", "{{#include", "<Listing", "</Listing>", "[otherinstall]:"):
         assert markup not in read
-        assert not any(p.text.startswith(markup) or p.text.endswith(markup) for p in found)
+        assert not any(
+            (p.text.startswith(markup) and markup != "<Listing") or p.text.endswith(markup) for p in found
+        )
+    # a listing's caption is what its tag says to readers: read, its number and file name not
+    assert "Running the installer" in read and 'number="1-1"' not in read and "file-name" not in read
     # an admonition's marker is not read, its title is (cited from its line)
     assert "!!! warning" not in read and '"Older' not in read
     assert any(" Older systems \n" in (p.view or "") for p in found)
@@ -489,3 +493,16 @@ def test_a_terminal_sessions_colouring_html_is_not_read_other_code_is_as_written
     )
     page = "```html\n<b>bold</b> &lt;tag&gt;\n```"
     assert code_view(page, 0, len(page)).strip() == "<b>bold</b> &lt;tag&gt;"
+
+
+def test_a_tags_caption_and_label_are_read_its_other_attributes_not() -> None:
+    """mdBook and MDX components carry prose in attributes (<Listing caption="...">, a tab's
+    label): those words are read, the tag's name and its other attributes are not."""
+    text = (
+        '<Listing number="2-1" file-name="src/main.rs" caption="Code that reads a guess from the user">\n\n'
+        "```rust\nfn main() {}\n```\n\n</Listing>\n"
+    )
+    found, _ = parts(text)
+    first = found[0]
+    assert " ".join(view(text, first.start, first.end).split()) == "Code that reads a guess from the user"
+    assert [part.kind for part in found] == ["body", "code"]
