@@ -109,7 +109,7 @@ def emphasis_stars(span: str, skipped: list[tuple[int, int]]) -> list[tuple[int,
 # a terminal session's styling, as docs write their coloured output inside a ```console fence
 _STYLING = re.compile(r"</?(?:font|span|b|i|u|strong|em)\b[^<>\n]*>", re.IGNORECASE)
 _CONSOLE = re.compile(r"[ \t]*(?:`{3,}|~{3,})[ \t]*(?:console|shell-session|terminal)\b", re.IGNORECASE)
-_NAMED = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")  # "&lt;", "&#10;"
 
 
 def console_styling(chars: list[str], span: str) -> None:
@@ -121,7 +121,7 @@ def console_styling(chars: list[str], span: str) -> None:
         return
     for match in _STYLING.finditer(span):
         chars[match.start() : match.end()] = " " * (match.end() - match.start())
-    for match in _NAMED.finditer(span):
+    for match in ENTITY.finditer(span):
         character = html.unescape(match.group(0))
         if len(character) == 1 and character.isprintable() and not character.isspace():
             chars[match.start() : match.end()] = character + " " * (match.end() - match.start() - 1)

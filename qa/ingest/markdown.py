@@ -31,7 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
-from qa.ingest.inline import code_and_comments, console_styling, emphasis_stars, not_text, within
+from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
@@ -59,7 +59,6 @@ OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mail
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _SAID = re.compile(r"\s(?:caption|label)=\"([^\"<>]*)\"")  # a tag's attributes written for readers
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MATH = re.compile(
     r"\$\$(?=[^$]*[^$\s])[^$]{1,4000}\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])"
 )  # display or inline TeX
@@ -208,7 +207,7 @@ def view(text: str, start: int, end: int) -> str:
         chars[position + 1] = span[position + 1]
     for low, high in code:
         chars[low:high] = span[low:high]
-    for match in _ENTITY.finditer(span):  # "&lt;" read as "<" and three spaces, where it is read
+    for match in ENTITY.finditer(span):  # "&lt;" read as "<" and three spaces, where it is read
         low, high = match.span()
         character = html.unescape(match.group(0))
         if within(code, low) or "".join(chars[low:high]) != match.group(0) or len(character) != 1:
