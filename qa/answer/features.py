@@ -126,7 +126,13 @@ def _sentences(item: Evidence) -> list[tuple[int, int]]:
         return sentences(text, passage.start, passage.end)
     found: list[tuple[int, int]] = []
     position = passage.start
-    for low, high in [*markdown.code_fences(text, passage.start, passage.end), (passage.end, passage.end)]:
+    # fences found from the document's start: a passage may begin inside one (a long block cut)
+    fenced = [
+        (max(low, passage.start), min(high, passage.end))
+        for low, high in markdown.code_fences(text, 0, passage.end)
+        if high > passage.start
+    ]
+    for low, high in [*fenced, (passage.end, passage.end)]:
         found += sentences(text, position, low, soft_breaks=True) if low > position else []
         found += sentences(text, low, high) if high > low else []
         position = high

@@ -143,7 +143,9 @@ class ResidualCodec:
     def decode(self, stored: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         stored = np.asarray(stored, dtype=np.uint8).reshape(-1, self.width(self.centroids.shape[1]))
         nearest = np.ascontiguousarray(stored[:, :2]).view("<u2").ravel()
-        residuals = np.take(self.byte_values, stored[:, 2:], axis=0).reshape(len(stored), -1)
+        residuals = np.take(self.byte_values, stored[:, 2:], axis=0).reshape(
+            len(stored), self.centroids.shape[1]
+        )
         return _normalised(self.centroids[nearest] + residuals)
 
     def save(self, folder: Path) -> None:

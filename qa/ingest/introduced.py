@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from qa.ingest.markdown import fence_after
+from qa.ingest.markdown import code_fences, fence_after
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer block is cut at a line)
 MAX_BLANKS = 1  # blank lines allowed between the lead-in and its block
@@ -49,6 +49,8 @@ def introduced_end(text: str, start: int, end: int) -> int:
     else ``end`` unchanged."""
     if not text[start:end].rstrip().endswith(":"):
         return end
+    if any(low <= start < high for low, high in code_fences(text, 0, end)):
+        return end  # a line of code ("Enter your password:") introduces nothing
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     if text[end:line_end].strip():

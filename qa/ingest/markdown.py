@@ -33,7 +33,10 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from qa.ingest.chunking import trim
 from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
-_LINE_BREAK = re.compile(r"\r\n?|\n")  # as markdown-it normalises them, so line numbers agree
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_LINE_WITH_BREAK = re.compile(
+    r"([^\r\n]*)(?:\r\n?|\n|$)"
+)  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
     r"|/{3,}(?:[ \t]+[a-z][\w-]*(?:[ \t]*\|.*)?)?"  # a pymdownx block's fence: "/// tip | Title"
@@ -185,7 +188,7 @@ def view(text: str, start: int, end: int) -> str:
         blank(chars, low, high)
     for match in _TAG.finditer(span):  # its words that people read kept: <Listing caption="...">
         blank(chars, match.start(), match.end())
-        for said in _SAID.finditer(span, match.start(), match.end()):
+        for said in () if within(hidden, match.start()) else _SAID.finditer(span, match.start(), match.end()):
             chars[said.start(1) : said.end(1)] = span[said.start(1) : said.end(1)]
     for line in _LINE.finditer(span):
         if _DIRECTIVE.match(line.group(0)):
@@ -283,13 +286,14 @@ def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     still open at ``end`` runs to it): what is not prose there, line by line."""
     found: list[tuple[int, int]] = []
     fence, opened, position = "", 0, start
-    for line in _LINE_BREAK.split(text[start:end]):
+    for match in _LINE_WITH_BREAK.finditer(text, start, end):
+        line = match.group(1)
         after = fence_after(line, fence)
         if after and not fence:
             opened = position
         elif fence and not after:
             found.append((opened, position + len(line)))
-        fence, position = after, position + len(line) + 1
+        fence, position = after, match.end()
     if fence:
         found.append((opened, end))
     return found

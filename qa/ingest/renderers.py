@@ -164,12 +164,13 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
     if head is None or head.group(1).rsplit(":", 1)[-1] in _NO_PROSE:  # "py:currentmodule" too
         return []
     options: list[list[str]] = []  # its ":name: value" lines right after its own, as docutils reads them
-    shown = 1
+    shown, option_line = 1, 0
     while shown < len(lines):
         option = _OPTION.match(lines[shown])
         if option:
             options.append([option.group(1), (option.group(2) or "").strip()])
-        elif options and lines[shown].strip() and _indent(lines[shown]) > _indent(lines[shown - 1]):
+            option_line = shown
+        elif options and lines[shown].strip() and _indent(lines[shown]) > _indent(lines[option_line]):
             options[-1][1] += " " + lines[shown].strip()  # a value wrapped onto the next lines
         else:
             break

@@ -247,3 +247,17 @@ def test_markdown_prose_is_read_in_whole_sentences_and_its_code_a_line_at_a_time
     ), found
     assert "The\nwith_appcontext decorator is rarely needed." in found
     assert "import click" in found and "app.cli.add_command(do_work)" in found and "def do_work():" in found
+
+
+def test_a_passage_that_starts_inside_a_long_code_block_is_read_a_line_at_a_time(tmp_path: Path) -> None:
+    """A code block too long for one passage is cut; the pieces after the first start inside the
+    fence, and their lines are still candidates one by one, never joined as prose."""
+    code = "\n".join(f"x{n} = compute(a, b)" for n in range(120))
+    searcher = indexed(
+        tmp_path, "long.md", f"# T\n\nSome prose first.\n\n```python\n{code}\n```\n\nAfter text.\n"
+    )
+    generation = searcher.generation
+    rows = [row for row, passage in enumerate(generation.passages) if "x100 = " in passage.text]
+    found = candidates(searcher.evidence(rows))
+    text = generation.documents[generation.passages[rows[0]].doc_id].text
+    assert found and all("\n" not in text[c.start : c.end] for c in found)

@@ -72,6 +72,7 @@ def test_decoding_a_byte_at_a_time_gives_the_first_rules_floats() -> None:
         [stored[:1, :2].repeat(64, 0), np.arange(256, dtype=np.uint8).reshape(64, 4)], 1
     )
     every_byte = np.concatenate([every_byte, np.zeros((64, stored.shape[1] - 6), np.uint8)], axis=1)
+    assert codec.decode(stored[:0]).shape == (0, pieces.shape[1])
     for row, decoded_row in enumerate(codec.decode(every_byte)):  # every byte value, in 64 rows
         assert np.allclose(decoded_row, reference_decode(codec, every_byte[row]), rtol=0, atol=1e-7)
 

@@ -71,3 +71,8 @@ def test_the_answer_only_grows_from_its_own_end_within_the_text(text: str, at: i
     grown = introduced_end(text, 0, end)
     assert end <= grown <= len(text)
     assert grown == end or text[:end].rstrip().endswith(":")
+
+
+def test_a_code_line_ending_in_a_colon_introduces_nothing() -> None:
+    page = "```console\n$ app login\nEnter your password:\n```\n\nThe password is stored in the keyring.\n"
+    assert carried(page, "Enter your password:") == "Enter your password:"

@@ -506,3 +506,14 @@ def test_a_tags_caption_and_label_are_read_its_other_attributes_not() -> None:
     first = found[0]
     assert " ".join(view(text, first.start, first.end).split()) == "Code that reads a guess from the user"
     assert [part.kind for part in found] == ["body", "code"]
+
+
+def test_code_fences_keep_their_offsets_over_crlf_and_a_comments_caption_stays_unread() -> None:
+    from qa.ingest.markdown import code_fences
+
+    text = "# T\r\n\r\nProse one\r\ngoes on.\r\n\r\n```\r\na = 1\r\nb = 2\r\n```\r\nTail text here.\r\n"
+    assert [text[low:high] for low, high in code_fences(text, 0, len(text))] == [
+        "```\r\na = 1\r\nb = 2\r\n```"
+    ]
+    hidden = 'Text <!-- <Listing caption="secret words"> --> end'
+    assert " ".join(view(hidden, 0, len(hidden)).split()) == "Text end"

@@ -346,3 +346,13 @@ def test_rst_includes_raw_blocks_and_module_markers_are_no_text_and_wrapped_opti
     assert document.title == "Widgets"
     assert "jinja2" not in text and "CHANGES" not in text and "shown only" not in text
     assert "Environment([options])\n: members: from_string, get_template, join_path, extend" in text
+
+
+def test_an_option_wrapped_onto_three_lines_is_one_value() -> None:
+    source = (
+        "Title\n=====\n\n.. autoclass:: Foo\n   :members: alpha, beta,\n      gamma, delta,\n"
+        "      epsilon\n   :noindex:\n\n   Body text here.\n"
+    )
+    text = parse("foo.rst", source.encode(), ".rst").text
+    assert "members: alpha, beta, gamma, delta, epsilon" in text and "noindex" not in text
+    assert "Body text here." in text
