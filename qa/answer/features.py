@@ -30,9 +30,8 @@ import numpy.typing as npt
 
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
-from qa.ingest import markdown
 from qa.ingest.chunking import sentences
-from qa.ingest.markdown import heads_a_table
+from qa.ingest.fences import code_fences, heads_a_table
 from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
@@ -129,7 +128,7 @@ def _sentences(item: Evidence) -> list[tuple[int, int]]:
     # fences found from the document's start: a passage may begin inside one (a long block cut)
     fenced = [
         (max(low, passage.start), min(high, passage.end))
-        for low, high in markdown.code_fences(text, 0, passage.end)
+        for low, high in code_fences(text, 0, passage.end)
         if high > passage.start
     ]
     for low, high in [*fenced, (passage.end, passage.end)]:

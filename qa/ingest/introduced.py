@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from qa.ingest.markdown import code_fences, fence_after
+from qa.ingest.fences import code_fences, fence_after
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer block is cut at a line)
 MAX_BLANKS = 1  # blank lines allowed between the lead-in and its block

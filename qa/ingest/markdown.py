@@ -31,12 +31,9 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
+from qa.ingest.fences import FENCE, LINE_BREAK, fence_after
 from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
-_LINE_BREAK = re.compile(r"\r\n?|\n")
-_LINE_WITH_BREAK = re.compile(
-    r"([^\r\n]*)(?:\r\n?|\n|$)"
-)  # as markdown-it normalises them, so line numbers agree
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
     r"|/{3,}(?:[ \t]+[a-z][\w-]*(?:[ \t]*\|.*)?)?"  # a pymdownx block's fence: "/// tip | Title"
@@ -47,7 +44,6 @@ _DIRECTIVE = re.compile(
 # inside a code block only an include is markup: "///" is a doc comment there, "{% if %}" a template's
 _INCLUDE = re.compile(r"^[ \t]*(?:\{\{#.*\}\}|--8<--.*)[ \t]*$")
 _AUTODOC = re.compile(r"[ \t]*:::[ \t]+[\w.:-]+[ \t]*$")  # mkdocstrings: "::: package.module.Class"
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")  # a fence's line: its marker, then the info string
 # A MyST directive is a fence whose info string is "{name}"; the names whose body is prose
 _PROSE_DIRECTIVES = frozenset(
     {"note", "warning", "tip", "hint", "caution", "attention", "danger", "error", "important", "seealso"}
@@ -111,7 +107,7 @@ def _parser() -> MarkdownIt:
 
 def line_starts(text: str) -> list[int]:
     """The offset each line starts at, plus ``len(text)`` as the end of the last."""
-    return [0, *(match.end() for match in _LINE_BREAK.finditer(text)), len(text)]
+    return [0, *(match.end() for match in LINE_BREAK.finditer(text)), len(text)]
 
 
 def _parse_copy(text: str) -> str:
@@ -120,7 +116,7 @@ def _parse_copy(text: str) -> str:
     bodies dedented by four spaces a level so they parse as Markdown, not as indented code, their
     quoted titles plain lines (escaped: never read as a heading or a list). Lines stay where they
     were."""
-    lines = _LINE_BREAK.split(text)
+    lines = LINE_BREAK.split(text)
     bodies: list[int] = []  # the indentation of each open admonition's or tab's body, outermost first
     fence = ""
     options = -1  # the indentation of a mkdocstrings "::: module.Name" line whose options follow
@@ -147,19 +143,6 @@ def _parse_copy(text: str) -> str:
         else:
             lines[number] = line
     return "\n".join(lines)
-
-
-def fence_after(line: str, fence: str) -> str:
-    """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it:
-    a backtick fence's info string holds no backtick (```js``` is inline code), and a closing
-    fence has none."""
-    marker = _FENCE.match(line)
-    if marker is None:
-        return fence
-    if not fence:
-        return "" if marker.group(1)[0] == "`" and "`" in marker.group(2) else marker.group(1)
-    closes = marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence)
-    return "" if closes and not marker.group(2).strip() else fence
 
 
 def blank(chars: list[str], start: int, end: int) -> None:
@@ -239,7 +222,7 @@ def code_view(text: str, start: int, end: int) -> str:
         for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
             for match in pattern.finditer(span, len(first)):
                 blank(chars, match.start(), match.end())
-    elif _FENCE.match(first):
+    elif FENCE.match(first):
         blank(chars, 0, len(first))
         last = span.rstrip().rfind("\n") + 1
         if last and _FENCE_LINE.fullmatch(span.rstrip(), last):
@@ -266,37 +249,6 @@ def reading(text: str, found: list[Part]) -> str:
         for code in part.code:
             chars[code.start : code.end] = code_view(text, code.start, code.end)
     return "".join(chars)
-
-
-# a table's delimiter row, with a pipe ("---" alone is a heading's underline or a rule)
-_DELIMITER_ROW = re.compile(
-    r"[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)"
-)
-
-
-def heads_a_table(text: str, end: int) -> bool:
-    """Whether the line ending at ``end`` is a table's header row: the next line is its
-    delimiter row ("|---|:---:|")."""
-    following = _LINE_BREAK.match(text, end)
-    return following is not None and _DELIMITER_ROW.match(text, following.end()) is not None
-
-
-def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The spans of ``text[start:end]`` inside fenced code blocks, their fence lines included (one
-    still open at ``end`` runs to it): what is not prose there, line by line."""
-    found: list[tuple[int, int]] = []
-    fence, opened, position = "", 0, start
-    for match in _LINE_WITH_BREAK.finditer(text, start, end):
-        line = match.group(1)
-        after = fence_after(line, fence)
-        if after and not fence:
-            opened = position
-        elif fence and not after:
-            found.append((opened, position + len(line)))
-        fence, position = after, match.end()
-    if fence:
-        found.append((opened, end))
-    return found
 
 
 def plain(text: str) -> str:

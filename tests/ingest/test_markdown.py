@@ -5,8 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from qa.ingest.fences import code_fences, heads_a_table
 from qa.ingest.formats import load_file, parse
-from qa.ingest.markdown import code_view, heads_a_table, parts, reading, title, view
+from qa.ingest.markdown import code_view, parts, reading, title, view
 from qa.ingest.passages import build_passages
 from tests.conftest import DATA, real_embedder
 
@@ -428,7 +429,6 @@ def test_a_table_header_is_the_line_over_a_delimiter_row_with_pipes() -> None:
 
 
 def test_code_fences_are_found_with_their_fence_lines_and_an_open_one_runs_to_the_end() -> None:
-    from qa.ingest.markdown import code_fences
 
     text = "Prose line\none more.\n\n```python\nx = 1\n```\n\nAfter.\n\n~~~\nopen to the end\n"
     spans = [text[low:high] for low, high in code_fences(text, 0, len(text))]
@@ -509,7 +509,6 @@ def test_a_tags_caption_and_label_are_read_its_other_attributes_not() -> None:
 
 
 def test_code_fences_keep_their_offsets_over_crlf_and_a_comments_caption_stays_unread() -> None:
-    from qa.ingest.markdown import code_fences
 
     text = "# T\r\n\r\nProse one\r\ngoes on.\r\n\r\n```\r\na = 1\r\nb = 2\r\n```\r\nTail text here.\r\n"
     assert [text[low:high] for low, high in code_fences(text, 0, len(text))] == [

@@ -1,0 +1,60 @@
+"""Markdown line by line: where fenced code blocks open and close, and which line heads a table.
+
+What the reader and the chunker ask of a Markdown span without parsing it whole: a sentence
+that ends in a colon and the code block under it (``introduced``), a table's header row that is
+no answer (``answer.features``), and prose cut at line breaks except inside fences.
+"""
+
+from __future__ import annotations
+
+import re
+
+LINE_BREAK = re.compile(r"\r\n?|\n")
+LINE_WITH_BREAK = re.compile(
+    r"([^\r\n]*)(?:\r\n?|\n|$)"
+)  # as markdown-it normalises them, so line numbers agree
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")  # a fence's line: its marker, then the info string
+
+
+def fence_after(line: str, fence: str) -> str:
+    """The marker of the code fence open after ``line`` ("" for none), ``fence`` open before it:
+    a backtick fence's info string holds no backtick (```js``` is inline code), and a closing
+    fence has none."""
+    marker = FENCE.match(line)
+    if marker is None:
+        return fence
+    if not fence:
+        return "" if marker.group(1)[0] == "`" and "`" in marker.group(2) else marker.group(1)
+    closes = marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence)
+    return "" if closes and not marker.group(2).strip() else fence
+
+
+# a table's delimiter row, with a pipe ("---" alone is a heading's underline or a rule)
+_DELIMITER_ROW = re.compile(
+    r"[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)"
+)
+
+
+def heads_a_table(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` is a table's header row: the next line is its
+    delimiter row ("|---|:---:|")."""
+    following = LINE_BREAK.match(text, end)
+    return following is not None and _DELIMITER_ROW.match(text, following.end()) is not None
+
+
+def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of ``text[start:end]`` inside fenced code blocks, their fence lines included (one
+    still open at ``end`` runs to it): what is not prose there, line by line."""
+    found: list[tuple[int, int]] = []
+    fence, opened, position = "", 0, start
+    for match in LINE_WITH_BREAK.finditer(text, start, end):
+        line = match.group(1)
+        after = fence_after(line, fence)
+        if after and not fence:
+            opened = position
+        elif fence and not after:
+            found.append((opened, position + len(line)))
+        fence, position = after, match.end()
+    if fence:
+        found.append((opened, end))
+    return found
