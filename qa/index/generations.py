@@ -71,8 +71,9 @@ __all__ = [  # the index folder's names, kept importable from here
 
 FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of files per generation
 # bump when passages of the same text would change (what each version changed: the git log of
-# this line); 22: a tag's caption, title and label attributes are read (<Listing caption="...">)
-CHUNKER_VERSION = 22
+# this line); 23: a blockquote read without its markers (its headings, lists and code fences), a
+# pymdownx or MyST block's title read, a Title Case line over a lower-case one is no sentence's start
+CHUNKER_VERSION = 23
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 
 

@@ -31,7 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
-from qa.ingest.fences import FENCE, LINE_BREAK, fence_after
+from qa.ingest.fences import FENCE, LINE_BREAK, code_fences, fence_after
 from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
 _DIRECTIVE = re.compile(
@@ -51,9 +51,30 @@ _PROSE_DIRECTIVES = frozenset(
 )
 # lines of a directive's body that are markup: its options (":depth: 2") and reST directives
 _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
+# a titled block's marker line, its title kept: pymdownx "/// tip | Title", MyST ":::{admonition} Title"
+_BLOCK_TITLE = re.compile(
+    r"^[ \t]*(?::{3,}[ \t]*\{([\w-]+)\}|/{3,}[ \t]+([a-z][\w-]*)[ \t]*\|)[ \t]*(\S.*?)[ \t]*$", re.I
+)
+_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)  # a blockquote's markers
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 # its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
 _CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^\n]*\w[^\n]*)"[ \t]*$')
+
+
+def _block_title(line: str) -> tuple[int, int] | None:
+    """Where the title of a titled block's marker line is ("/// tip | Title"), if it has one and
+    its kind is one whose argument is a title (an admonition's, a tab's; not "/// html | div")."""
+    marker = _BLOCK_TITLE.match(line)
+    kind = marker and (marker.group(1) or marker.group(2) or "").lower()
+    if not marker or kind not in _PROSE_DIRECTIVES - {"versionadded", "versionchanged", "deprecated"} | {
+        "details",
+        "tab",
+        "caption",
+    }:
+        return None
+    return marker.span(3)
+
+
 OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
@@ -133,7 +154,9 @@ def _parse_copy(text: str) -> str:
                 fence = ""  # and the code fence open in it
         line = " " * max(indent - 4 * len(bodies), 0) + stripped if stripped else ""
         in_code, fence = bool(fence), fence_after(line, fence)
-        if (_INCLUDE if in_code else _DIRECTIVE).match(line):
+        if not (in_code or fence) and (titled_block := _block_title(line)):
+            lines[number] = f"{' ' * (len(line) - len(stripped))}\\{line[titled_block[0] : titled_block[1]]}"
+        elif (_INCLUDE if in_code else _DIRECTIVE).match(line):
             lines[number] = ""
         elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
             titled = _CONTAINER_TITLE.match(line)
@@ -156,7 +179,7 @@ def view(text: str, start: int, end: int) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
     only its backticks blanked (``inline.code_and_comments``)."""
-    span = text[start:end]
+    span = _QUOTE.sub(lambda quote: " " * len(quote.group(0)), text[start:end])  # read as unquoted
     chars = list(span)
     code, comments = code_and_comments(span)
     hidden = sorted(comments + not_text(span, sorted(code + comments)))  # never read
@@ -175,7 +198,9 @@ def view(text: str, start: int, end: int) -> str:
             chars[said.start(1) : said.end(1)] = span[said.start(1) : said.end(1)]
     for line in _LINE.finditer(span):
         if _DIRECTIVE.match(line.group(0)):
-            blank(chars, line.start(), line.end())
+            title = _block_title(line.group(0)) or (0, 0)
+            blank(chars, line.start(), line.start() + title[0])
+            blank(chars, line.start() + title[1], line.end())
         elif _CONTAINER.match(line.group(0)):  # its marker blanked, its title (if any) kept
             titled = _CONTAINER_TITLE.match(line.group(0))
             title = (titled.start(1), titled.end(1)) if titled else (0, 0)
@@ -193,6 +218,14 @@ def view(text: str, start: int, end: int) -> str:
         chars[position + 1] = span[position + 1]
     for low, high in code:
         chars[low:high] = span[low:high]
+    for low, high in code_fences(span, 0, len(span)):  # a quoted code block: its fence lines not read
+        first = span[low:high].split("\n", 1)[0].rstrip("\r")
+        if _DIRECTIVE_FENCE.match(first):
+            continue  # a MyST directive's body, its title read (``_LINE_MARKUP``)
+        blank(chars, low, low + len(first))
+        closing = span.rfind("\n", low, high) + 1
+        if closing > low and not fence_after(span[closing:high], fence_after(first, "")):
+            blank(chars, closing, high)
     for match in ENTITY.finditer(span):  # "&lt;" read as "<" and three spaces, where it is read
         low, high = match.span()
         character = html.unescape(match.group(0))

@@ -337,6 +337,8 @@ def test_a_short_line_that_opens_a_sentence_is_wrapped_not_ended() -> None:
         "CONFIG = dict(debug=True)",
         "value = os.environ",
     ]
+    title = "Installation Guide\npip install qa\n"  # a title line over a command is no sentence's start
+    assert [title[s:e] for s, e in sentences(title)] == ["Installation Guide", "pip install qa"]
 
 
 def test_article_passages_keep_original_characters_and_fit_the_model() -> None:

@@ -272,8 +272,8 @@ def test_rows_and_lines_are_grouped_as_adding_one_at_a_time_would_with_fewer_cou
 
 def test_inline_code_is_read_as_written_and_attribute_lists_blocks_and_includes_are_not() -> None:
     """What the model reads keeps a code span's characters (tags, underscores, asterisks), only
-    its backticks go; heading attribute lists, pymdownx block fences and source includes are
-    markup, never read and never a passage."""
+    its backticks go; heading attribute lists, pymdownx block fences (all but a title) and source
+    includes are markup, never read and never a passage."""
     text = (
         "# Add a `__main__.py` { #main }\n\n"
         "Docusaurus provides the `<Tabs>` component; pass `**kwargs` or ``a `b` c``.\n\n"
@@ -285,6 +285,7 @@ def test_inline_code_is_read_as_written_and_attribute_lists_blocks_and_includes_
     read = [" ".join(view(text, part.start, part.end).split()) for part in found]
     assert read == [
         "Docusaurus provides the <Tabs> component; pass **kwargs or a `b` c .",
+        "Heads up",
         "The tip's own words.",
         "Run it with:",
         "Done.",
@@ -516,3 +517,35 @@ def test_code_fences_keep_their_offsets_over_crlf_and_a_comments_caption_stays_u
     ]
     hidden = 'Text <!-- <Listing caption="secret words"> --> end'
     assert " ".join(view(hidden, 0, len(hidden)).split()) == "Text end"
+
+
+def test_a_quoted_heading_list_or_code_block_is_read_without_its_markers() -> None:
+    text = "# Guide\n\n> ## Retries\n> Set the limit:\n> ```python\n> client = Client(retries=3)\n> ```\n> - one\n> 2. two\n"
+    (part,) = parts(text)[0]
+    seen = view(text, part.start, part.end)
+    assert len(seen) == part.end - part.start
+    assert seen.split() == [
+        "Retries",
+        "Set",
+        "the",
+        "limit:",
+        "client",
+        "=",
+        "Client(retries=3)",
+        "one",
+        "two",
+    ]
+
+
+def test_a_pymdownx_or_myst_blocks_title_is_read_a_html_blocks_tag_is_not() -> None:
+    text = (
+        "# Guide\n\n/// tip | Use the cache\nIt is faster.\n///\n\n/// html | div.note\nPlain block.\n///\n\n"
+        ":::{admonition} Read this first\nBefore you start.\n:::\n\n::: warning\nA Pandoc div.\n:::\n"
+    )
+    seen = [" ".join(view(text, part.start, part.end).split()) for part in parts(text)[0]]
+    assert seen == [
+        "Use the cache It is faster.",
+        "Plain block.",
+        "Read this first Before you start.",
+        "A Pandoc div.",
+    ]
