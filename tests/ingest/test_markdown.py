@@ -520,7 +520,8 @@ def test_code_fences_keep_their_offsets_over_crlf_and_a_comments_caption_stays_u
 
 
 def test_a_quoted_heading_list_or_code_block_is_read_without_its_markers() -> None:
-    text = "# Guide\n\n> ## Retries\n> Set the limit:\n> ```python\n> client = Client(retries=3)\n> ```\n> - one\n> 2. two\n"
+    text = "# Guide\n\n> ## Retries\n> Set the limit:\n> ```python\n> client = Client(retries=3)\n> ```\n"
+    text += "> - one\n> 2. two\n"
     (part,) = parts(text)[0]
     seen = view(text, part.start, part.end)
     assert len(seen) == part.end - part.start
