@@ -21,7 +21,14 @@ from typing import Any
 from qa.core.errors import DocumentError
 
 _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
-_ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+_ROLE = re.compile(r":([\w:.+-]+):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+# Sphinx roles that mark words up, no cross-reference: a "!" or "~" in them is their text
+_TEXT_ROLES = frozenset(
+    {"abbr", "command", "dfn", "file", "guilabel", "kbd", "mailheader", "makevar", "manpage"}
+    | {"menuselection", "mimetype", "newsgroup", "program", "regexp", "samp"}
+)
+_OBJECT_DOMAINS = frozenset({"py", "js", "c", "cpp"})  # whose roles read "~" and a leading "."
+_OBJECT_ROLES = frozenset({"attr", "class", "const", "data", "exc", "func", "meth", "mod", "obj", "type"})
 _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
 _NO_PROSE = frozenset(
@@ -122,9 +129,21 @@ def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
 
 
 def _role_text(match: re.Match[str]) -> str:
-    """The words an interpreted-text role shows: its title, or "~a.b.c" as "c"."""
-    shown = (match.group(1) or match.group(2) or "").strip()
-    return shown[1:].rsplit(".", 1)[-1] if shown.startswith("~") else shown.lstrip("!.")
+    """The words an interpreted-text role shows, as Sphinx shows them: its title if it has one;
+    a cross-reference's leading "!" (no link) dropped, once; an object's ("py", "js", "c" and
+    "cpp" domains, and the default one's object roles) without a leading "." (a relative name)
+    and "~a.b.c" as "c". Anything else as written: ``:doc:`../index``` keeps its ".."."""
+    role, titled, written = match.group(1).lower(), match.group(2), match.group(3)
+    shown = (titled if titled is not None else written or "").strip()
+    domain, _, name = role.rpartition(":")
+    if not domain and name in _TEXT_ROLES:
+        return shown
+    if shown.startswith("!") or titled is not None:
+        return shown.removeprefix("!")
+    if domain in _OBJECT_DOMAINS or (not domain and name in _OBJECT_ROLES):
+        shown = shown.lstrip(".")
+        return re.split(r"\.|::", shown[1:])[-1] if shown.startswith("~") else shown
+    return shown
 
 
 def _rst_text(node: Any) -> str:

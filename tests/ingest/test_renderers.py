@@ -356,3 +356,20 @@ def test_an_option_wrapped_onto_three_lines_is_one_value() -> None:
     text = parse("foo.rst", source.encode(), ".rst").text
     assert "members: alpha, beta, gamma, delta, epsilon" in text and "noindex" not in text
     assert "Body text here." in text
+
+
+def test_rst_roles_read_as_sphinx_shows_them() -> None:
+    """From Werkzeug's and Flask's docs: ':doc:`../tutorial/index`' read "/tutorial/index" (every
+    leading "!" and "." was stripped from any role). A document path is read as written; "!"
+    (no link) is dropped once, from a cross-reference only; a leading "." (a relative name) and
+    "~" (its last part) are an object role's; an explicit title is shown as written."""
+    source = (
+        "Links\n=====\n\nSee :doc:`../tutorial/index`, :doc:`..hidden`, :ref:`!label` and "
+        ":doc:`Tutorial <../tutorial/index>`.\n\nCall :meth:`.get_data`, :class:`~werkzeug.datastructures."
+        "MultiDict`, :meth:`~.Request.get_data`, :py:func:`!removed`, :func:`!~a.b` and "
+        ":attr:`!.x`.\n\nPress :kbd:`!`, edit :file:`~/.bashrc` and set :envvar:`~HOME`.\n"
+    )
+    text = parse("links.rst", source.encode(), ".rst").text
+    assert "See ../tutorial/index, ..hidden, label and Tutorial." in text
+    assert "Call get_data, MultiDict, get_data, removed, ~a.b and .x." in text
+    assert "Press !, edit ~/.bashrc and set ~HOME." in text
