@@ -41,6 +41,13 @@ _DISPLAY_OPTIONS = frozenset(
     {"class", "name", "linenos", "lineno-start", "emphasize-lines", "dedent", "force", "encoding"}
     | {"noindex", "no-index", "no-index-entry", "no-contents-entry", "no-typesetting", "nocontentsentry"}
 )
+# Sphinx's notes of a version, by the label it shows (Sphinx 7.3 on; "New in version" before)
+_VERSION_LABELS = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+    "versionremoved": "Removed in version",
+}
 _OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends at a space
 
 
@@ -175,6 +182,25 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+def _version_note(label: str, argument: str, body: str, depth: int) -> list[str]:
+    """A note of a version as Sphinx shows it ("Changed in version 2.5: Added the foo option."):
+    the label opens its first paragraph, the explanation written on the directive's line (and
+    the lines right under it) or its body's; a note that says nothing more ends in a period."""
+    from docutils import nodes
+
+    version, said = [*argument.split(None, 1), "", ""][:2]
+    label = f"{label} {version}".strip()
+    source = f"{said}\n{body}".strip()
+    children = list(_doctree("", source).children) if source else []
+    if not children:
+        return [f"{label}."]
+    if isinstance(children[0], nodes.paragraph):
+        first, children = f"{label}: {_rst_text(children[0])}", children[1:]
+    else:
+        first = f"{label}:"
+    return [first, *(block for child in children for block in _rst_blocks(child, depth))]
+
+
 def _unknown_directive(source: str, depth: int) -> list[str]:
     """A directive docutils does not know (Sphinx's ``py:data``, ``versionadded``...): its argument
     as a term and its body, read as reStructuredText, as the description."""
@@ -202,6 +228,8 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
     blocks = [_escape_start("; ".join(said))] if said else []
     text = textwrap.dedent("\n".join(lines[shown:])).strip("\n")
     name, argument = head.group(1).rsplit(":", 1)[-1], head.group(2).strip()
+    if name in _VERSION_LABELS:
+        return _version_note(_VERSION_LABELS[name], argument, text, depth)
     if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
         return blocks + ([fence(text, argument)] if text.strip() else [])
     blocks += _rst_children(_doctree("", text.strip()), depth) if text.strip() else []

@@ -259,7 +259,7 @@ def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_ro
     assert "Theme objects are themed too." in text
     assert "Both the `:doc:` and the `:ref:` roles link." in text
     assert "caption: /etc/nginx.conf\n\n```nginx\nserver {\n    listen 80;\n}\n```" in text
-    assert "\nversionadded 1.8\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
+    assert "\nAdded in version 1.8.\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
     assert (
         "\n\nRead online, the page has search.\n" in text and "html\n:" not in text
     )  # ".. only::" is no term
@@ -373,3 +373,29 @@ def test_rst_roles_read_as_sphinx_shows_them() -> None:
     assert "See ../tutorial/index, ..hidden, label and Tutorial." in text
     assert "Call get_data, MultiDict, get_data, removed, ~a.b and .x." in text
     assert "Press !, edit ~/.bashrc and set ~HOME." in text
+
+
+def test_rst_version_notes_read_as_sphinx_shows_them() -> None:
+    """From Werkzeug's and Flask's docs: '.. versionchanged:: 2.5 Added the foo option.' read
+    "2.5 Added the foo option." (the directive's name lost) and one with a body "versionchanged
+    2.5" over it as a term. Sphinx's label opens the note's first paragraph, its explanation on
+    the directive's line (going on in the lines under it) or in its body; alone it ends in a
+    period; the body's other blocks follow."""
+    source = (
+        "Options\n=======\n\n.. versionchanged:: 2.5 Added the foo option.\n\n.. versionadded:: 1.8\n\n"
+        ".. deprecated:: 2.3\n    Will be removed in 2.4. Use :meth:`bar`.\n\n    More text.\n\n"
+        ".. versionchanged:: 2.0\n\n    Body after a blank line.\n\n"
+        ".. versionadded:: 3.0 Starts here and\n   goes on here.\n\n"
+        ".. versionremoved:: 4.0\n\n   - a list first\n"
+    )
+    text = parse("options.rst", source.encode(), ".rst").text
+    assert text.split("\n\n")[1:] == [
+        "Changed in version 2.5: Added the foo option.",
+        "Added in version 1.8.",
+        "Deprecated since version 2.3: Will be removed in 2.4. Use bar.",
+        "More text.",
+        "Changed in version 2.0: Body after a blank line.",
+        "Added in version 3.0: Starts here and\ngoes on here.",
+        "Removed in version 4.0:",
+        "- a list first\n",
+    ]
