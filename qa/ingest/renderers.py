@@ -232,11 +232,14 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
         return _version_note(_VERSION_LABELS[name], argument, text, depth)
     if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
         return blocks + ([fence(text, argument)] if text.strip() else [])
-    blocks += _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    body = _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    if name.startswith("auto") and not body and "(" not in argument:
+        return []  # autodoc's (and its kin's) text is made from code the corpus lacks: a name says nothing
+    blocks += body
     if head.group(1) in _TRANSPARENT:
         return blocks
     term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
-    if not blocks:  # a name alone ("autofunction pkg.f", "versionadded 1.8") is still said
+    if not blocks:  # a name alone ("py:data DEBUG", a signature "f(x)") is still said
         return [_escape_start(term)]
     return [f"{term}\n: " + textwrap.indent("\n\n".join(blocks), "  ").lstrip()]
 
