@@ -202,8 +202,9 @@ def _version_note(label: str, argument: str, body: str, depth: int) -> list[str]
 
 
 def _unknown_directive(source: str, depth: int) -> list[str]:
-    """A directive docutils does not know (Sphinx's ``py:data``, ``versionadded``...): its argument
-    as a term and its body, read as reStructuredText, as the description."""
+    """A directive docutils does not know (Sphinx's ``py:data``, ``confval``...): its argument
+    as a term and its body, read as reStructuredText, as the description; a note of a version
+    as Sphinx words it (``_version_note``)."""
     lines = source.splitlines()
     head = _DIRECTIVE.match(lines[0]) if lines else None
     if head is None or head.group(1).rsplit(":", 1)[-1] in _NO_PROSE:  # "py:currentmodule" too
