@@ -244,8 +244,10 @@ class RstParser:
     """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
 
     name: str = "rst-docutils"
-    version: int = 4  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names;
-    # 4: include, raw and domain module markers no text, an option's value wrapped onto more lines one
+    version: int = 5  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names;
+    # 4: include, raw and domain module markers no text, an option's value wrapped onto more lines one;
+    # 5: roles as Sphinx shows them (a :doc: path keeps its ".."), version notes with Sphinx's labels,
+    # autodoc directives with no prose under them no text
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))

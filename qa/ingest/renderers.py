@@ -21,7 +21,14 @@ from typing import Any
 from qa.core.errors import DocumentError
 
 _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
-_ROLE = re.compile(r":[\w:.+-]+:`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+_ROLE = re.compile(r":([\w:.+-]+):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+# Sphinx roles that mark words up, no cross-reference: a "!" or "~" in them is their text
+_TEXT_ROLES = frozenset(
+    {"abbr", "command", "dfn", "file", "guilabel", "kbd", "mailheader", "makevar", "manpage"}
+    | {"menuselection", "mimetype", "newsgroup", "program", "regexp", "samp"}
+)
+_OBJECT_DOMAINS = frozenset({"py", "js", "c", "cpp"})  # whose roles read "~" and a leading "."
+_OBJECT_ROLES = frozenset({"attr", "class", "const", "data", "exc", "func", "meth", "mod", "obj", "type"})
 _DIRECTIVE = re.compile(r"\.\.\s+([\w:.+-]+)::[ \t]*(.*)")
 # Sphinx directives whose body is no prose: a table of contents, file inclusion, module markers
 _NO_PROSE = frozenset(
@@ -34,6 +41,13 @@ _DISPLAY_OPTIONS = frozenset(
     {"class", "name", "linenos", "lineno-start", "emphasize-lines", "dedent", "force", "encoding"}
     | {"noindex", "no-index", "no-index-entry", "no-contents-entry", "no-typesetting", "nocontentsentry"}
 )
+# Sphinx's notes of a version, by the label it shows (Sphinx 7.3 on; "New in version" before)
+_VERSION_LABELS = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+    "versionremoved": "Removed in version",
+}
 _OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends at a space
 
 
@@ -122,9 +136,21 @@ def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
 
 
 def _role_text(match: re.Match[str]) -> str:
-    """The words an interpreted-text role shows: its title, or "~a.b.c" as "c"."""
-    shown = (match.group(1) or match.group(2) or "").strip()
-    return shown[1:].rsplit(".", 1)[-1] if shown.startswith("~") else shown.lstrip("!.")
+    """The words an interpreted-text role shows, as Sphinx shows them: its title if it has one;
+    a cross-reference's leading "!" (no link) dropped, once; an object's ("py", "js", "c" and
+    "cpp" domains, and the default one's object roles) without a leading "." (a relative name)
+    and "~a.b.c" as "c". Anything else as written: ``:doc:`../index``` keeps its ".."."""
+    role, titled, written = match.group(1).lower(), match.group(2), match.group(3)
+    shown = (titled if titled is not None else written or "").strip()
+    domain, _, name = role.rpartition(":")
+    if not domain and name in _TEXT_ROLES:
+        return shown
+    if shown.startswith("!") or titled is not None:
+        return shown.removeprefix("!")
+    if domain in _OBJECT_DOMAINS or (not domain and name in _OBJECT_ROLES):
+        shown = shown.lstrip(".")
+        return re.split(r"\.|::", shown[1:])[-1] if shown.startswith("~") else shown
+    return shown
 
 
 def _rst_text(node: Any) -> str:
@@ -156,9 +182,29 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+def _version_note(label: str, argument: str, body: str, depth: int) -> list[str]:
+    """A note of a version as Sphinx shows it ("Changed in version 2.5: Added the foo option."):
+    the label opens its first paragraph, the explanation written on the directive's line (and
+    the lines right under it) or its body's; a note that says nothing more ends in a period."""
+    from docutils import nodes
+
+    version, said = [*argument.split(None, 1), "", ""][:2]
+    label = f"{label} {version}".strip()
+    source = f"{said}\n{body}".strip()
+    children = list(_doctree("", source).children) if source else []
+    if not children:
+        return [f"{label}."]
+    if isinstance(children[0], nodes.paragraph):
+        first, children = f"{label}: {_rst_text(children[0])}", children[1:]
+    else:
+        first = f"{label}:"
+    return [first, *(block for child in children for block in _rst_blocks(child, depth))]
+
+
 def _unknown_directive(source: str, depth: int) -> list[str]:
-    """A directive docutils does not know (Sphinx's ``py:data``, ``versionadded``...): its argument
-    as a term and its body, read as reStructuredText, as the description."""
+    """A directive docutils does not know (Sphinx's ``py:data``, ``confval``...): its argument
+    as a term and its body, read as reStructuredText, as the description; a note of a version
+    as Sphinx words it (``_version_note``)."""
     lines = source.splitlines()
     head = _DIRECTIVE.match(lines[0]) if lines else None
     if head is None or head.group(1).rsplit(":", 1)[-1] in _NO_PROSE:  # "py:currentmodule" too
@@ -183,13 +229,18 @@ def _unknown_directive(source: str, depth: int) -> list[str]:
     blocks = [_escape_start("; ".join(said))] if said else []
     text = textwrap.dedent("\n".join(lines[shown:])).strip("\n")
     name, argument = head.group(1).rsplit(":", 1)[-1], head.group(2).strip()
+    if name in _VERSION_LABELS:
+        return _version_note(_VERSION_LABELS[name], argument, text, depth)
     if head.group(1) in _CODE_DIRECTIVES:  # a code block with options docutils does not take
         return blocks + ([fence(text, argument)] if text.strip() else [])
-    blocks += _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    body = _rst_children(_doctree("", text.strip()), depth) if text.strip() else []
+    if name.startswith("auto") and not body and "(" not in argument:
+        return []  # autodoc's (and its kin's) text is made from code the corpus lacks: a name says nothing
+    blocks += body
     if head.group(1) in _TRANSPARENT:
         return blocks
     term = argument if argument and not re.match(r"[\d.]+$", argument) else f"{name} {argument}".strip()
-    if not blocks:  # a name alone ("autofunction pkg.f", "versionadded 1.8") is still said
+    if not blocks:  # a name alone ("py:data DEBUG", a signature "f(x)") is still said
         return [_escape_start(term)]
     return [f"{term}\n: " + textwrap.indent("\n\n".join(blocks), "  ").lstrip()]
 

@@ -250,8 +250,8 @@ Linux    /etc/hosts
 def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_rows() -> None:
     """Sphinx directives docutils does not know: options that say something are read ("type:
     str"), display options not; a body line opening with a role is prose, not an option; a
-    code block with Sphinx-only options stays code; a directive without a body still names
-    its subject. A literal that looks like a role stays a literal; a table without a header row
+    code block with Sphinx-only options stays code; an autodoc directive without a body says
+    nothing. A literal that looks like a role stays a literal; a table without a header row
     gets none (its first row stays a row); a cell's role shows its text, not docutils' error,
     and a cell's paragraphs are joined by a space."""
     text = parse("conf.rst", SPHINX_PAGE, ".rst").text
@@ -259,7 +259,7 @@ def test_sphinx_directives_keep_their_options_names_and_code_and_tables_their_ro
     assert "Theme objects are themed too." in text
     assert "Both the `:doc:` and the `:ref:` roles link." in text
     assert "caption: /etc/nginx.conf\n\n```nginx\nserver {\n    listen 80;\n}\n```" in text
-    assert "\nversionadded 1.8\n" in text and "\nwerkzeug.utils.secure_filename\n" in text
+    assert "\nAdded in version 1.8.\n" in text and "secure_filename" not in text  # autodoc's, no prose
     assert (
         "\n\nRead online, the page has search.\n" in text and "html\n:" not in text
     )  # ".. only::" is no term
@@ -356,3 +356,93 @@ def test_an_option_wrapped_onto_three_lines_is_one_value() -> None:
     text = parse("foo.rst", source.encode(), ".rst").text
     assert "members: alpha, beta, gamma, delta, epsilon" in text and "noindex" not in text
     assert "Body text here." in text
+
+
+def test_rst_roles_read_as_sphinx_shows_them() -> None:
+    """From Werkzeug's and Flask's docs: ':doc:`../tutorial/index`' read "/tutorial/index" (every
+    leading "!" and "." was stripped from any role). A document path is read as written; "!"
+    (no link) is dropped once, from a cross-reference only; a leading "." (a relative name) and
+    "~" (its last part) are an object role's; an explicit title is shown as written."""
+    source = (
+        "Links\n=====\n\nSee :doc:`../tutorial/index`, :doc:`..hidden`, :ref:`!label` and "
+        ":doc:`Tutorial <../tutorial/index>`.\n\nCall :meth:`.get_data`, :class:`~werkzeug.datastructures."
+        "MultiDict`, :meth:`~.Request.get_data`, :py:func:`!removed`, :func:`!~a.b` and "
+        ":attr:`!.x`.\n\nPress :kbd:`!`, edit :file:`~/.bashrc` and set :envvar:`~HOME`.\n"
+    )
+    text = parse("links.rst", source.encode(), ".rst").text
+    assert "See ../tutorial/index, ..hidden, label and Tutorial." in text
+    assert "Call get_data, MultiDict, get_data, removed, ~a.b and .x." in text
+    assert "Press !, edit ~/.bashrc and set ~HOME." in text
+
+
+def test_rst_version_notes_read_as_sphinx_shows_them() -> None:
+    """From Werkzeug's and Flask's docs: '.. versionchanged:: 2.5 Added the foo option.' read
+    "2.5 Added the foo option." (the directive's name lost) and one with a body "versionchanged
+    2.5" over it as a term. Sphinx's label opens the note's first paragraph, its explanation on
+    the directive's line (going on in the lines under it) or in its body; alone it ends in a
+    period; the body's other blocks follow."""
+    source = (
+        "Options\n=======\n\n.. versionchanged:: 2.5 Added the foo option.\n\n.. versionadded:: 1.8\n\n"
+        ".. deprecated:: 2.3\n    Will be removed in 2.4. Use :meth:`bar`.\n\n    More text.\n\n"
+        ".. versionchanged:: 2.0\n\n    Body after a blank line.\n\n"
+        ".. versionadded:: 3.0 Starts here and\n   goes on here.\n\n"
+        ".. versionremoved:: 4.0\n\n   - a list first\n"
+    )
+    text = parse("options.rst", source.encode(), ".rst").text
+    assert text.split("\n\n")[1:] == [
+        "Changed in version 2.5: Added the foo option.",
+        "Added in version 1.8.",
+        "Deprecated since version 2.3: Will be removed in 2.4. Use bar.",
+        "More text.",
+        "Changed in version 2.0: Body after a blank line.",
+        "Added in version 3.0: Starts here and\ngoes on here.",
+        "Removed in version 4.0:",
+        "- a list first\n",
+    ]
+
+
+def test_rst_autodoc_directives_without_prose_are_no_text() -> None:
+    """From Werkzeug's docs: '.. autoclass:: MultiDict' with ':members:' made a passage that read
+    "MultiDict" alone, and it won as an answer. Sphinx makes an autodoc directive's text from
+    code the corpus does not hold: without prose under it, its name says nothing, whatever its
+    options; prose under it is read, its name the term. A signature with arguments is kept,
+    and a bare name of a directive that is not autodoc's (``py:data``) is too."""
+    source = (
+        "Data structures\n===============\n\nWerkzeug provides some subclasses of common Python objects.\n\n"
+        ".. autoclass:: MultiDict\n   :members:\n   :inherited-members:\n\n"
+        ".. autoclass:: OrderedMultiDict\n   :members: add, get\n\n"
+        ".. autofunction:: werkzeug.utils.secure_filename\n\n.. automodule:: werkzeug.wsgi\n\n"
+        ".. autoexception:: werkzeug.exceptions.NotFound\n\n"
+        ".. autoclass:: Headers\n   :members:\n\n   An object that stores some headers.\n\n"
+        ".. autoclass:: Environment([options])\n\n.. py:data:: DEFAULT_PORT\n"
+    )
+    document = parse("datastructures.rst", source.encode(), ".rst")
+    assert document.text.split("\n\n")[1:] == [
+        "Werkzeug provides some subclasses of common Python objects.",
+        "Headers\n: An object that stores some headers.",
+        "Environment([options])",
+        "DEFAULT_PORT\n",
+    ]
+    found = passages_of(document)
+    assert not any(p.text.strip() in ("MultiDict", "OrderedMultiDict", "werkzeug.wsgi") for p in found)
+
+
+def test_a_rst_file_of_autodoc_directives_alone_has_nothing_to_search(tmp_path: Path) -> None:
+    """An API page that is all autodoc directives renders to no text: no passage, reported as
+    having nothing to search when indexed, refused as having no text when uploaded."""
+    from qa.core.errors import UnreadableDocument
+    from qa.ingest.uploads import parse_document
+
+    source = b".. currentmodule:: werkzeug\n\n.. autoclass:: Request\n   :members:\n\n"
+    source += b".. autofunction:: run_simple\n"
+    document = parse("api.rst", source, ".rst")
+    assert not document.text.strip() and passages_of(document) == []
+    with pytest.raises(UnreadableDocument, match=r"api\.rst: the document has no text"):
+        parse_document("api.rst", source)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "api.rst").write_bytes(source)
+    (corpus / "notes.md").write_text("# Notes\n\nThe ferry leaves at noon.\n")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
+    summary = build_index(settings, real_embedder())
+    assert summary.empty == ["api.rst"] and summary.documents == 2
