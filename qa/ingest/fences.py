@@ -13,6 +13,8 @@ LINE_BREAK = re.compile(r"\r\n?|\n")
 LINE_WITH_BREAK = re.compile(
     r"([^\r\n]*)(?:\r\n?|\n|$)"
 )  # as markdown-it normalises them, so line numbers agree
+# inside a code block only an include is markup: "///" is a doc comment there, "{% if %}" a template's
+INCLUDE = re.compile(r"^[ \t]*(?:\{\{#.*\}\}|--8<--.*)[ \t]*$")
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")  # a fence's line: its marker, then the info string
 
 

@@ -6,17 +6,19 @@ notebooks).
 Documentation answers a how-to question with such a pair: the sentence says what the example
 does, the example is the answer. An answer that stops at the colon cites the promise of an
 answer, so the reader's answer runs on to the end of the block (``introduced_end``), at most
-``MAX_LINES`` lines of it. Only the span grows: the sentence alone was scored, and the citation
-stays the exact characters of the document.
+``MAX_LINES`` lines and ``MAX_CHARS`` characters of it (a code block whole or not at all, and
+not one holding only an include line). Only the span grows: the sentence alone was scored, and
+the citation stays the exact characters of the document.
 """
 
 from __future__ import annotations
 
 import re
 
-from qa.ingest.fences import code_fences, fence_after
+from qa.ingest.fences import INCLUDE, code_fences, fence_after
 
-MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer block is cut at a line)
+MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer list or table is cut
+MAX_CHARS = 1200  # at a line; a longer code block is not carried: an answer never ends inside a fence)
 MAX_BLANKS = 1  # blank lines allowed between the lead-in and its block
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"[ \t]*\|")
@@ -64,11 +66,15 @@ def introduced_end(text: str, start: int, end: int) -> int:
     if blanks > MAX_BLANKS or blanks == len(lines):
         return end
     body = [text[s:e] for s, e in lines[blanks:]]
+    fenced = bool(fence_after(body[0], ""))
     count = _block_lines(body, lead_indent, blank_before=blanks > 0)
-    if not count:
-        return end
-    while count and not body[count - 1].strip():
+    while count and (not body[count - 1].strip() or lines[blanks + count - 1][1] - start > MAX_CHARS):
+        if fenced:
+            return end  # a code block too long to carry whole
         count -= 1
+    inner = body[1 : count - 1] if fenced else body[:count]
+    if not count or not any(line.strip() and not INCLUDE.match(line) for line in inner):
+        return end  # no block, or nothing in it to read ("{{#include ../lib.rs}}")
     return lines[blanks + count - 1][1]
 
 
@@ -83,7 +89,7 @@ def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> int:
             fence = fence_after(body[number], fence)
             if not fence:
                 return number + 1
-        return limit
+        return 0  # it runs on past what an answer carries: not carried, never cut inside
     if _LIST_ITEM.match(first) or _TABLE_ROW.match(first):
         pattern = _LIST_ITEM if _LIST_ITEM.match(first) else _TABLE_ROW
         indent = _indent(first)

@@ -31,7 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
-from qa.ingest.fences import FENCE, LINE_BREAK, code_fences, fence_after
+from qa.ingest.fences import FENCE, INCLUDE, LINE_BREAK, code_fences, fence_after
 from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
 _DIRECTIVE = re.compile(
@@ -41,8 +41,6 @@ _DIRECTIVE = re.compile(
     r"|\([\w:.-]+\)=)[ \t]*$",  # the last: a MyST target, "(label)="
     re.IGNORECASE,
 )
-# inside a code block only an include is markup: "///" is a doc comment there, "{% if %}" a template's
-_INCLUDE = re.compile(r"^[ \t]*(?:\{\{#.*\}\}|--8<--.*)[ \t]*$")
 _AUTODOC = re.compile(r"[ \t]*:::[ \t]+[\w.:-]+[ \t]*$")  # mkdocstrings: "::: package.module.Class"
 # A MyST directive is a fence whose info string is "{name}"; the names whose body is prose
 _PROSE_DIRECTIVES = frozenset(
@@ -156,7 +154,7 @@ def _parse_copy(text: str) -> str:
         in_code, fence = bool(fence), fence_after(line, fence)
         if not (in_code or fence) and (titled_block := _block_title(line)):
             lines[number] = f"{' ' * (len(line) - len(stripped))}\\{line[titled_block[0] : titled_block[1]]}"
-        elif (_INCLUDE if in_code else _DIRECTIVE).match(line):
+        elif (INCLUDE if in_code else _DIRECTIVE).match(line):
             lines[number] = ""
         elif not (in_code or fence) and _CONTAINER.match(line):  # its title (if any) a line of text
             titled = _CONTAINER_TITLE.match(line)
@@ -261,7 +259,7 @@ def code_view(text: str, start: int, end: int) -> str:
         if last and _FENCE_LINE.fullmatch(span.rstrip(), last):
             blank(chars, last, len(span.rstrip()))
     for line in _LINE.finditer(span):
-        if _INCLUDE.match(line.group(0)):
+        if INCLUDE.match(line.group(0)):
             blank(chars, line.start(), line.end())
     console_styling(chars, span)
     return "".join(chars)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.ingest.formats import load_file
-from qa.ingest.introduced import MAX_LINES, introduced_end
+from qa.ingest.introduced import MAX_CHARS, MAX_LINES, introduced_end
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "data" / "documents"
 
@@ -59,10 +59,22 @@ def test_what_is_no_introduced_block_is_left_alone() -> None:
         assert carried(page, lead) == lead, page
 
 
-def test_a_long_block_is_cut_at_a_line_within_the_limit() -> None:
-    page = "Unclosed:\n```\n" + "\n".join(f"line {n}" for n in range(40)) + "\n"
-    answer = carried(page, "Unclosed:")
-    assert answer.count("\n") == MAX_LINES and answer.endswith(f"line {MAX_LINES - 2}")
+def test_a_long_list_is_cut_at_a_line_a_long_or_empty_code_block_is_not_carried() -> None:
+    """An answer never ends inside a fence: a code block is carried whole or not at all, and one
+    whose only line is an include directive has nothing to read."""
+    items = "\n".join(f"- item {n}" for n in range(40))
+    answer = carried(f"Many:\n{items}\n", "Many:")
+    assert answer.count("\n") == MAX_LINES and answer.endswith(f"item {MAX_LINES - 1}")
+    wide = "\n".join(f"| {'cell ' * 30} |" for _ in range(12))
+    assert len(carried(f"Wide:\n{wide}\n", "Wide:")) <= MAX_CHARS
+    unclosed = "Unclosed:\n```\n" + "\n".join(f"line {n}" for n in range(40)) + "\n"
+    assert carried(unclosed, "Unclosed:") == "Unclosed:"
+    long_code = "Long:\n```\n" + "\n".join(f"line {n}" for n in range(40)) + "\n```\n"
+    assert carried(long_code, "Long:") == "Long:"
+    include = "Like this:\n\n```rust\n{{#include ../examples/lib.rs:simple}}\n```\n"
+    assert carried(include, "Like this:") == "Like this:"
+    short = "Like this:\n\n```rust\nfn main() {}\n```\n"
+    assert carried(short, "Like this:") == short.rstrip("\n")
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab :-|`\n\t")), max_size=80), st.integers(0, 80))
