@@ -83,6 +83,7 @@ _MATH = re.compile(
 _ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")  # a backslash escape and the character it makes text
 _HTML_CODE = re.compile(r"<(?:code|kbd|samp|tt)\b[^<>]*>([^<]*)</(?:code|kbd|samp|tt)\s*>", re.IGNORECASE)
 _LINE = re.compile(r"[^\r\n]+")
+_INLINE = frozenset("`*_~[]!\\")  # inline markers, which sit inside or against a word
 _MARKUP = re.compile(
     r"!(?=\[)"  # an image
     r"|\]\((?:[^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?)\)"  # a link's target
@@ -93,7 +94,9 @@ _MARKUP = re.compile(
     r"|\[![A-Za-z]+\](?=[ \t]*(?:\r?\n|$))"  # a GitHub alert's marker: "> [!NOTE]"
     r"|\{[\w:.-]+\}(?=`)"  # a MyST role's name, as in {func}`name`
     r"|\{:?[ \t]*[#.][\w-][^{}\n]*\}(?=[ \t]*(?:\r?\n|$))"  # an attribute list ending a line
-    r"|`+|~~|(?<!\w)_+|_+(?!\w)|[\[\]|]"  # asterisks: inline.emphasis_stars
+    r"|\[\^[^\]\s]+\]:?"  # a footnote's reference or label: "[^note]"
+    r"|\[(?=[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\][(\[])|\](?=[(\[])"  # a link's brackets, not "v[i]"
+    r"|`+|~~|(?<!\w)_+|_+(?!\w)|\|"  # asterisks: inline.emphasis_stars
 )
 _LINE_MARKUP = re.compile(
     r"^[ \t]*(?:(?:>[ \t]?)+|#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
@@ -283,8 +286,13 @@ def reading(text: str, found: list[Part]) -> str:
 
 
 def plain(text: str) -> str:
-    """Markup-free words of a short Markdown string (a heading, a title), on one line."""
-    return " ".join(view(text, 0, len(text)).split())
+    """Markup-free words of a short Markdown string (a heading, a title), on one line: inline
+    markers go without a trace ("Executing `Future`s" reads "Executing Futures"), other markup
+    (a link's target, a tag) as a space."""
+    seen = view(text, 0, len(text))
+    return " ".join(
+        "".join(s for s, o in zip(seen, text, strict=True) if s != " " or o not in _INLINE).split()
+    )
 
 
 @dataclass(frozen=True)

@@ -550,3 +550,27 @@ def test_a_pymdownx_or_myst_blocks_title_is_read_a_html_blocks_tag_is_not() -> N
         "Read this first Before you start.",
         "A Pandoc div.",
     ]
+
+
+def test_brackets_are_markup_only_in_links_and_footnote_marks_are_not_read() -> None:
+    text = "Index with v[i]; chars in [0x0, 0xD7FF] are valid, see [the `Pin` docs](https://x.y/a).\n"
+    assert " ".join(view(text, 0, len(text)).split()) == (
+        "Index with v[i]; chars in [0x0, 0xD7FF] are valid, see the Pin docs ."
+    )
+    text = "An async fn does nothing until awaited[^b].\n\n[^b]: println is blocking IO.\n"
+    assert (
+        " ".join(view(text, 0, len(text)).split())
+        == "An async fn does nothing until awaited . println is blocking IO."
+    )
+    wrapped = "See the [other installation\nmethods page][install] or [draft]().\n"
+    assert (
+        " ".join(view(wrapped, 0, len(wrapped)).split())
+        == "See the other installation methods page or draft ."
+    )
+
+
+def test_a_titles_inline_markers_go_without_splitting_its_words() -> None:
+    assert title("# Executing `Future`s and Tasks\n\nBody.\n") == "Executing Futures and Tasks"
+    assert title("# `async`/`.await` Primer\n\nBody.\n") == "async/.await Primer"
+    assert title("# #[panic_handler]\n\nBody.\n") == "#[panic_handler]"
+    assert title("# See [the guide](guide.md) first\n") == "See the guide first"
