@@ -31,7 +31,7 @@ import numpy.typing as npt
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import code_fences, heads_a_table
+from qa.ingest.fences import code_fences, heads_a_table, only_links
 from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
@@ -102,14 +102,17 @@ def new_readings() -> Readings:
 def read_passage(item: Evidence) -> Reading:
     """A passage's sentences (a table's rows), but those that are markup alone (a fence line, a
     directive's option: where the model reads nothing of a sentence, ``Passage.view`` having
-    blanked it, it is no answer) and a table's header row (its column names answer nothing)."""
+    blanked it, it is no answer), a table's header row (its column names answer nothing) and, in
+    a Markdown document, a line of links alone (a menu says nothing of what it points at)."""
     text, passage = item.document.text, item.passage
     seen = passage.view
+    markdown = item.document.metadata.get("structure") == "markdown"
     spans = tuple(
         (start, end)
         for start, end in _sentences(item)
         if (not seen or any(char.isalnum() for char in seen[start - passage.start : end - passage.start]))
         and not (passage.kind == "table" and heads_a_table(text, end))
+        and not (markdown and only_links(text[start:end]))
     )
     read = [read_sentence(text[start:end]) for start, end in spans]
     words, pairs, cues, caps = (tuple(column) for column in zip(*read, strict=True)) if read else ((),) * 4

@@ -60,3 +60,17 @@ def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if fence:
         found.append((opened, end))
     return found
+
+
+# a link or image, inline or by reference: "[`Pin`](https://...)", "[text][label]", "![alt](a.png)"
+_LINK = re.compile(
+    r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\](?:\([^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?\)|\[[^\]]*\])"
+)
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]", re.MULTILINE)
+
+
+def only_links(text: str) -> bool:
+    """Whether ``text`` (a sentence, a list item) is links and nothing else: a menu's line, which
+    says nothing of what it points at ("- [`Pin`](...), [`Unpin`](...)")."""
+    rest = _LIST_MARKER.sub("", _LINK.sub("", text))
+    return rest != text and not any(char.isalnum() for char in rest)

@@ -202,6 +202,20 @@ def test_a_tables_rows_are_candidates_its_header_row_is_not(tmp_path: Path) -> N
     assert answer is not None and "Adobe" in answer.text and "San Jose" in answer.text
 
 
+def test_a_line_of_links_alone_is_never_a_candidate(tmp_path: Path) -> None:
+    """A menu's line says nothing of what it points at: in a Markdown page, a list item that is
+    links alone is no candidate, while a sentence with a link in it is one."""
+    page = (
+        "# Pinning\n\nPinning makes sure a value does not move in memory.\n\n"
+        "See also:\n\n- [`Pin`](https://doc.rust-lang.org/std/pin/struct.Pin.html), [`Unpin`](unpin.md)\n\n"
+        "The [`Pin`](https://doc.rust-lang.org/std/pin/struct.Pin.html) type wraps a pointer.\n"
+    )
+    found = candidate_texts(indexed(tmp_path, "pinning.md", page), "What is Pin?")
+    assert any(sentence.startswith("Pinning makes sure") for sentence in found), found
+    assert any(sentence.startswith("The [`Pin`]") for sentence in found), found
+    assert not any(sentence.startswith("- [`Pin`]") for sentence in found), found
+
+
 def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_path: Path) -> None:
     """On httpx's timeouts page (real documentation), a how-to question's answer is the lead-in
     sentence with the code block it introduces, cited exactly; a sentence that asks the question
