@@ -221,9 +221,8 @@ def view(text: str, start: int, end: int) -> str:
         chars[low:high] = span[low:high]
     for low, high in code_fences(span, 0, len(span)):  # a quoted code block: its fence lines not read
         first = span[low:high].split("\n", 1)[0].rstrip("\r")
-        if _DIRECTIVE_FENCE.match(first):
-            continue  # a MyST directive's body, its title read (``_LINE_MARKUP``)
-        blank(chars, low, low + len(first))
+        directive = _DIRECTIVE_MARK.match(first)  # a MyST directive's fence: its title read
+        blank(chars, low, low + (directive.end() if directive else len(first)))
         closing = span.rfind("\n", low, high) + 1
         if closing > low and not fence_after(span[closing:high], fence_after(first, "")):
             blank(chars, closing, high)
@@ -238,6 +237,7 @@ def view(text: str, start: int, end: int) -> str:
     return "".join(chars)
 
 
+_DIRECTIVE_MARK = re.compile(r"[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}")
 _DIRECTIVE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}.*$")
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
 

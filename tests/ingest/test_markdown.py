@@ -574,3 +574,10 @@ def test_a_titles_inline_markers_go_without_splitting_its_words() -> None:
     assert title("# `async`/`.await` Primer\n\nBody.\n") == "async/.await Primer"
     assert title("# #[panic_handler]\n\nBody.\n") == "#[panic_handler]"
     assert title("# See [the guide](guide.md) first\n") == "See the guide first"
+
+
+def test_a_myst_directive_fence_inside_a_body_is_read_without_its_name() -> None:
+    """A prose directive packed with the paragraph before it: its fence and name ("{warning}")
+    are not read, a titled one's title is."""
+    text = "Intro text.\n\n```{warning}\nOnly for tests.\n```\n\n```{admonition} Older Windows\nBody.\n```\n"
+    assert " ".join(view(text, 0, len(text)).split()) == "Intro text. Only for tests. Older Windows Body."
