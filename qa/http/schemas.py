@@ -63,8 +63,9 @@ class PassageModel(BaseModel):
     readable: str = Field(
         "",
         description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
-        "link targets, tags) replaced by spaces, the same length, so citation offsets apply to it as well. "
-        "Empty when it is `text` itself (plain text, code).",
+        "link targets, tags, code fences) replaced by spaces, the same length, so citation offsets apply "
+        "to it as well; code is kept as written. Given whatever the kind (a `code` passage is often mostly "
+        "prose); empty when it is `text` itself (plain text, code without markup).",
     )
     citation: CitationModel
 
@@ -251,13 +252,20 @@ def citation_model(citation: Citation) -> CitationModel:
     return CitationModel(**citation.__dict__)
 
 
+def readable(text: str, view: str) -> str:
+    """What the model reads of a passage (``Passage.view``) whenever it differs from ``text``,
+    whatever the passage's kind: a ``code`` passage is often prose with links and emphasis around
+    a block, and its code is read as written; "" when it is ``text`` itself."""
+    return view if view != text else ""
+
+
 def passage_model(rank: int, hit: Hit) -> PassageModel:
     return PassageModel(
         rank=rank,
         score=round(hit.score, 6),
         text=hit.passage.text,
         kind=hit.passage.kind,
-        readable="" if hit.passage.kind == "code" else hit.passage.view,
+        readable=readable(hit.passage.text, hit.passage.view),
         citation=citation_model(hit.citation),
     )
 
