@@ -74,19 +74,23 @@ def _detail(error: urllib.error.HTTPError) -> str:
         return str(error.reason)
 
 
+def as_written(text: str) -> str:
+    """``text`` escaped for Rich markup, its line breaks (a code block's lines) and indentation
+    kept: only blank lines around it and spaces ending a line go."""
+    return escape("\n".join(line.rstrip() for line in text.strip("\r\n").splitlines()))
+
+
 def print_answer(console: Console, body: dict[str, Any]) -> None:
     """The answer and its cited passages, as the HTTP API's JSON carries them; what documents and
-    the server say is printed as written (escaped: "[project]" or "[/bold]" in a document is text,
-    not Rich markup)."""
+    the server say is printed as written, line breaks kept (escaped: "[project]" or "[/bold]" in a
+    document is text, not Rich markup)."""
     answer = body.get("answer")
     if body.get("message"):
         console.print(f"[yellow]{escape(body['message'])}[/yellow]", highlight=False)
     elif answer is not None:
         cite = answer["citation"]
-        console.print(
-            f"[bold]answer[/bold] ({escape(cite['doc_id'])}:{cite['line_start']}): {escape(answer['text'])}",
-            highlight=False,
-        )
+        where = f"{escape(cite['doc_id'])}:{cite['line_start']}"
+        console.print(f"[bold]answer[/bold] ({where}): {as_written(answer['text'])}", highlight=False)
     else:
         console.print("[yellow]not answered by these documents[/yellow] (closest passages below)")
     for passage in body.get("passages", []):
@@ -98,7 +102,8 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
             f"{cite['end']}, score {passage['score']:.3f})[/dim]",
             highlight=False,
         )
-        console.print(f'   "{escape(" ".join(passage["text"].split()))}"', highlight=False)
+        quoted = f'"{as_written(passage["text"])}"'.split("\n")  # line for line, indented under the heading
+        console.print("\n".join(f"   {line}" if line else "" for line in quoted), highlight=False)
 
 
 def ask_in_process(

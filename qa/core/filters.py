@@ -110,6 +110,8 @@ def _checked_text(what: str, text: str, example: str) -> str:
         raise InvalidFilter(f"{what} is {len(stripped)} characters long; the limit is {MAX_CHARS}")
     if any(ord(char) < 32 for char in stripped):
         raise InvalidFilter(f"{what} contains a control character")
+    if any("\ud800" <= char <= "\udfff" for char in stripped):
+        raise InvalidFilter(f"{what} contains an unpaired surrogate; send valid Unicode text")
     return stripped
 
 

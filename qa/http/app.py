@@ -51,6 +51,12 @@ REFUSAL_STATUS: dict[type[Exception], int] = {
 UNREADABLE_BODY = "the body is not valid JSON in UTF-8; send a JSON object as Content-Type: application/json"
 
 
+def encodable(detail: str) -> str:
+    """``detail`` as UTF-8 can carry it: a lone surrogate a client sent, echoed in a message (a
+    field's name, a doc_id), is written as its escape rather than failing the response."""
+    return detail.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def refusal_status(error: Exception) -> int:
     return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
 
@@ -102,7 +108,7 @@ def create_app(
 
 def _add_error_handlers(app: FastAPI, engine: Engine) -> None:
     async def refused(request: Request, error: Exception) -> JSONResponse:
-        detail = public_message(engine.settings, str(error))
+        detail = encodable(public_message(engine.settings, str(error)))
         return JSONResponse(status_code=refusal_status(error), content={"detail": detail})
 
     for kind in REFUSAL_STATUS:
@@ -117,10 +123,12 @@ def _add_error_handlers(app: FastAPI, engine: Engine) -> None:
             if not where and item.get("type") == "model_attributes_type":  # a body that is not JSON
                 message = "the body must be a JSON object sent as Content-Type: application/json"
             problems.append(f"{where}: {message}" if where else message)
-        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
+        detail = encodable("; ".join(problems) or "invalid request")
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         # FastAPI's own words for a body it cannot decode say nothing about what to fix
         detail = UNREADABLE_BODY if error.detail == "There was an error parsing the body" else error.detail
+        detail = encodable(detail) if isinstance(detail, str) else detail
         return JSONResponse(status_code=error.status_code, content={"detail": detail}, headers=error.headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 
 from fastapi import HTTPException, Request
@@ -12,7 +13,7 @@ from starlette.types import Message
 
 from qa.core.config import Settings
 from qa.core.errors import TooLarge, UnsupportedContent
-from qa.http.schemas import NewDocument
+from qa.http.schemas import NewDocument, surrogate_in
 from qa.ingest import uploads
 
 BODY_SLACK = 64 * 1024  # room for the multipart envelope or JSON around a document, in bytes
@@ -46,10 +47,24 @@ def limited(request: Request, limit: int) -> Request:
 
 
 def validated(model: type[Model], raw: bytes) -> Model:
+    """``raw`` JSON as ``model``. pydantic's JSON parser refuses a lone surrogate escape as invalid
+    JSON, naming no field; ``json`` takes it, so such a body is read again by ``json`` and refused
+    by the model's own check, which names the field (``qa.http.schemas.TextBody``)."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
-        raise RequestValidationError(error.errors()) from error
+        problems = error.errors()
+        if any(problem["type"] == "json_invalid" for problem in problems):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if surrogate_in(parsed):
+                try:
+                    model.model_validate(parsed)
+                except ValidationError as again:
+                    problems = again.errors()
+        raise RequestValidationError(problems) from error
 
 
 async def _upload(request: Request, limit: int) -> tuple[str, bytes]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qa.core.config import SearchMode
 from qa.core.types import Citation, Document, Hit, SearchResult
@@ -63,8 +63,9 @@ class PassageModel(BaseModel):
     readable: str = Field(
         "",
         description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
-        "link targets, tags) replaced by spaces, the same length, so citation offsets apply to it as well. "
-        "Empty when it is `text` itself (plain text, code).",
+        "link targets, tags, code fences) replaced by spaces, the same length, so citation offsets apply "
+        "to it as well; code is kept as written. Given whatever the kind (a `code` passage is often mostly "
+        "prose); empty when it is `text` itself (plain text, code without markup).",
     )
     citation: CitationModel
 
@@ -88,6 +89,46 @@ class QueryResponse(BaseModel):
     )
 
 
+def unpaired_surrogate(text: str) -> str | None:
+    """Where ``text`` holds a lone UTF-16 surrogate (a JSON ``\\ud800`` escape without its pair,
+    which no UTF-8 can carry), said as ``U+D800 at character 8``; None when it holds none."""
+    at = next((i for i, char in enumerate(text) if "\ud800" <= char <= "\udfff"), None)
+    return None if at is None else f"U+{ord(text[at]):04X} at character {at + 1}"
+
+
+def surrogate_in(value: Any, where: str = "") -> str | None:
+    """The first string of a parsed JSON value, field names included, holding a lone surrogate,
+    said with the field's path (``meta.topic``, ``doc[1]``); None when there is none."""
+    if isinstance(value, str):
+        found = unpaired_surrogate(value)
+        return f"{where} contains an unpaired surrogate ({found})" if found else None
+    items = enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
+    for key, item in items:
+        if isinstance(key, str) and (found := unpaired_surrogate(key)):
+            return f"a field name{f' in {where}' if where else ''} contains an unpaired surrogate ({found})"
+        path = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else key
+        if found := surrogate_in(item, path):
+            return found
+    return None
+
+
+class TextBody(BaseModel):
+    """A JSON request body: no unknown fields, and no lone surrogate in any string of it (field
+    names included), refused naming the field before anything reads, echoes or encodes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unpaired_surrogates(cls, data: Any) -> Any:
+        if isinstance(data, dict) and (found := surrogate_in(data)):
+            raise ValueError(
+                f"{found}; send valid Unicode text (a JSON \\uD800-\\uDFFF escape must be one of a "
+                "high-low pair)"
+            )
+        return data
+
+
 DOC_HELP = (
     "Only documents whose doc_id matches one of these globs: `*` within a folder, `**` across "
     "folders (docs/*.md, docs/**)."
@@ -98,9 +139,7 @@ META_HELP = (
 )
 
 
-class QueryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class QueryRequest(TextBody):
     question: str = Field(description="The question, 1 to 2,000 characters.")
     k: int = Field(5, ge=1, le=MAX_K, description="How many passages to return.")
     mode: SearchMode | None = Field(None, description="hybrid (default), dense or keyword.")
@@ -151,9 +190,7 @@ class IndexInfo(BaseModel):
     job: JobModel | None = Field(None, description="The latest write job of this server.")
 
 
-class NewDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NewDocument(TextBody):
     doc_id: str | None = Field(
         None,
         max_length=MAX_DOC_ID_CHARS,
@@ -166,9 +203,7 @@ class NewDocument(BaseModel):
     text: str = Field(description="The document's text, stored exactly as given.")
 
 
-class RebuildRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RebuildRequest(TextBody):
     full: bool = Field(False, description="Re-embed every document, even unchanged ones.")
 
 
@@ -217,13 +252,20 @@ def citation_model(citation: Citation) -> CitationModel:
     return CitationModel(**citation.__dict__)
 
 
+def readable(text: str, view: str) -> str:
+    """What the model reads of a passage (``Passage.view``) whenever it differs from ``text``,
+    whatever the passage's kind: a ``code`` passage is often prose with links and emphasis around
+    a block, and its code is read as written; "" when it is ``text`` itself."""
+    return view if view != text else ""
+
+
 def passage_model(rank: int, hit: Hit) -> PassageModel:
     return PassageModel(
         rank=rank,
         score=round(hit.score, 6),
         text=hit.passage.text,
         kind=hit.passage.kind,
-        readable="" if hit.passage.kind == "code" else hit.passage.view,
+        readable=readable(hit.passage.text, hit.passage.view),
         citation=citation_model(hit.citation),
     )
 

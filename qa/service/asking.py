@@ -61,4 +61,10 @@ def clean_question(question: str, limit: int, example: str = "what+does+this+cov
     )
     if control is not None:
         raise InvalidQuestion(f"the question contains the control character {control!r}; send plain text")
+    surrogate = next((i for i, char in enumerate(stripped) if unicodedata.category(char) == "Cs"), None)
+    if surrogate is not None:
+        raise InvalidQuestion(
+            f"the question contains an unpaired surrogate (U+{ord(stripped[surrogate]):04X} at character "
+            f"{surrogate + 1}); send valid Unicode text"
+        )
     return stripped

@@ -129,6 +129,41 @@ def test_what_documents_say_is_printed_as_written_never_as_markup(tmp_path: Path
         assert expected in said and "[draft] toml.md:" in said, said
 
 
+def test_answers_and_passages_print_line_for_line(tmp_path: Path) -> None:
+    """A passage (or an answer) holding a code block prints its lines as written, indented, still
+    escaped (the link's "[`timeout` argument]" is text): they were joined into one line."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "timeouts.md").write_text(
+        "# Timeouts\n\nYou can set **timeouts** for a single request with the [`timeout` argument]"
+        "(https://example.org/api#timeout),\nwhich is *seconds* as a float:\n\n```python\n"
+        "def fetch(url):\n    return requests.get(url, timeout=10.0)\n```\n",
+        encoding="utf-8",
+    )
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i"), "COLUMNS": "200"}
+    assert run_qa("index", env=env).returncode == 0
+    result = run_qa("ask", "--local", "how do I set a timeout for a request?", "-k", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    answer = printed.index("def fetch(url):")  # the answer: its own lines, as written
+    assert printed[answer - 1 : answer + 3] == [
+        "```python",
+        "def fetch(url):",
+        "    return requests.get(url, timeout=10.0)",
+        "```",
+    ]
+    passage = printed.index("   def fetch(url):")  # the passage: the same lines, indented
+    assert printed[passage - 1 : passage + 3] == [
+        "   ```python",
+        "   def fetch(url):",
+        "       return requests.get(url, timeout=10.0)",
+        '   ```"',
+    ]
+    link = "with the [`timeout` argument](https://example.org/api#timeout),"
+    assert sum(line.endswith(link) for line in printed) == 2, "the answer's line and the passage's"
+    assert "   which is *seconds* as a float:" in printed
+
+
 def test_ask_asks_a_running_server_and_says_so(article_settings: Settings) -> None:
     from tests.conftest import running_server
 

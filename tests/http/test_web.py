@@ -185,7 +185,7 @@ def test_an_answer_that_carries_its_code_example_keeps_its_lines_and_is_highligh
     end = min(answer["citation"]["end"], top["citation"]["end"]) - top["citation"]["start"]
     mark = page.locator("#cards .card").first.locator("mark")
     expect(mark).to_have_count(1)
-    shown = top["text"] if top.get("kind") == "code" else (top.get("readable") or top["text"])
+    shown = top.get("readable") or top["text"]
     assert mark.text_content() == shown[start:end] and "timeout=10.0" in shown[start:end]
     shot(page, "answer-with-example")
 

@@ -131,9 +131,10 @@
     const from = answer ? Math.max(answer.citation.start, cited.start) : 0;
     const to = answer ? Math.min(answer.citation.end, cited.end) : 0;
     const inside = answer && answer.citation.doc_id === cited.doc_id && answer.citation.start >= cited.start && from < to;
-    // code as code; other text with its markup blanked out (same length, so offsets still hold)
+    // the text with its markup blanked out (same length, so offsets still hold), whatever the kind:
+    // a code passage is often prose around a block, and its code reads as written; code keeps its lines
     const code = passage.kind === "code";
-    const shown = code ? passage.text : passage.readable || passage.text;
+    const shown = passage.readable || passage.text;
     const text = el(code ? "pre" : "p", { className: code ? "passage-code" : "passage-text" });
     if (inside) {
       text.append(...highlighted(shown, from - cited.start, to - cited.start));
