@@ -185,7 +185,9 @@ class IndexInfo(BaseModel):
         default_factory=dict, description="What made the index: parsers, layout, language, encoder, codec."
     )
     skipped: list[SkippedFile] = Field(
-        default_factory=list, description="Files under the corpus folder that are not indexed, and why."
+        default_factory=list,
+        description="Files under the corpus folder that are not indexed, and documents that hold "
+        "nothing to search, and why.",
     )
     job: JobModel | None = Field(None, description="The latest write job of this server.")
 

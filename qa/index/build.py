@@ -28,6 +28,7 @@ from qa.index.codec import FLOAT16, codec_for, learns
 from qa.index.generations import (
     CHUNKER_VERSION,
     BuildParameters,
+    Generation,
     GenerationWriter,
     choose_factory,
     manifest_body,
@@ -349,6 +350,20 @@ def _build(
     summary.generation = path.name
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+NOTHING_TO_SEARCH = "nothing to search: no text but markup, links or page furniture"
+
+
+def left_out(generation: Generation) -> list[dict[str, str]]:
+    """What ``GET /index`` and ``/metrics`` list as not indexed: the corpus files the build left
+    out, with why, and the documents it read that hold no passage (nothing a question can find)."""
+    listed = [item for item in generation.manifest.get("skipped", []) if isinstance(item, dict)]
+    return listed + [
+        {"doc_id": doc_id, "reason": NOTHING_TO_SEARCH}
+        for doc_id, rows in sorted(generation.rows_of_doc.items())
+        if not rows
+    ]
 
 
 def _skipped(index_dir: Path) -> list[tuple[str, str]]:

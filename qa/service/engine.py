@@ -24,7 +24,7 @@ from qa.core.errors import IndexNotFound, NotReady, UnknownDocument
 from qa.core.filters import Filter, make_filter
 from qa.core.protocols import Encoder, Reader
 from qa.core.types import Document, Hit, SearchResult
-from qa.index.build import BuildSummary, Progress, build_index, build_lock, parameters_for
+from qa.index.build import BuildSummary, Progress, build_index, build_lock, left_out, parameters_for
 from qa.index.generations import Generation, current_generation, load_generation
 from qa.ingest.corpus import Parsed
 from qa.search.searcher import Searcher
@@ -252,7 +252,7 @@ class Engine:
             "model": manifest["model"],
             "built_at": manifest["built_at"],
             "components": manifest.get("components", {}),
-            "skipped": manifest.get("skipped", []),
+            "skipped": left_out(generation),
             "job": self.writes.latest(),
         }
 

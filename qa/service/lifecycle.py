@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from qa.core.config import Settings
 from qa.core.errors import IndexError_, ModelLoadError
 from qa.encoders.sbert import SentenceTransformerEncoder
+from qa.index.build import left_out
 from qa.index.generations import current_generation, older_generations
 from qa.search.searcher import Searcher
 
@@ -112,7 +113,7 @@ def _serve(engine: Engine, searcher: Searcher) -> None:
         str(generation.manifest.get("built_at")),
         len(generation.documents),
         generation.live_passages,
-        len(generation.manifest.get("skipped", [])),
+        len(left_out(generation)),
     )
 
 
