@@ -85,7 +85,9 @@ class QueryResponse(BaseModel):
     answer: AnswerModel | None
     passages: list[PassageModel]
     message: str | None = Field(
-        None, description="Why nothing was searched: no document matches the `doc`/`meta` filter."
+        None,
+        description="Why nothing was searched (no document matches the `doc`/`meta` filter), or why "
+        "no answer sentence is given (a single term, which asks no question).",
     )
 
 

@@ -37,6 +37,10 @@ DENSE_WEIGHT = 1.0  # the first-stage rankings' weights when late interaction is
 KEYWORD_WEIGHT = 1.0
 ANSWER_PASSAGES = 3  # the top passages a reader is handed
 KEPT_WORDS = 65_536  # question words whose word-piece counts a searcher keeps
+BARE_TERM = (
+    "a single term asks no question, so no sentence is given as its answer: these are the passages "
+    'that match it best; ask a question ("what is ...?", "how do I ...?") for an answer'
+)
 ACRONYM_DEPTH = 20  # late-ranked passages looked at for it; the credit lifts a passage by a few places
 
 
@@ -199,5 +203,7 @@ class Searcher:
             return SearchResult([], None, False, f"{NO_MATCH} ({only.describe()}); GET /documents lists them")
         if self.reader is None or not ranked:
             return SearchResult(hits, None, False)
+        if en_rules.bare_term(query.text):
+            return SearchResult(hits, None, False, BARE_TERM)
         answer = self.reader.read(query, self.evidence([row for row, _ in ranked[:ANSWER_PASSAGES]]))
         return SearchResult(hits, answer, answer is not None)

@@ -32,6 +32,17 @@ def test_query_returns_cited_passages(client: TestClient) -> None:
     assert document["text"][answer["citation"]["start"] : answer["citation"]["end"]] == answer["text"]
 
 
+def test_a_single_term_gets_passages_and_a_note_but_no_answer(client: TestClient) -> None:
+    """A term asks nothing: any sentence holding it would score as a confident answer, so the
+    passages come back with a note saying why there is no answer sentence."""
+    body = client.get("/query", params={"q": "UNIDO", "k": 3}).json()
+    assert body["answerable"] is False and body["answer"] is None
+    assert "a single term asks no question" in body["message"]
+    assert len(body["passages"]) == 3 and "UNIDO" in body["passages"][0]["text"]
+    asked = client.get("/query", params={"q": ANSWERED, "k": 3}).json()
+    assert asked["answerable"] is True and asked["message"] is None
+
+
 def test_post_query_matches_get(client: TestClient) -> None:
     get = client.get("/query", params={"q": "Where will the centre be housed?", "k": 4}).json()
     post = client.post("/query", json={"question": "Where will the centre be housed?", "k": 4}).json()

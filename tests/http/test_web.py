@@ -257,9 +257,16 @@ def test_an_unanswerable_question_says_so(server: LiveServer, page: Page) -> Non
     assert page.locator("#cards mark").count() == 0
     shot(page, "not-answered")
 
+    ask(page, "UNIDO")  # a single term asks nothing: its passages and the server's note say so
+    expect(page.locator("#query-message")).to_contain_text("a single term asks no question")
+    expect(page.locator("#not-answered")).to_be_hidden()
+    expect(page.locator("#answer")).to_be_hidden()
+    expect(page.locator("#cards .card").first).to_be_visible()
+
     ask(page, UNIDO)  # and the state clears for the next, answerable, question
     expect(page.locator("#answer")).to_be_visible()
     expect(page.locator("#not-answered")).to_be_hidden()
+    expect(page.locator("#query-message")).to_be_hidden()
 
 
 def test_html_in_a_question_or_a_document_is_shown_as_text_and_never_runs(

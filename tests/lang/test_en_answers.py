@@ -14,6 +14,7 @@ from qa.lang.en.answers import (
     YEAR,
     acronyms,
     asks,
+    bare_term,
     content_words,
     question_class,
     spelled_out,
@@ -96,3 +97,22 @@ def test_acronym_spelled_out(acronym: str, text: str, written: bool) -> None:
 )
 def test_a_sentence_that_asks_is_known_by_its_question_mark(sentence: str, asking: bool) -> None:
     assert asks(sentence) is asking
+
+
+@pytest.mark.parametrize(
+    ("query", "term"),
+    [
+        ("hello", True),
+        ("error", True),
+        ("PhantomData", True),
+        ("  the  ", True),  # stop words alone
+        ("tokio::spawn", False),  # two words: "tokio" and "spawn"
+        ("PhantomData?", False),  # asked
+        ("Who is Midna?", False),
+        ("what is in fruitcake", False),  # a question word, typed without its mark
+        ("print hello world", False),
+        ("connection pool size", False),
+    ],
+)
+def test_a_single_term_asks_nothing(query: str, term: bool) -> None:
+    assert bare_term(query) is term

@@ -162,7 +162,10 @@
   }
 
   function drawAnswer(body) {
-    byId("not-answered").hidden = body.answerable;
+    // the server's note says why no answer is given (a single term asks no question)
+    byId("query-message").hidden = !body.message;
+    byId("query-message").textContent = body.message || "";
+    byId("not-answered").hidden = body.answerable || Boolean(body.message);
     const answer = body.answerable ? body.answer : null;
     byId("answer").hidden = !answer;
     if (answer) {

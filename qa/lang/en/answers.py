@@ -67,6 +67,16 @@ def asks(sentence: str) -> bool:
     return bool(ASKING.search(sentence))
 
 
+def bare_term(question: str) -> bool:
+    """Whether ``question`` names a term and asks nothing ("hello", "error", "PhantomData"): no
+    question word, no question mark, at most one word that is not a stop word. The reader's
+    features measure how much of a question a sentence holds, so any sentence holding the term
+    scored as a confident answer ("test" was answered "#[test]" at 0.77); a term gets passages."""
+    words = WORDS.findall(question.lower())
+    asked = asks(question.strip()) or not WH_WORDS.isdisjoint(words)
+    return not asked and len(set(content_words(question))) <= 1
+
+
 @functools.cache
 def stemmer() -> Any:
     import Stemmer
