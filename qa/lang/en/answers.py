@@ -67,13 +67,17 @@ def asks(sentence: str) -> bool:
     return bool(ASKING.search(sentence))
 
 
+# scripts written without spaces between words (Chinese, Japanese, Thai): a run of them is no one word
+UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def bare_term(question: str) -> bool:
     """Whether ``question`` names a term and asks nothing ("hello", "error", "PhantomData"): no
     question word, no question mark, at most one word that is not a stop word. The reader's
     features measure how much of a question a sentence holds, so any sentence holding the term
     scored as a confident answer ("test" was answered "#[test]" at 0.77); a term gets passages."""
     words = WORDS.findall(question.lower())
-    asked = asks(question.strip()) or not WH_WORDS.isdisjoint(words)
+    asked = asks(question.strip()) or not WH_WORDS.isdisjoint(words) or UNSPACED.search(question)
     return not asked and len(set(content_words(question))) <= 1
 
 
