@@ -55,11 +55,12 @@ def validated(model: type[Model], raw: bytes) -> Model:
     except ValidationError as error:
         problems = error.errors()
         if any(problem["type"] == "json_invalid" for problem in problems):
-            try:
+            try:  # a body nested too deep for the parser's recursion is no surrogate case
                 parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-            if surrogate_in(parsed):
+                surrogate = surrogate_in(parsed)
+            except (ValueError, RecursionError):
+                parsed, surrogate = None, None
+            if surrogate:
                 try:
                     model.model_validate(parsed)
                 except ValidationError as again:

@@ -39,7 +39,8 @@ class Metrics:
         )
         self.skipped = Gauge(
             "qa_index_skipped_files",
-            "Files under the corpus folder the served generation left out (GET /index names them).",
+            "Files under the corpus folder the served generation left out, and documents with nothing "
+            "to search (GET /index names them).",
             registry=self.registry,
         )
         self.generation = Gauge(

@@ -78,3 +78,17 @@ def test_the_python_api_edges_refuse_a_lone_surrogate_too() -> None:
         make_filter(doc=["\ud800"])
     with pytest.raises(InvalidFilter, match=r"meta\.author contains an unpaired surrogate"):
         make_filter(meta={"author": "A\udc00"})
+
+
+@pytest.mark.parametrize("path", ["/documents", "/index/rebuild"])
+def test_a_body_nested_past_the_parsers_depth_is_a_422(
+    server: tuple[httpx.Client, Settings], path: str
+) -> None:
+    """Invalid JSON is read again only to look for a surrogate; a body nested too deep for that
+    second parser is still the 422 it was, never a 500."""
+    http, settings = server
+    before = corpus_state(settings)
+    response = http.post(path, content=b"[" * 5000 + b"]" * 5000, headers=AUTH)
+    assert response.status_code == 422, response.text[:500]
+    assert "Traceback" not in response.text
+    assert corpus_state(settings) == before

@@ -112,7 +112,11 @@ def test_a_sentence_that_asks_is_known_by_its_question_mark(sentence: str, askin
         ("what is in fruitcake", False),  # a question word, typed without its mark
         ("print hello world", False),
         ("connection pool size", False),
-        ("什么是人工智能", False),  # a question in a script written without spaces is no one word
+        ("什么是人工智能", False),
+        ("is it free", False),  # a yes/no question typed without its mark
+        ("can I cancel", False),
+        ("whats Pin", False),
+        ("بايثون؟", False),  # a question in a script written without spaces is no one word
     ],
 )
 def test_a_single_term_asks_nothing(query: str, term: bool) -> None:

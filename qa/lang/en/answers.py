@@ -67,6 +67,11 @@ def asks(sentence: str) -> bool:
     return bool(ASKING.search(sentence))
 
 
+# verbs that open a yes/no question
+AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "am", "do", "does", "did", "can", "could", "will", "would"}
+    | {"shall", "should", "may", "might", "must", "has", "have", "had"}
+)
 # scripts written without spaces between words (Chinese, Japanese, Thai): a run of them is no one word
 UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -77,7 +82,13 @@ def bare_term(question: str) -> bool:
     features measure how much of a question a sentence holds, so any sentence holding the term
     scored as a confident answer ("test" was answered "#[test]" at 0.77); a term gets passages."""
     words = WORDS.findall(question.lower())
-    asked = asks(question.strip()) or not WH_WORDS.isdisjoint(words) or UNSPACED.search(question)
+    asked = (
+        asks(question.strip())
+        or "\u061f" in question  # the Arabic question mark
+        or not (WH_WORDS | {"whats"}).isdisjoint(words)
+        or (bool(words) and words[0] in AUXILIARIES)  # "is it free", "can I cancel": asked without "?"
+        or UNSPACED.search(question)
+    )
     return not asked and len(set(content_words(question))) <= 1
 
 
