@@ -237,8 +237,7 @@ def view(text: str, start: int, end: int) -> str:
     return "".join(chars)
 
 
-_DIRECTIVE_MARK = re.compile(r"[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}")
-_DIRECTIVE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}.*$")
+_DIRECTIVE_MARK = re.compile(r"[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}")  # a MyST directive fence's marker and name
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
 
 
@@ -251,7 +250,7 @@ def code_view(text: str, start: int, end: int) -> str:
     span = text[start:end]
     chars = list(span)
     first = span.split("\n", 1)[0]
-    if _DIRECTIVE_FENCE.match(first):
+    if _DIRECTIVE_MARK.match(first):
         blank(chars, 0, len(first))
         for pattern in (_DIRECTIVE_MARKUP, _FENCE_LINE):
             for match in pattern.finditer(span, len(first)):
