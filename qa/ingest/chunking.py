@@ -157,10 +157,11 @@ def _goes_on(line: str, following: str) -> bool:
     """Whether ``line`` ends in the middle of a sentence that ``following`` goes on with, however
     short the line: the sentence it opens (after its last sentence end) starts with a capital, has
     two words or more and stops on a word or a comma, and the next line starts with a plain
-    lower-case word, and not every word of it is capitalised (a title line, "Installation Guide",
-    over a command). A line shortened by markup left out ("Jinja comes with some built-in
-    filters. To use" once a role's target is gone) is wrapped, not ended; a code line, which
-    starts lower-case or stops on a bracket, an operator or a quote, is not joined to the next."""
+    lower-case word, and it is not a whole line with every word capitalised (a title line,
+    "Installation Guide", over a command; "... in Geneva. The United Nations" goes on). A line
+    shortened by markup left out ("Jinja comes with some built-in filters. To use" once a role's
+    target is gone) is wrapped, not ended; a code line, which starts lower-case or stops on a
+    bracket, an operator or a quote, is not joined to the next."""
     opened = line
     for match in ENGLISH.sentence_end.finditer(line + " "):
         opened = line[match.end() :]
@@ -168,7 +169,7 @@ def _goes_on(line: str, following: str) -> bool:
     return (
         opened[:1].isupper()
         and " " in opened
-        and not all(word[:1].isupper() for word in opened.split())  # a title: "Installation Guide"
+        and not (opened == line.strip() and all(word[:1].isupper() for word in opened.split()))
         and (opened[-1].isalnum() or opened[-1] == ",")
         and _LOWER_WORD.match(following) is not None
     )

@@ -74,3 +74,30 @@ def only_links(text: str) -> bool:
     says nothing of what it points at ("- [`Pin`](...), [`Unpin`](...)")."""
     rest = _LIST_MARKER.sub("", _LINK.sub("", text))
     return rest != text and not any(char.isalnum() for char in rest)
+
+
+_QUOTE = re.compile(r"[ \t]*(?:>[ \t]?)+")  # a blockquote's markers
+_ONE_QUOTE = re.compile(r"[ \t]*>[ \t]?")
+
+
+def unquoted(text: str) -> str:
+    """``text`` with its blockquote markers replaced by spaces, line by line: inside a quoted
+    code block only as many markers as its opening fence had go ("> >>> 1 + 1" is a doctest's
+    prompt under one marker, not three more quotes)."""
+    lines: list[str] = []
+    fence, depth = "", 0
+    for match in LINE_WITH_BREAK.finditer(text):
+        line = match.group(0)
+        marker = _QUOTE.match(line)
+        prefix = marker.end() if marker else 0
+        if fence and prefix:  # at most the fence's own markers
+            prefix = 0
+            for _ in range(depth):
+                one = _ONE_QUOTE.match(line, prefix)
+                prefix = one.end() if one else prefix
+        after = fence_after(match.group(1)[prefix:], fence)
+        if after and not fence:
+            depth = line[:prefix].count(">")
+        fence = after
+        lines.append(" " * prefix + line[prefix:])
+    return "".join(lines)

@@ -67,20 +67,33 @@ def introduced_end(text: str, start: int, end: int) -> int:
         return end
     body = [text[s:e] for s, e in lines[blanks:]]
     fenced = bool(fence_after(body[0], ""))
-    count = _block_lines(body, lead_indent, blank_before=blanks > 0)
+    count, code = _block_lines(body, lead_indent, blank_before=blanks > 0)
     while count and (not body[count - 1].strip() or lines[blanks + count - 1][1] - start > MAX_CHARS):
-        if fenced:
+        if code and body[count - 1].strip():
             return end  # a code block too long to carry whole
         count -= 1
+        if not code:  # a list cut: never inside a code block of one of its items
+            count = _before_open_fence(body, count)
     inner = body[1 : count - 1] if fenced else body[:count]
     if not count or not any(line.strip() and not INCLUDE.match(line) for line in inner):
         return end  # no block, or nothing in it to read ("{{#include ../lib.rs}}")
     return lines[blanks + count - 1][1]
 
 
-def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> int:
+def _before_open_fence(body: list[str], count: int) -> int:
+    """``count`` lines of ``body``, or fewer: those before a code fence that they leave open."""
+    fence, opened = "", 0
+    for number in range(count):
+        after = fence_after(body[number], fence)
+        if after and not fence:
+            opened = number
+        fence = after
+    return opened if fence else count
+
+
+def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> tuple[int, bool]:
     """How many of ``body``'s first lines the block opening it takes (at most ``MAX_LINES``; 0 when
-    its first line opens no block)."""
+    its first line opens no block or a code block runs on past them), and whether it is code."""
     first = body[0]
     limit = min(len(body), MAX_LINES)
     fence = fence_after(first, "")
@@ -88,8 +101,8 @@ def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> int:
         for number in range(1, limit):
             fence = fence_after(body[number], fence)
             if not fence:
-                return number + 1
-        return 0  # it runs on past what an answer carries: not carried, never cut inside
+                return number + 1, True
+        return 0, True  # it runs on past what an answer carries: not carried, never cut inside
     if _LIST_ITEM.match(first) or _TABLE_ROW.match(first):
         pattern = _LIST_ITEM if _LIST_ITEM.match(first) else _TABLE_ROW
         indent = _indent(first)
@@ -103,14 +116,18 @@ def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> int:
             elif not (pattern.match(line) and _indent(line) >= indent) and _indent(line) <= indent:
                 break
             taken = number + 1
-        return taken
+        return _before_open_fence(body, taken), False
     indent = _indent(first)
-    if blank_before and indent >= lead_indent + 4:  # an indented code block
-        taken = 1
-        for number in range(1, limit):
-            line = body[number]
-            if line.strip() and _indent(line) < indent:
+    if blank_before and indent >= lead_indent + 4:  # an indented code block, whole or not at all
+        taken = len(body)
+        for number in range(1, len(body)):
+            if body[number].strip() and _indent(body[number]) < indent:
+                taken = number
                 break
-            taken = number + 1
-        return taken
-    return 0
+        else:
+            if len(body) > MAX_LINES:  # it runs on past the lines read
+                return 0, True
+        while not body[taken - 1].strip():
+            taken -= 1
+        return (taken if taken <= MAX_LINES else 0), True
+    return 0, False

@@ -31,7 +31,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
-from qa.ingest.fences import FENCE, INCLUDE, LINE_BREAK, code_fences, fence_after
+from qa.ingest.fences import FENCE, INCLUDE, LINE_BREAK, code_fences, fence_after, unquoted
 from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
 
 _DIRECTIVE = re.compile(
@@ -51,9 +51,8 @@ _PROSE_DIRECTIVES = frozenset(
 _DIRECTIVE_MARKUP = re.compile(r"^[ \t]*(?::[\w-]+:(?:[ \t].*)?|\.\.[ \t]+[\w:.+-]+::.*)$", re.MULTILINE)
 # a titled block's marker line, its title kept: pymdownx "/// tip | Title", MyST ":::{admonition} Title"
 _BLOCK_TITLE = re.compile(
-    r"^[ \t]*(?::{3,}[ \t]*\{([\w-]+)\}|/{3,}[ \t]+([a-z][\w-]*)[ \t]*\|)[ \t]*(\S.*?)[ \t]*$", re.I
+    r"^[ \t]*(?::{3,}[ \t]*\{([\w-]+)\}|/{3,}[ \t]+([a-z][\w-]*)[ \t]*\|)[ \t]*(\S(?:.*\S)?)[ \t]*$", re.I
 )
-_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)  # a blockquote's markers
 _CONTAINER = re.compile(r"^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+\S")  # admonition or tab, body indented
 # its title, when quoted: '!!! warning "Thread safety"', a tab's '=== "Python"'
 _CONTAINER_TITLE = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?|===)[ \t]+[^"\n]*"([^\n]*\w[^\n]*)"[ \t]*$')
@@ -98,8 +97,10 @@ _MARKUP = re.compile(
     r"|\[(?=[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\][(\[])|\](?=[(\[])"  # a link's brackets, not "v[i]"
     r"|`+|~~|(?<!\w)_+|_+(?!\w)|\|"  # asterisks: inline.emphasis_stars
 )
+# brackets against a word are an index, never a link's: "m[i][j]", "v[0]" (a link opens after a space)
+_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9_])(?:\[(?!\^)[^\[\]\n]*\])+(?![(\[])")
 _LINE_MARKUP = re.compile(
-    r"^[ \t]*(?:(?:>[ \t]?)+|#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
+    r"^[ \t]*(?:#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
     r"|[ \t]#+[ \t]*$"  # a closing heading sequence
     r"|^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}|^[ \t]*(?:`{3,}|~{3,})[ \t]*$"  # a MyST directive's fences
     r"|^[ \t]*:[\w-]+:(?:[ \t].*)?$"  # a directive's option line
@@ -176,11 +177,12 @@ def blank(chars: list[str], start: int, end: int) -> None:
             chars[position] = " "
 
 
-def view(text: str, start: int, end: int) -> str:
+def view(text: str, start: int, end: int, quoted: bool = True) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
-    only its backticks blanked (``inline.code_and_comments``)."""
-    span = _QUOTE.sub(lambda quote: " " * len(quote.group(0)), text[start:end])  # read as unquoted
+    only its backticks blanked (``inline.code_and_comments``). ``quoted``: blockquote markers
+    are read as such (not in a heading's own words: "# >>> usage")."""
+    span = unquoted(text[start:end]) if quoted else text[start:end]
     chars = list(span)
     code, comments = code_and_comments(span)
     hidden = sorted(comments + not_text(span, sorted(code + comments)))  # never read
@@ -190,7 +192,8 @@ def view(text: str, start: int, end: int) -> str:
     maths = [
         m.span() for m in _MATH.finditer(span) if not (within(kept, m.start()) or within(kept, m.end() - 1))
     ]
-    code = sorted(code + elements + maths)  # read as written: code, and TeX ("$x_n$": no emphasis)
+    subscripts = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(sorted(kept + maths), m.start())]
+    code = sorted(code + elements + maths + subscripts)  # read as written: code, TeX ("$x_n$"), "m[i][j]"
     for low, high in hidden:
         blank(chars, low, high)
     for match in _TAG.finditer(span):  # its words that people read kept: <Listing caption="...">
@@ -288,7 +291,7 @@ def plain(text: str) -> str:
     """Markup-free words of a short Markdown string (a heading, a title), on one line: inline
     markers go without a trace ("Executing `Future`s" reads "Executing Futures"), other markup
     (a link's target, a tag) as a space."""
-    seen = view(text, 0, len(text))
+    seen = view(text, 0, len(text), quoted=False)
     return " ".join(
         "".join(s for s, o in zip(seen, text, strict=True) if s != " " or o not in _INLINE).split()
     )

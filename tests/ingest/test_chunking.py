@@ -339,6 +339,11 @@ def test_a_short_line_that_opens_a_sentence_is_wrapped_not_ended() -> None:
     ]
     title = "Installation Guide\npip install qa\n"  # a title line over a command is no sentence's start
     assert [title[s:e] for s, e in sentences(title)] == ["Installation Guide", "pip install qa"]
+    wrapped = "It rained all week in Geneva. The United Nations\nannounced a new climate fund on Monday.\n"
+    assert [wrapped[s:e] for s, e in sentences(wrapped)] == [  # a sentence ending in names goes on
+        "It rained all week in Geneva.",
+        "The United Nations\nannounced a new climate fund on Monday.",
+    ]
 
 
 def test_article_passages_keep_original_characters_and_fit_the_model() -> None:

@@ -75,6 +75,13 @@ def test_a_long_list_is_cut_at_a_line_a_long_or_empty_code_block_is_not_carried(
     assert carried(include, "Like this:") == "Like this:"
     short = "Like this:\n\n```rust\nfn main() {}\n```\n"
     assert carried(short, "Like this:") == short.rstrip("\n")
+    indented = "Long:\n\n" + "\n".join(f"    line {n}" for n in range(40)) + "\n\nAfter.\n"
+    assert carried(indented, "Long:") == "Long:"  # indented code too: whole or not at all
+    at_the_end = "Long:\n\n" + "\n".join(f"    line {n}" for n in range(MAX_LINES + 1)) + "\n"
+    assert carried(at_the_end, "Long:") == "Long:"
+    steps = "Steps:\n\n- Install it\n- Run this:\n\n  ```\n" + "".join(f"  line {n}\n" for n in range(20))
+    steps += "  ```\n\n- Done\n"  # a list cut at its limit, not inside an item's code block
+    assert carried(steps, "Steps:") == "Steps:\n\n- Install it\n- Run this:"
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab :-|`\n\t")), max_size=80), st.integers(0, 80))

@@ -550,6 +550,8 @@ def test_a_pymdownx_or_myst_blocks_title_is_read_a_html_blocks_tag_is_not() -> N
         "Read this first Before you start.",
         "A Pandoc div.",
     ]
+    padded = "/// tip | Use" + " " * 30000 + "the cache   \nIt is faster.\n///\n"  # linear, not quadratic
+    assert " ".join(view(padded, 0, len(padded)).split()) == "Use the cache It is faster."
 
 
 def test_brackets_are_markup_only_in_links_and_footnote_marks_are_not_read() -> None:
@@ -562,6 +564,10 @@ def test_brackets_are_markup_only_in_links_and_footnote_marks_are_not_read() -> 
         " ".join(view(text, 0, len(text)).split())
         == "An async fn does nothing until awaited . println is blocking IO."
     )
+    index = "Read m[i][j] as row i, column j; see [the guide][g].\n\n[g]: https://x.y/guide\n"
+    read = " ".join(view(index, 0, len(index)).split())
+    assert read.startswith("Read m[i][j] as row i, column j; see the guide .")
+    assert title("# v[i][j] indexing\n\nText.\n") == "v[i][j] indexing"
     wrapped = "See the [other installation\nmethods page][install] or [draft]().\n"
     assert (
         " ".join(view(wrapped, 0, len(wrapped)).split())
@@ -581,3 +587,11 @@ def test_a_myst_directive_fence_inside_a_body_is_read_without_its_name() -> None
     are not read, a titled one's title is."""
     text = "Intro text.\n\n```{warning}\nOnly for tests.\n```\n\n```{admonition} Older Windows\nBody.\n```\n"
     assert " ".join(view(text, 0, len(text)).split()) == "Intro text. Only for tests. Older Windows Body."
+
+
+def test_a_doctest_in_a_quoted_code_block_and_a_heading_opening_with_a_prompt_are_read() -> None:
+    text = "> Try it:\n>\n> ```pycon\n> >>> 1 + 1\n> 2\n> ```\n\n> > A quote in a quote.\n\n"
+    text += "# >>> usage\n\nText.\n"
+    read = " ".join(view(text, 0, len(text)).split())
+    assert read == "Try it: >>> 1 + 1 2 A quote in a quote. >>> usage Text."
+    assert parts(text)[1] == [">>> usage"]
