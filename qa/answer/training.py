@@ -56,16 +56,9 @@ from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_r
 from qa.answer.learned import WEIGHTS
 from qa.answer.readme import write_readme
 from qa.core.config import Settings
-from qa.core.protocols import Encoder
-from qa.core.types import Document, Evidence, Query
-from qa.index.build import build_documents, parameters_for
-from qa.index.generations import (
-    Generation,
-    check_parameters,
-    corpus_fingerprint,
-    load_generation,
-    read_manifest,
-)
+from qa.core.types import Evidence, Query
+from qa.index.generations import CHUNKER_VERSION
+from qa.index.reuse import ensure_index
 from qa.search.searcher import ANSWER_PASSAGES, Searcher, embed_questions
 
 SEED = 0
@@ -119,19 +112,6 @@ class Sets:
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def index_of(documents: Sequence[Document], index_dir: Path, encoder: Encoder) -> Generation:
-    """The generation in ``index_dir`` for exactly ``documents``, built only when it is not there."""
-    settings = Settings(index_dir=index_dir, corpus_dir=index_dir / "no-corpus").resolved()
-    parameters = parameters_for(settings, encoder)
-    manifest = read_manifest(settings.index_dir)
-    if manifest is not None and manifest.get("corpus_fingerprint") == corpus_fingerprint(documents):
-        check_parameters(manifest, parameters, building=True)
-        return load_generation(settings.index_dir, parameters)
-    say(f"indexing {len(documents)} documents into {index_dir} (the service's own build)")
-    build_documents(documents, settings, encoder, progress=lambda done, total: None)
-    return load_generation(settings.index_dir, parameters)
 
 
 def labels_of(
@@ -287,13 +267,14 @@ def prepared(
     squad: Path, cache: Path, threads: int
 ) -> tuple[list[SquadQuestion], list[int], Sets, list[int], Sets]:
     """(questions, training question ids, their sets, held-out question ids, their sets); each part
-    cached in ``cache`` under a key of the data, the kinds of sets and the code of the features."""
+    cached in ``cache`` under a key of the data, the kinds of sets, the chunker's version and the
+    code of the features."""
     import pickle
 
     import qa.answer.features
     import qa.lang.en.answers
 
-    key = hashlib.sha256(squad.read_bytes() + SETS_VERSION.encode())
+    key = hashlib.sha256(squad.read_bytes() + f"{SETS_VERSION} {CHUNKER_VERSION}".encode())
     for module in (qa.answer.features, qa.lang.en.answers):
         key.update(Path(str(module.__file__)).read_bytes())
     documents, questions = load_squad(squad)
@@ -317,7 +298,10 @@ def prepared(
             from qa.encoders.sbert import SentenceTransformerEncoder
 
             encoder = SentenceTransformerEncoder(threads=threads)
-            searcher = Searcher(index_of(documents, cache / "squad-index", encoder), encoder)
+            index_dir = cache / "squad-index"
+            settings = Settings(index_dir=index_dir, corpus_dir=index_dir / "no-corpus").resolved()
+            say(f"the index of {len(documents)} articles in {index_dir} (the service's own build)")
+            searcher = Searcher(ensure_index(documents, settings, encoder)[0], encoder)
             for first in range(0, len(questions), 64):
                 queries.extend(embed_questions(encoder, [q.text for q in questions[first : first + 64]]))
                 if first % 1024 == 0:

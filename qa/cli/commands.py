@@ -360,7 +360,7 @@ def _indexed(
 ) -> tuple[Generation, SentenceTransformerEncoder, float]:
     """(generation, embedder, seconds spent loading or building the index)."""
     from qa.encoders.sbert import SentenceTransformerEncoder
-    from qa.evaluation.runs import ensure_index
+    from qa.index.reuse import ensure_index
 
     embedder = SentenceTransformerEncoder.from_settings(settings)
     started = time.perf_counter()

@@ -39,7 +39,7 @@ from qa.answer.training import labels_of
 from qa.core.config import Settings
 from qa.core.protocols import Encoder
 from qa.core.types import Query
-from qa.evaluation.runs import ensure_index
+from qa.index.reuse import ensure_index
 from qa.search.searcher import ANSWER_PASSAGES, Searcher, embed_questions
 from qa.service.engine import open_searcher
 

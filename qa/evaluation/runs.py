@@ -29,19 +29,10 @@ from typing import Any
 import ir_measures
 from ir_measures import RR, R, Success, nDCG
 
-from qa.core.config import SearchMode, Settings
-from qa.core.errors import IndexError_
+from qa.core.config import SearchMode
 from qa.core.protocols import Encoder
-from qa.core.types import Document
 from qa.evaluation.data import BeirData, Qrels, Question
-from qa.index.build import BuildSummary, build_documents, parameters_for
-from qa.index.generations import (
-    Generation,
-    check_parameters,
-    corpus_fingerprint,
-    load_generation,
-    read_manifest,
-)
+from qa.index.generations import Generation
 from qa.search.searcher import Searcher
 from qa.service.engine import open_searcher
 
@@ -84,29 +75,6 @@ class ModeResult:
         if self.details:
             row["questions"] = self.details
         return row
-
-
-def ensure_index(
-    documents: Sequence[Document],
-    settings: Settings,
-    embedder: Encoder,
-    progress: Progress | None = None,
-    skipped: Sequence[tuple[str, str]] = (),
-) -> tuple[Generation, BuildSummary | None]:
-    """The generation in ``settings.index_dir`` for exactly ``documents``, built only when it is not.
-
-    Every build writes a new generation, so an unchanged corpus is loaded rather than rebuilt.
-    """
-    parameters = parameters_for(settings, embedder)
-    manifest = read_manifest(settings.index_dir)
-    if manifest is not None and manifest.get("corpus_fingerprint") == corpus_fingerprint(documents):
-        try:
-            check_parameters(manifest, parameters, building=True)
-            return load_generation(settings.index_dir, parameters), None
-        except IndexError_:
-            pass  # stale or unreadable: build below
-    summary = build_documents(documents, settings, embedder, progress=progress, skipped=skipped)
-    return load_generation(settings.index_dir, parameters), summary
 
 
 def _ranked_scores(ids: Sequence[str]) -> dict[str, float]:

@@ -60,7 +60,7 @@ def test_the_reader_beats_the_plain_late_interaction_it_starts_from(settings: Se
     """Choosing the sentence by the service's late-interaction score alone (the feature the reader
     starts from) must do worse than the reader on the same evidence."""
     from qa.answer.datasets import load_squad
-    from qa.evaluation.runs import ensure_index
+    from qa.index.reuse import ensure_index
     from qa.service.engine import open_searcher
 
     documents, questions = load_squad(SLICE)

@@ -16,12 +16,12 @@ from qa.evaluation.data import BeirData, Question, as_text_file, file_name, load
 from qa.evaluation.runs import (
     BEIR_MEASURES,
     QUESTION_MEASURES,
-    ensure_index,
     evaluate_beir,
     evaluate_questions,
 )
 from qa.index.build import parameters_for
 from qa.index.generations import Generation, load_generation
+from qa.index.reuse import ensure_index
 from qa.ingest.corpus import load_corpus
 from qa.ingest.passages import choose_layout
 from qa.service.engine import open_searcher
@@ -109,6 +109,22 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BeirData, Gene
     folder = write_beir(base / "tiny", rows, QUERIES, QRELS)
     data = load_beir(folder, "test")
     return folder, data, index_for(data, base / "index")
+
+
+def test_an_evaluation_index_built_with_other_parameters_is_built_again(
+    tiny: tuple[Path, BeirData, Generation], tmp_path: Path
+) -> None:
+    """What `make train` and `qa eval` keep in .cache: after a change of chunker or passage size
+    the cached index is rebuilt, never refused with "Run `qa index`"."""
+    _, data, _ = tiny
+    first = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", chunk_tokens=60).resolved()
+    built, summary = ensure_index(data.documents, first, real_embedder())
+    assert summary is not None and built.manifest["chunk_tokens"] == 60
+    again, summary = ensure_index(data.documents, first, real_embedder())
+    assert summary is None and again.manifest["generation"] == built.manifest["generation"]
+    other = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", chunk_tokens=80).resolved()
+    rebuilt, summary = ensure_index(data.documents, other, real_embedder())
+    assert summary is not None and rebuilt.manifest["chunk_tokens"] == 80
 
 
 def test_load_beir_keeps_judged_queries_in_qrels_order(tiny: tuple[Path, BeirData, Generation]) -> None:
