@@ -150,6 +150,7 @@ def _soft_breaks(text: str, start: int, end: int) -> list[int]:
     return breaks
 
 
+_LOWER_START = re.compile(r"\b[a-z]")  # a word that starts lower-case
 _LOWER_WORD = re.compile(r"[ \t]*[a-z][a-z'\u2019-]*(?:[,;]|\s|$)")  # a plain lower-case word
 
 
@@ -157,19 +158,23 @@ def _goes_on(line: str, following: str) -> bool:
     """Whether ``line`` ends in the middle of a sentence that ``following`` goes on with, however
     short the line: the sentence it opens (after its last sentence end) starts with a capital, has
     two words or more and stops on a word or a comma, and the next line starts with a plain
-    lower-case word, and it is not a whole line with every word capitalised (a title line,
-    "Installation Guide", over a command; "... in Geneva. The United Nations" goes on). A line
+    lower-case word, and it is not a title: every word capitalised, and no lower-case word before
+    it on the line ("Installation Guide" or "2. Getting Started" over a command; "... in Geneva.
+    The United Nations" goes on). A line
     shortened by markup left out ("Jinja comes with some built-in filters. To use" once a role's
     target is gone) is wrapped, not ended; a code line, which starts lower-case or stops on a
     bracket, an operator or a quote, is not joined to the next."""
-    opened = line
+    cut = 0
     for match in ENGLISH.sentence_end.finditer(line + " "):
-        opened = line[match.end() :]
-    opened = opened.strip()
+        cut = min(match.end(), len(line))
+    opened = line[cut:].strip()
     return (
         opened[:1].isupper()
         and " " in opened
-        and not (opened == line.strip() and all(word[:1].isupper() for word in opened.split()))
+        and not (
+            all(word[:1].isupper() for word in opened.split())
+            and _LOWER_START.search(line, 0, cut) is None  # "2. Getting Started", "Chapter 1. Usage"
+        )
         and (opened[-1].isalnum() or opened[-1] == ",")
         and _LOWER_WORD.match(following) is not None
     )

@@ -33,7 +33,7 @@ def fence_after(line: str, fence: str) -> str:
 
 # a table's delimiter row, with a pipe ("---" alone is a heading's underline or a rule)
 _DELIMITER_ROW = re.compile(
-    r"[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)"
+    r"[ \t]*(?=[^\n]*\|)(?:\|[ \t]*)?:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\r?\n|$)"
 )
 
 
@@ -83,21 +83,28 @@ _ONE_QUOTE = re.compile(r"[ \t]*>[ \t]?")
 def unquoted(text: str) -> str:
     """``text`` with its blockquote markers replaced by spaces, line by line: inside a quoted
     code block only as many markers as its opening fence had go ("> >>> 1 + 1" is a doctest's
-    prompt under one marker, not three more quotes)."""
+    prompt under one marker, not three more quotes); a line with fewer ends the block."""
     lines: list[str] = []
     fence, depth = "", 0
     for match in LINE_WITH_BREAK.finditer(text):
         line = match.group(0)
-        marker = _QUOTE.match(line)
-        prefix = marker.end() if marker else 0
-        if fence and prefix:  # at most the fence's own markers
-            prefix = 0
-            for _ in range(depth):
-                one = _ONE_QUOTE.match(line, prefix)
-                prefix = one.end() if one else prefix
-        after = fence_after(match.group(1)[prefix:], fence)
+        if fence:  # at most the fence's own markers
+            prefix, found = 0, 0
+            while found < depth and (one := _ONE_QUOTE.match(line, prefix)):
+                prefix, found = one.end(), found + 1
+            if found < depth:
+                fence = ""  # the quote holding the code block ended
+        if not fence:
+            marker = _QUOTE.match(line)
+            prefix = marker.end() if marker else 0
+        rest = match.group(1)[prefix:]
+        after = fence_after(rest, fence) if fence or _indent_of(rest) <= 3 else ""
         if after and not fence:
             depth = line[:prefix].count(">")
         fence = after
         lines.append(" " * prefix + line[prefix:])
     return "".join(lines)
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))

@@ -25,20 +25,22 @@ _TABLE_ROW = re.compile(r"[ \t]*\|")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n|$)")
 
 
-def _lines(text: str, start: int) -> list[tuple[int, int]]:
+def _lines(text: str, start: int) -> tuple[list[tuple[int, int]], bool]:
     """(start, end) of the lines from ``start`` on (a line break not included), at most a block's
-    worth plus the blank lines before it."""
+    worth of lines that are not blank plus the blank lines before it and among them (at most
+    ``4 * MAX_LINES`` in all), and whether they run to the end of the text."""
     found: list[tuple[int, int]] = []
-    position = start
-    while position < len(text) and len(found) < MAX_LINES + MAX_BLANKS + 2:
+    position, written = start, 0
+    while position < len(text) and written < MAX_LINES + 2 and len(found) < 4 * MAX_LINES:
         match = _LINE.match(text, position)
         assert match is not None  # the pattern matches the empty string
         body = match.group(0).rstrip("\r\n")
         found.append((position, position + len(body)))
+        written += bool(body.strip())
         if match.end() == position:
             break
         position = match.end()
-    return found
+    return found, position >= len(text)
 
 
 def _indent(line: str) -> int:
@@ -59,7 +61,7 @@ def introduced_end(text: str, start: int, end: int) -> int:
         return end  # the line goes on after the sentence: what follows is no block of its own
     lead_line = text.rfind("\n", 0, start) + 1
     lead_indent = _indent(text[lead_line:end])
-    lines = _lines(text, line_end + 1) if line_end < len(text) else []
+    lines, to_the_end = _lines(text, line_end + 1) if line_end < len(text) else ([], True)
     blanks = 0
     while blanks < len(lines) and not text[slice(*lines[blanks])].strip():
         blanks += 1
@@ -67,7 +69,7 @@ def introduced_end(text: str, start: int, end: int) -> int:
         return end
     body = [text[s:e] for s, e in lines[blanks:]]
     fenced = bool(fence_after(body[0], ""))
-    count, code = _block_lines(body, lead_indent, blank_before=blanks > 0)
+    count, code = _block_lines(body, lead_indent, blank_before=blanks > 0, to_the_end=to_the_end)
     while count and (not body[count - 1].strip() or lines[blanks + count - 1][1] - start > MAX_CHARS):
         if code and body[count - 1].strip():
             return end  # a code block too long to carry whole
@@ -91,9 +93,10 @@ def _before_open_fence(body: list[str], count: int) -> int:
     return opened if fence else count
 
 
-def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> tuple[int, bool]:
+def _block_lines(body: list[str], lead_indent: int, blank_before: bool, to_the_end: bool) -> tuple[int, bool]:
     """How many of ``body``'s first lines the block opening it takes (at most ``MAX_LINES``; 0 when
-    its first line opens no block or a code block runs on past them), and whether it is code."""
+    its first line opens no block or a code block runs on past them), and whether it is code.
+    ``to_the_end``: ``body`` runs to the end of the text (a block not ended in it ends there)."""
     first = body[0]
     limit = min(len(body), MAX_LINES)
     fence = fence_after(first, "")
@@ -117,16 +120,11 @@ def _block_lines(body: list[str], lead_indent: int, blank_before: bool) -> tuple
                 break
             taken = number + 1
         return _before_open_fence(body, taken), False
-    indent = _indent(first)
-    if blank_before and indent >= lead_indent + 4:  # an indented code block, whole or not at all
-        taken = len(body)
-        for number in range(1, len(body)):
-            if body[number].strip() and _indent(body[number]) < indent:
-                taken = number
-                break
-        else:
-            if len(body) > MAX_LINES:  # it runs on past the lines read
-                return 0, True
+    if blank_before and _indent(first) >= lead_indent + 4:  # an indented code block, whole or not at all
+        ended = [n for n, line in enumerate(body) if line.strip() and _indent(line) < lead_indent + 4]
+        if not ended and not to_the_end:
+            return 0, True  # it runs on past the lines read
+        taken = ended[0] if ended else len(body)
         while not body[taken - 1].strip():
             taken -= 1
         return (taken if taken <= MAX_LINES else 0), True

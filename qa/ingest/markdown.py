@@ -98,13 +98,13 @@ _MARKUP = re.compile(
     r"|`+|~~|(?<!\w)_+|_+(?!\w)|\|"  # asterisks: inline.emphasis_stars
 )
 # brackets against a word are an index, never a link's: "m[i][j]", "v[0]" (a link opens after a space)
-_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9_])(?:\[(?!\^)[^\[\]\n]*\])+(?![(\[])")
+_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9])(?:\[(?!\^)[!-Z\\^-~]+\])+(?![(\[])")  # ASCII, no space
 _LINE_MARKUP = re.compile(
     r"^[ \t]*(?:#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
     r"|[ \t]#+[ \t]*$"  # a closing heading sequence
     r"|^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}|^[ \t]*(?:`{3,}|~{3,})[ \t]*$"  # a MyST directive's fences
     r"|^[ \t]*:[\w-]+:(?:[ \t].*)?$"  # a directive's option line
-    r"|^[ \t]*(?:[=-]+|[-:| \t]*-{3,}[-:| \t]*)[ \t]*$",  # a setext underline or a table delimiter row
+    r"|^[ \t]*(?:[=-]+[ \t]*|[-:|](?=[^\n]*-{3})[-:| \t]*)$",  # a setext underline, a table delimiter row
     re.MULTILINE,
 )
 
@@ -192,7 +192,8 @@ def view(text: str, start: int, end: int, quoted: bool = True) -> str:
     maths = [
         m.span() for m in _MATH.finditer(span) if not (within(kept, m.start()) or within(kept, m.end() - 1))
     ]
-    subscripts = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(sorted(kept + maths), m.start())]
+    protected = sorted(kept + maths)
+    subscripts = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(protected, m.start())]
     code = sorted(code + elements + maths + subscripts)  # read as written: code, TeX ("$x_n$"), "m[i][j]"
     for low, high in hidden:
         blank(chars, low, high)
@@ -287,11 +288,11 @@ def reading(text: str, found: list[Part]) -> str:
     return "".join(chars)
 
 
-def plain(text: str) -> str:
+def plain(text: str, quoted: bool = True) -> str:
     """Markup-free words of a short Markdown string (a heading, a title), on one line: inline
     markers go without a trace ("Executing `Future`s" reads "Executing Futures"), other markup
-    (a link's target, a tag) as a space."""
-    seen = view(text, 0, len(text), quoted=False)
+    (a link's target, a tag) as a space. ``quoted``: see ``view`` (a heading's text is not)."""
+    seen = view(text, 0, len(text), quoted=quoted)
     return " ".join(
         "".join(s for s, o in zip(seen, text, strict=True) if s != " " or o not in _INLINE).split()
     )
@@ -402,7 +403,7 @@ def parts(text: str) -> tuple[list[Part], list[str]]:
             continue
         kind = token.type
         if kind == "heading_open":
-            title = plain(tokens[index + 1].content)
+            title = plain(tokens[index + 1].content, quoted=False)
             if title:
                 depth = int(token.tag[1:])
                 path = [(level, name) for level, name in path if level < depth] + [(depth, title)]

@@ -344,6 +344,8 @@ def test_a_short_line_that_opens_a_sentence_is_wrapped_not_ended() -> None:
         "It rained all week in Geneva.",
         "The United Nations\nannounced a new climate fund on Monday.",
     ]
+    for numbered in ("2. Getting Started\nrun the installer first.\n", "Chapter 1. Usage Notes\nrun it.\n"):
+        assert len(sentences(numbered)) == 3, numbered  # a numbered title line is no sentence's start
 
 
 def test_article_passages_keep_original_characters_and_fit_the_model() -> None:

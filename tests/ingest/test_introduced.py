@@ -79,6 +79,11 @@ def test_a_long_list_is_cut_at_a_line_a_long_or_empty_code_block_is_not_carried(
     assert carried(indented, "Long:") == "Long:"  # indented code too: whole or not at all
     at_the_end = "Long:\n\n" + "\n".join(f"    line {n}" for n in range(MAX_LINES + 1)) + "\n"
     assert carried(at_the_end, "Long:") == "Long:"
+    fifteen = "Run:\n\n" + "\n".join(f"    line {n}" for n in range(MAX_LINES))
+    for after in ("\n\n", "\n\n\nAfter.\n"):  # blank lines after it are not its lines
+        assert carried(fifteen + after, "Run:") == fifteen
+    deeper = "Run:\n\n        x = 1\n    y = 2\n    z = 3\n\nAfter.\n"  # its first line indented more
+    assert carried(deeper, "Run:") == deeper[: deeper.index("\n\nAfter")]
     steps = "Steps:\n\n- Install it\n- Run this:\n\n  ```\n" + "".join(f"  line {n}\n" for n in range(20))
     steps += "  ```\n\n- Done\n"  # a list cut at its limit, not inside an item's code block
     assert carried(steps, "Steps:") == "Steps:\n\n- Install it\n- Run this:"

@@ -568,6 +568,8 @@ def test_brackets_are_markup_only_in_links_and_footnote_marks_are_not_read() -> 
     read = " ".join(view(index, 0, len(index)).split())
     assert read.startswith("Read m[i][j] as row i, column j; see the guide .")
     assert title("# v[i][j] indexing\n\nText.\n") == "v[i][j] indexing"
+    for linked in ("Use _[the guide][g]_ now.", "Python[docs][] now.", "使用Python[教程][g] now."):
+        assert "[" not in " ".join(view(linked, 0, len(linked)).split()), linked  # links, not indexes
     wrapped = "See the [other installation\nmethods page][install] or [draft]().\n"
     assert (
         " ".join(view(wrapped, 0, len(wrapped)).split())
@@ -595,3 +597,7 @@ def test_a_doctest_in_a_quoted_code_block_and_a_heading_opening_with_a_prompt_ar
     read = " ".join(view(text, 0, len(text)).split())
     assert read == "Try it: >>> 1 + 1 2 A quote in a quote. >>> usage Text."
     assert parts(text)[1] == [">>> usage"]
+    ended = "> ```\n> >>> 1\n> ```\n> > A quote in a quote.\n"  # the code block closed: markers again
+    assert " ".join(view(ended, 0, len(ended)).split()) == ">>> 1 A quote in a quote."
+    indented = ">     ```\n>\n> > nested\n"  # indented code holding backticks opens no fence
+    assert " ".join(view(indented, 0, len(indented)).split()) == "nested"
