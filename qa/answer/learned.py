@@ -27,7 +27,7 @@ import numpy.typing as npt
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Query, cite
-from qa.ingest.introduced import introduced_end
+from qa.ingest.introduced import introduced_end, lead_in_of
 from qa.lang.en import answers as en
 
 WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
@@ -115,6 +115,8 @@ class LearnedReader:
         document = evidence[top.candidate.rank].document
         start, end = top.candidate.start, top.candidate.end
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
+            passage = evidence[top.candidate.rank].passage
+            start, end = lead_in_of(document.text, passage.start, passage.end, start, end)
             end = introduced_end(document.text, start, end)
         return Answer(document.text[start:end], top.probability, cite(document, start, end))
 

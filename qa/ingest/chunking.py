@@ -31,7 +31,7 @@ _WORD = re.compile(r"\S+")
 _WRAPPED_LINE_MIN = 60
 # a line that starts a block of its own: a list item, a heading, a quote, a table row
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]|\d{1,9}[.)][ \t]|#{1,6}[ \t]|>|\|)")
-_UNSPLITTABLE = re.compile(r"`[^`\n]+`|\b[a-z][a-z+.-]*://\S+|\bwww\.\S+")
+_UNSPLITTABLE = re.compile(r"`[^`\n]+`|!?\[[^\[\]\n]+\]\([^()\s]*\)|\b[a-z][a-z+.-]*://\S+|\bwww\.\S+")
 _NEXT_VISIBLE = re.compile(r"\s*(\S)")  # the first character after whitespace (re's \s is str.isspace)
 _BREAK_AHEAD = re.compile(r"(?=(\n[ \t\r\f\v\u00a0]*\n))")  # a blank line, found where it opens
 _NEWLINE = re.compile(r"\n")
@@ -181,7 +181,7 @@ def _goes_on(line: str, following: str) -> bool:
 
 
 def _protected(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Inline code and URLs: no sentence ends inside them."""
+    """Inline code, a Markdown link or image, a URL: no sentence ends inside them."""
     return [(m.start(), m.end()) for m in _UNSPLITTABLE.finditer(text, start, end)]
 
 

@@ -72,6 +72,13 @@ def not_text(span: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int]]
     return found
 
 
+def blank(chars: list[str], start: int, end: int) -> None:
+    """Replace ``chars[start:end]`` by spaces, line breaks kept (so offsets and lines hold)."""
+    for position in range(start, end):
+        if chars[position] not in "\r\n":
+            chars[position] = " "
+
+
 def within(spans: list[tuple[int, int]], position: int) -> bool:
     """Whether ``position`` falls in one of ``spans`` (disjoint, in order)."""
     at = bisect.bisect_right(spans, position, key=lambda span: span[0]) - 1
@@ -125,3 +132,44 @@ def console_styling(chars: list[str], span: str) -> None:
         character = html.unescape(match.group(0))
         if len(character) == 1 and character.isprintable() and not character.isspace():
             chars[match.start() : match.end()] = character + " " * (match.end() - match.start() - 1)
+
+
+# a documentation site's macro call (MDN's KumaScript and the like): "{{HTTPHeader("Date")}}",
+# "{{Glossary("Simple header", "CORS-safelisted header")}}"; its arguments may run over lines
+_MACRO = re.compile(
+    r"\{\{[ \t]*[A-Za-z_][\w-]*[ \t]*\(((?:[^(){}\"']|\"[^\"]{0,300}\"|'[^']{0,300}')*)\)[ \t]*\}\}"
+)
+_ARGUMENT = re.compile(r"\"([^\"]*)\"|'([^']*)'|[^,\s]+")
+
+
+def macros(span: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(each macro call, the text it shows) of ``span``: a link macro's arguments are its target
+    and, when given, the words shown for it, so what a reader sees is the second argument when
+    it is a non-empty string, else the first string ((0, 0) when there is none: "{{Compat}}"
+    calls no function, "{{EmbedLiveSample(1)}}" shows no words)."""
+    found: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for call in _MACRO.finditer(span):
+        strings = [
+            (a.start(1), a.end(1)) if a.group(1) is not None else (a.start(2), a.end(2))
+            for a in _ARGUMENT.finditer(span, call.start(1), call.end(1))
+        ]
+        strings = [s for s in strings if s[0] >= 0]  # a string argument: its quotes' content
+        texts = [s for s in strings if s[1] > s[0]]
+        shown = strings[1] if len(strings) > 1 and strings[1][1] > strings[1][0] else (texts or [(0, 0)])[0]
+        found.append((call.span(), shown))
+    return found
+
+
+# brackets against a word are an index, never a link's: "m[i][j]", "v[0]" (a link opens after a space)
+_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9])(?:\[(?!\^)[!-Z\\^-~]+\])+(?![(\[])")  # ASCII, no space
+
+
+def indexes_and_macros(
+    span: str, skipped: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(the macro calls of ``span`` outside ``skipped``, to blank; what of it is read as written
+    whatever markup it looks like: an index's brackets ("m[i][j]"), the words a macro shows)."""
+    indexes = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(skipped, m.start())]
+    calls = [(call, shown) for call, shown in macros(span) if not within(skipped, call[0])]
+    shown = [(low, high) for _, (low, high) in calls if high > low]
+    return [call for call, _ in calls], sorted(indexes + shown)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from qa.ingest.chunking import sentences
 from qa.ingest.fences import INCLUDE, code_fences, fence_after
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer list or table is cut
@@ -80,6 +81,19 @@ def introduced_end(text: str, start: int, end: int) -> int:
     if not count or not any(line.strip() and not INCLUDE.match(line) for line in inner):
         return end  # no block, or nothing in it to read ("{{#include ../lib.rs}}")
     return lines[blanks + count - 1][1]
+
+
+def lead_in_of(text: str, low: int, high: int, start: int, end: int) -> tuple[int, int]:
+    """The answer ``text[start:end]``, a line of a code block in the passage ``text[low:high]``,
+    as the lead-in sentence above the block when that sentence carries the block whole ("Cache
+    results for 10 minutes:" over "Access-Control-Max-Age: 600"); else ``(start, end)``."""
+    block = next(((a, b) for a, b in code_fences(text, low, high) if a <= start < b), None)
+    if block is None:
+        return start, end
+    before = sentences(text, low, block[0])
+    if before and introduced_end(text, *before[-1]) >= block[1]:
+        return before[-1]
+    return start, end
 
 
 def _before_open_fence(body: list[str], count: int) -> int:

@@ -32,7 +32,16 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qa.ingest.chunking import trim
 from qa.ingest.fences import FENCE, INCLUDE, LINE_BREAK, code_fences, fence_after, unquoted
-from qa.ingest.inline import ENTITY, code_and_comments, console_styling, emphasis_stars, not_text, within
+from qa.ingest.inline import (
+    ENTITY,
+    blank,
+    code_and_comments,
+    console_styling,
+    emphasis_stars,
+    indexes_and_macros,
+    not_text,
+    within,
+)
 
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?:\{\{#.*\}\}|\{%.*%\}|--8<--.*|:::.*|\[TOC\]|\[\[_TOC_\]\]"
@@ -74,7 +83,7 @@ def _block_title(line: str) -> tuple[int, int] | None:
 
 OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
-_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_TAG = re.compile(r"(?<!\\)</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _SAID = re.compile(r"\s(?:caption|label)=\"([^\"<>]*)\"")  # a tag's attributes written for readers
 _MATH = re.compile(
     r"\$\$(?=[^$]*[^$\s])[^$]{1,4000}\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])"
@@ -97,10 +106,8 @@ _MARKUP = re.compile(
     r"|\[(?=[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\][(\[])|\](?=[(\[])"  # a link's brackets, not "v[i]"
     r"|`+|~~|(?<!\w)_+|_+(?!\w)|\|"  # asterisks: inline.emphasis_stars
 )
-# brackets against a word are an index, never a link's: "m[i][j]", "v[0]" (a link opens after a space)
-_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9])(?:\[(?!\^)[!-Z\\^-~]+\])+(?![(\[])")  # ASCII, no space
 _LINE_MARKUP = re.compile(
-    r"^[ \t]*(?:#{1,6}(?=\s)|[-*+](?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
+    r"^[ \t]*(?:#{1,6}(?=\s)|[-*+](?:[ \t]+:)?(?=\s)|\d{1,9}[.)](?=\s)|:(?=\s)|\[[ xX]\](?=\s))"
     r"|[ \t]#+[ \t]*$"  # a closing heading sequence
     r"|^[ \t]*(?:`{3,}|~{3,})\{[^}\n]*\}|^[ \t]*(?:`{3,}|~{3,})[ \t]*$"  # a MyST directive's fences
     r"|^[ \t]*:[\w-]+:(?:[ \t].*)?$"  # a directive's option line
@@ -170,13 +177,6 @@ def _parse_copy(text: str) -> str:
     return "\n".join(lines)
 
 
-def blank(chars: list[str], start: int, end: int) -> None:
-    """Replace ``chars[start:end]`` by spaces, line breaks kept (so offsets and lines hold)."""
-    for position in range(start, end):
-        if chars[position] not in "\r\n":
-            chars[position] = " "
-
-
 def view(text: str, start: int, end: int, quoted: bool = True) -> str:
     """``text[start:end]`` with its markup replaced by spaces: the same length, offsets kept. An
     inline code span's content is kept as written (``<Tabs>``, ``__main__.py``, ``**kwargs``),
@@ -192,9 +192,10 @@ def view(text: str, start: int, end: int, quoted: bool = True) -> str:
     maths = [
         m.span() for m in _MATH.finditer(span) if not (within(kept, m.start()) or within(kept, m.end() - 1))
     ]
-    protected = sorted(kept + maths)
-    subscripts = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(protected, m.start())]
-    code = sorted(code + elements + maths + subscripts)  # read as written: code, TeX ("$x_n$"), "m[i][j]"
+    calls, written = indexes_and_macros(span, sorted(kept + maths))
+    for call in calls:
+        blank(chars, *call)
+    code = sorted(code + elements + maths + written)  # read as written: code, TeX, "m[i][j]"
     for low, high in hidden:
         blank(chars, low, high)
     for match in _TAG.finditer(span):  # its words that people read kept: <Listing caption="...">

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from qa.ingest.markdown import blank
+from qa.ingest.inline import blank
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # indented four spaces or more, it is indented code
 _ESM = re.compile(r"^(?:import|export)\b")  # MDX's JavaScript module lines, at the top level

@@ -223,15 +223,25 @@ def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
 def _structured_spans(
     document: Document, count: TokenCounter, window: int
 ) -> list[tuple[int, int, str, str, str]]:
-    found, _ = markdown.parts(document.text)
+    found, headings = markdown.parts(document.text)
     body_start = int(document.metadata.get("body_start", 0))
     found = [part for part in found if part.start >= body_start]
+    if document.title and document.title not in headings:  # titled in front matter, sections "## Syntax"
+        found = [_under(part, document.title) for part in found]
     seen = markdown.reading(document.text, found)
     spans: list[tuple[int, int, str, str, str]] = []
     for piece in chunk_parts(document.text, seen, found, count, window, document.title):
         view, text = seen[piece.start : piece.end], document.text[piece.start : piece.end]
         spans.append((piece.start, piece.end, piece.context, piece.kind, "" if view == text else view))
     return spans
+
+
+def _under(part: markdown.Part, title: str) -> markdown.Part:
+    """``part`` with the document's title over its heading path (a part under no heading has the
+    title alone as its context already)."""
+    if not part.path:
+        return part
+    return replace(part, path=(title, *part.path), code=tuple(_under(code, title) for code in part.code))
 
 
 def _with_headings(document: Document, layout: Layout) -> Layout:

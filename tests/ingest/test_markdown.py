@@ -142,6 +142,37 @@ def _structured(text: str) -> list:  # type: ignore[type-arg]
     return build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
 
 
+def test_a_page_titled_in_front_matter_has_its_title_over_each_sections_path() -> None:
+    """A page whose title is in front matter and whose sections are "## Syntax", "## Examples"
+    (no heading names the page): what the model reads above a section names the page too."""
+    text = "---\ntitle: Retry-After\n---\n\nThe header says how long to wait.\n\n## Syntax\n\nSeconds.\n"
+    found = _structured(text)
+    assert [p.context for p in found] == ["Retry-After", "Retry-After > Syntax"]
+    titled = _structured("# Guide\n\nIntro.\n\n## Setup\n\nSteps.\n")  # an H1 names it already
+    assert [p.context for p in titled] == ["Guide", "Guide > Setup"]
+
+
+def test_a_documentation_macro_reads_as_the_words_it_shows() -> None:
+    """MDN's macros: {{HTTPHeader("Date")}} shows "Date", {{Glossary("term", "shown")}} "shown",
+    over lines too; one that shows nothing ({{Compat}}) is not read; in code it is as written."""
+    text = (
+        'Computed from the {{HTTPHeader("Date")}} header; returns {{HTTPStatus("416", "416 Range Not '
+        'Satisfiable")}} or a {{Glossary("Simple response header", "CORS-safelisted\nresponse-header")}}.'
+        ' {{Compat}} `{{HTTPHeader("X")}}`\n'
+    )
+    read = view(text, 0, len(text))
+    assert len(read) == len(text)
+    assert " ".join(read.split()) == (
+        "Computed from the Date header; returns 416 Range Not Satisfiable or a CORS-safelisted "
+        'response-header . {{HTTPHeader("X")}}'
+    )
+    terms = "- \\<delta-seconds>\n  - : The most seconds, as \\<delta-seconds>.\n"  # MDN's definition list
+    assert (
+        " ".join(view(terms, 0, len(terms)).split())
+        == "<delta-seconds> The most seconds, as <delta-seconds>."
+    )
+
+
 def test_a_long_section_is_cut_into_even_passages_that_fill_the_window() -> None:
     """A section longer than one passage: the fewest passages that fit, of about even size (no
     full passage and a scrap), each with its heading path whole in its context."""
