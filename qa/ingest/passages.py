@@ -226,7 +226,7 @@ def _structured_spans(
     found, headings = markdown.parts(document.text)
     body_start = int(document.metadata.get("body_start", 0))
     found = [part for part in found if part.start >= body_start]
-    if document.title and document.title not in headings:  # titled in front matter, sections "## Syntax"
+    if body_start and document.title not in headings:  # titled in front matter, sections "## Syntax"
         found = [_under(part, document.title) for part in found]
     seen = markdown.reading(document.text, found)
     spans: list[tuple[int, int, str, str, str]] = []
