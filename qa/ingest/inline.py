@@ -173,3 +173,9 @@ def indexes_and_macros(
     calls = [(call, shown) for call, shown in macros(span) if not within(skipped, call[0])]
     shown = [(low, high) for _, (low, high) in calls if high > low]
     return [call for call, _ in calls], sorted(indexes + shown)
+
+
+def without_macros(text: str) -> str:
+    """``text`` less its macro calls: a list of them alone ("- {{HTTPHeader("Expires")}}") is links."""
+    ends = [0, *(offset for call, _ in macros(text) for offset in call), len(text)]
+    return "".join(text[low:high] for low, high in zip(ends[::2], ends[1::2], strict=True))

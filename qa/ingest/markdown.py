@@ -41,6 +41,7 @@ from qa.ingest.inline import (
     indexes_and_macros,
     not_text,
     within,
+    without_macros,
 )
 
 _DIRECTIVE = re.compile(
@@ -373,7 +374,9 @@ def _navigation(tokens: list[Token], index: int) -> bool:
             depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
             local = child.type != "link_open" or not OFF_SITE.match(str(child.attrs.get("href", "")))
             outside = child.type not in ("link_open", "link_close", "softbreak") and not depth
-            if not local or (outside and (child.type != "text" or child.content.strip(_SEPARATORS))):
+            if not local or (
+                outside and (child.type != "text" or without_macros(child.content).strip(_SEPARATORS))
+            ):
                 return False
     return True
 

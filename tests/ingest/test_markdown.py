@@ -166,6 +166,8 @@ def test_a_documentation_macro_reads_as_the_words_it_shows() -> None:
         "Computed from the Date header; returns 416 Range Not Satisfiable or a CORS-safelisted "
         'response-header . {{HTTPHeader("X")}}'
     )
+    see_also = "# T\n\nIntro.\n\n## See also\n\n- {{HTTPHeader(\"Age\")}}\n- {{HTTPHeader(\"Expires\")}}\n"
+    assert [see_also[p.start : p.end] for p in parts(see_also)[0]] == ["Intro."]  # macros alone: a menu
     terms = "- \\<delta-seconds>\n  - : The most seconds, as \\<delta-seconds>.\n"  # MDN's definition list
     assert (
         " ".join(view(terms, 0, len(terms)).split())
