@@ -116,8 +116,8 @@ class LearnedReader:
         start, end = top.candidate.start, top.candidate.end
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
             passage = evidence[top.candidate.rank].passage
-            start, end = lead_in_of(document.text, passage.start, passage.end, start, end)
-            end = introduced_end(document.text, start, end)
+            lead_in = lead_in_of(document.text, passage.start, passage.end, start, end)
+            start, end = lead_in or (start, introduced_end(document.text, start, end))
         return Answer(document.text[start:end], top.probability, cite(document, start, end))
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:

@@ -149,14 +149,13 @@ def macros(span: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     calls no function, "{{EmbedLiveSample(1)}}" shows no words)."""
     found: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for call in _MACRO.finditer(span):
-        strings = [
+        arguments = [  # by position; a string's is its quotes' content, another's (-1, -1)
             (a.start(1), a.end(1)) if a.group(1) is not None else (a.start(2), a.end(2))
             for a in _ARGUMENT.finditer(span, call.start(1), call.end(1))
         ]
-        strings = [s for s in strings if s[0] >= 0]  # a string argument: its quotes' content
-        texts = [s for s in strings if s[1] > s[0]]
-        shown = strings[1] if len(strings) > 1 and strings[1][1] > strings[1][0] else (texts or [(0, 0)])[0]
-        found.append((call.span(), shown))
+        texts = [a for a in arguments if a[1] > a[0] >= 0]
+        second = arguments[1] if len(arguments) > 1 and arguments[1][1] > arguments[1][0] >= 0 else None
+        found.append((call.span(), second or (texts or [(0, 0)])[0]))
     return found
 
 
@@ -166,13 +165,13 @@ _SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9])(?:\[(?!\^)[!-Z\\^-~]+\])+(?![(\[])") 
 
 def indexes_and_macros(
     span: str, skipped: list[tuple[int, int]]
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(the macro calls of ``span`` outside ``skipped``, to blank; what of it is read as written
-    whatever markup it looks like: an index's brackets ("m[i][j]"), the words a macro shows)."""
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]:
+    """(the macro calls of ``span`` outside ``skipped``, to blank; what of it is read whatever
+    markup it looks like: an index's brackets ("m[i][j]") and the words a macro shows, both in order)."""
     indexes = [m.span() for m in _SUBSCRIPT.finditer(span) if not within(skipped, m.start())]
     calls = [(call, shown) for call, shown in macros(span) if not within(skipped, call[0])]
     shown = [(low, high) for _, (low, high) in calls if high > low]
-    return [call for call, _ in calls], sorted(indexes + shown)
+    return [call for call, _ in calls], indexes, shown
 
 
 def without_macros(text: str) -> str:

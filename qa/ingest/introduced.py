@@ -83,17 +83,16 @@ def introduced_end(text: str, start: int, end: int) -> int:
     return lines[blanks + count - 1][1]
 
 
-def lead_in_of(text: str, low: int, high: int, start: int, end: int) -> tuple[int, int]:
+def lead_in_of(text: str, low: int, high: int, start: int, end: int) -> tuple[int, int] | None:
     """The answer ``text[start:end]``, a line of a code block in the passage ``text[low:high]``,
-    as the lead-in sentence above the block when that sentence carries the block whole ("Cache
-    results for 10 minutes:" over "Access-Control-Max-Age: 600"); else ``(start, end)``."""
+    as the lead-in sentence above the block with the block it carries ("Cache results for 10
+    minutes:" over "Access-Control-Max-Age: 600"), when that sentence carries it whole; else None."""
     block = next(((a, b) for a, b in code_fences(text, low, high) if a <= start < b), None)
     if block is None:
-        return start, end
+        return None
     before = sentences(text, low, block[0])
-    if before and introduced_end(text, *before[-1]) >= block[1]:
-        return before[-1]
-    return start, end
+    carried = introduced_end(text, *before[-1]) if before else 0
+    return (before[-1][0], carried) if carried >= block[1] else None
 
 
 def _before_open_fence(body: list[str], count: int) -> int:

@@ -84,7 +84,7 @@ def _block_title(line: str) -> tuple[int, int] | None:
 
 OFF_SITE = re.compile(r"[a-z][\w+.-]*:|//|www\.", re.IGNORECASE)  # https:, mailto:, //cdn..., www....
 _SEPARATORS = " \t,;|·•-–—/"
-_TAG = re.compile(r"(?<!\\)</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_TAG = re.compile(r"(?<!(?<!\\)\\)</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _SAID = re.compile(r"\s(?:caption|label)=\"([^\"<>]*)\"")  # a tag's attributes written for readers
 _MATH = re.compile(
     r"\$\$(?=[^$]*[^$\s])[^$]{1,4000}\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+(?<=\S)\$(?![\w$])"
@@ -193,10 +193,10 @@ def view(text: str, start: int, end: int, quoted: bool = True) -> str:
     maths = [
         m.span() for m in _MATH.finditer(span) if not (within(kept, m.start()) or within(kept, m.end() - 1))
     ]
-    calls, written = indexes_and_macros(span, sorted(kept + maths))
+    calls, indexes, shown = indexes_and_macros(span, sorted(kept + maths))
     for call in calls:
         blank(chars, *call)
-    code = sorted(code + elements + maths + written)  # read as written: code, TeX, "m[i][j]"
+    code = sorted(code + elements + maths + indexes)  # read as written: code, TeX, "m[i][j]"
     for low, high in hidden:
         blank(chars, low, high)
     for match in _TAG.finditer(span):  # its words that people read kept: <Listing caption="...">
@@ -223,7 +223,7 @@ def view(text: str, start: int, end: int, quoted: bool = True) -> str:
         blank(chars, low, high)
     for position in escapes:  # "\*" reads as "*": an escaped character is text, only its backslash goes
         chars[position + 1] = span[position + 1]
-    for low, high in code:
+    for low, high in code + shown:  # a macro's words: its entities read below ("&lt;color&gt;")
         chars[low:high] = span[low:high]
     for low, high in code_fences(span, 0, len(span)):  # a quoted code block: its fence lines not read
         first = span[low:high].split("\n", 1)[0].rstrip("\r")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -28,11 +29,15 @@ from qa.ingest.chunking import (
     split_to_limit,
     trim,
 )
+from qa.ingest.fences import code_fences
+from qa.ingest.inline import within
 from qa.ingest.layout import Layout, analyse
 from qa.ingest.structured import PATH_SEPARATOR, chunk_parts
 from qa.lang.en import ENGLISH
 
 LAYOUTS = ("auto", "article", "plain", "whole")
+MAX_TITLE_WORDS = 12  # a front matter title set over heading paths: a page's name, not a sentence
+_LEVEL_ONE = re.compile(r"^ {0,3}#[ \t]+\S|^ {0,3}=+[ \t]*$", re.MULTILINE)  # "# Name", or setext's "===="
 
 Truncate = Callable[[str, int], str]
 
@@ -226,14 +231,26 @@ def _structured_spans(
     found, headings = markdown.parts(document.text)
     body_start = int(document.metadata.get("body_start", 0))
     found = [part for part in found if part.start >= body_start]
-    if body_start and document.title not in headings:  # titled in front matter, sections "## Syntax"
-        found = [_under(part, document.title) for part in found]
+    name = markdown.plain(document.title)
+    if (
+        body_start
+        and len(name.split()) <= MAX_TITLE_WORDS
+        and name not in headings[:1]
+        and not _named(document)
+    ):
+        found = [_under(part, name) for part in found]  # titled in front matter, sections "## Syntax"
     seen = markdown.reading(document.text, found)
     spans: list[tuple[int, int, str, str, str]] = []
     for piece in chunk_parts(document.text, seen, found, count, window, document.title):
         view, text = seen[piece.start : piece.end], document.text[piece.start : piece.end]
         spans.append((piece.start, piece.end, piece.context, piece.kind, "" if view == text else view))
     return spans
+
+
+def _named(document: Document) -> bool:
+    """Whether the document has a heading of level 1 (outside code), which names it."""
+    fences = code_fences(document.text, 0, len(document.text))
+    return any(not within(fences, match.start()) for match in _LEVEL_ONE.finditer(document.text))
 
 
 def _under(part: markdown.Part, title: str) -> markdown.Part:

@@ -105,12 +105,15 @@ def test_a_code_line_ending_in_a_colon_introduces_nothing() -> None:
 def test_a_code_line_chosen_as_the_answer_is_given_with_the_lead_in_that_carries_its_block() -> None:
     page = "## Examples\n\nCache results for 10 minutes:\n\n```http\nAccess-Control-Max-Age: 600\n```\n\n"
     line = page.index("Access-Control-Max-Age: 600")
-    start, end = lead_in_of(page, 0, len(page), line, line + len("Access-Control-Max-Age: 600"))
-    assert page[start:end] == "Cache results for 10 minutes:"
-    assert page[start : introduced_end(page, start, end)].endswith("Max-Age: 600\n```")
+    found = lead_in_of(page, 0, len(page), line, line + len("Access-Control-Max-Age: 600"))
+    assert found is not None
+    assert (
+        page[found[0] : found[1]]
+        == "Cache results for 10 minutes:\n\n```http\nAccess-Control-Max-Age: 600\n```"
+    )
     for other in (  # no lead-in above it, or one whose block is too long to carry: the line alone
         "Some prose here.\n\n```http\nAccess-Control-Max-Age: 600\n```\n",
         "Like so:\n\n```http\nAccess-Control-Max-Age: 600\n" + "x = 1\n" * (MAX_LINES + 1) + "```\n",
     ):
         line = other.index("Access-Control-Max-Age: 600")
-        assert lead_in_of(other, 0, len(other), line, line + 5) == (line, line + 5)
+        assert lead_in_of(other, 0, len(other), line, line + 5) is None

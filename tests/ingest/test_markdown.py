@@ -150,6 +150,10 @@ def test_a_page_titled_in_front_matter_has_its_title_over_each_sections_path() -
     assert [p.context for p in found] == ["Retry-After", "Retry-After > Syntax"]
     titled = _structured("# Guide\n\nIntro.\n\n## Setup\n\nSteps.\n")  # an H1 names it already
     assert [p.context for p in titled] == ["Guide", "Guide > Setup"]
+    both = _structured("---\ntitle: Guide\n---\n\n# Getting started\n\nIntro.\n\n## Setup\n\nSteps.\n")
+    assert [p.context for p in both] == ["Getting started", "Getting started > Setup"]  # its H1 names it
+    wordy = _structured("---\ntitle: " + "word " * 20 + "\n---\n\nIntro.\n\n## Setup\n\nSteps.\n")
+    assert wordy[-1].context == "Setup"  # a sentence for a title would crowd out the passage
 
 
 def test_a_documentation_macro_reads_as_the_words_it_shows() -> None:
@@ -166,8 +170,10 @@ def test_a_documentation_macro_reads_as_the_words_it_shows() -> None:
         "Computed from the Date header; returns 416 Range Not Satisfiable or a CORS-safelisted "
         'response-header . {{HTTPHeader("X")}}'
     )
-    see_also = "# T\n\nIntro.\n\n## See also\n\n- {{HTTPHeader(\"Age\")}}\n- {{HTTPHeader(\"Expires\")}}\n"
+    see_also = '# T\n\nIntro.\n\n## See also\n\n- {{HTTPHeader("Age")}}\n- {{HTTPHeader("Expires")}}\n'
     assert [see_also[p.start : p.end] for p in parts(see_also)[0]] == ["Intro."]  # macros alone: a menu
+    positional = 'Per {{RFC(7231, "Date", "7.1.1.2")}}, a {{cssxref("&lt;color&gt;")}} value.\n'
+    assert " ".join(view(positional, 0, len(positional)).split()) == "Per Date , a < color> value."
     terms = "- \\<delta-seconds>\n  - : The most seconds, as \\<delta-seconds>.\n"  # MDN's definition list
     assert (
         " ".join(view(terms, 0, len(terms)).split())
