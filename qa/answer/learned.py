@@ -27,7 +27,7 @@ import numpy.typing as npt
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Query, cite
-from qa.ingest.introduced import introduced_end, lead_in_of
+from qa.ingest.introduced import introduced_end, lead_in_of, term_of
 from qa.lang.en import answers as en
 
 WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
@@ -117,7 +117,11 @@ class LearnedReader:
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
             passage = evidence[top.candidate.rank].passage
             lead_in = lead_in_of(document.text, passage.start, passage.end, start, end)
-            start, end = lead_in or (start, introduced_end(document.text, start, end))
+            term = term_of(document.text, passage.start, start)  # a description: its term with it
+            start, end = lead_in or (
+                start if term is None else term,
+                introduced_end(document.text, start, end),
+            )
         return Answer(document.text[start:end], top.probability, cite(document, start, end))
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:

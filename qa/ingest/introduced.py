@@ -95,6 +95,31 @@ def lead_in_of(text: str, low: int, high: int, start: int, end: int) -> tuple[in
     return (before[-1][0], carried) if carried >= block[1] else None
 
 
+_DESCRIPTION = re.compile(r"[ \t]*(?:[-*+][ \t]+)?:[ \t]+")  # "  - : " (MDN), ": " (a definition list)
+_TERM_MARKER = re.compile(r"[ \t]*(?:[-*+][ \t]+)?")
+MAX_TERM = 120  # characters of the line above a description that can be its term
+
+
+def term_of(text: str, low: int, start: int) -> int | None:
+    """Where the term starts that the answer ``text[start:...]`` describes, when the answer is in
+    the first paragraph of a definition's description ("- `unsafe-none`" over "  - : This is the
+    default value.") and the term, with the description up to the answer, is in the passage from
+    ``low`` and within ``MAX_CHARS``; else None."""
+    line = text.rfind("\n", 0, start) + 1
+    while not _DESCRIPTION.match(text, line):  # back over the paragraph's lines, to its first
+        if line <= max(low, start - MAX_CHARS) or not text[text.rfind("\n", 0, line - 1) + 1 : line].strip():
+            return None
+        line = text.rfind("\n", 0, line - 1) + 1
+    above = text.rfind("\n", 0, line - 1) + 1
+    if not text[above : line - 1].strip() and above > low:  # one blank line between
+        above = text.rfind("\n", 0, above - 1) + 1
+    term = text[above : line - 1].strip()
+    if line <= low or above < low or not term or len(term) > MAX_TERM or _DESCRIPTION.match(term + " "):
+        return None
+    marker = _TERM_MARKER.match(text, above)  # the term itself, not its list item's marker
+    return marker.end() if marker else above
+
+
 def _before_open_fence(body: list[str], count: int) -> int:
     """``count`` lines of ``body``, or fewer: those before a code fence that they leave open."""
     fence, opened = "", 0

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.ingest.formats import load_file
-from qa.ingest.introduced import MAX_CHARS, MAX_LINES, introduced_end, lead_in_of
+from qa.ingest.introduced import MAX_CHARS, MAX_LINES, introduced_end, lead_in_of, term_of
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "data" / "documents"
 
@@ -117,3 +117,23 @@ def test_a_code_line_chosen_as_the_answer_is_given_with_the_lead_in_that_carries
     ):
         line = other.index("Access-Control-Max-Age: 600")
         assert lead_in_of(other, 0, len(other), line, line + 5) is None
+
+
+def test_an_answer_opening_a_definitions_description_is_given_with_its_term() -> None:
+    """MDN's "- term" over "  - : description" and a definition list's "Term" over ": description":
+    "This is the default value." says nothing without the term it describes."""
+    for page, term in (
+        ("## Values\n\n- `unsafe-none`\n\n  - : This is the default value. More.\n", "`unsafe-none`"),
+        ("Lax\n: Cookies are sent on top-level navigations.\n", "Lax"),
+    ):
+        for start in (page.index(":", page.index(term) + len(term)) + 2, page.index(":", page.index(term))):
+            found = term_of(page, 0, start)  # the answer at its first word, or at its marker
+            assert found is not None and page[found:].startswith(term), page
+    later = "- `Lax`\n  - : Sent on navigations.\n    This is the default.\n"  # a later sentence of it
+    assert later[term_of(later, 0, later.index("This")) or 0 :].startswith("`Lax`")
+    for page in (
+        "A paragraph line.\nThis is the sentence.\n",  # no description
+        "- `x`\n  - : Described.\n\n    This is a second paragraph.\n",  # past its first paragraph
+    ):
+        assert term_of(page, 0, page.index("Th")) is None
+    assert term_of("- `x`\n  - : Described.\n", 10, 12) is None  # the term is before the passage
