@@ -98,7 +98,7 @@ def unquoted(text: str) -> str:
             marker = _QUOTE.match(line)
             prefix = marker.end() if marker else 0
         rest = match.group(1)[prefix:]
-        after = fence_after(rest, fence) if fence or _indent_of(rest) <= 3 else ""
+        after = fence_after(rest, fence) if fence or indent(rest) <= 3 else ""
         if after and not fence:
             depth = line[:prefix].count(">")
         fence = after
@@ -106,5 +106,6 @@ def unquoted(text: str) -> str:
     return "".join(lines)
 
 
-def _indent_of(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
+def indent(line: str) -> int:
+    """Columns of ``line``'s leading whitespace, a tab to the next multiple of 4 as CommonMark counts."""
+    return len(line.expandtabs(4)) - len(line.lstrip(" \t").expandtabs(4))

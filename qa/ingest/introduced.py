@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import INCLUDE, code_fences, fence_after
+from qa.ingest.fences import INCLUDE, code_fences, fence_after, indent
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer list or table is cut
 MAX_CHARS = 1200  # at a line; a longer code block is not carried: an answer never ends inside a fence)
@@ -44,10 +44,6 @@ def _lines(text: str, start: int) -> tuple[list[tuple[int, int]], bool]:
     return found, position >= len(text)
 
 
-def _indent(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.lstrip(" \t").expandtabs(4))
-
-
 def introduced_end(text: str, start: int, end: int) -> int:
     """Where the answer ``text[start:end]`` ends once it carries the block it introduces: the end of
     the code block, list or table after it when the sentence ends in a colon and ends its line;
@@ -61,7 +57,7 @@ def introduced_end(text: str, start: int, end: int) -> int:
     if text[end:line_end].strip():
         return end  # the line goes on after the sentence: what follows is no block of its own
     lead_line = text.rfind("\n", 0, start) + 1
-    lead_indent = _indent(text[lead_line:end])
+    lead_indent = indent(text[lead_line:end])
     lines, to_the_end = _lines(text, line_end + 1) if line_end < len(text) else ([], True)
     blanks = 0
     while blanks < len(lines) and not text[slice(*lines[blanks])].strip():
@@ -146,20 +142,20 @@ def _block_lines(body: list[str], lead_indent: int, blank_before: bool, to_the_e
         return 0, True  # it runs on past what an answer carries: not carried, never cut inside
     if _LIST_ITEM.match(first) or _TABLE_ROW.match(first):
         pattern = _LIST_ITEM if _LIST_ITEM.match(first) else _TABLE_ROW
-        indent = _indent(first)
+        first_indent = indent(first)
         taken = 1
         for number in range(1, limit):
             line = body[number]
             if not line.strip():
                 following = body[number + 1] if number + 1 < len(body) else ""
-                if pattern is _TABLE_ROW or not following.strip() or _indent(following) < indent:
+                if pattern is _TABLE_ROW or not following.strip() or indent(following) < first_indent:
                     break
-            elif not (pattern.match(line) and _indent(line) >= indent) and _indent(line) <= indent:
+            elif not (pattern.match(line) and indent(line) >= first_indent) and indent(line) <= first_indent:
                 break
             taken = number + 1
         return _before_open_fence(body, taken), False
-    if blank_before and _indent(first) >= lead_indent + 4:  # an indented code block, whole or not at all
-        ended = [n for n, line in enumerate(body) if line.strip() and _indent(line) < lead_indent + 4]
+    if blank_before and indent(first) >= lead_indent + 4:  # an indented code block, whole or not at all
+        ended = [n for n, line in enumerate(body) if line.strip() and indent(line) < lead_indent + 4]
         if not ended and not to_the_end:
             return 0, True  # it runs on past the lines read
         taken = ended[0] if ended else len(body)
