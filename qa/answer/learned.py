@@ -117,11 +117,10 @@ class LearnedReader:
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
             passage = evidence[top.candidate.rank].passage
             lead_in = lead_in_of(document.text, passage.start, passage.end, start, end)
-            term = term_of(document.text, passage.start, start)  # a description: its term with it
-            start, end = lead_in or (
-                start if term is None else term,
-                introduced_end(document.text, start, end),
-            )
+            if lead_in is None:
+                term = term_of(document.text, passage.start, start)  # a description: its term with it
+                lead_in = (start if term is None else term, introduced_end(document.text, start, end))
+            start, end = lead_in
         return Answer(document.text[start:end], top.probability, cite(document, start, end))
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
