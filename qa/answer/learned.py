@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
-from qa.core.types import Answer, Evidence, Query, cite
+from qa.core.types import Answer, Evidence, Passage, Query, cite
 from qa.ingest.introduced import introduced_end, lead_in_of, term_of
 from qa.lang.en import answers as en
 
@@ -57,6 +57,17 @@ def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
             f"{path} was trained for other features than qa.answer.features; run `make train`"
         )
     return dict(spec)
+
+
+def as_read(passage: Passage, text: str, start: int, end: int) -> str:
+    """``text[start:end]`` as ``passage`` reads it (its ``view``, markup blanked, the same length)
+    where the span lies inside the passage, as written where it runs on past it; "" when that is
+    the text itself."""
+    if not passage.view or start >= passage.end or end <= passage.start:
+        return ""
+    lo, hi = max(start, passage.start), min(end, passage.end)
+    read = text[start:lo] + passage.view[lo - passage.start : hi - passage.start] + text[hi:end]
+    return "" if read == text[start:end] else read
 
 
 def top_answer(evidence: Sequence[Evidence], scored: Sequence[Scored]) -> int | None:
@@ -121,7 +132,9 @@ class LearnedReader:
                 term = term_of(document.text, passage.start, start)  # a description: its term with it
                 lead_in = (start if term is None else term, introduced_end(document.text, start, end))
             start, end = lead_in
-        return Answer(document.text[start:end], top.probability, cite(document, start, end))
+        passage = evidence[top.candidate.rank].passage
+        view = as_read(passage, document.text, start, end)
+        return Answer(document.text[start:end], top.probability, cite(document, start, end), view)
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
         """The best sentence when its confidence reaches the threshold, else None."""

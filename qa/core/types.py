@@ -143,11 +143,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Answer:
-    """The sentence a reader chose, cited, with its score."""
+    """The sentence a reader chose, cited, with its score. ``view`` is ``text`` as its passage's
+    ``view`` reads it (markup blanked, the same length; "" when it is ``text`` itself); an answer
+    that runs on past its passage (a lead-in carrying its block) keeps that part as written."""
 
     text: str
     score: float
     citation: Citation
+    view: str = ""
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,11 @@ class PassageModel(BaseModel):
 
 class AnswerModel(BaseModel):
     text: str
+    readable: str = Field(
+        "",
+        description="The answer with its markup blanked out, as its passage's `readable` shows it "
+        "(the same length as `text`, so offsets hold); empty when it is `text` itself.",
+    )
     score: float = Field(description="The reader's confidence (kept under its older name).")
     confidence: float = Field(description="Calibrated probability that the sentence answers the question.")
     citation: CitationModel
@@ -283,6 +288,7 @@ def to_response(question: str, mode: SearchMode, result: SearchResult, started: 
         answerable=result.answerable,
         answer=AnswerModel(
             text=answer.text,
+            readable=answer.view,
             score=round(answer.score, 6),
             confidence=round(answer.score, 6),
             citation=citation_model(answer.citation),

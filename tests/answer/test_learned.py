@@ -12,8 +12,9 @@ import pytest
 
 from qa.answer.calibration import Platt, best_threshold, fit_logistic, fit_platt, reliability, triggering
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
-from qa.answer.learned import WEIGHTS, LearnedReader, ReaderModelError
+from qa.answer.learned import WEIGHTS, LearnedReader, ReaderModelError, as_read
 from qa.core.config import Settings
+from qa.core.types import Passage
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.search.searcher import Searcher
@@ -239,6 +240,22 @@ def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_pa
     assert "timeout=10.0)\n```" in answer.text and "Or disable" not in answer.text
     assert text[answer.citation.start : answer.citation.end] == answer.text
     assert reader.read(query, evidence) == answer  # confident enough to be given
+
+
+def test_an_answer_reads_as_its_passage_and_as_written_past_its_end() -> None:
+    """The answer's ``view``: its passage's view (markup blanked, the same length) where it lies
+    inside the passage; a lead-in's block that runs on past the passage stays as written."""
+    text = "Use **bold** [here](x.md):\n\n```py\nf(a_b)\n```\nAfter."
+    end = text.index("\nAfter")
+    fence = text.index("```py")
+    view = text[:fence].replace("**", "  ").replace("[", " ").replace("](x.md)", "       ")
+    passage = Passage(0, "d.md", 0, fence, text[:fence], view=view)
+    read = as_read(passage, text, 0, end)
+    assert len(read) == end and read.startswith("Use   bold    here       :")
+    assert read[fence:] == text[fence:end], "past the passage: as written"
+    assert as_read(passage, text, 4, 12) == "  bold  "
+    assert as_read(Passage(0, "d.md", 0, fence, text[:fence]), text, 0, end) == "", "no view: the text"
+    assert as_read(passage, text, fence, end) == "", "outside the passage: the text itself"
 
 
 def test_markdown_prose_is_read_in_whole_sentences_and_its_code_a_line_at_a_time(tmp_path: Path) -> None:

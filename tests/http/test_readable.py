@@ -31,10 +31,16 @@ def test_a_code_passage_mostly_prose_is_readable_over_http(tmp_path: Path) -> No
     (corpus / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
     build_index(settings, real_embedder())
-    with running_server(settings) as base, httpx.Client(base_url=base, timeout=120) as http:
+    # every best sentence is given as an answer: the answer's `readable` is seen whatever its confidence
+    with (
+        running_server(settings, QA_ANSWER_THRESHOLD="0") as base,
+        httpx.Client(base_url=base, timeout=120) as http,
+    ):
         question = {"q": "how do I set a timeout for a single request?", "doc": "timeouts.md", "k": 1}
-        mixed = http.get("/query", params=question).json()["passages"][0]
-        plain = http.get("/query", params={"q": "what did UNIDO announce?", "k": 1}).json()["passages"][0]
+        response = http.get("/query", params=question).json()
+        mixed = response["passages"][0]
+        unido = http.get("/query", params={"q": "what did UNIDO announce?", "k": 1}).json()
+        plain = unido["passages"][0]
     assert mixed["kind"] == "code" and "**timeouts**" in mixed["text"]
     readable = mixed["readable"]
     assert len(readable) == len(mixed["text"]), "same length: the citation's offsets apply to it"
@@ -43,3 +49,10 @@ def test_a_code_passage_mostly_prose_is_readable_over_http(tmp_path: Path) -> No
     assert "```" not in readable and 'requests.get("https://example.org", timeout=10.0)' in readable
     assert readable.count("\n") == mixed["text"].count("\n"), "the code keeps its lines"
     assert plain["kind"] == "body" and plain["readable"] == "", "plain text: empty, it is `text` itself"
+    # the answer reads as its passage does: the lead-in sentence with the block it introduces
+    answer = response["answer"]
+    assert answer["text"].startswith("You can set **timeouts**") and answer["text"].endswith("```")
+    start = answer["citation"]["start"] - mixed["citation"]["start"]
+    assert answer["readable"] == readable[start : start + len(answer["text"])]
+    assert "**" not in answer["readable"] and "```" not in answer["readable"]
+    assert unido["answer"]["text"] and unido["answer"]["readable"] == "", "plain text: `text` itself"

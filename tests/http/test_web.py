@@ -176,7 +176,8 @@ def test_an_answer_that_carries_its_code_example_keeps_its_lines_and_is_highligh
     ask(page, question)
     box = page.locator("#answer-text")
     expect(box).to_be_visible()
-    assert box.text_content() == answer["text"]
+    assert answer["readable"] and "```" not in answer["readable"], "the fences are markup, blanked"
+    assert box.text_content() == answer["readable"], "the box shows the answer as the cards read it"
     assert box.evaluate("node => getComputedStyle(node).whiteSpace") == "pre-wrap"
     assert box.evaluate("node => node.getBoundingClientRect().height") > 4 * 16  # several lines tall
     top = expected["passages"][0]

@@ -169,7 +169,7 @@
     const answer = body.answerable ? body.answer : null;
     byId("answer").hidden = !answer;
     if (answer) {
-      byId("answer-text").textContent = answer.text;
+      byId("answer-text").textContent = answer.readable || answer.text; // markup blanked, as in the cards
       byId("answer-citation").replaceChildren(citationLink(answer.citation));
     }
     byId("cards").replaceChildren(...body.passages.map((passage) => card(passage, answer)));
