@@ -31,7 +31,7 @@ import numpy.typing as npt
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import code_fences, heads_a_table, only_links
+from qa.ingest.fences import fences_in, heads_a_table, only_links
 from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
@@ -128,12 +128,8 @@ def _sentences(item: Evidence) -> list[tuple[int, int]]:
         return sentences(text, passage.start, passage.end)
     found: list[tuple[int, int]] = []
     position = passage.start
-    # fences found from the document's start: a passage may begin inside one (a long block cut)
-    fenced = [
-        (max(low, passage.start), min(high, passage.end))
-        for low, high in code_fences(text, 0, passage.end)
-        if high > passage.start
-    ]
+    # the document's fences, found from its start: a passage may begin inside one (a long block cut)
+    fenced = fences_in(text, passage.start, passage.end)
     for low, high in [*fenced, (passage.end, passage.end)]:
         found += sentences(text, position, low, soft_breaks=True) if low > position else []
         found += sentences(text, low, high) if high > low else []

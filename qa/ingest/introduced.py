@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import INCLUDE, code_fences, fence_after, indent
+from qa.ingest.fences import INCLUDE, code_fences, fence_after, in_fence, indent
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer list or table is cut
 MAX_CHARS = 1200  # at a line; a longer code block is not carried: an answer never ends inside a fence)
@@ -50,7 +50,7 @@ def introduced_end(text: str, start: int, end: int) -> int:
     else ``end`` unchanged."""
     if not text[start:end].rstrip().endswith(":"):
         return end
-    if any(low <= start < high for low, high in code_fences(text, 0, end)):
+    if in_fence(text, start):
         return end  # a line of code ("Enter your password:") introduces nothing
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
