@@ -31,7 +31,7 @@ import numpy.typing as npt
 from qa.core.kept import Kept
 from qa.core.types import Evidence, Query
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import fences_in, heads_a_table, only_links
+from qa.ingest.fences import fences_of, heads_a_table, only_links
 from qa.lang.en import answers as en
 
 F32 = npt.NDArray[np.float32]
@@ -129,7 +129,7 @@ def _sentences(item: Evidence) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     position = passage.start
     # the document's fences, found from its start: a passage may begin inside one (a long block cut)
-    fenced = fences_in(text, passage.start, passage.end)
+    fenced = fences_of(item.document).within(passage.start, passage.end)
     for low, high in [*fenced, (passage.end, passage.end)]:
         found += sentences(text, position, low, soft_breaks=True) if low > position else []
         found += sentences(text, low, high) if high > low else []

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Passage, Query, cite
+from qa.ingest.fences import blank_fence_lines, fences_of
 from qa.ingest.introduced import introduced_end, lead_in_of, term_of
 from qa.lang.en import answers as en
 
@@ -61,12 +62,13 @@ def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
 
 def as_read(passage: Passage, text: str, start: int, end: int) -> str:
     """``text[start:end]`` as ``passage`` reads it (its ``view``, markup blanked, the same length)
-    where the span lies inside the passage, as written where it runs on past it; "" when that is
-    the text itself."""
+    where the span lies inside the passage; where it runs on past it (a lead-in's block), as
+    written but for its fence lines, which are markup; "" when that is the text itself."""
     if not passage.view or start >= passage.end or end <= passage.start:
         return ""
     lo, hi = max(start, passage.start), min(end, passage.end)
-    read = text[start:lo] + passage.view[lo - passage.start : hi - passage.start] + text[hi:end]
+    inside = passage.view[lo - passage.start : hi - passage.start]
+    read = blank_fence_lines(text[start:lo]) + inside + blank_fence_lines(text[hi:end])
     return "" if read == text[start:end] else read
 
 
@@ -126,11 +128,11 @@ class LearnedReader:
         document = evidence[top.candidate.rank].document
         start, end = top.candidate.start, top.candidate.end
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
-            passage = evidence[top.candidate.rank].passage
-            lead_in = lead_in_of(document.text, passage.start, passage.end, start, end)
+            passage, fences = evidence[top.candidate.rank].passage, fences_of(document)
+            lead_in = lead_in_of(document.text, passage.start, passage.end, start, end, fences)
             if lead_in is None:
                 term = term_of(document.text, passage.start, start)  # a description: its term with it
-                lead_in = (start if term is None else term, introduced_end(document.text, start, end))
+                lead_in = (start if term is None else term, introduced_end(document.text, start, end, fences))
             start, end = lead_in
         passage = evidence[top.candidate.rank].passage
         view = as_read(passage, document.text, start, end)

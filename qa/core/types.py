@@ -44,6 +44,12 @@ class Document:
             at = self.text.find("\n", at + 1)
         return breaks
 
+    @functools.cached_property
+    def derived(self) -> dict[str, Any]:
+        """What the layers above work out of the text once and keep with the document, which goes
+        when it goes (its code blocks' spans: ``qa.ingest.fences.fences_of``)."""
+        return {}
+
     def line_at(self, offset: int) -> int:
         """1-based line number of the character at ``offset`` (``\\r\\n`` counts as one break)."""
         return bisect.bisect_left(self.line_breaks, offset) + 1

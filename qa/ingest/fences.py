@@ -3,15 +3,17 @@
 What the reader and the chunker ask of a Markdown span without parsing it whole: a sentence
 that ends in a colon and the code block under it (``introduced``), a table's header row that is
 no answer (``answer.features``), and prose cut at line breaks except inside fences. A
-document's fences are found once from its start and kept (``fences_in``), since a passage or an
-answer may begin inside a block opened long before it.
+document's fences are found once from its start and kept with it (``fences_of``), since a passage
+or an answer may begin inside a block opened long before it.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import re
+from dataclasses import dataclass
+
+from qa.core.types import Document
 
 LINE_BREAK = re.compile(r"\r\n?|\n")
 LINE_WITH_BREAK = re.compile(
@@ -66,32 +68,51 @@ def code_fences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return found
 
 
-@functools.lru_cache(maxsize=8)
-def _document_fences(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The starts and the ends of the fenced code blocks of the whole ``text``, in order (a str
-    keeps its hash, so finding a document's text here again costs nothing)."""
-    found = code_fences(text, 0, len(text))
-    return tuple(low for low, _ in found), tuple(high for _, high in found)
+@dataclass(frozen=True)
+class Fences:
+    """The fenced code blocks of a whole text, found once from its start: their starts and ends."""
+
+    lows: tuple[int, ...]
+    highs: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Fences:
+        found = code_fences(text, 0, len(text))
+        return cls(tuple(low for low, _ in found), tuple(high for _, high in found))
+
+    def within(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The blocks that meet ``[start, end)``, cut to it: what ``code_fences(text, 0, end)``
+        finds from ``start`` on, without reading the text from its start again for each passage
+        of a long document (a 500 KB page's passages took 10 ms each)."""
+        found: list[tuple[int, int]] = []
+        if start >= end:
+            return found
+        for at in range(bisect.bisect_right(self.highs, start), len(self.lows)):
+            if self.lows[at] >= end:
+                break
+            found.append((max(self.lows[at], start), min(self.highs[at], end)))
+        return found
+
+    def holds(self, offset: int) -> bool:
+        """Whether the character at ``offset`` is in a block (its fence lines included)."""
+        return bool(self.within(offset, offset + 1))
 
 
-def fences_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The fenced code blocks of the whole ``text`` that meet ``text[start:end]``, cut to it: what
-    ``code_fences(text, 0, end)`` finds from ``start`` on, without reading the text from its start
-    again for each passage of one document (a 500 KB page's passages took 10 ms each)."""
-    if start >= end:
-        return []
-    lows, highs = _document_fences(text)
-    found = []
-    for at in range(bisect.bisect_right(highs, start), len(lows)):
-        if lows[at] >= end:
-            break
-        found.append((max(lows[at], start), min(highs[at], end)))
-    return found
+def blank_fence_lines(text: str) -> str:
+    """``text`` with its fence lines ("```python", "~~~") as spaces, the same length: they are
+    markup, as a passage's view reads them."""
+    parts = LINE_BREAK.split(text)
+    breaks = LINE_BREAK.findall(text)
+    lines = [" " * len(line) if FENCE.match(line) else line for line in parts]
+    return "".join(line + brk for line, brk in zip(lines, [*breaks, ""], strict=True))
 
 
-def in_fence(text: str, offset: int) -> bool:
-    """Whether ``text[offset]`` is in a fenced code block (its fence lines included)."""
-    return bool(fences_in(text, offset, offset + 1))
+def fences_of(document: Document) -> Fences:
+    """``document``'s code blocks, found once and kept with it (two threads may both find them)."""
+    fences = document.derived.get("fences")
+    if not isinstance(fences, Fences):
+        fences = document.derived["fences"] = Fences.of(document.text)
+    return fences
 
 
 # a link or image, inline or by reference: "[`Pin`](https://...)", "[text][label]", "![alt](a.png)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from qa.ingest.chunking import sentences
-from qa.ingest.fences import INCLUDE, code_fences, fence_after, in_fence, indent
+from qa.ingest.fences import INCLUDE, Fences, fence_after, indent
 
 MAX_LINES = 15  # an introduced block's lines that an answer carries (a longer list or table is cut
 MAX_CHARS = 1200  # at a line; a longer code block is not carried: an answer never ends inside a fence)
@@ -44,13 +44,13 @@ def _lines(text: str, start: int) -> tuple[list[tuple[int, int]], bool]:
     return found, position >= len(text)
 
 
-def introduced_end(text: str, start: int, end: int) -> int:
+def introduced_end(text: str, start: int, end: int, fences: Fences | None = None) -> int:
     """Where the answer ``text[start:end]`` ends once it carries the block it introduces: the end of
     the code block, list or table after it when the sentence ends in a colon and ends its line;
-    else ``end`` unchanged."""
+    else ``end`` unchanged. ``fences``: the text's code blocks, when the caller keeps them."""
     if not text[start:end].rstrip().endswith(":"):
         return end
-    if in_fence(text, start):
+    if (fences or Fences.of(text)).holds(start):
         return end  # a line of code ("Enter your password:") introduces nothing
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
@@ -79,15 +79,19 @@ def introduced_end(text: str, start: int, end: int) -> int:
     return lines[blanks + count - 1][1]
 
 
-def lead_in_of(text: str, low: int, high: int, start: int, end: int) -> tuple[int, int] | None:
+def lead_in_of(
+    text: str, low: int, high: int, start: int, end: int, fences: Fences | None = None
+) -> tuple[int, int] | None:
     """The answer ``text[start:end]``, a line of a code block in the passage ``text[low:high]``,
     as the lead-in sentence above the block with the block it carries ("Cache results for 10
-    minutes:" over "Access-Control-Max-Age: 600"), when that sentence carries it whole; else None."""
-    block = next(((a, b) for a, b in code_fences(text, low, high) if a <= start < b), None)
+    minutes:" over "Access-Control-Max-Age: 600"), when that sentence carries it whole; else None
+    (a passage that begins inside the block holds no lead-in)."""
+    fences = fences or Fences.of(text)
+    block = next(((a, b) for a, b in fences.within(low, high) if a <= start < b), None)
     if block is None:
         return None
     before = sentences(text, low, block[0])
-    carried = introduced_end(text, *before[-1]) if before else 0
+    carried = introduced_end(text, *before[-1], fences) if before else 0
     return (before[-1][0], carried) if carried >= block[1] else None
 
 

@@ -244,7 +244,8 @@ def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_pa
 
 def test_an_answer_reads_as_its_passage_and_as_written_past_its_end() -> None:
     """The answer's ``view``: its passage's view (markup blanked, the same length) where it lies
-    inside the passage; a lead-in's block that runs on past the passage stays as written."""
+    inside the passage; a lead-in's block that runs on past the passage stays as written, but
+    for its fence lines."""
     text = "Use **bold** [here](x.md):\n\n```py\nf(a_b)\n```\nAfter."
     end = text.index("\nAfter")
     fence = text.index("```py")
@@ -252,7 +253,8 @@ def test_an_answer_reads_as_its_passage_and_as_written_past_its_end() -> None:
     passage = Passage(0, "d.md", 0, fence, text[:fence], view=view)
     read = as_read(passage, text, 0, end)
     assert len(read) == end and read.startswith("Use   bold    here       :")
-    assert read[fence:] == text[fence:end], "past the passage: as written"
+    past = text[fence:end].replace("```py", "     ").replace("```", "   ")
+    assert read[fence:] == past, "past the passage: as written, but for its fence lines"
     assert as_read(passage, text, 4, 12) == "  bold  "
     assert as_read(Passage(0, "d.md", 0, fence, text[:fence]), text, 0, end) == "", "no view: the text"
     assert as_read(passage, text, fence, end) == "", "outside the passage: the text itself"

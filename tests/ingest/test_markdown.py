@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.ingest.fences import code_fences, fences_in, heads_a_table, in_fence
+from qa.ingest.fences import Fences, code_fences, heads_a_table
 from qa.ingest.formats import load_file, parse
 from qa.ingest.markdown import code_view, parts, reading, title, view
 from qa.ingest.passages import build_passages
@@ -492,19 +492,21 @@ _FENCE_LINES = st.lists(
 def test_a_documents_fences_found_once_are_those_found_from_its_start_for_each_span(
     lines: list[str], a: int, b: int, newline: str
 ) -> None:
-    """``fences_in`` (the whole document's fences, kept, cut to a span) is what scanning from the
-    document's start to the span's end finds from the span's start, for spans that end at a line's
-    end, as passages do: the reader asked that of every passage, re-reading a long document each time."""
+    """``Fences.within`` (the whole document's fences, found once, cut to a span) is what scanning
+    from the document's start to the span's end finds from the span's start, for spans that end at
+    a line's end (where one ends inside a line, the scan read the line cut short: "````" as "``"):
+    the reader asked that of every passage, re-reading a long document each time."""
     text = newline.join(lines) + newline
     ends = [0, *(m.end() for m in re.finditer(r"\r\n|\n", text))]
     start = min(a, len(text))
     end = max(start, ends[b % len(ends)])
     expected = [(max(low, start), min(high, end)) for low, high in code_fences(text, 0, end) if high > start]
-    assert fences_in(text, start, end) == expected
+    fences = Fences.of(text)
+    assert fences.within(start, end) == expected
     for offset in range(len(text)):  # scanned to the end of the offset's line
         line_end = next(end for end in ends if end > offset) if offset < ends[-1] else len(text)
         found = code_fences(text, 0, line_end)
-        assert in_fence(text, offset) == any(low <= offset < high for low, high in found)
+        assert fences.holds(offset) == any(low <= offset < high for low, high in found)
 
 
 def test_a_mkdocstrings_line_and_its_options_block_are_markup_a_pandoc_div_is_not() -> None:
