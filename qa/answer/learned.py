@@ -125,16 +125,15 @@ class LearnedReader:
         if chosen is None:
             return None
         top = scored[chosen]
-        document = evidence[top.candidate.rank].document
+        document, passage = evidence[top.candidate.rank].document, evidence[top.candidate.rank].passage
         start, end = top.candidate.start, top.candidate.end
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
-            passage, fences = evidence[top.candidate.rank].passage, fences_of(document)
+            fences = fences_of(document)
             lead_in = lead_in_of(document.text, passage.start, passage.end, start, end, fences)
             if lead_in is None:
                 term = term_of(document.text, passage.start, start)  # a description: its term with it
                 lead_in = (start if term is None else term, introduced_end(document.text, start, end, fences))
             start, end = lead_in
-        passage = evidence[top.candidate.rank].passage
         view = as_read(passage, document.text, start, end)
         return Answer(document.text[start:end], top.probability, cite(document, start, end), view)
 

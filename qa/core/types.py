@@ -151,7 +151,8 @@ class Evidence:
 class Answer:
     """The sentence a reader chose, cited, with its score. ``view`` is ``text`` as its passage's
     ``view`` reads it (markup blanked, the same length; "" when it is ``text`` itself); an answer
-    that runs on past its passage (a lead-in carrying its block) keeps that part as written."""
+    that runs on past its passage (a lead-in carrying its block) keeps that part as written, but
+    for its fence lines."""
 
     text: str
     score: float

@@ -117,6 +117,11 @@ def test_a_code_line_chosen_as_the_answer_is_given_with_the_lead_in_that_carries
     ):
         line = other.index("Access-Control-Max-Age: 600")
         assert lead_in_of(other, 0, len(other), line, line + 5) is None
+    # a passage that begins inside the block (a long block cut in two) holds no lead-in: its
+    # closing fence is no opening one, and the lead-in above the block is in another passage
+    cut = "Set it so:\n\n```http\nx: 1\nAccess-Control-Max-Age: 600\n```\n\nA closing sentence:\n\n- item\n"
+    low, line = cut.index("x: 1"), cut.index("Access-Control-Max-Age: 600")
+    assert lead_in_of(cut, low, len(cut), line, line + 5) is None
 
 
 def test_an_answer_opening_a_definitions_description_is_given_with_its_term() -> None:
