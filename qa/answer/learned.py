@@ -27,8 +27,9 @@ import numpy.typing as npt
 from qa.answer.calibration import Platt
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.core.types import Answer, Evidence, Passage, Query, cite
-from qa.ingest.fences import blank_fence_lines, fences_of
+from qa.ingest.fences import Fences, fences_of
 from qa.ingest.introduced import introduced_end, lead_in_of, term_of
+from qa.ingest.markdown import code_view, view
 from qa.lang.en import answers as en
 
 WEIGHTS = Path(__file__).with_name("weights") / "reader.json"
@@ -60,15 +61,23 @@ def load_model(path: Path = WEIGHTS) -> dict[str, Any]:
     return dict(spec)
 
 
-def as_read(passage: Passage, text: str, start: int, end: int) -> str:
+def as_read(passage: Passage, text: str, start: int, end: int, fences: Fences | None = None) -> str:
     """``text[start:end]`` as ``passage`` reads it (its ``view``, markup blanked, the same length)
-    where the span lies inside the passage; where it runs on past it (a lead-in's block), as
-    written but for its fence lines, which are markup; "" when that is the text itself."""
+    where the span lies inside the passage; where a Markdown document's answer runs on past it (a
+    lead-in's block; ``fences``: the document's code blocks), as ``markdown.view`` reads the rest,
+    and a code block it ends inside of as ``markdown.code_view`` reads the whole block; "" when
+    that is the text itself."""
     if not passage.view or start >= passage.end or end <= passage.start:
         return ""
     lo, hi = max(start, passage.start), min(end, passage.end)
-    inside = passage.view[lo - passage.start : hi - passage.start]
-    read = blank_fence_lines(text[start:lo]) + inside + blank_fence_lines(text[hi:end])
+    read = text[start:lo] + passage.view[lo - passage.start : hi - passage.start]
+    if hi < end and fences is not None:
+        block = fences.around(hi)
+        stop = min(block[1], end) if block else hi
+        read += code_view(text, block[0], stop)[hi - block[0] :] if block else ""
+        read += view(text, stop, end) if stop < end else ""
+    else:
+        read += text[hi:end]
     return "" if read == text[start:end] else read
 
 
@@ -127,6 +136,7 @@ class LearnedReader:
         top = scored[chosen]
         document, passage = evidence[top.candidate.rank].document, evidence[top.candidate.rank].passage
         start, end = top.candidate.start, top.candidate.end
+        fences = None
         if document.metadata.get("structure") == "markdown":  # a lead-in carries its example
             fences = fences_of(document)
             lead_in = lead_in_of(document.text, passage.start, passage.end, start, end, fences)
@@ -134,8 +144,8 @@ class LearnedReader:
                 term = term_of(document.text, passage.start, start)  # a description: its term with it
                 lead_in = (start if term is None else term, introduced_end(document.text, start, end, fences))
             start, end = lead_in
-        view = as_read(passage, document.text, start, end)
-        return Answer(document.text[start:end], top.probability, cite(document, start, end), view)
+        read = as_read(passage, document.text, start, end, fences)
+        return Answer(document.text[start:end], top.probability, cite(document, start, end), read)
 
     def read(self, query: Query, evidence: Sequence[Evidence]) -> Answer | None:
         """The best sentence when its confidence reaches the threshold, else None."""

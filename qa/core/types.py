@@ -151,8 +151,7 @@ class Evidence:
 class Answer:
     """The sentence a reader chose, cited, with its score. ``view`` is ``text`` as its passage's
     ``view`` reads it (markup blanked, the same length; "" when it is ``text`` itself); an answer
-    that runs on past its passage (a lead-in carrying its block) keeps that part as written, but
-    for its fence lines."""
+    that runs on past its passage (a lead-in carrying its block) reads that part as Markdown does."""
 
     text: str
     score: float

@@ -75,8 +75,8 @@ class AnswerModel(BaseModel):
     readable: str = Field(
         "",
         description="The answer with its markup blanked out, as its passage's `readable` shows it "
-        "(the same length as `text`, so offsets hold); a block it carries past its passage keeps "
-        "what it holds as written but for its fence lines; empty when it is `text` itself.",
+        "(the same length as `text`, so offsets hold), a block it carries past its passage "
+        "included; empty when it is `text` itself.",
     )
     score: float = Field(description="The reader's confidence (kept under its older name).")
     confidence: float = Field(description="Calibrated probability that the sentence answers the question.")

@@ -93,18 +93,14 @@ class Fences:
             found.append((max(self.lows[at], start), min(self.highs[at], end)))
         return found
 
+    def around(self, offset: int) -> tuple[int, int] | None:
+        """The whole block (its fence lines included) holding the character at ``offset``, if any."""
+        at = bisect.bisect_right(self.highs, offset)
+        return (self.lows[at], self.highs[at]) if at < len(self.lows) and self.lows[at] <= offset else None
+
     def holds(self, offset: int) -> bool:
         """Whether the character at ``offset`` is in a block (its fence lines included)."""
-        return bool(self.within(offset, offset + 1))
-
-
-def blank_fence_lines(text: str) -> str:
-    """``text`` with its fence lines ("```python", "~~~") as spaces, the same length: they are
-    markup, as a passage's view reads them."""
-    parts = LINE_BREAK.split(text)
-    breaks = LINE_BREAK.findall(text)
-    lines = [" " * len(line) if FENCE.match(line) else line for line in parts]
-    return "".join(line + brk for line, brk in zip(lines, [*breaks, ""], strict=True))
+        return self.around(offset) is not None
 
 
 def fences_of(document: Document) -> Fences:

@@ -29,8 +29,7 @@ from qa.ingest.chunking import (
     split_to_limit,
     trim,
 )
-from qa.ingest.fences import code_fences
-from qa.ingest.inline import within
+from qa.ingest.fences import fences_of
 from qa.ingest.layout import Layout, analyse
 from qa.ingest.structured import PATH_SEPARATOR, chunk_parts
 from qa.lang.en import ENGLISH
@@ -249,8 +248,8 @@ def _structured_spans(
 
 def _named(document: Document) -> bool:
     """Whether the document has a heading of level 1 (outside code), which names it."""
-    fences = code_fences(document.text, 0, len(document.text))
-    return any(not within(fences, match.start()) for match in _LEVEL_ONE.finditer(document.text))
+    fences = fences_of(document)
+    return any(not fences.holds(match.start()) for match in _LEVEL_ONE.finditer(document.text))
 
 
 def _under(part: markdown.Part, title: str) -> markdown.Part:

@@ -17,6 +17,7 @@ from qa.core.config import Settings
 from qa.core.types import Passage
 from qa.index.build import build_index
 from qa.index.generations import load_generation
+from qa.ingest.fences import Fences
 from qa.search.searcher import Searcher
 from qa.service.engine import open_searcher
 from tests.conftest import real_embedder
@@ -242,22 +243,30 @@ def test_a_lead_in_answer_carries_its_example_and_a_question_is_no_answer(tmp_pa
     assert reader.read(query, evidence) == answer  # confident enough to be given
 
 
-def test_an_answer_reads_as_its_passage_and_as_written_past_its_end() -> None:
+def test_an_answer_reads_as_its_passage_and_as_markdown_past_its_end() -> None:
     """The answer's ``view``: its passage's view (markup blanked, the same length) where it lies
-    inside the passage; a lead-in's block that runs on past the passage stays as written, but
-    for its fence lines."""
-    text = "Use **bold** [here](x.md):\n\n```py\nf(a_b)\n```\nAfter."
+    inside the passage; past it (a lead-in's block), as Markdown reads the rest: a code block as
+    written but for its fence lines, even one the passage ends inside of; a list less its markup."""
+    text = "Use **bold** [here](x.md):\n\n```py\nf(a_b) **c**\n```\nAfter.\n\nOr:\n\n- [one](a.md)\n"
+    fences = Fences.of(text)
     end = text.index("\nAfter")
     fence = text.index("```py")
     view = text[:fence].replace("**", "  ").replace("[", " ").replace("](x.md)", "       ")
     passage = Passage(0, "d.md", 0, fence, text[:fence], view=view)
-    read = as_read(passage, text, 0, end)
+    read = as_read(passage, text, 0, end, fences)
     assert len(read) == end and read.startswith("Use   bold    here       :")
     past = text[fence:end].replace("```py", "     ").replace("```", "   ")
-    assert read[fence:] == past, "past the passage: as written, but for its fence lines"
-    assert as_read(passage, text, 4, 12) == "  bold  "
-    assert as_read(Passage(0, "d.md", 0, fence, text[:fence]), text, 0, end) == "", "no view: the text"
-    assert as_read(passage, text, fence, end) == "", "outside the passage: the text itself"
+    assert read[fence:] == past, "past the passage: the code as written, its fence lines not"
+    inside = text.index("f(a_b)")  # a passage that ends inside the block
+    cut = Passage(0, "d.md", 0, inside, text[:inside], view=view + " " * (inside - fence))
+    assert as_read(cut, text, 0, end, fences)[inside:] == "f(a_b) **c**\n   "
+    lead = text.index("Or:")
+    listed = Passage(1, "d.md", lead, lead + 4, "Or:\n", view="Or: ")
+    assert as_read(listed, text, lead, len(text), fences)[4:] == "\n   one       \n"
+    assert as_read(passage, text, 0, end) == read[:fence] + text[fence:end], "not Markdown: as written"
+    assert as_read(passage, text, 4, 12, fences) == "  bold  "
+    assert as_read(Passage(0, "d.md", 0, fence, text[:fence]), text, 0, end, fences) == "", "no view"
+    assert as_read(passage, text, fence, end, fences) == "", "outside the passage: the text itself"
 
 
 def test_markdown_prose_is_read_in_whole_sentences_and_its_code_a_line_at_a_time(tmp_path: Path) -> None:
