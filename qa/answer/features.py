@@ -24,6 +24,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -204,8 +205,8 @@ def featurize(
         chosen = np.asarray(of_passage[rank])  # this passage's candidates, in order
         tok = np.asarray(evidence[rank].tokens, dtype=np.float32)
         sims = q_tok @ tok.T if len(q_tok) else np.zeros((0, len(tok)), np.float32)
-        passage_pool = tok.sum(axis=0) if len(tok) else np.zeros(q_vec.shape, np.float32)
-        X[chosen, COLUMN["psg_ms_mean"]] = float(sims.max(axis=1).mean()) if sims.size else 0.0
+        passage_pool = np.add.reduce(tok, axis=0) if len(tok) else np.zeros(q_vec.shape, np.float32)
+        X[chosen, COLUMN["psg_ms_mean"]] = float(_mean(np.maximum.reduce(sims, axis=1))) if sims.size else 0.0
         X[chosen, COLUMN["psg_cos_pool"]] = float(
             passage_pool @ q_vec / (float(np.sqrt(passage_pool @ passage_pool)) + 1e-9)
         )
@@ -238,7 +239,7 @@ def featurize(
     X[:, COLUMN["position"]] = np.minimum(positions, 10)
     X[:, COLUMN["is_first"]] = positions == 0
     _question_features(X, query.text, best_rows, words_of, pairs_of)
-    _neighbours(X, found)
+    _neighbours(X, ranks)
     X[:, _CROSS_OUT] = X[:, _CROSS_A] * X[:, _CROSS_B]  # pairwise products, all at once
     return X
 
@@ -263,10 +264,10 @@ def _late(
     padded = np.concatenate([sims, np.full((len(sims), 1), -np.inf, np.float32)], axis=1)
     best = np.maximum.reduceat(padded, bounds[nonempty].ravel(), axis=1)[:, ::2]  # (q, sentences)
     best_rows[chosen[nonempty], : len(sims)] = best.T
-    column_best = sims.max(axis=0)
+    column_best = np.maximum.reduce(sims, axis=0)
     for i, (lo, hi) in zip(chosen[nonempty].tolist(), bounds[nonempty].tolist(), strict=True):
         ms_rev[i] = np.add.reduce(column_best[lo:hi]) / (hi - lo)  # what .mean() computes
-        pool = tok[lo:hi].sum(axis=0)
+        pool = np.add.reduce(tok[lo:hi], axis=0)
         pool_dot[i] = pool @ q_vec
         pool_norm[i] = pool @ pool
 
@@ -290,20 +291,20 @@ def _question_features(
     """The columns that compare the candidates with each other and with the question's words and class."""
     n = len(X)
     # per question piece: pieces that match every candidate (the subject) count little
-    weight = np.clip(1.0 - best_rows.mean(axis=0), 0.05, None)
-    X[:, COLUMN["ms_mean"]] = best_rows.mean(axis=1)
-    X[:, COLUMN["ms_w"]] = best_rows @ weight / weight.sum()
-    X[:, COLUMN["ms_min"]] = best_rows.min(axis=1)
-    X[:, COLUMN["ms_max"]] = best_rows.max(axis=1)
-    X[:, COLUMN["ms_std"]] = best_rows.std(axis=1)
-    X[:, COLUMN["ms_p80"]] = (best_rows > 0.8).mean(axis=1)
-    X[:, COLUMN["ms_p60"]] = (best_rows > 0.6).mean(axis=1)
+    weight = np.maximum(1.0 - _mean(best_rows, 0), 0.05)
+    X[:, COLUMN["ms_mean"]] = _mean(best_rows, 1)
+    X[:, COLUMN["ms_w"]] = best_rows @ weight / np.add.reduce(weight)
+    X[:, COLUMN["ms_min"]] = np.minimum.reduce(best_rows, axis=1)
+    X[:, COLUMN["ms_max"]] = np.maximum.reduce(best_rows, axis=1)
+    X[:, COLUMN["ms_std"]] = _std(best_rows, 1)
+    X[:, COLUMN["ms_p80"]] = _mean(best_rows > 0.8, 1, np.float64)
+    X[:, COLUMN["ms_p60"]] = _mean(best_rows > 0.6, 1, np.float64)
     q_words = en.content_words(question)
     _overlap(X, words_of, pairs_of, set(q_words), set(itertools.pairwise(q_words)))
     relative = X[:, [COLUMN[name] for name in _RELATIVE]]
-    X[:, [COLUMN[f"{name}_rel"] for name in _RELATIVE]] = relative - relative.max(axis=0)
+    X[:, [COLUMN[f"{name}_rel"] for name in _RELATIVE]] = relative - np.maximum.reduce(relative, axis=0)
     v = X[:, COLUMN["ms_mean"]]
-    X[:, COLUMN["ms_mean_z"]] = (v - v.mean()) / (v.std() + 1e-3)
+    X[:, COLUMN["ms_mean_z"]] = (v - _mean(v)) / (_std(v) + 1e-3)
     X[:, COLUMN["ms_rank"]] = np.argsort(np.argsort(-v, kind="stable"), kind="stable") / max(n - 1, 1)
     kind = en.question_class(question)
     X[:, COLUMN[f"wh_{kind}"]] = 1.0
@@ -317,10 +318,37 @@ def _question_features(
     X[:, COLUMN["n_cands"]] = math.log(n)
 
 
-def _neighbours(X: F32, found: Sequence[Candidate]) -> None:
-    """The previous and next sentence's scores within the same passage (0 at a passage's edge)."""
-    n = len(found)
-    follows = np.array([i > 0 and found[i - 1].rank == found[i].rank for i in range(n)], dtype=bool)
+def _mean(a: npt.NDArray[np.generic], axis: int | None = None, dtype: type | None = None) -> Any:
+    """``a.mean(axis)`` (``dtype``: float64 for booleans, as numpy's own), by the same ufunc
+    calls numpy's mean makes: the same floats, without the argument handling that costs more
+    than the sums of a reader's small arrays."""
+    total = np.add.reduce(a, axis=axis, dtype=dtype)
+    count = np.intp(a.size if axis is None else a.shape[axis])
+    if isinstance(total, np.ndarray):
+        return np.true_divide(total, count, out=total, casting="unsafe")
+    return total.dtype.type(total / count)
+
+
+def _std(a: npt.NDArray[np.floating], axis: int | None = None) -> Any:
+    """``a.std(axis)`` of a float array, by the ufunc calls numpy's std makes (the same floats)."""
+    count = np.intp(a.size if axis is None else a.shape[axis])
+    centre = np.add.reduce(a, axis=axis, keepdims=True)
+    np.true_divide(centre, count, out=centre, casting="unsafe")
+    deviations = np.subtract(a, centre)
+    np.square(deviations, out=deviations)
+    total = np.add.reduce(deviations, axis=axis)
+    if isinstance(total, np.ndarray):
+        np.true_divide(total, count, out=total, casting="unsafe")
+        return np.sqrt(total, out=total)
+    variance = total.dtype.type(total / count)
+    return variance.dtype.type(np.sqrt(variance))
+
+
+def _neighbours(X: F32, ranks: npt.NDArray[np.int64]) -> None:
+    """The previous and next sentence's scores within the same passage (0 at a passage's edge);
+    ``ranks``: each candidate's passage."""
+    follows = np.zeros(len(ranks), dtype=bool)
+    follows[1:] = ranks[1:] == ranks[:-1]
     v = X[:, _NEIGHBOURED]  # (candidates, neighboured columns)
     before = np.zeros_like(v)
     before[1:] = np.where(follows[1:, None], v[:-1], 0.0)
