@@ -63,7 +63,8 @@ class PassageModel(BaseModel):
     readable: str = Field(
         "",
         description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
-        "link targets, tags, code fences) replaced by spaces, the same length, so citation offsets apply "
+        "link targets, tags, code fences) or a PDF's page furniture replaced by spaces (a PDF's words "
+        "broken at a line end joined), the same length, so citation offsets apply "
         "to it as well; code is kept as written. Given whatever the kind (a `code` passage is often mostly "
         "prose); empty when it is `text` itself (plain text, code without markup).",
     )

@@ -120,7 +120,7 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
         pages, sizes = [], []
         for page in reader.pages:
             runs: list[tuple[str, float]] = []
-            pages.append(page.extract_text(visitor_text=_run_sizes(runs)) or "")
+            pages.append((page.extract_text(visitor_text=_run_sizes(runs)) or "").translate(pdf.LIGATURES))
             sizes.append(pdf.line_sizes(runs))
         info: Any = reader.metadata or {}
     except Exception as error:  # pypdf raises many types on malformed or encrypted files
@@ -218,7 +218,9 @@ class PdfParser:
     by type size (``qa.ingest.pdf``)."""
 
     name: str = "pdf-pypdf"
-    version: int = 4  # 3: page labels and chapters' running headers are furniture; 4: headings by type size
+    # 3: page labels and chapters' running headers are furniture; 4: headings by type size;
+    # 5: ligatures spelled out, contents entries without leaders
+    version: int = 5
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_pdf(doc_id, data)

@@ -284,12 +284,16 @@ def _layout_spans(
     spans: list[tuple[int, int, str, str, str]] = []
     layout = _with_headings(document, layout)
     bodies = _Bodies(document.text, layout)
+    cuts = [(int(low), int(high)) for low, high in document.metadata.get("furniture", [])]
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
         context = " | ".join(part for part in (chunk.heading, referent) if part)
         text = document.text[chunk.start : chunk.end]
-        seen = pdf.join_hyphens(text) if "page_starts" in document.metadata else text
+        seen = text
+        if "page_starts" in document.metadata:  # a PDF: its broken words joined, its furniture not read
+            furniture = [(low, high) for low, high in cuts if low < chunk.end and high > chunk.start]
+            seen = pdf.blank(pdf.join_hyphens(text), chunk.start, furniture)
         spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
     for start, end, context in _metadata_passages(document, layout):
         pieces = split_to_limit(document.text, start, end, count, limit)

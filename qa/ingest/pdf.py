@@ -8,7 +8,15 @@
   those edge lines, in a document where three pages at least carry one.
 - Contents and index lines: dot leaders ("Installation ........ 12"), or a term followed only by
   page numbers ("caching, 14, 97-99").
-These spans stay in the document text (the page is cited as it is) but are never passages.
+- Contents lines without leaders: in a run of lines that all end in a page number, holding two
+  dot-leader lines at least, every line ("B. Another appendix 4" among dotted entries).
+These spans stay in the document text (the page is cited as it is) but are never read: a passage
+that spans one (a contents entry between two paragraphs of a page) has it blanked in what the
+model reads (``blank``).
+
+Typographic ligatures (U+FB00-FB06: "ﬁ", "ﬂ", "ﬃ"), which pypdf gives for fonts that set them
+as one glyph, are spelled out (``LIGATURES``): the model's vocabulary has no "ﬁ", so "ﬁeld" was
+read as an unknown word, and keyword search never matched "field".
 
 Headings are lines set in larger type than the body's (``headings``: the type size most of the
 document's characters are set in), short, not ending a sentence; their sizes rank them, the
@@ -18,6 +26,7 @@ largest first, so passages carry the path of the headings above them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -37,6 +46,17 @@ HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a he
 HEADING_CHARS = 120  # longer lines are prose set large, not headings
 HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
 _SENTENCE_END = re.compile(r"[.,;:]$")
+LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+    }
+)
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -61,9 +81,33 @@ def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
     found.update(_numbered_edges(text, pages))
     for page, edge in zip(pages, edges, strict=True):
         found.update(span for span in edge if recurring[_DIGITS.sub("#", text[span[0] : span[1]])] >= needed)
-        found.update(span for span in page if _LEADER.search(text[span[0] : span[1]]))
+        found.update(_contents(text, page))
         found.update(span for span in page if _INDEX_LINE.match(text[span[0] : span[1]]))
     return sorted(found)
+
+
+def _contents(text: str, page: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A page's contents lines: those with dot leaders, and in a run of lines that all end in a
+    page number and hold two leader lines at least, every line ("A. Generic appendix 1", a
+    chapter's entry set without leaders above its sections')."""
+    found: list[tuple[int, int]] = []
+    numbered = (_LAST_NUMBER.search(text[start:end]) is not None for start, end in page)
+    for ends_in_number, run in itertools.groupby(zip(page, numbered, strict=True), key=lambda item: item[1]):
+        lines = [span for span, _ in run]
+        leaders = [span for span in lines if _LEADER.search(text[span[0] : span[1]])]
+        found += lines if ends_in_number and len(leaders) >= 2 else leaders
+    return found
+
+
+def blank(text: str, start: int, spans: list[tuple[int, int]]) -> str:
+    """``text`` (the document's from ``start``) with the characters of ``spans`` (document
+    offsets) that fall in it turned to spaces: the same length, so what the model reads keeps
+    every other word where the document has it."""
+    chars = list(text)
+    for low, high in spans:
+        low, high = max(low - start, 0), min(high - start, len(chars))
+        chars[low:high] = " " * max(high - low, 0)
+    return "".join(chars)
 
 
 def _numbered_edges(text: str, pages: list[list[tuple[int, int]]]) -> set[tuple[int, int]]:

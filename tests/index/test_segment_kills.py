@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -38,12 +39,14 @@ def note(number: int) -> str:
 def _own_locks() -> None:
     """A forked child's own locks: the parent's OpenMP pool does not survive fork (one thread
     does), and tqdm's write lock (which bm25s takes while tokenizing) is a semaphore shared with
-    the parent: a child killed while holding it would leave the parent waiting forever."""
-    import torch
+    the parent: a child killed while holding it would leave the parent waiting forever. Torch only
+    where the parent loaded it: on the ONNX Runtime start nothing has, and importing it took the
+    child seconds, longer than most of its lives, when this test ran alone (no note written)."""
     from tqdm import tqdm
     from tqdm.auto import tqdm as auto_tqdm  # what bm25s uses: a subclass that may hold its own lock
 
-    torch.set_num_threads(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     for kind in (tqdm, auto_tqdm):
         kind.set_lock(threading.RLock())
 

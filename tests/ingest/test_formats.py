@@ -172,6 +172,55 @@ def test_pdf_headings_are_found_by_type_size_and_passages_carry_their_path() -> 
     assert "pdf_headings" not in plain.metadata
 
 
+def test_pdf_ligatures_are_spelled_out_for_the_model_and_keyword_search(tmp_path: Path) -> None:
+    """Helvetica's "fi" and "fl" glyphs (StandardEncoding 0o256, 0o257), which pypdf extracts as
+    U+FB01 and U+FB02: the model's vocabulary has neither, and "ﬁeld" never matched "field"."""
+    line = "The \\256eld of\\256ce checks the \\257ow meter \\256rst."
+    data = _pdf([f"Pump room notes\n{line}", "The pump room is cleaned every Friday."])
+    document = parse("meter.pdf", data, ".pdf")
+    assert "The field office checks the flow meter first." in document.text
+    assert not any("\ufb00" <= char <= "\ufb06" for char in document.text)
+    (tmp_path / "meter.pdf").write_bytes(data)
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index")
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(settings.index_dir), real_embedder(), settings)
+    [hit] = searcher.search("who checks the flow meter in the field?", 1, "keyword").hits
+    assert "The field office" in hit.passage.text and hit.citation.page == 1
+
+
+def test_pdf_contents_entries_without_leaders_are_furniture_and_never_read() -> None:
+    """A contents page whose chapters are set without dot leaders among their dotted sections:
+    every entry is furniture; a passage that spans one (between two paragraphs of the page)
+    reads it blanked, its citation still the page's text."""
+    page = "\n".join(
+        [
+            "Pump Handbook",
+            "This handbook covers installing and running the pump.",
+            "1 Installation 1",
+            "1.1 Mounting . . . . . . . . 1",
+            "1.2 Wiring . . . . . . . . 2",
+            "2 Operation 3",
+            "2.1 Priming . . . . . . . . 3",
+            "Read the safety notes before you start.",
+        ]
+    )
+    document = parse("handbook.pdf", _pdf([page, "Mount the pump on a level base."]), ".pdf")
+    furniture = {document.text[start:end] for start, end in document.metadata["furniture"]}
+    assert {"1 Installation 1", "2 Operation 3", "1.2 Wiring . . . . . . . . 2"} <= furniture
+    assert not furniture & {"Pump Handbook", "This handbook covers installing and running the pump."}
+    encoder, settings = real_embedder(), Settings()
+    found = build_passages(
+        document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, settings.chunk_min_chars
+    )
+    spanning = [p for p in found if "2 Operation 3" in p.text]
+    assert spanning, "the page's short paragraphs merge into one passage around its contents"
+    for passage in spanning:
+        assert document.text[passage.start : passage.end] == passage.text
+        read = passage.embedding_text
+        assert "safety notes" in read and "covers installing" in read
+        assert "Operation" not in read and "Wiring" not in read and "Installation" not in read
+
+
 def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it() -> None:
     documents = Path(__file__).resolve().parents[1] / "data" / "documents"
     basics = parse("basics.html", (documents / "libffi-the-basics.html").read_bytes(), ".html")
