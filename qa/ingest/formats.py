@@ -119,7 +119,7 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
         reader = PdfReader(io.BytesIO(data))
         pages, sizes = [], []
         for page in reader.pages:
-            runs: list[tuple[str, float]] = []
+            runs: list[tuple[str, float, bool]] = []
             pages.append((page.extract_text(visitor_text=_run_sizes(runs)) or "").translate(pdf.LIGATURES))
             sizes.append(pdf.line_sizes(runs))
         info: Any = reader.metadata or {}
@@ -145,13 +145,13 @@ def parse_pdf(doc_id: str, data: bytes) -> Document:
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
 
 
-def _run_sizes(runs: list[tuple[str, float]]) -> Any:
-    """A pypdf text visitor that appends each run's text and its type size as set on the page
-    (the font size scaled by the text and page matrices' vertical scale)."""
+def _run_sizes(runs: list[tuple[str, float, bool]]) -> Any:
+    """A pypdf text visitor that appends each run's text, its type size as set on the page (the
+    font size scaled by the text and page matrices' vertical scale) and whether its font is bold."""
 
     def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
         scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-        runs.append((text, float(size) * (scale or 1.0)))
+        runs.append((text, float(size) * (scale or 1.0), pdf.bold(font)))
 
     return visit
 
@@ -219,7 +219,7 @@ class PdfParser:
 
     name: str = "pdf-pypdf"
     # 3: page labels and chapters' running headers are furniture; 4: headings by type size;
-    # 5: ligatures spelled out, contents entries without leaders
+    # 5: ligatures spelled out, contents entries without leaders, bold lines as headings
     version: int = 5
 
     def parse(self, doc_id: str, data: bytes) -> Document:

@@ -19,8 +19,9 @@ as one glyph, are spelled out (``LIGATURES``): the model's vocabulary has no "ям
 read as an unknown word, and keyword search never matched "field".
 
 Headings are lines set in larger type than the body's (``headings``: the type size most of the
-document's characters are set in), short, not ending a sentence; their sizes rank them, the
-largest first, so passages carry the path of the headings above them.
+document's characters are set in), or in bold throughout (``line_sizes``), short, not ending a
+sentence; their sizes rank them, the largest first, so passages carry the path of the headings
+above them.
 ``join_hyphens`` gives the model "example" for "exam-\\nple" without moving any word's start.
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from typing import Any
 
 from qa.ingest.chunking import trim
 
@@ -46,6 +48,8 @@ HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a he
 HEADING_CHARS = 120  # longer lines are prose set large, not headings
 HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
 _SENTENCE_END = re.compile(r"[.,;:]$")
+_BOLD_NAME = re.compile(r"bold|black|heavy|cmbx|-medi", re.IGNORECASE)
+_HEADING_NUMBER = re.compile(r"((?:\d{1,3}|[A-Z])(?:\.\d{1,3})*)\.?\s")  # "2.1. ", "A.3 ", not "2024 "
 LIGATURES = str.maketrans(
     {
         "\ufb00": "ff",
@@ -152,17 +156,38 @@ def join_hyphens(text: str) -> str:
     return "".join(chars)
 
 
-def line_sizes(runs: list[tuple[str, float]]) -> list[float]:
+def bold(font: Any) -> bool:
+    """Whether a pypdf font dictionary names a bold face ("Helvetica-Bold", "CMBX12",
+    "NimbusRomNo9L-Medi") or gives a weight of 600 or more."""
+    try:
+        name = str(font.get("/BaseFont", "")).split("+")[-1]
+        descriptor = font.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if hasattr(descriptor, "get_object") else descriptor
+        weight = float(descriptor.get("/FontWeight", 0)) if descriptor is not None else 0.0
+    except (AttributeError, TypeError, ValueError):  # no font, or one pypdf could not resolve
+        return False
+    return bool(_BOLD_NAME.search(name)) or weight >= 600
+
+
+def line_sizes(runs: list[tuple[str, float, bool]]) -> list[float]:
     """The type size of each line of a page's text (the size most of its characters are set in;
-    0 for a blank line), from the (text, size) runs that, joined, are the page's text."""
+    0 for a blank line), from the (text, size, bold) runs that, joined, are the page's text. A
+    line set in bold throughout counts ``HEADING_SCALE`` times its size: papers and reports set
+    their section headings ("1. Introduction") in bold type hardly larger than the body's."""
     sizes: list[Counter[float]] = [Counter()]
-    for text, size in runs:
+    plain = [False]  # whether a line has letters set in a face that is not bold
+    for text, size, heavy in runs:
         for number, part in enumerate(text.split("\n")):
             if number:
                 sizes.append(Counter())
+                plain.append(False)
             if letters := len(part.strip()):
                 sizes[-1][round(size, 1)] += letters
-    return [count.most_common(1)[0][0] if count else 0.0 for count in sizes]
+                plain[-1] = plain[-1] or not heavy
+    return [
+        (count.most_common(1)[0][0] * (1.0 if light else HEADING_SCALE)) if count else 0.0
+        for count, light in zip(sizes, plain, strict=True)
+    ]
 
 
 def headings(
@@ -197,5 +222,13 @@ def headings(
                 found.append((start, end, size))
     if not body or sum(len(text[s:e].strip()) for s, e, _ in found) > HEADING_SHARE * weight.total():
         return []
-    ranks = {size: rank for rank, size in enumerate(sorted({size for _, _, size in found}, reverse=True))}
-    return [(*trim(text, start, end), ranks[size]) for start, end, size in found]
+    # larger type first; in one size, by the depth of the heading's number ("2." above "2.1.")
+    keys = [(-size, _depth(text[start:end])) for start, end, size in found]
+    ranks = {key: rank for rank, key in enumerate(sorted(set(keys)))}
+    return [(*trim(text, start, end), ranks[key]) for (start, end, _), key in zip(found, keys, strict=True)]
+
+
+def _depth(heading: str) -> int:
+    """How many parts a heading's number has: "1. Installation" 1, "A.2 Wiring" 2, none 0."""
+    number = _HEADING_NUMBER.match(heading.strip())
+    return number.group(1).count(".") + 1 if number else 0

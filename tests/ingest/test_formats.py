@@ -26,22 +26,28 @@ HTML = """<!doctype html><html><head><title>Harbour bridge reopens</title>
 
 def _pdf(pages: list[str]) -> bytes:
     """A minimal, valid PDF with one line of Helvetica text per page (no PDF writer needed); a
-    line written "18|1 Pumps" is set in 18-point type, the others in 12."""
+    line written "18|1 Pumps" is set in 18-point type, the others in 12; "12b|1 Pumps" in
+    Helvetica-Bold."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
     kids = []
+    bold_id = 4 + 2 * len(pages)
     for number, line in enumerate(pages):
         page_id, content_id = 4 + 2 * number, 5 + 2 * number
         kids.append(f"{page_id} 0 R")
         sized = [part.split("|", 1) if "|" in part else ("12", part) for part in line.split("\n")]
-        shown = " 0 -20 Td ".join(f"/F1 {size} Tf ({part}) Tj" for size, part in sized)  # a line per "\n"
+        shown = " 0 -20 Td ".join(  # a line per "\n"
+            f"/{'F2' if size.endswith('b') else 'F1'} {size.rstrip('b')} Tf ({part}) Tj"
+            for size, part in sized
+        )
         stream = f"BT /F1 12 Tf 72 720 Td {shown} ET"
         objects += [
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
-            "/Resources << /Font << /F1 3 0 R >> >> >>",
+            f"/Resources << /Font << /F1 3 0 R /F2 {bold_id} 0 R >> >> >>",
             f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
         ]
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
     objects.insert(2, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>")
     out, offsets = b"%PDF-1.4\n", []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -170,6 +176,26 @@ def test_pdf_headings_are_found_by_type_size_and_passages_carry_their_path() -> 
     assert not any("1.1 Mounting" in p.text or "2 Operation" in p.text for p in found)
     plain = parse("plain.pdf", _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt."]), ".pdf")
     assert "pdf_headings" not in plain.metadata
+
+
+def test_pdf_headings_set_in_bold_body_type_are_headings_too() -> None:
+    """Papers and reports set section headings in bold type the body's size ("1. Introduction"):
+    a line in bold throughout is a heading, below any set larger, and in one size a heading's
+    number ranks it ("1.1." under "1.")."""
+    pages = [
+        "16|Pump Handbook\n12b|1. Installation\nMount the pump on a level concrete base.",
+        "Tighten the four anchor bolts evenly.\n12b|1.1. Wiring\nConnect the motor to a fused supply.",
+        "12b|2. Operation\nPrime the pump before the first start.",
+    ]
+    document = parse("handbook.pdf", _pdf(pages), ".pdf")
+    names = [(document.text[s:e], level) for s, e, level in document.metadata["pdf_headings"]]
+    assert names == [("Pump Handbook", 0), ("1. Installation", 1), ("1.1. Wiring", 2), ("2. Operation", 1)]
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
+    context = {p.text.split(" ")[0]: p.context for p in found}
+    assert context["Mount"] == "Pump Handbook > 1. Installation"
+    assert context["Connect"] == "Pump Handbook > 1. Installation > 1.1. Wiring"
+    assert context["Prime"] == "Pump Handbook > 2. Operation"
 
 
 def test_pdf_ligatures_are_spelled_out_for_the_model_and_keyword_search(tmp_path: Path) -> None:
