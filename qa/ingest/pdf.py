@@ -20,8 +20,9 @@ read as an unknown word, and keyword search never matched "field".
 
 Headings are lines set in larger type than the body's (``headings``: the type size most of the
 document's characters are set in), or in bold throughout (``line_sizes``), short, not ending a
-sentence; their sizes rank them, the largest first, so passages carry the path of the headings
-above them.
+sentence, and not a chart's label (a short line joined by others like it to a line of figures
+alone, such as an axis's "6%": a plot drawn as text set "Share of labor force" large); their
+sizes rank them, the largest first, so passages carry the path of the headings above them.
 ``join_hyphens`` gives the model "example" for "exam-\\nple" without moving any word's start.
 """
 
@@ -49,6 +50,8 @@ HEADING_CHARS = 120  # longer lines are prose set large, not headings
 HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
 _SENTENCE_END = re.compile(r"[.,;:]$")
 _BOLD_NAME = re.compile(r"bold|black|heavy|cmbx|-medi", re.IGNORECASE)
+_FIGURES = re.compile(r"[^\w\n]*\d[\d\s.,%+\-\u2212\u2013$€£()/:]*")  # no letters, a digit at least
+LABEL_CHARS = 60  # a chart's label is short; a wrapped line of a paragraph is longer
 _HEADING_NUMBER = re.compile(r"((?:\d{1,3}|[A-Z])(?:\.\d{1,3})*)\.?\s")  # "2.1. ", "A.3 ", not "2024 "
 LIGATURES = str.maketrans(
     {
@@ -206,8 +209,9 @@ def headings(
         weight[size] += len(text[start:end].strip())
     body = weight.most_common(1)[0][0] if weight else 0.0
     left_out = set(skipped)
+    chart = _chart_lines(text, [(start, end) for start, end, _ in lines], left_out)
     found: list[tuple[int, int, float]] = []
-    for start, end, size in lines:
+    for index, (start, end, size) in enumerate(lines):
         line = text[start:end].strip()
         if (
             size >= body * HEADING_SCALE
@@ -215,6 +219,7 @@ def headings(
             and any(char.isalpha() for char in line)
             and not _SENTENCE_END.search(line)
             and trim(text, start, end) not in left_out
+            and not chart[index]
         ):
             if found and found[-1][2] == size and text.count("\n", found[-1][1], start) == 1:
                 found[-1] = (found[-1][0], end, size)  # a heading set on two lines
@@ -226,6 +231,27 @@ def headings(
     keys = [(-size, _depth(text[start:end])) for start, end, size in found]
     ranks = {key: rank for rank, key in enumerate(sorted(set(keys)))}
     return [(*trim(text, start, end), ranks[key]) for (start, end, _), key in zip(found, keys, strict=True)]
+
+
+def _chart_lines(text: str, lines: list[tuple[int, int]], left_out: set[tuple[int, int]]) -> list[bool]:
+    """Which lines are a chart's text: lines of figures alone (an axis's "1951 1970 1985", " 6%"),
+    and the short unpunctuated lines joined to one by others like them (its axis title, a
+    legend's "Urban", "Rural"); a blank line, a sentence or a numbered heading ends the chart."""
+    figures = [bool(_FIGURES.fullmatch(text[s:e])) and trim(text, s, e) not in left_out for s, e in lines]
+    label = []
+    for start, end in lines:
+        line = text[start:end].strip()
+        label.append(
+            0 < len(line) <= LABEL_CHARS
+            and not _SENTENCE_END.search(line)
+            and not _HEADING_NUMBER.match(line)
+        )
+    chart = list(figures)
+    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):  # spread down, then up
+        for index in order:
+            if label[index] and not chart[index]:
+                chart[index] = any(chart[max(index - 1, 0) : index + 2])
+    return chart
 
 
 def _depth(heading: str) -> int:

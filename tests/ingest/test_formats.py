@@ -198,6 +198,24 @@ def test_pdf_headings_set_in_bold_body_type_are_headings_too() -> None:
     assert context["Prime"] == "Pump Handbook > 2. Operation"
 
 
+def test_pdf_chart_labels_drawn_as_text_are_no_headings() -> None:
+    """A plot drawn as text (a matplotlib figure in a paper): its axis title and legend set large
+    beside the ticks' lines of figures are a chart's labels, not headings that every later passage
+    would carry; the section headings around it still are."""
+    pages = [
+        "16|Survey Report\n14|1 Households\nMost households in the survey own their home outright.",
+        "1990 2000 2010 2020\n 0%\n 5%\n10%\n18|Share of households\n18|Urban\n18|Rural\n"
+        "Figure 1. Home ownership by decade.\n14|2 Method\nThe survey asked four thousand households.",
+    ]
+    document = parse("report.pdf", _pdf(pages), ".pdf")
+    names = [document.text[s:e] for s, e, _ in document.metadata["pdf_headings"]]
+    assert names == ["Survey Report", "1 Households", "2 Method"]
+    encoder = real_embedder()
+    found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
+    method = next(p for p in found if "four thousand" in p.text)
+    assert method.context == "Survey Report > 2 Method"
+
+
 def test_pdf_ligatures_are_spelled_out_for_the_model_and_keyword_search(tmp_path: Path) -> None:
     """Helvetica's "fi" and "fl" glyphs (StandardEncoding 0o256, 0o257), which pypdf extracts as
     U+FB01 and U+FB02: the model's vocabulary has neither, and "ﬁeld" never matched "field"."""
