@@ -40,9 +40,10 @@ _INDEX_LINE = re.compile(
     r"^[^\d\n]{2,80}?,\s*\d+(?:\s*[-\u2013]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-\u2013]\s*\d+)?)*\s*$"
 )
 _DIGITS = re.compile(r"\d+")
-_LAST_NUMBER = re.compile(r"(?<![\d.,])(\d{1,4})[^\w\n]{0,3}$")  # a line's closing number: "... 10", "- 7 -"
+# a line's closing number: "... 10", "- 7 -"; not "4." (a section's number set on a line of its own)
+_LAST_NUMBER = re.compile(r"(?<![\d.,])(\d{1,4})[^\w\n.]{0,3}$")
 # a page label alone: "7", "- 7 -", or front matter's "iv" (lower case, up to 39: "CD" or "mix" is a word)
-_PAGE_LABEL = re.compile(r"^[^\w\n]{0,3}(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})[^\w\n]{0,3}$")
+_PAGE_LABEL = re.compile(r"^[^\w\n]{0,3}(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})[^\w\n.]{0,3}$")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_])")
 EDGE_LINES = 2
 HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a heading

@@ -198,6 +198,24 @@ def test_pdf_headings_set_in_bold_body_type_are_headings_too() -> None:
     assert context["Prime"] == "Pump Handbook > 2. Operation"
 
 
+def test_pdf_section_numbers_on_lines_of_their_own_are_no_page_labels() -> None:
+    """A report whose last sections take a page each, each section's number set on a line of its
+    own at the top ("4." on the ninth page): the numbers keep step with the pages, but "4." is no
+    page label."""
+    words = ["north", "south", "east", "west", "coast", "hills", "river", "lakes", "plain", "woods", "ridge"]
+    pages = [
+        f"The {word} stores opened early.\nStaff at the {word} site counted stock." for word in words[:8]
+    ]
+    titles = ["Store sales", "Holiday weeks", "Monthly view", "Outliers"]
+    pages += [
+        f"{number}.\n14|{title}\nThe {words[number + 3]} stores sold more.\nTheir stock ran out twice."
+        for number, title in zip(range(4, 8), titles, strict=True)
+    ]
+    document = parse("report.pdf", _pdf(pages), ".pdf")
+    furniture = [document.text[start:end] for start, end in document.metadata["furniture"]]
+    assert not any(line.rstrip(".").isdigit() for line in furniture), furniture
+
+
 def test_pdf_chart_labels_drawn_as_text_are_no_headings() -> None:
     """A plot drawn as text (a matplotlib figure in a paper): its axis title and legend set large
     beside the ticks' lines of figures are a chart's labels, not headings that every later passage
