@@ -235,7 +235,7 @@ class DocxParser:
     """.docx: headings, paragraphs, lists and tables (python-docx), rendered to Markdown."""
 
     name: str = "docx-python-docx"
-    version: int = 1
+    version: int = 2  # 2: a paragraph in bold throughout, short and no sentence, is a heading
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_docx(doc_id, data))

@@ -78,14 +78,20 @@ def fence(code: str, language: str = "") -> str:
 # Word
 
 
+DOCX_HEADING_CHARS = 120  # a bold paragraph longer than this is emphasis, not a heading
+_NUMBERED = re.compile(r"\d{1,3}(?:\.\d{1,3})*\.?\s")  # "2. ", "2.1 ", in any script's digits
+
+
 def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
     """(kind, Markdown) per paragraph or table of a python-docx document, in order."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    # style id -> style name: python-docx looks a style up by scanning every style the file
-    # defines, so each id is looked up once (a paragraph's style depends only on its id)
-    names: dict[str | None, str] = {}
+    # style id -> (style name, whether it sets bold): python-docx looks a style up by scanning
+    # every style the file defines, so each id is looked up once
+    names: dict[str | None, tuple[str, bool]] = {}
+    bold = _CharacterBold(document)
+    depth = 1  # the level of the last heading a style made ("#" the title)
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "tbl":
@@ -97,11 +103,17 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
             if text:
                 style_id = paragraph._p.style
                 if style_id not in names:
-                    names[style_id] = (paragraph.style.name if paragraph.style is not None else "") or ""
-                yield _docx_paragraph(paragraph, text, names[style_id])
+                    style = paragraph.style
+                    names[style_id] = ((style.name or "") if style else "", bool(style and style.font.bold))
+                name, style_bold = names[style_id]
+                hand_made = _bold_heading(paragraph, text, style_bold, bold)
+                kind, markdown = _docx_paragraph(paragraph, text, name, depth, hand_made)
+                if kind == "heading":
+                    depth = len(markdown) - len(markdown.lstrip("#"))
+                yield ("heading" if kind == "bold" else kind), markdown
 
 
-def _docx_paragraph(paragraph: Any, text: str, style: str) -> tuple[str, str]:
+def _docx_paragraph(paragraph: Any, text: str, style: str, depth: int, hand_made: bool) -> tuple[str, str]:
     level = re.match(r"Heading (\d)", style)
     if style == "Title":
         return "heading", f"# {text}"
@@ -112,7 +124,39 @@ def _docx_paragraph(paragraph: Any, text: str, style: str) -> tuple[str, str]:
         return "item", f"1. {text}"
     if style.startswith("List") or numbered:
         return "item", f"- {text}"
+    if hand_made:  # one level under the last heading a style made, two when numbered ("2. Schema")
+        return "bold", "#" * min(depth + 1 + bool(_NUMBERED.match(text)), 6) + " " + text
     return "paragraph", _escape_start(text)
+
+
+def _bold_heading(paragraph: Any, text: str, style_bold: bool, bold: _CharacterBold) -> bool:
+    """A paragraph set in bold throughout, short and not a sentence: a heading made by hand (a
+    report's "Part 2: Building the database" in Normal style), not a lead-in ("Objectives:")."""
+    if len(text) > DOCX_HEADING_CHARS or text[-1] in ".,;:!?":
+        return False
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(bold(run, style_bold) for run in runs)
+
+
+class _CharacterBold:
+    """Whether a run is set in bold: its own formatting, else its character style's (each style
+    looked up once), else its paragraph style's."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.styles: dict[str, bool | None] = {}
+
+    def __call__(self, run: Any, style_bold: bool) -> bool:
+        if run.bold is not None:
+            return bool(run.bold)
+        style_id = run._r.style
+        if style_id is None:
+            return style_bold
+        if style_id not in self.styles:
+            style = run.style
+            self.styles[style_id] = style.font.bold if style is not None else None
+        found = self.styles[style_id]
+        return style_bold if found is None else found
 
 
 def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:

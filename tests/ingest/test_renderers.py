@@ -49,6 +49,45 @@ def test_docx_headings_lists_and_tables() -> None:
     assert "You will need the following tools:" in tools.text
 
 
+def test_docx_headings_made_by_hand_in_bold_are_headings(tmp_path: Path) -> None:
+    """Reports often make their headings by setting a Normal paragraph in bold: a short bold
+    paragraph that is no sentence is a heading, one level under the last styled heading (two when
+    numbered); a bold lead-in ending in a colon, a bold sentence and a part-bold line are not."""
+    import docx
+
+    word = docx.Document()
+    word.add_heading("Store database report", level=0)
+    word.add_heading("Background", level=1)
+    word.add_paragraph("The stores keep their sales in one database.")
+
+    def bold(text: str) -> None:
+        word.add_paragraph().add_run(text).bold = True
+
+    bold("Part 2: Building the database")
+    bold("1. Schema design")
+    word.add_paragraph("Every sale is a row of the sales table, keyed by store and day.")
+    bold("Objectives:")
+    word.add_paragraph("Load a year of sales in under an hour.")
+    bold("The importer reads the exported files every night and loads them.")
+    mixed = word.add_paragraph()
+    mixed.add_run("Note").bold = True
+    mixed.add_run(" on indexes")
+    word.add_paragraph("Indexes on store and day keep the reports fast.")
+    path = tmp_path / "report.docx"
+    word.save(str(path))
+    document = load_file(path, "report.docx")
+    assert "\n## Background\n" in document.text
+    assert "\n### Part 2: Building the database\n" in document.text
+    assert "\n#### 1. Schema design\n" in document.text
+    for line in ("Objectives:", "The importer reads", "Note on indexes"):
+        assert f"\n{line}" in document.text and f"# {line}" not in document.text
+    found = passages_of(document)
+    schema = next(p for p in found if "keyed by store and day" in p.text)
+    assert (
+        schema.context == "Store database report > Background > Part 2: Building the database > Schema design"
+    )
+
+
 def test_rst_sections_code_roles_and_sphinx_directives() -> None:
     document = load_file(DOCUMENTS / "flask-config.rst", "flask-config.rst")
     assert document.title == "Configuration Handling"
