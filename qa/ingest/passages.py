@@ -284,7 +284,9 @@ def _layout_spans(
     spans: list[tuple[int, int, str, str, str]] = []
     layout = _with_headings(document, layout)
     bodies = _Bodies(document.text, layout)
-    cuts = [(int(low), int(high)) for low, high in document.metadata.get("furniture", [])]
+    cuts = sorted((int(low), int(high)) for low, high in document.metadata.get("furniture", []))
+    reach = list(itertools.accumulate((high for _, high in cuts), max))  # the furthest end so far
+    opens = [low for low, _ in cuts]
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
@@ -292,7 +294,8 @@ def _layout_spans(
         text = document.text[chunk.start : chunk.end]
         seen = text
         if "page_starts" in document.metadata:  # a PDF: its broken words joined, its furniture not read
-            furniture = [(low, high) for low, high in cuts if low < chunk.end and high > chunk.start]
+            # those that can reach into the chunk, found by bisection (a scan of all was quadratic)
+            furniture = cuts[bisect.bisect_right(reach, chunk.start) : bisect.bisect_left(opens, chunk.end)]
             seen = pdf.blank(pdf.join_hyphens(text), chunk.start, furniture)
         spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
     for start, end, context in _metadata_passages(document, layout):

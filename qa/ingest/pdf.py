@@ -20,8 +20,8 @@ read as an unknown word, and keyword search never matched "field".
 
 Headings are lines set in larger type than the body's (``headings``: the type size most of the
 document's characters are set in), or in bold throughout (``line_sizes``), short, not ending a
-sentence, and not a chart's label (a short line joined by others like it to a line of figures
-alone, such as an axis's "6%": a plot drawn as text set "Share of labor force" large); their
+sentence, and not a chart's label (a short line set large among lines of figures alone, such
+as an axis's "3%" and "6%": a plot drawn as text set "Share of labor force" large); their
 sizes rank them, the largest first, so passages carry the path of the headings above them.
 ``join_hyphens`` gives the model "example" for "exam-\\nple" without moving any word's start.
 """
@@ -50,10 +50,11 @@ HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a he
 HEADING_CHARS = 120  # longer lines are prose set large, not headings
 HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
 _SENTENCE_END = re.compile(r"[.,;:]$")
-_BOLD_NAME = re.compile(r"bold|black|heavy|cmbx|-medi", re.IGNORECASE)
+_BOLD_NAME = re.compile(r"bold|black(?!letter)|heavy|cmbx|-medi(?!um)", re.IGNORECASE)
 _FIGURES = re.compile(r"[^\w\n]*\d[\d\s.,%+\-\u2212\u2013$€£()/:]*")  # no letters, a digit at least
-LABEL_CHARS = 60  # a chart's label is short; a wrapped line of a paragraph is longer
-_HEADING_NUMBER = re.compile(r"((?:\d{1,3}|[A-Z])(?:\.\d{1,3})*)\.?\s")  # "2.1. ", "A.3 ", not "2024 "
+LABEL_CHARS = 60  # a chart's label set large is short; a heading of that size may be longer
+# a heading's number: "2.1. ", "A.3 ", "A. "; not "2024 " or "A Case Study"
+_HEADING_NUMBER = re.compile(r"((?:\d{1,3}|[A-Z](?=\.))(?:\.\d{1,3})*)\.?\s")
 LIGATURES = str.maketrans(
     {
         "\ufb00": "ff",
@@ -164,13 +165,13 @@ def bold(font: Any) -> bool:
     """Whether a pypdf font dictionary names a bold face ("Helvetica-Bold", "CMBX12",
     "NimbusRomNo9L-Medi") or gives a weight of 600 or more."""
     try:
-        name = str(font.get("/BaseFont", "")).split("+")[-1]
+        if _BOLD_NAME.search(str(font.get("/BaseFont", "")).split("+")[-1]):
+            return True
         descriptor = font.get("/FontDescriptor")
         descriptor = descriptor.get_object() if hasattr(descriptor, "get_object") else descriptor
-        weight = float(descriptor.get("/FontWeight", 0)) if descriptor is not None else 0.0
+        return descriptor is not None and float(descriptor.get("/FontWeight", 0)) >= 600
     except (AttributeError, TypeError, ValueError):  # no font, or one pypdf could not resolve
         return False
-    return bool(_BOLD_NAME.search(name)) or weight >= 600
 
 
 def line_sizes(runs: list[tuple[str, float, bool]]) -> list[float]:
@@ -205,12 +206,13 @@ def headings(
         for line, size in zip(text[start:page_end].split("\n"), page_sizes, strict=False):
             lines.append((cursor, cursor + len(line), size))
             cursor += len(line) + 1
+        lines.append((page_end, page_end, 0.0))  # a page break: no heading runs over it, no chart
     weight: Counter[float] = Counter()
     for start, end, size in lines:
         weight[size] += len(text[start:end].strip())
     body = weight.most_common(1)[0][0] if weight else 0.0
     left_out = set(skipped)
-    chart = _chart_lines(text, [(start, end) for start, end, _ in lines], left_out)
+    chart = _chart_lines(text, lines, body * HEADING_SCALE, left_out)
     found: list[tuple[int, int, float]] = []
     for index, (start, end, size) in enumerate(lines):
         line = text[start:end].strip()
@@ -234,28 +236,32 @@ def headings(
     return [(*trim(text, start, end), ranks[key]) for (start, end, _), key in zip(found, keys, strict=True)]
 
 
-def _chart_lines(text: str, lines: list[tuple[int, int]], left_out: set[tuple[int, int]]) -> list[bool]:
-    """Which lines are a chart's text: lines of figures alone (an axis's "1951 1970 1985", " 6%"),
-    and the short unpunctuated lines joined to one by others like them (its axis title, a
-    legend's "Urban", "Rural"); a blank line, a sentence or a numbered heading ends the chart."""
-    figures = [bool(_FIGURES.fullmatch(text[s:e])) and trim(text, s, e) not in left_out for s, e in lines]
-    label = []
-    for start, end in lines:
+def _chart_lines(
+    text: str, lines: list[tuple[int, int, float]], large: float, left_out: set[tuple[int, int]]
+) -> list[bool]:
+    """Which lines are a chart's text: runs of adjacent lines, each a line of figures alone (an
+    axis's "1951 1970 1985", " 6%") or a short unpunctuated line set large (``large``: its axis
+    title, a legend's "Urban", "Rural"), holding two lines of figures at least. A section's
+    number on a line of its own ("4.") or a table's last row before a heading is one line of
+    figures, and a page break or a line of body type ends a run."""
+    figures = [bool(_FIGURES.fullmatch(text[s:e])) and trim(text, s, e) not in left_out for s, e, _ in lines]
+    chart = [False] * len(lines)
+    run: list[int] = []
+    for index, (start, end, size) in enumerate([*lines, (0, 0, 0.0)]):  # a last line that ends any run
         line = text[start:end].strip()
-        label.append(
-            0 < len(line) <= LABEL_CHARS
-            and not _SENTENCE_END.search(line)
-            and not _HEADING_NUMBER.match(line)
-        )
-    chart = list(figures)
-    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):  # spread down, then up
-        for index in order:
-            if label[index] and not chart[index]:
-                chart[index] = any(chart[max(index - 1, 0) : index + 2])
+        label = size >= large and 0 < len(line) <= LABEL_CHARS and not _SENTENCE_END.search(line)
+        if index < len(lines) and (figures[index] or (label and not _HEADING_NUMBER.match(line))):
+            run.append(index)
+            continue
+        if sum(figures[member] for member in run) >= 2:
+            for member in run:
+                chart[member] = True
+        run = []
     return chart
 
 
 def _depth(heading: str) -> int:
-    """How many parts a heading's number has: "1. Installation" 1, "A.2 Wiring" 2, none 0."""
+    """How many parts a heading's number has: "1. Installation" 1, "A.2 Wiring" 2; 1 for one
+    without ("Abstract", "References", "II. Method": the sections' level, not above them)."""
     number = _HEADING_NUMBER.match(heading.strip())
-    return number.group(1).count(".") + 1 if number else 0
+    return number.group(1).count(".") + 1 if number else 1

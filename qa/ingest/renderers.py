@@ -79,6 +79,8 @@ def fence(code: str, language: str = "") -> str:
 
 
 DOCX_HEADING_CHARS = 120  # a bold paragraph longer than this is emphasis, not a heading
+# styles whose bold makes no heading: Word's own Caption and Intense Quote are bold
+NOT_HEADINGS = ("Caption", "Quote", "Intense Quote", "TOC", "toc", "Table", "Header", "Footer", "Footnote")
 _NUMBERED = re.compile(r"\d{1,3}(?:\.\d{1,3})*\.?\s")  # "2. ", "2.1 ", in any script's digits
 
 
@@ -106,7 +108,9 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
                     style = paragraph.style
                     names[style_id] = ((style.name or "") if style else "", bool(style and style.font.bold))
                 name, style_bold = names[style_id]
-                hand_made = _bold_heading(paragraph, text, style_bold, bold)
+                hand_made = not name.startswith(NOT_HEADINGS) and _bold_heading(
+                    paragraph, text, style_bold, bold
+                )
                 kind, markdown = _docx_paragraph(paragraph, text, name, depth, hand_made)
                 if kind == "heading":
                     depth = len(markdown) - len(markdown.lstrip("#"))
@@ -132,9 +136,11 @@ def _docx_paragraph(paragraph: Any, text: str, style: str, depth: int, hand_made
 def _bold_heading(paragraph: Any, text: str, style_bold: bool, bold: _CharacterBold) -> bool:
     """A paragraph set in bold throughout, short and not a sentence: a heading made by hand (a
     report's "Part 2: Building the database" in Normal style), not a lead-in ("Objectives:")."""
-    if len(text) > DOCX_HEADING_CHARS or text[-1] in ".,;:!?":
+    if len(text) > DOCX_HEADING_CHARS or text.rstrip("\"'”’»)]")[-1:] in (*".,;:!?", ""):
         return False
-    runs = [run for run in paragraph.runs if run.text.strip()]
+    runs = []
+    for item in paragraph.iter_inner_content():  # runs, and the runs of its links
+        runs += [run for run in getattr(item, "runs", [item]) if run.text.strip()]
     return bool(runs) and all(bold(run, style_bold) for run in runs)
 
 

@@ -214,6 +214,8 @@ def test_pdf_section_numbers_on_lines_of_their_own_are_no_page_labels() -> None:
     document = parse("report.pdf", _pdf(pages), ".pdf")
     furniture = [document.text[start:end] for start, end in document.metadata["furniture"]]
     assert not any(line.rstrip(".").isdigit() for line in furniture), furniture
+    names = [document.text[start:end] for start, end, _ in document.metadata["pdf_headings"]]
+    assert names == titles  # the number above each is one line of figures, no chart
 
 
 def test_pdf_chart_labels_drawn_as_text_are_no_headings() -> None:
@@ -232,6 +234,19 @@ def test_pdf_chart_labels_drawn_as_text_are_no_headings() -> None:
     found = build_passages(document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 0)
     method = next(p for p in found if "four thousand" in p.text)
     assert method.context == "Survey Report > 2 Method"
+
+
+def test_pdf_headings_beside_a_line_of_figures_are_still_headings() -> None:
+    """One line of figures is no chart: a table's last row, a page's number at its foot, or a
+    row of figures a few lines of body type above a heading leave the heading a heading."""
+    table = ["Yields by year\n2021 2022 2023\nWheat 120 130 140\n14|Discussion\nYields rose every year."]
+    page_foot = ["Mount the pump on a level base.\n1", "14|Maintenance\nDrain the pump before winter."]
+    body = "The survey asked every household about its home and"
+    wrapped = [f"The scores were\n0.91 0.88 0.93\n{body}\n{body}\n{body}\n14|Conclusion\nScores held."]
+    for pages, heading in ((table, "Discussion"), (page_foot, "Maintenance"), (wrapped, "Conclusion")):
+        document = parse("report.pdf", _pdf(pages), ".pdf")
+        names = [document.text[s:e] for s, e, _ in document.metadata.get("pdf_headings", [])]
+        assert heading in names, (heading, names)
 
 
 def test_pdf_ligatures_are_spelled_out_for_the_model_and_keyword_search(tmp_path: Path) -> None:

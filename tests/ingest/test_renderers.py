@@ -69,6 +69,8 @@ def test_docx_headings_made_by_hand_in_bold_are_headings(tmp_path: Path) -> None
     bold("Objectives:")
     word.add_paragraph("Load a year of sales in under an hour.")
     bold("The importer reads the exported files every night and loads them.")
+    bold("\u201cEvery store reports by noon.\u201d")
+    word.add_paragraph("Figure 1: Sales by month", style="Caption")  # Word's Caption style is bold
     mixed = word.add_paragraph()
     mixed.add_run("Note").bold = True
     mixed.add_run(" on indexes")
@@ -79,7 +81,13 @@ def test_docx_headings_made_by_hand_in_bold_are_headings(tmp_path: Path) -> None
     assert "\n## Background\n" in document.text
     assert "\n### Part 2: Building the database\n" in document.text
     assert "\n#### 1. Schema design\n" in document.text
-    for line in ("Objectives:", "The importer reads", "Note on indexes"):
+    for line in (
+        "Objectives:",
+        "The importer reads",
+        "Note on indexes",
+        "\u201cEvery store",
+        "Figure 1: Sales",
+    ):
         assert f"\n{line}" in document.text and f"# {line}" not in document.text
     found = passages_of(document)
     schema = next(p for p in found if "keyed by store and day" in p.text)
