@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -68,6 +69,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def port_below_ephemeral() -> int:
+    """A free port under Linux's ephemeral range (32768-60999), for a server that starts Ray:
+    Ray's own exporters take ephemeral ports as they start, and one took a port that
+    ``free_port`` had just found free before ``qa serve --ray`` bound it (GET /index answered
+    with Ray's autoscaler metrics)."""
+    chooser = random.Random()
+    for _ in range(200):
+        port = chooser.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
 
 
 @contextlib.contextmanager

@@ -98,7 +98,7 @@ def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
 def _contents(text: str, page: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A page's contents lines: those with dot leaders, and in a run of lines that all end in a
     page number and hold two leader lines at least, every line ("A. Generic appendix 1", a
-    chapter's entry set without leaders above its sections')."""
+    chapter's entry set without leaders above its sections' entries)."""
     found: list[tuple[int, int]] = []
     numbered = (_LAST_NUMBER.search(text[start:end]) is not None for start, end in page)
     for ends_in_number, run in itertools.groupby(zip(page, numbered, strict=True), key=lambda item: item[1]):

@@ -79,8 +79,12 @@ def fence(code: str, language: str = "") -> str:
 
 
 DOCX_HEADING_CHARS = 120  # a bold paragraph longer than this is emphasis, not a heading
-# styles whose bold makes no heading: Word's own Caption and Intense Quote are bold
-NOT_HEADINGS = ("Caption", "Quote", "Intense Quote", "TOC", "toc", "Table", "Header", "Footer", "Footnote")
+# styles that make a heading or a list item already, and those whose bold makes no heading (Word's
+# own Caption and Intense Quote are bold)
+NOT_HAND_MADE = (
+    *("Title", "Heading", "List"),
+    *("Caption", "Quote", "Intense Quote", "TOC", "toc", "Table", "Header", "Footer", "Footnote"),
+)
 _NUMBERED = re.compile(r"\d{1,3}(?:\.\d{1,3})*\.?\s")  # "2. ", "2.1 ", in any script's digits
 
 
@@ -92,7 +96,7 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
     # style id -> (style name, whether it sets bold): python-docx looks a style up by scanning
     # every style the file defines, so each id is looked up once
     names: dict[str | None, tuple[str, bool]] = {}
-    bold = _CharacterBold(document)
+    bold = _CharacterBold()
     depth = 1  # the level of the last heading a style made ("#" the title)
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
@@ -108,7 +112,7 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
                     style = paragraph.style
                     names[style_id] = ((style.name or "") if style else "", bool(style and style.font.bold))
                 name, style_bold = names[style_id]
-                hand_made = not name.startswith(NOT_HEADINGS) and _bold_heading(
+                hand_made = not name.startswith(NOT_HAND_MADE) and _bold_heading(
                     paragraph, text, style_bold, bold
                 )
                 kind, markdown = _docx_paragraph(paragraph, text, name, depth, hand_made)
@@ -148,8 +152,7 @@ class _CharacterBold:
     """Whether a run is set in bold: its own formatting, else its character style's (each style
     looked up once), else its paragraph style's."""
 
-    def __init__(self, document: Any) -> None:
-        self.document = document
+    def __init__(self) -> None:
         self.styles: dict[str, bool | None] = {}
 
     def __call__(self, run: Any, style_bold: bool) -> bool:

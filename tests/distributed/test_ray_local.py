@@ -21,7 +21,7 @@ import pytest
 
 from qa.core.config import Settings
 from qa.search.shards import segment_groups
-from tests.conftest import article_copy, free_port
+from tests.conftest import article_copy, port_below_ephemeral
 
 pytest.importorskip("ray", reason="the Ray extra is not installed: pip install -e '.[ray]'")
 
@@ -101,7 +101,7 @@ def test_default_ray_serve_becomes_ready_takes_a_write_and_stops_on_sigterm(tmp_
 
     settings = article_copy(tmp_path)
     build_index(settings, real_embedder())
-    port = free_port()
+    port = port_below_ephemeral()
     failures: list[str] = []
     answered = 0
     stop = threading.Event()
@@ -161,7 +161,7 @@ def test_a_cluster_too_small_fails_fast_naming_the_cpus(tmp_path: Path) -> None:
     began = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "qa", "serve", "--ray", "--replicas", "3"],
-        env=local_environment(settings, free_port(), QA_RAY_ACTOR_CPUS="8"),
+        env=local_environment(settings, port_below_ephemeral(), QA_RAY_ACTOR_CPUS="8"),
         capture_output=True,
         text=True,
         timeout=120,
