@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.answer import features
 from qa.answer.calibration import Platt, best_threshold, fit_logistic, fit_platt, reliability, triggering
 from qa.answer.features import FEATURES, Candidate, candidates, featurize, new_readings
 from qa.answer.learned import WEIGHTS, LearnedReader, ReaderModelError, as_read
@@ -54,6 +55,23 @@ def test_logistic_fit_is_the_penalised_optimum() -> None:
     p = 1 / (1 + np.exp(-(X @ w + b)))
     assert np.allclose(X.T @ (p - y) + w, 0, atol=1e-6) and abs(float((p - y).sum())) < 1e-6  # gradient 0
     assert w[0] > 1 and w[1] < -0.5 and abs(w[2]) < 0.3
+
+
+def test_the_readers_means_and_spreads_are_numpys_to_the_bit() -> None:
+    """features._mean and _std make the ufunc calls ndarray.mean and .std make, without their
+    argument handling: the same floats, so the committed weights read the features they learned."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        rows, columns = (int(n) for n in rng.integers(1, 60, size=2))
+        values = (rng.standard_normal((rows, columns)) * rng.uniform(0.01, 3)).astype(np.float32)
+        for axis in (0, 1):
+            assert np.array_equal(features._mean(values, axis), values.mean(axis=axis))
+            assert np.array_equal(features._std(values, axis), values.std(axis=axis))
+        above = values > 0.3
+        assert np.array_equal(features._mean(above, 1, np.float64), above.mean(axis=1))
+        column = values[:, 0].copy()
+        assert features._mean(column) == column.mean() and type(features._mean(column)) is np.float32
+        assert features._std(column) == column.std() and type(features._std(column)) is np.float32
 
 
 def test_platt_threshold_and_calibration_error() -> None:

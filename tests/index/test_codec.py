@@ -66,6 +66,10 @@ def test_decoding_a_byte_at_a_time_gives_the_first_rules_floats() -> None:
     stored = codec.encode(pieces)
     decoded = codec.decode(stored)
     assert decoded.dtype == np.float32 and decoded.shape == pieces.shape
+    # the decoder works in one buffer; its floats are those of centroid + residual, re-normalised
+    nearest = np.ascontiguousarray(stored[:, :2]).view("<u2").ravel()
+    residuals = np.take(codec.byte_values, stored[:, 2:], axis=0).reshape(decoded.shape)
+    assert np.array_equal(decoded, codecs._normalised(codec.centroids[nearest] + residuals))
     for row in range(0, len(stored), 5):
         assert np.allclose(decoded[row], reference_decode(codec, stored[row]), rtol=0, atol=1e-7)
     every_byte = np.concatenate(
