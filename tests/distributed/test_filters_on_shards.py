@@ -90,7 +90,11 @@ def test_ray_shard_actors_filter_like_the_single_node(library_settings: Settings
     from qa.distributed import ShardServer, open_sharded
 
     generation = load_generation(library_settings.index_dir)
-    ray.init(num_cpus=2, namespace="qa-filters-test", log_to_driver=False, include_dashboard=False)
+    # a new local instance whatever the machine holds: without an address, ray.init joins the
+    # cluster /tmp/ray/ray_current_cluster names, even one killed without `ray stop`
+    ray.init(
+        address="local", num_cpus=2, namespace="qa-filters-test", log_to_driver=False, include_dashboard=False
+    )
     try:
         actor = ray.remote(ShardServer)
         handles = [
