@@ -297,8 +297,8 @@ def _question_features(
     X[:, COLUMN["ms_min"]] = np.minimum.reduce(best_rows, axis=1)
     X[:, COLUMN["ms_max"]] = np.maximum.reduce(best_rows, axis=1)
     X[:, COLUMN["ms_std"]] = _std(best_rows, 1)
-    X[:, COLUMN["ms_p80"]] = _mean(best_rows > 0.8, 1, np.float64)
-    X[:, COLUMN["ms_p60"]] = _mean(best_rows > 0.6, 1, np.float64)
+    X[:, COLUMN["ms_p80"]] = _mean(best_rows > 0.8, 1)
+    X[:, COLUMN["ms_p60"]] = _mean(best_rows > 0.6, 1)
     q_words = en.content_words(question)
     _overlap(X, words_of, pairs_of, set(q_words), set(itertools.pairwise(q_words)))
     relative = X[:, [COLUMN[name] for name in _RELATIVE]]
@@ -319,9 +319,11 @@ def _question_features(
 
 
 def _mean(a: npt.NDArray[np.generic], axis: int | None = None, dtype: type | None = None) -> Any:
-    """``a.mean(axis)`` (``dtype``: float64 for booleans, as numpy's own), by the same ufunc
-    calls numpy's mean makes: the same floats, without the argument handling that costs more
-    than the sums of a reader's small arrays."""
+    """``a.mean(axis)`` by the same ufunc calls numpy's mean makes (booleans and integers summed
+    in float64, as there): the same floats, without the argument handling that costs more than
+    the sums of a reader's small arrays."""
+    if dtype is None and a.dtype.kind in "biu":
+        dtype = np.float64
     total = np.add.reduce(a, axis=axis, dtype=dtype)
     count = np.intp(a.size if axis is None else a.shape[axis])
     if isinstance(total, np.ndarray):
