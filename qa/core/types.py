@@ -85,7 +85,8 @@ def content_hash(text: str) -> str:
 
 
 def page_of(document: Document, offset: int) -> int | None:
-    """1-based PDF page of ``offset``, or None for documents without pages."""
+    """1-based page of ``offset`` (a PDF's, or a plain text's split by form feeds), or None for
+    documents without pages."""
     starts = document.metadata.get("page_starts")
     if not starts:
         return None

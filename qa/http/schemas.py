@@ -49,7 +49,9 @@ class CitationModel(BaseModel):
     end: int = Field(description="Offset just past the last cited character.")
     line_start: int
     line_end: int
-    page: int | None = Field(None, description="PDF page of the start, for PDF documents.")
+    page: int | None = Field(
+        None, description="Page of the start, for PDF documents and plain text paged by form feeds."
+    )
 
 
 class PassageModel(BaseModel):
@@ -63,8 +65,9 @@ class PassageModel(BaseModel):
     readable: str = Field(
         "",
         description="The text as a reader should see it: `text` with its markup (backticks, emphasis, "
-        "link targets, tags, code fences) or a PDF's page furniture replaced by spaces (a PDF's words "
-        "broken at a line end joined), the same length, so citation offsets apply "
+        "link targets, tags, code fences), a PDF's or a plain text's page furniture, or a terminal's "
+        "escape sequences replaced by spaces (a PDF's words broken at a line end joined), the same "
+        "length, so citation offsets apply "
         "to it as well; code is kept as written. Given whatever the kind (a `code` passage is often mostly "
         "prose); empty when it is `text` itself (plain text, code without markup).",
     )

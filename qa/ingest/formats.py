@@ -16,7 +16,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import html, markdown, mdx, notebooks, pdf, renderers
+from qa.ingest import html, markdown, mdx, notebooks, pdf, plaintext, renderers
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -40,8 +40,9 @@ def split_front_matter(text: str) -> tuple[dict[str, str], int]:
 
 
 def title_from_text(text: str, start: int = 0) -> str:
+    """The first line with words, as a terminal shows it (control sequences left out)."""
     for line in text[start:].splitlines():
-        stripped = line.strip().lstrip("#").strip()
+        stripped = plaintext.visible(line).strip().lstrip("#").strip()
         if stripped:
             return stripped[:200]
     return ""
@@ -54,8 +55,12 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
     ``title``, else (Markdown) the first heading or the first line of prose with its markup
     removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
+    # plain text: its pages, their furniture and its numbered headings
+    found = {} if structure else _plain_text(text)
     if not title:  # a given title spares reading the text for one (a parse of all of it)
-        first = markdown.title(text, body_start) if structure else title_from_text(text, body_start)
+        # a plain text's first line that is no running header
+        unpaged = pdf.blank(text, 0, found["furniture"]) if "furniture" in found else text
+        first = markdown.title(text, body_start) if structure else title_from_text(unpaged, body_start)
         title = fields.get("title") or first
     title = title or doc_id
     # keys the pipeline itself sets are not taken from the file
@@ -63,7 +68,20 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
     metadata.update(structure or {})
     if body_start:
         metadata["body_start"] = body_start
+    metadata.update(found)
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
+
+
+def _plain_text(text: str) -> dict[str, Any]:
+    """What ``qa.ingest.plaintext`` finds in a plain text, under the keys the PDF parser uses."""
+    found: dict[str, Any] = {}
+    if starts := plaintext.page_starts(text):
+        found["page_starts"] = starts
+    if furniture := plaintext.furniture(text, starts):
+        found["furniture"] = furniture
+    if heads := plaintext.headings(text, furniture):
+        found["pdf_headings"] = heads
+    return found
 
 
 def parse_html(doc_id: str, raw: bytes) -> Document:
@@ -166,10 +184,11 @@ def decode_text(doc_id: str, raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TextParser:
-    """.txt: the file's text, character for character."""
+    """.txt: the file's text, character for character; its pages, their furniture, its numbered
+    headings and its terminal escape sequences found (``qa.ingest.plaintext``)."""
 
     name: str = "text"
-    version: int = 2
+    version: int = 3  # 3: pages by form feeds, furniture, numbered headings, escape sequences
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_text(doc_id, decode_text(doc_id, data))

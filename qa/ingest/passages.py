@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from qa.core.types import Document, Passage
-from qa.ingest import markdown, pdf
+from qa.ingest import markdown, pdf, plaintext
 from qa.ingest.chunking import (
     Block,
     Chunk,
@@ -261,8 +261,9 @@ def _under(part: markdown.Part, title: str) -> markdown.Part:
 
 
 def _with_headings(document: Document, layout: Layout) -> Layout:
-    """A PDF's layout with the headings its parser found by type size (``pdf.headings``) as
-    heading blocks, each labelled with its path (larger type above smaller), the body cut at them."""
+    """A PDF's or a plain text's layout with the headings its parser found (``pdf.headings`` by
+    type size, ``plaintext.headings`` by section number) as heading blocks, each labelled with its
+    path (larger type or a shorter number above), the body cut at them."""
     found = [(int(s), int(e), int(level)) for s, e, level in document.metadata.get("pdf_headings", [])]
     opening = min((block.start for block in layout.blocks), default=len(document.text))
     found = [heading for heading in found if heading[0] >= opening]
@@ -272,10 +273,16 @@ def _with_headings(document: Document, layout: Layout) -> Layout:
     headings: list[Block] = []
     for start, end, level in found:
         path = [(depth, name) for depth, name in path if depth < level]
-        path.append((level, " ".join(document.text[start:end].split())))
+        path.append((level, " ".join(plaintext.visible(document.text[start:end]).split())))
         headings.append(Block(start, end, "heading", PATH_SEPARATOR.join(name for _, name in path)))
     body = _cut(layout.blocks, [(start, end) for start, end, _ in found])
     return replace(layout, blocks=sorted(body + headings, key=lambda block: block.start))
+
+
+def _from_pdf(document: Document) -> bool:
+    """Whether the PDF parser made ``document`` (a plain text's line-end hyphens are its own:
+    "octet-aligned", "man-db")."""
+    return document.doc_id.lower().endswith(".pdf")
 
 
 def _layout_spans(
@@ -290,13 +297,14 @@ def _layout_spans(
     for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
-        context = " | ".join(part for part in (chunk.heading, referent) if part)
+        context = plaintext.visible(" | ".join(part for part in (chunk.heading, referent) if part))
         text = document.text[chunk.start : chunk.end]
-        seen = text
-        if "page_starts" in document.metadata:  # a PDF: its broken words joined, its furniture not read
+        # a PDF's broken words joined; a plain text's control sequences not read; furniture not read
+        seen = pdf.join_hyphens(text) if _from_pdf(document) else plaintext.read(text)
+        if cuts:
             # those that can reach into the chunk, found by bisection (a scan of all was quadratic)
             furniture = cuts[bisect.bisect_right(reach, chunk.start) : bisect.bisect_left(opens, chunk.end)]
-            seen = pdf.blank(pdf.join_hyphens(text), chunk.start, furniture)
+            seen = pdf.blank(seen, chunk.start, furniture)
         spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
     for start, end, context in _metadata_passages(document, layout):
         pieces = split_to_limit(document.text, start, end, count, limit)

@@ -49,7 +49,7 @@ EDGE_LINES = 2
 HEADING_SCALE = 1.15  # a line set this much larger than the body's type is a heading
 HEADING_CHARS = 120  # longer lines are prose set large, not headings
 HEADING_SHARE = 1 / 3  # a document with more of its characters "large" has no body type to go by
-_SENTENCE_END = re.compile(r"[.,;:]$")
+SENTENCE_END = re.compile(r"[.,;:]$")
 _BOLD_NAME = re.compile(r"bold|black(?!letter)|heavy|cmbx|-medi(?!um)", re.IGNORECASE)
 _FIGURES = re.compile(r"[^\w\n]*\d[\d\s.,%+\-\u2212\u2013$€£()/:]*")  # no letters, a digit at least
 LABEL_CHARS = 60  # a chart's label set large is short; a heading of that size may be longer
@@ -68,7 +68,8 @@ LIGATURES = str.maketrans(
 )
 
 
-def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the non-blank lines of ``text[start:end]``, their surrounding space left out."""
     spans, cursor = [], start
     for line in text[start:end].split("\n"):
         stripped = line.strip()
@@ -82,7 +83,7 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
     """Spans of running headers and footers, contents lines and index lines, in order."""
     bounds = list(zip(page_starts, [*page_starts[1:], len(text)], strict=True))
-    pages = [_lines(text, start, end) for start, end in bounds]
+    pages = [lines(text, start, end) for start, end in bounds]
     edges = [page[:EDGE_LINES] + page[-EDGE_LINES:] for page in pages]
     recurring = Counter(shape for page in edges for shape in {_DIGITS.sub("#", text[s:e]) for s, e in page})
     needed = max(3, (len(pages) + 1) // 2)
@@ -90,12 +91,12 @@ def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
     found.update(_numbered_edges(text, pages))
     for page, edge in zip(pages, edges, strict=True):
         found.update(span for span in edge if recurring[_DIGITS.sub("#", text[span[0] : span[1]])] >= needed)
-        found.update(_contents(text, page))
+        found.update(contents(text, page))
         found.update(span for span in page if _INDEX_LINE.match(text[span[0] : span[1]]))
     return sorted(found)
 
 
-def _contents(text: str, page: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def contents(text: str, page: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A page's contents lines: those with dot leaders, and in a run of lines that all end in a
     page number and hold two leader lines at least, every line ("A. Generic appendix 1", a
     chapter's entry set without leaders above its sections' entries)."""
@@ -200,27 +201,27 @@ def headings(
 ) -> list[tuple[int, int, int]]:
     """(start, end, level) of each heading line (consecutive ones of one size are one heading),
     level 0 the largest type; none when no size stands out from the body's."""
-    lines: list[tuple[int, int, float]] = []
+    rows: list[tuple[int, int, float]] = []
     for start, page_end, page_sizes in zip(page_starts, [*page_starts[1:], len(text)], sizes, strict=True):
         cursor = start
         for line, size in zip(text[start:page_end].split("\n"), page_sizes, strict=False):
-            lines.append((cursor, cursor + len(line), size))
+            rows.append((cursor, cursor + len(line), size))
             cursor += len(line) + 1
-        lines.append((page_end, page_end, 0.0))  # a page break: no heading runs over it, no chart
+        rows.append((page_end, page_end, 0.0))  # a page break: no heading runs over it, no chart
     weight: Counter[float] = Counter()
-    for start, end, size in lines:
+    for start, end, size in rows:
         weight[size] += len(text[start:end].strip())
     body = weight.most_common(1)[0][0] if weight else 0.0
     left_out = set(skipped)
-    chart = _chart_lines(text, lines, body * HEADING_SCALE, left_out)
+    chart = _chart_lines(text, rows, body * HEADING_SCALE, left_out)
     found: list[tuple[int, int, float]] = []
-    for index, (start, end, size) in enumerate(lines):
+    for index, (start, end, size) in enumerate(rows):
         line = text[start:end].strip()
         if (
             size >= body * HEADING_SCALE
             and 0 < len(line) <= HEADING_CHARS
             and any(char.isalpha() for char in line)
-            and not _SENTENCE_END.search(line)
+            and not SENTENCE_END.search(line)
             and trim(text, start, end) not in left_out
             and not chart[index]
         ):
@@ -249,7 +250,7 @@ def _chart_lines(
     run: list[int] = []
     for index, (start, end, size) in enumerate([*lines, (0, 0, 0.0)]):  # a last line that ends any run
         line = text[start:end].strip()
-        label = size >= large and 0 < len(line) <= LABEL_CHARS and not _SENTENCE_END.search(line)
+        label = size >= large and 0 < len(line) <= LABEL_CHARS and not SENTENCE_END.search(line)
         if index < len(lines) and (figures[index] or (label and not _HEADING_NUMBER.match(line))):
             run.append(index)
             continue

@@ -71,6 +71,14 @@ pieces = st.sampled_from(
         "<style>",
         "</style>",
         "<script>x = `1`</script>",
+        "\x1b[1mBold\x1b[0m",
+        "N\bNA\bAM\bME\bE",
+        "_\bu_\bn",
+        "\f",
+        "1.  Introduction",
+        "2.1.  Retries",
+        "Retries ........ 4",
+        "RFC 1   Title   May 2000",
     ]
 )
 separators = st.sampled_from([" ", "\n", "\r\n", "\n\n", "\n\n\n", "  "])
@@ -127,6 +135,8 @@ def check(suffix: str, data: bytes) -> None:
         ):
             assert document.text[passage.start : passage.end] == passage.text
             assert passage.text.strip() and (not passage.view or len(passage.view) == len(passage.text))
+            if suffix == ".txt":  # a plain text's escape sequences and furniture are never a passage alone
+                assert (passage.view or passage.text).strip(), "a passage that reads as nothing"
             assert encoder.count_tokens([passage.embedding_text])[0] <= window
 
 

@@ -1,0 +1,123 @@
+"""Plain text as people keep it: pages split by form feeds with running headers and footers
+(RFCs, line-printer manuals), contents lines, numbered section headings, and text saved from a
+terminal with escape sequences and overstrikes (``man ls > ls.txt``, groff's output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.core.config import Settings
+from qa.core.types import Document, Passage, page_of
+from qa.index.build import build_index
+from qa.index.generations import load_generation
+from qa.ingest import plaintext
+from qa.ingest.formats import parse
+from qa.ingest.passages import build_passages
+from qa.service.engine import open_searcher
+from tests.conftest import real_embedder
+
+ESC = "\x1b"
+PARAGRAPHS = {
+    "intro": "The relay accepts mail from any client that authenticates first.",
+    "scope": "Servers that do not authenticate clients are out of scope here.",
+    "queue": "Each message waits in the queue until the next hop answers.",
+    "retry": "A message that fails is retried every fifteen minutes for five days.",
+    "bounce": "After five days the sender gets a report naming the failed recipients.",
+    "limits": "A line of a message holds at most one thousand octets.",
+}
+
+
+def _passages(name: str, text: str) -> tuple[list[Passage], Document]:
+    document = parse(name, text.encode("utf-8"), Path(name).suffix)
+    encoder, settings = real_embedder(), Settings()
+    found = build_passages(
+        document, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, settings.chunk_min_chars
+    )
+    for passage in found:
+        assert document.text[passage.start : passage.end] == passage.text
+    return found, document
+
+
+def _rfc() -> str:
+    """Four pages split by form feeds, each with the memo's running header and a footer that
+    numbers the page, a contents page with dot leaders, and numbered sections."""
+    header = "RFC 9999                 Mail Relay Notes                  May 2031"
+    pages = [
+        "Mail Relay Notes\n\nAbstract\n\n"
+        "   This memo describes how a mail relay queues and retries messages.\n\n"
+        "Table of Contents\n\n   1.  Introduction ..........................................   2\n"
+        "   2.  Queueing ..............................................   3\n"
+        "   2.1.  Retries .............................................   3\n",
+        f"1.  Introduction\n\n   {PARAGRAPHS['intro']}\n\n   {PARAGRAPHS['scope']}\n",
+        f"2.  Queueing\n\n   {PARAGRAPHS['queue']}\n\n2.1.  Retries\n\n   {PARAGRAPHS['retry']}\n",
+        f"3.  Reports\n\n   {PARAGRAPHS['bounce']}\n\n   {PARAGRAPHS['limits']}\n",
+    ]
+    footer = "Doe                          Informational                     [Page {}]"
+    return "\f\n".join(
+        f"{header}\n\n\n{page}\n\n\n{footer.format(number)}\n" for number, page in enumerate(pages, start=1)
+    )
+
+
+def test_paged_text_keeps_its_page_and_never_reads_running_lines_or_contents() -> None:
+    found, document = _passages("rfc9999.txt", _rfc())
+    read = " ".join(p.embedding_text for p in found)
+    assert "Mail Relay Notes                  May" not in read and "[Page" not in read
+    assert "......" not in read and "Queueing ....." not in " ".join(p.text for p in found)
+    retry = next(p for p in found if "fifteen minutes" in p.text)
+    assert page_of(document, retry.start) == 3
+    assert retry.context == "2. Queueing > 2.1. Retries", retry.context
+    assert next(p for p in found if "thousand octets" in p.text).context == "3. Reports"
+
+
+def test_terminal_text_reads_as_the_terminal_shows_it(tmp_path: Path) -> None:
+    """groff's terminal output: bold and underline as escape sequences and overstrikes, a running
+    header in bold after every page's gap, and bold numbered headings."""
+    running = f"{ESC}[1mrelay              v1.2              2031-05-01{ESC}[0m"
+    sections = [
+        ("1.  Introduction", f"The {ESC}[1mrelayd{ESC}[22m daemon {PARAGRAPHS['intro'][10:]}"),
+        ("2.  Queueing", f"Run r\bre\bel\bla\bay\byd\bd -q to {PARAGRAPHS['queue'][5:].lower()}"),
+        ("3.  Reports", f"The _\bs_\bp_\bo_\bo_\bl folder. {PARAGRAPHS['bounce']}"),
+    ]
+    text = f"{ESC}[1mRelay manual{ESC}[0m\n\n"
+    for heading, body in sections:
+        text += f"\n\n\n{running}\n\n\n{ESC}[1m{heading}{ESC}[0m\n\n{body}\n"
+    found, document = _passages("relay.txt", text)
+    assert document.title == "Relay manual"
+    read = " ".join(p.embedding_text for p in found)
+    assert ESC not in read and "\b" not in read and "2031" not in read
+    queue = next(p for p in found if "queue" in p.embedding_text)
+    assert queue.context == "2. Queueing" and "Run relayd -q to" in " ".join(queue.embedding_text.split())
+    assert "spool folder" in " ".join(next(p for p in found if "spool" in p.embedding_text).view.split())
+    assert all(p.embedding_text.strip() for p in found), "no passage is an escape sequence alone"
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "relay.txt").write_text(text)
+    settings = Settings(corpus_dir=corpus, index_dir=index)
+    build_index(settings, real_embedder())
+    searcher = open_searcher(load_generation(index), real_embedder(), settings)
+    # bold and underlined words are found by keyword search as the words they show
+    [hit] = searcher.search("which folder is the spool?", 1, "keyword").hits
+    assert "_\bs_\bp_\bo_\bo_\bl" in hit.passage.text
+
+
+def test_numbered_lines_that_are_a_list_or_a_sentence_are_no_headings() -> None:
+    steps = "\n\n".join(f"{n}. {step}" for n, step in enumerate(["Unpack it", "Build it", "Run it"], 1))
+    text = f"Setup\n\n{steps}\n\n{PARAGRAPHS['intro']}\n\n1. the lower-case item\n\n{PARAGRAPHS['queue']}\n"
+    document = parse("setup.txt", text.encode(), ".txt")
+    assert "pdf_headings" not in document.metadata
+    two = "1.  Introduction\n\nSome words here.\n\n2.  Queueing\n\nMore words.\n"
+    assert plaintext.headings(two, []) == [], "two numbered lines are chance, not sections"
+
+
+def test_control_sequences_read_as_their_visible_characters_in_place() -> None:
+    for source, shown in [
+        (f"{ESC}[1mman{ESC}[22m(1), next", "man(1), next"),
+        ("N\bNA\bAM\bME\bE here", "NAME here"),
+        ("_\bb_\bo_\bx and b\b_o\b_x", "box and box"),
+        (f"{ESC}]8;;http://x.y/a b\x07link{ESC}]8;;\x07 end", "link end"),
+    ]:
+        read = plaintext.read(source)
+        assert len(read) == len(source) and " ".join(read.split()) == shown
+        assert plaintext.visible(source) == shown
+    assert plaintext.read("plain words") == "plain words"
