@@ -56,11 +56,13 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
     removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
     # plain text: its pages, their furniture and its numbered headings
-    found = {} if structure else _plain_text(text)
+    found = {} if structure else plaintext.analyse(text)
     if not title:  # a given title spares reading the text for one (a parse of all of it)
-        # a plain text's first line that is no running header
-        unpaged = pdf.blank(text, 0, found["furniture"]) if "furniture" in found else text
-        first = markdown.title(text, body_start) if structure else title_from_text(unpaged, body_start)
+        first = (
+            markdown.title(text, body_start)
+            if structure
+            else plaintext.title(text, body_start, found.get("furniture", []), found.get("pdf_headings", []))
+        )
         title = fields.get("title") or first
     title = title or doc_id
     # keys the pipeline itself sets are not taken from the file
@@ -70,18 +72,6 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
         metadata["body_start"] = body_start
     metadata.update(found)
     return Document(doc_id=doc_id, title=title, text=text, metadata=metadata)
-
-
-def _plain_text(text: str) -> dict[str, Any]:
-    """What ``qa.ingest.plaintext`` finds in a plain text, under the keys the PDF parser uses."""
-    found: dict[str, Any] = {}
-    if starts := plaintext.page_starts(text):
-        found["page_starts"] = starts
-    if furniture := plaintext.furniture(text, starts):
-        found["furniture"] = furniture
-    if heads := plaintext.headings(text, furniture):
-        found["pdf_headings"] = heads
-    return found
 
 
 def parse_html(doc_id: str, raw: bytes) -> Document:

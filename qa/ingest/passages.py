@@ -219,7 +219,7 @@ def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
     heading = document.title
     if len(spans) > 1:
         first = document.text[spans[0][0] : spans[0][1]]
-        if "\n" not in first and first.strip().lstrip("#").strip()[:200] == document.title:
+        if "\n" not in first and plaintext.visible(first).strip().lstrip("#").strip()[:200] == document.title:
             body_start, heading = spans[1][0], first.strip()
     return Layout(blocks=[Block(body_start, len(document.text))]), heading
 
@@ -262,19 +262,28 @@ def _under(part: markdown.Part, title: str) -> markdown.Part:
 
 def _with_headings(document: Document, layout: Layout) -> Layout:
     """A PDF's or a plain text's layout with the headings its parser found (``pdf.headings`` by
-    type size, ``plaintext.headings`` by section number) as heading blocks, each labelled with its
-    path (larger type or a shorter number above), the body cut at them."""
+    type size, ``plaintext.analyse`` by underline, number or indentation) as heading blocks, each
+    labelled with its path (larger type or a shorter number above), the body cut at them. A plain
+    text's passages are labelled with its title, when that is a name (``MAX_TITLE_WORDS``), and
+    their section's heading ("tar - an archiving utility > Operation mode"): which text and which
+    section, short (measured on RFC 2616 and manual pages, the whole path under the title ranked
+    the right passage first less often, docs/evaluation.md)."""
     found = [(int(s), int(e), int(level)) for s, e, level in document.metadata.get("pdf_headings", [])]
     opening = min((block.start for block in layout.blocks), default=len(document.text))
     found = [heading for heading in found if heading[0] >= opening]
     if not found:
         return layout
+    title = " ".join(document.title.split())
+    root = [] if _from_pdf(document) or len(title.split()) > MAX_TITLE_WORDS else [title]
     path: list[tuple[int, str]] = []
     headings: list[Block] = []
     for start, end, level in found:
         path = [(depth, name) for depth, name in path if depth < level]
         path.append((level, " ".join(plaintext.visible(document.text[start:end]).split())))
-        headings.append(Block(start, end, "heading", PATH_SEPARATOR.join(name for _, name in path)))
+        names = [name for _, name in path]
+        if root:  # the text's name and the section's: "tar - an archiving utility > Operation mode"
+            names = [*root, names[-1]] if names[-1] != title else root
+        headings.append(Block(start, end, "heading", PATH_SEPARATOR.join(names)))
     body = _cut(layout.blocks, [(start, end) for start, end, _ in found])
     return replace(layout, blocks=sorted(body + headings, key=lambda block: block.start))
 
@@ -285,26 +294,55 @@ def _from_pdf(document: Document) -> bool:
     return document.doc_id.lower().endswith(".pdf")
 
 
+def _opened_by_headings(document: Document, chunks: list[Chunk]) -> list[Chunk]:
+    """A plain text's chunks, each that opens a section (the first after a heading the parser
+    found, on the same page) running back over its heading line: the heading is read in the
+    section's first passage as well as in every passage's context, as the text sets it there
+    ("10.3.5 304 Not Modified" over "If the client has performed a conditional GET request")."""
+    heads = sorted((int(start), int(end)) for start, end, _ in document.metadata.get("pdf_headings", []))
+    if not heads:
+        return chunks
+    breaks = document.metadata.get("page_starts", [])
+    starts = [chunk.start for chunk in chunks]
+    opened = list(chunks)
+    for index, (start, end) in enumerate(heads):
+        after = bisect.bisect_left(starts, end)
+        following = heads[index + 1][0] if index + 1 < len(heads) else len(document.text)
+        if after == len(chunks) or chunks[after].start >= following:
+            continue  # the section is empty
+        if bisect.bisect_right(breaks, start) != bisect.bisect_right(breaks, chunks[after].start):
+            continue  # a citation names one page
+        opened[after] = replace(chunks[after], start=start)
+    return opened
+
+
 def _layout_spans(
     document: Document, layout: Layout, heading: str, count: TokenCounter, limit: int, min_chars: int
 ) -> list[tuple[int, int, str, str, str]]:
     spans: list[tuple[int, int, str, str, str]] = []
     layout = _with_headings(document, layout)
-    bodies = _Bodies(document.text, layout)
     cuts = sorted((int(low), int(high)) for low, high in document.metadata.get("furniture", []))
+    # what a passage looks back into for a referent is never furniture (a heading's underline)
+    bodies = _Bodies(document.text, replace(layout, blocks=_cut(layout.blocks, cuts)) if cuts else layout)
     reach = list(itertools.accumulate((high for _, high in cuts), max))  # the furthest end so far
     opens = [low for low, _ in cuts]
-    for chunk in _chunks_by_page(document, layout, count, limit, min_chars, heading):
+    pdf_text = _from_pdf(document)
+    # what a terminal shows of a plain text, read once: a chunk's edge may fall inside a word
+    shown = document.text if pdf_text else plaintext.read(document.text)
+    chunks = _chunks_by_page(document, layout, count, limit, min_chars, heading)
+    for chunk in chunks if pdf_text else _opened_by_headings(document, chunks):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
         context = plaintext.visible(" | ".join(part for part in (chunk.heading, referent) if part))
         text = document.text[chunk.start : chunk.end]
         # a PDF's broken words joined; a plain text's control sequences not read; furniture not read
-        seen = pdf.join_hyphens(text) if _from_pdf(document) else plaintext.read(text)
+        seen = pdf.join_hyphens(text) if pdf_text else shown[chunk.start : chunk.end]
         if cuts:
             # those that can reach into the chunk, found by bisection (a scan of all was quadratic)
             furniture = cuts[bisect.bisect_right(reach, chunk.start) : bisect.bisect_left(opens, chunk.end)]
             seen = pdf.blank(seen, chunk.start, furniture)
+        if not seen.strip():  # escape sequences alone ("ESC[0m" after the last paragraph)
+            continue
         spans.append((chunk.start, chunk.end, context, "body", "" if seen == text else seen))
     for start, end, context in _metadata_passages(document, layout):
         pieces = split_to_limit(document.text, start, end, count, limit)

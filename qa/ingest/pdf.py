@@ -35,7 +35,11 @@ from typing import Any
 
 from qa.ingest.chunking import trim
 
-_LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+# a dot leader and a page number, arabic or roman: "Installation ........ 12", ". . . . iv"; a run
+# of dots is tried from its first dot only (searched from every dot, a long run took quadratic time)
+_LEADER = re.compile(
+    r"(?<!\.)(?<!\.\s)(?:\.\s?){4,}\s*(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{1,3}|v)|x{1,3})\s*$", re.IGNORECASE
+)
 _INDEX_LINE = re.compile(
     r"^[^\d\n]{2,80}?,\s*\d+(?:\s*[-\u2013]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-\u2013]\s*\d+)?)*\s*$"
 )
@@ -80,17 +84,23 @@ def lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def furniture(text: str, page_starts: list[int]) -> list[tuple[int, int]]:
-    """Spans of running headers and footers, contents lines and index lines, in order."""
+def furniture(text: str, page_starts: list[int], exact: bool = False) -> list[tuple[int, int]]:
+    """Spans of running headers and footers, contents lines and index lines, in order. ``exact``:
+    a recurring edge line recurs as written, digits too (a plain text's form feeds also part
+    sections, "* Changes in release 1.4" heading each page; page numbers are found apart)."""
     bounds = list(zip(page_starts, [*page_starts[1:], len(text)], strict=True))
     pages = [lines(text, start, end) for start, end in bounds]
     edges = [page[:EDGE_LINES] + page[-EDGE_LINES:] for page in pages]
-    recurring = Counter(shape for page in edges for shape in {_DIGITS.sub("#", text[s:e]) for s, e in page})
+
+    def shape(line: str) -> str:
+        return line if exact else _DIGITS.sub("#", line)
+
+    recurring = Counter(form for page in edges for form in {shape(text[s:e]) for s, e in page})
     needed = max(3, (len(pages) + 1) // 2)
     found: set[tuple[int, int]] = set()
     found.update(_numbered_edges(text, pages))
     for page, edge in zip(pages, edges, strict=True):
-        found.update(span for span in edge if recurring[_DIGITS.sub("#", text[span[0] : span[1]])] >= needed)
+        found.update(span for span in edge if recurring[shape(text[span[0] : span[1]])] >= needed)
         found.update(contents(text, page))
         found.update(span for span in page if _INDEX_LINE.match(text[span[0] : span[1]]))
     return sorted(found)

@@ -1,5 +1,5 @@
 """What a plain-text file carries besides its words: terminal control sequences, pages and their
-furniture, and numbered section headings.
+furniture, section headings and a title.
 
 - Terminal control sequences: text saved from a terminal or a pager (``man ls > ls.txt``, a
   build log, groff's output) holds ANSI escape sequences ("ESC[1m" for bold) and overstrikes (a
@@ -10,35 +10,62 @@ furniture, and numbered section headings.
 - Pages: a form feed starts a page (RFCs, line-printer manuals), so citations name the page and
   the page's furniture is found as a PDF's is (``qa.ingest.pdf.furniture``: running headers and
   footers, page labels, contents and index lines). A text without form feeds has no pages; its
-  contents lines (dot leaders, "Introduction ........ 4") are still furniture.
-- Numbered section headings: a line standing alone between blank lines, its first word a section
-  number ("1.", "3.2.1.") and the rest a short title that starts with a capital and ends no
-  sentence, is a heading whose depth is its number's; it takes three at least in a document to
-  count, and a run of such lines with nothing between (a list of steps set one to a paragraph)
-  is none.
+  contents lines (dot leaders, "Introduction ........ 4") and the lines that recur beside page
+  gaps (a running header after every run of blank lines) are still furniture, and so are the
+  rules under underlined headings.
+- Headings: underlined ones ("Concepts" over "--------"); numbered ones, a line standing alone
+  between blank lines whose first word is a section number ("1.", "3.2.1.") and the rest a short
+  title that starts with a capital and ends no sentence, its depth its number's (three at least,
+  and a run with nothing between, a list of steps set one to a paragraph, is none); and in a text
+  whose lines are mostly indented, the lines set out to the left of the next ("NAME" in a manual
+  page, "Abstract" in an RFC).
+- The title: the first line that is no furniture, no header-block line and no heading set out
+  over an indented body (``title``).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import statistics
 from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 from qa.ingest import pdf
 
 # ANSI CSI ("ESC[1m", "ESC[24m"), OSC ("ESC]8;;url BEL", a terminal hyperlink), two-character
 # escapes, and an overstrike's first character with its backspace (the second is what shows)
-_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: "ESC[1m", "ESC[2K"
+    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"  # OSC, ended by BEL or ST, or at the line's end
+    r"|\x1b[ -/]+[0-~]"  # a character set chosen: "ESC(B" (tput sgr0)
+    r"|\x1b[0-~]?"  # two characters ("ESC=", "ESC7"), or an escape left alone
+)
 _OVERSTRIKE = re.compile(r"([^\n\x08])\x08(?=([^\n\x08]))")
+_SECTION_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{1,3}){0,5})\.?[ \t]")
 _NUMBERED = re.compile(r"[ \t]{0,3}(\d{1,3}(?:\.\d{1,3}){0,5})\.?[ \t]+(?=[A-Z0-9])")
 _DIGITS = re.compile(r"\d+")
 _SPREAD_OR_NUMBER = re.compile(r"\d|\S {3,}\S")
+_LINE = re.compile(r"[^\n]*\S[^\n]*")  # a line with something on it
+# a line of one character repeated: an underline (not "_": a footnote's rule in groff's output)
+_RULE = re.compile(r"([=\-~^*+#])\1{2,}")
+_FIELDS = re.compile(r"\S {10,}\S")  # fields set far apart on one line: a header block's, a running line's
+TITLE_COLUMN = 36  # a line starting further right is set at the right of the page, not centred
 HEADING_CHARS = pdf.HEADING_CHARS
 PAGE_GAP = 3  # line breaks between two lines across a page's gap: two blank lines at least
 RUNNING = 3  # times a line beside page gaps recurs to be a running header, footer or page label
 RUNNING_CHARS = 100  # a longer line is text
+PAGE_LINES = 20  # lines with something on them from one running line to the next, at least
 FURNITURE_CHARS = 200  # no contents or index line is longer: a longer one is a paragraph
+_Underlined = tuple[tuple[int, int, int], list[tuple[int, int]]]  # a heading (start, end, level), its rules
+MIN_UNDERLINED = 2  # underlined headings a text needs to be read by them (one is a table's rule)
 MIN_HEADINGS = 3  # fewer numbered lines are a list's items or chance, not a document's sections
+BODY_INDENT = 3  # columns a manual page's or an RFC's body is set in from its headings, at least
+INDENTED_SHARE = 0.6  # of a text's lines indented so, for the lines at the margin to be headings
+SUB_INDENT = 5  # a subsection heading is indented less than this (a manual page's body: 7)
+OUTDENTED_CHARS = 60  # a longer line set out is text
+OUTDENTED_SHARE = 1 / 3  # headings set out, at most, among a text's lines (a glossary's terms are half)
 
 
 def controlled(text: str) -> bool:
@@ -72,67 +99,159 @@ def visible(text: str) -> str:
 def read(text: str) -> str:
     """``text`` with every word that holds a control sequence replaced by its visible characters,
     closed up at the word's start and padded with spaces: the same length, every word where the
-    text has it ("ESC[1mmanESC[22m(1)," reads "man(1)," and spaces)."""
+    text has it ("ESC[1mmanESC[22m(1)," reads "man(1)," and spaces). A word is a run of
+    characters that are not spaces or are inside a control sequence (which may hold spaces)."""
     if not controlled(text):
         return text
-    hidden = bytearray(len(text))
-    for start, end in _hidden(text):
-        hidden[start:end] = b"\x01" * (end - start)
-    chars = list(text)
-    position = 0
-    while position < len(text):
-        if not hidden[position] and text[position].isspace():
-            position += 1
-            continue
-        end = position  # a word: non-space characters and control sequences (which may hold spaces)
-        while end < len(text) and (hidden[end] or not text[end].isspace()):
-            end += 1
-        if any(hidden[position:end]):
-            shown = [text[i] for i in range(position, end) if not hidden[i]]
-            chars[position:end] = shown + [" "] * (end - position - len(shown))
-        position = end
-    return "".join(chars)
+    spans = _merged(_hidden(text))
+    parts: list[str] = []
+    cursor = index = 0
+    while index < len(spans):
+        word = spans[index][0]
+        while word > cursor and not text[word - 1].isspace():
+            word -= 1
+        first, end = index, spans[index][1]
+        while True:  # on to the word's end, over the control sequences inside it
+            while end < len(text) and not text[end].isspace():
+                if index + 1 < len(spans) and spans[index + 1][0] <= end:
+                    break
+                end += 1
+            if index + 1 < len(spans) and spans[index + 1][0] <= end:
+                index += 1
+                end = max(end, spans[index][1])
+                continue
+            break
+        shown, at = [], word
+        for low, high in spans[first : index + 1]:
+            shown.append(text[at:low])
+            at = high
+        shown.append(text[at:end])
+        visible_word = "".join(shown)
+        parts += [text[cursor:word], visible_word, " " * (end - word - len(visible_word))]
+        cursor, index = end, index + 1
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ``spans`` with those that overlap or touch made one."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def title(text: str, start: int, skipped: list[tuple[int, int]], heads: list[tuple[int, int, int]]) -> str:
+    """A plain text's title: its first line from ``start`` as a terminal shows it, passing over
+    furniture (``skipped``), headings (``heads``: a manual page's "NAME") and a header block's
+    lines, which set fields apart ("Network Working Group        R. Fielding", "TAR(1)   GNU TAR
+    Manual   TAR(1)") or stand at the right ("                         Compaq/W3C")."""
+    passed = {begin for begin, _ in skipped}
+    headings = {begin for begin, _, _ in heads}
+    lines = _lines_from(text, start)  # lazily: the title comes early
+    current = next(lines, None)
+    while current is not None:
+        following = next(lines, None)
+        begin, column, end = current
+        line = visible(text[begin:end]).strip().lstrip("#").strip()
+        # a heading set out over an indented body ("NAME") names a section, not the text
+        over_body = following is not None and following[1] > column
+        if (
+            line
+            and begin not in passed
+            and not (begin in headings and over_body)
+            and not _FIELDS.search(line)
+            and column < TITLE_COLUMN
+        ):
+            return line[:200]
+        current = following
+    return ""
+
+
+def _lines_from(text: str, start: int) -> Iterator[tuple[int, int, int]]:
+    """The lines of ``text`` from ``start`` with something on them: where each starts (its
+    indentation left out), its indentation, and where it ends (its trailing space left out)."""
+    for match in _LINE.finditer(text, start):
+        line = match.group()
+        indent = len(line) - len(line.lstrip())
+        yield match.start() + indent, indent, match.start() + len(line.rstrip())
 
 
 def page_starts(text: str) -> list[int]:
     """Where each page starts, a form feed beginning a page; [] for a text without one."""
     if "\f" not in text:
         return []
-    return [0, *(index + 1 for index, char in enumerate(text) if char == "\f" and index + 1 < len(text))]
+    return [0, *(match.end() for match in re.finditer("\f", text) if match.end() < len(text))]
 
 
-def furniture(text: str, starts: list[int]) -> list[tuple[int, int]]:
-    """Spans of a paged text's running headers and footers, page labels, contents and index lines;
-    of an unpaged one, its contents lines."""
-    seen = read(text)
+def analyse(text: str) -> dict[str, Any]:
+    """What a plain text holds besides its words, under the keys the PDF parser uses: where its
+    pages start (``page_starts``), its furniture (``furniture``) and its headings as (start, end,
+    level) (``pdf_headings``), each key there only when something was found."""
+    seen = read(text)  # what a terminal shows, the same length
+    lines = pdf.lines(seen, 0, len(seen))
+    underlined = _underlined(seen, lines)
+    starts = page_starts(text)
+    left_out = _furniture(seen, lines, starts, underlined)
+    skipped = set(left_out)
+    heads = _headings(seen, [span for span in lines if span not in skipped], underlined)
+    found: dict[str, Any] = {}
     if starts:
-        found = pdf.furniture(seen, starts)
+        found["page_starts"] = starts
+    if left_out:  # each a whole line of the text, with the escape sequences that open and close it
+        found["furniture"] = left_out if seen is text else [_source_line(text, *span) for span in left_out]
+    if heads:
+        found["pdf_headings"] = [(*_source_line(text, start, end), level) for start, end, level in heads]
+    return found
+
+
+def _furniture(
+    seen: str, lines: list[tuple[int, int]], starts: list[int], underlined: list[_Underlined]
+) -> list[tuple[int, int]]:
+    """Spans of a paged text's running headers and footers, page labels, contents and index lines;
+    of an unpaged one, its contents lines and the lines that recur beside page gaps; and the rules
+    under underlined headings."""
+    if starts:
+        found = pdf.furniture(seen, starts, exact=True)
     else:
-        lines = pdf.lines(seen, 0, len(seen))
-        found = sorted({*pdf.contents(seen, lines), *_running(seen, lines)})
+        short = [(start, end) for start, end in lines if end - start <= FURNITURE_CHARS]
+        contents = pdf.contents(seen, short) if ".." in seen or ". ." in seen else []  # a leader's dots
+        found = [*contents, *_running(seen, lines)]
+    found = sorted({*found, *(rule for _, rules in underlined for rule in rules)})
     # a paragraph set on one line is text ("Contents ... 158 Model . . . . 160 Use of ... 161")
-    found = [(start, end) for start, end in found if end - start <= FURNITURE_CHARS]
-    # each a whole line of the text, with the escape sequences that open and close it
-    return found if seen is text else [_source_line(text, start, end) for start, end in found]
+    return [(start, end) for start, end in found if end - start <= FURNITURE_CHARS]
 
 
 def _running(seen: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """An unpaged text's running headers, footers and page labels: lines beside a page's gap (two
-    blank lines at least, above or below) whose shape, digits aside, recurs so ``RUNNING`` times,
-    and that hold a digit or a field set apart ("man-db     v2.11.2     2023-01-08", "- 7 -"):
-    a heading repeated between double blank lines ("Example") is none."""
+    blank lines at least, above or below) that hold a digit or a field set apart ("man-db
+    v2.11.2     2023-01-08", "- 7 -"), whose shape, digits aside, recurs ``RUNNING`` times at
+    least, ``PAGE_LINES`` lines apart or more as a rule (a title page is short), and nowhere
+    else: a heading repeated between double blank lines ("Example"), a templated entry ("Meeting
+    of March 4, 2023") or a log line is none."""
     gaps = [seen.count("\n", 0, lines[0][0]) if lines else 0]
     gaps += [seen.count("\n", before[1], after[0]) for before, after in itertools.pairwise(lines)]
     gaps.append(seen.count("\n", lines[-1][1]) if lines else 0)
-    beside = [
-        span
-        for index, span in enumerate(lines)
-        if max(gaps[index], gaps[index + 1]) >= PAGE_GAP
-        and span[1] - span[0] <= RUNNING_CHARS
-        and _SPREAD_OR_NUMBER.search(seen[span[0] : span[1]])
-    ]
-    shapes = Counter(_shape(seen[start:end]) for start, end in beside)
-    return [(start, end) for start, end in beside if shapes[_shape(seen[start:end])] >= RUNNING]
+    shapes = [_shape(seen[start:end]) if end - start <= RUNNING_CHARS else "" for start, end in lines]
+    beside: dict[str, list[int]] = {}
+    for index, (start, end) in enumerate(lines):
+        if (
+            shapes[index]
+            and max(gaps[index], gaps[index + 1]) >= PAGE_GAP
+            and _SPREAD_OR_NUMBER.search(seen[start:end])
+        ):
+            beside.setdefault(shapes[index], []).append(index)
+    everywhere = Counter(shapes)
+    found = []
+    for shape, indexes in beside.items():
+        apart = [later - earlier for earlier, later in itertools.pairwise(indexes)]
+        alone = len(indexes) == everywhere[shape]  # the shape beside gaps only
+        if len(indexes) >= RUNNING and alone and statistics.median(apart) >= PAGE_LINES:
+            found += [lines[index] for index in indexes]
+    return found
 
 
 def _shape(line: str) -> str:
@@ -140,32 +259,121 @@ def _shape(line: str) -> str:
     return " ".join(_DIGITS.sub("#", line).split())
 
 
-def headings(text: str, skipped: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """Numbered section headings as (start, end, level), level 0 the outermost; none unless
-    ``MIN_HEADINGS`` lines qualify (``skipped``: furniture spans, which are never headings)."""
-    seen = read(text)
-    lines = pdf.lines(seen, 0, len(seen))
-    found: list[tuple[int, int, int]] = []
-    skip = set(skipped)
-    run: list[tuple[int, int, int]] = []  # candidates with nothing but blank lines between
+def _headings(
+    seen: str, lines: list[tuple[int, int]], underlined: list[_Underlined]
+) -> list[tuple[int, int, int]]:
+    """Section headings as (start, end, level), level 0 the outermost, among ``lines`` (no
+    furniture): underlined ones, which rank the others below them; numbered ones; and in a text
+    whose body is indented, the lines set out to the left of it."""
+    numbered = _numbered(seen, lines)
+    found = {start: (start, end, level) for start, end, level in _outdented(seen, lines, bool(numbered))}
+    found.update({start: heading for heading in numbered for start in heading[:1]})  # its number's depth
+    marked = [heading for heading, _ in underlined]
+    if len(marked) >= MIN_UNDERLINED:
+        depth = 1 + max(level for _, _, level in marked)
+        found = {start: (start, end, depth + level) for start, end, level in found.values()}
+        found.update({heading[0]: heading for heading in marked})
+    return sorted(found.values())
+
+
+def _numbered(seen: str, lines: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Numbered headings, each alone between blank lines and numbered in sequence (``_follows``);
+    none unless ``MIN_HEADINGS`` qualify."""
+    candidates: list[tuple[int, int, tuple[int, ...]]] = []
+    run: list[tuple[int, int, tuple[int, ...]]] = []  # candidates with nothing but blank lines between
     previous_end = -1
     for index, (start, end) in enumerate(lines):
         candidate = _heading(seen, lines, index)
-        if candidate is None or (start, end) in skip:
+        if candidate is None:
             continue
-        if run and _between_blank(seen, previous_end, start) and candidate[2] == run[-1][2]:
+        if run and _between_blank(seen, previous_end, start) and len(candidate[2]) == len(run[-1][2]):
             run.append(candidate)
         else:
-            found += run if len(run) == 1 else []
+            candidates += run if len(run) == 1 else []
             run = [candidate]
         previous_end = end
-    found += run if len(run) == 1 else []
-    if len(found) < MIN_HEADINGS:
+    candidates += run if len(run) == 1 else []
+    found: list[tuple[int, int, int]] = []
+    last: tuple[int, ...] = ()
+    for start, end, number in candidates:
+        if _follows(last, number):
+            found.append((start, end, len(number) - 1))
+            last = number
+    return found if len(found) >= MIN_HEADINGS else []
+
+
+def _follows(last: tuple[int, ...], number: tuple[int, ...]) -> bool:
+    """Whether section ``number`` can come next after section ``last`` (``()`` before the first):
+    the next at some depth ("2" or "1.3" after "1.2", "2" after "1.2.4"), or a first subsection
+    ("1.1" or "1.1.1" after "1"); the parts after the one that moves are 0 or 1. A list's "1",
+    "3", "5" (its even items wrapped onto two lines) or a status line's "200" are not."""
+    shared = next((k for k, (a, b) in enumerate(zip(last, number, strict=False)) if a != b), None)
+    if shared is None:  # one is the start of the other: only a deeper number follows
+        shared = len(last)
+        if len(number) <= shared:
+            return False
+        moved = number[shared] <= 1
+    else:
+        moved = number[shared] == last[shared] + 1
+    return moved and all(part <= 1 for part in number[shared + 1 :])
+
+
+def _underlined(seen: str, lines: list[tuple[int, int]]) -> list[_Underlined]:
+    """Headings underlined with a rule of one repeated character ("Concepts" over "--------",
+    and an overline of the same, as reStructuredText and many plain texts set them), a blank
+    line or an overline above them, each with its rules' spans: levels by the order each style
+    first appears, "=" before "-" as written."""
+    styles: dict[tuple[str, bool], int] = {}
+    found = []
+    for index in range(1, len(lines)):
+        (start, end), (rule_start, rule_end) = lines[index - 1], lines[index]
+        rule = seen[rule_start:rule_end]
+        if not (
+            _RULE.fullmatch(rule)
+            and seen.count("\n", end, rule_start) == 1
+            and rule_end - rule_start >= max(3, (end - start) // 2)
+            and end - start <= HEADING_CHARS
+            and any(char.isalpha() for char in seen[start:end])
+            and not _RULE.fullmatch(seen[start:end])
+        ):
+            continue
+        over = lines[index - 2] if index >= 2 else None
+        overlined = over is not None and seen[over[0] : over[1]] == rule
+        overlined = overlined and over is not None and seen.count("\n", over[1], start) == 1
+        if not overlined and not _blank_between(seen, over[1] if over else -1, start):
+            continue  # a paragraph's last line over a rule, not a heading, which opens its block
+        rules = [over, (rule_start, rule_end)] if overlined and over else [(rule_start, rule_end)]
+        level = styles.setdefault((rule[0], overlined), len(styles))
+        found.append(((start, end, level), rules))
+    return found
+
+
+def _outdented(seen: str, lines: list[tuple[int, int]], numbered: bool) -> list[tuple[int, int, int]]:
+    """In a text whose lines are mostly indented (a manual page, an RFC), a short line with a
+    letter, ending no sentence, whose next line is indented further (``NAME`` over "       tar -
+    an archiving utility"): level 0 at the margin; level 1 indented less than ``SUB_INDENT`` (a
+    manual page's "   Traditional usage"), unless the text numbers its sections (an RFC's indented
+    lines over further ones are a reference's or a term's). None unless ``MIN_HEADINGS``
+    qualify, nor when they would be more than ``OUTDENTED_SHARE`` of the lines (a glossary)."""
+    indents = [start - seen.rfind("\n", 0, start) - 1 for start, _ in lines]
+    if sum(indent >= BODY_INDENT for indent in indents) < INDENTED_SHARE * len(lines):
         return []
-    return [(*_source_line(text, start, end), level) for start, end, level in found]
+    found = []
+    for index, (start, end) in enumerate(lines[:-1]):
+        indent, line = indents[index], seen[start:end]
+        if (
+            indents[index + 1] >= indent + BODY_INDENT
+            and (indent == 0 or (indent < SUB_INDENT and not numbered))
+            and end - start <= OUTDENTED_CHARS
+            and not pdf.SENTENCE_END.search(line)
+            and any(char.isalpha() for char in line)
+        ):
+            number = _SECTION_NUMBER.match(line)  # "3.2.2 http URL": its number's depth
+            found.append((start, end, number.group(1).count(".") if number else 0 if indent == 0 else 1))
+    return found if MIN_HEADINGS <= len(found) <= OUTDENTED_SHARE * len(lines) else []
 
 
-def _heading(seen: str, lines: list[tuple[int, int]], index: int) -> tuple[int, int, int] | None:
+def _heading(seen: str, lines: list[tuple[int, int]], index: int) -> tuple[int, int, tuple[int, ...]] | None:
     """The heading ``lines[index]`` is, or None: alone between blank lines (or the text's edge),
     numbered, short, capitalised and ending no sentence."""
     start, end = lines[index]
@@ -177,7 +385,7 @@ def _heading(seen: str, lines: list[tuple[int, int]], index: int) -> tuple[int, 
     after = lines[index + 1][0] if index + 1 < len(lines) else len(seen) + 1
     if not _blank_between(seen, before, start) or not _blank_between(seen, end, after):
         return None
-    return start, end, number.group(1).count(".")
+    return start, end, tuple(int(part) for part in number.group(1).split("."))
 
 
 def _source_line(text: str, start: int, end: int) -> tuple[int, int]:

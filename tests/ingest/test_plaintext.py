@@ -65,8 +65,10 @@ def test_paged_text_keeps_its_page_and_never_reads_running_lines_or_contents() -
     assert "......" not in read and "Queueing ....." not in " ".join(p.text for p in found)
     retry = next(p for p in found if "fifteen minutes" in p.text)
     assert page_of(document, retry.start) == 3
-    assert retry.context == "2. Queueing > 2.1. Retries", retry.context
-    assert next(p for p in found if "thousand octets" in p.text).context == "3. Reports"
+    # the text's title and the section's heading: which text and which section
+    assert retry.context == "Mail Relay Notes > 2.1. Retries", retry.context
+    assert retry.text.startswith("2.1.  Retries"), "a section's first passage reads its heading too"
+    assert next(p for p in found if "thousand octets" in p.text).context == "Mail Relay Notes > 3. Reports"
 
 
 def test_terminal_text_reads_as_the_terminal_shows_it(tmp_path: Path) -> None:
@@ -79,14 +81,17 @@ def test_terminal_text_reads_as_the_terminal_shows_it(tmp_path: Path) -> None:
         ("3.  Reports", f"The _\bs_\bp_\bo_\bo_\bl folder. {PARAGRAPHS['bounce']}"),
     ]
     text = f"{ESC}[1mRelay manual{ESC}[0m\n\n"
+    # a page of 24 lines each: groff sets the running header at the top of every page
+    filler = "".join(f"Note {n}: the relay logs each delivery attempt with its outcome.\n" for n in range(22))
     for heading, body in sections:
-        text += f"\n\n\n{running}\n\n\n{ESC}[1m{heading}{ESC}[0m\n\n{body}\n"
+        text += f"\n\n\n{running}\n\n\n{ESC}[1m{heading}{ESC}[0m\n\n{body}\n{filler}"
     found, document = _passages("relay.txt", text)
     assert document.title == "Relay manual"
     read = " ".join(p.embedding_text for p in found)
     assert ESC not in read and "\b" not in read and "2031" not in read
     queue = next(p for p in found if "queue" in p.embedding_text)
-    assert queue.context == "2. Queueing" and "Run relayd -q to" in " ".join(queue.embedding_text.split())
+    assert queue.context == "Relay manual > 2. Queueing"
+    assert "Run relayd -q to" in " ".join(queue.embedding_text.split())
     assert "spool folder" in " ".join(next(p for p in found if "spool" in p.embedding_text).view.split())
     assert all(p.embedding_text.strip() for p in found), "no passage is an escape sequence alone"
 
@@ -101,13 +106,82 @@ def test_terminal_text_reads_as_the_terminal_shows_it(tmp_path: Path) -> None:
     assert "_\bs_\bp_\bo_\bo_\bl" in hit.passage.text
 
 
+MANUAL_PAGE = """RELAYD(8)                  System Manager's Manual                 RELAYD(8)
+
+NAME
+       relayd - queue and forward mail
+
+SYNOPSIS
+       relayd [-q] [-f file]
+
+DESCRIPTION
+       relayd accepts mail from clients that authenticate and forwards it to
+       the next hop, keeping every message in its queue until then. A message
+       that fails is retried every fifteen minutes for five days; after that
+       the sender gets a report naming the recipients that failed.
+
+       Each client connection is served by its own process, which drops its
+       privileges once the message is in the queue.
+
+OPTIONS
+   Queue control
+       -q     Process the queue once and exit.
+
+       -r minutes
+              Retry failed messages every minutes instead of every fifteen
+              minutes.
+
+   Configuration
+       -f file
+              Read the configuration from file instead of the default.
+
+       -n     Check the configuration and exit without starting.
+
+EXIT STATUS
+       0 on success, 1 when the queue cannot be opened, 2 when the
+       configuration holds an error.
+
+relayd 2.1                        May 2031                         RELAYD(8)
+"""
+
+
+def test_a_manual_page_saved_as_text_has_its_sections_and_its_name_as_title() -> None:
+    """``man relayd > relayd.txt``: sections at the margin over a body indented seven columns,
+    subsections at three; the header line sets its fields apart and is no title."""
+    found, document = _passages("relayd.txt", MANUAL_PAGE)
+    assert document.title == "relayd - queue and forward mail"
+    contexts = {p.context for p in found if "configuration from file" in p.text}
+    assert contexts == {"relayd - queue and forward mail > Configuration"}, contexts
+    assert next(p for p in found if "cannot be opened" in p.text).context.endswith("> EXIT STATUS")
+    assert (
+        "pdf_headings" not in parse("prose.txt", MANUAL_PAGE.replace("       ", "").encode(), ".txt").metadata
+    )
+
+
+def test_underlined_headings_give_the_path_and_their_rules_are_never_read() -> None:
+    """A plain text set as reStructuredText and many READMEs are: a title over "=====", sections
+    over "-----"; a lone rule under a table's header is no heading."""
+    text = (
+        "Relay notes\n===========\n\nThis file describes the relay.\n\n"
+        f"Queueing\n--------\n\n{PARAGRAPHS['queue']}\n\n"
+        f"Retries\n-------\n\n{PARAGRAPHS['retry']}\n"
+    )
+    found, document = _passages("notes.txt", text)
+    assert document.title == "Relay notes"
+    retry = next(p for p in found if "fifteen minutes" in p.text)
+    assert retry.context == "Relay notes > Retries" and "---" not in retry.embedding_text
+    assert "===" not in " ".join(p.embedding_text for p in found)
+    table = "Name    Value\n----\nrelay   on\n\nThe relay is on.\n"
+    assert "pdf_headings" not in parse("table.txt", table.encode(), ".txt").metadata
+
+
 def test_numbered_lines_that_are_a_list_or_a_sentence_are_no_headings() -> None:
     steps = "\n\n".join(f"{n}. {step}" for n, step in enumerate(["Unpack it", "Build it", "Run it"], 1))
     text = f"Setup\n\n{steps}\n\n{PARAGRAPHS['intro']}\n\n1. the lower-case item\n\n{PARAGRAPHS['queue']}\n"
     document = parse("setup.txt", text.encode(), ".txt")
     assert "pdf_headings" not in document.metadata
     two = "1.  Introduction\n\nSome words here.\n\n2.  Queueing\n\nMore words.\n"
-    assert plaintext.headings(two, []) == [], "two numbered lines are chance, not sections"
+    assert "pdf_headings" not in plaintext.analyse(two), "two numbered lines are chance, not sections"
 
 
 def test_control_sequences_read_as_their_visible_characters_in_place() -> None:
@@ -121,3 +195,48 @@ def test_control_sequences_read_as_their_visible_characters_in_place() -> None:
         assert len(read) == len(source) and " ".join(read.split()) == shown
         assert plaintext.visible(source) == shown
     assert plaintext.read("plain words") == "plain words"
+
+
+def test_ordinary_text_keeps_what_looks_like_furniture_or_headings() -> None:
+    """What a reviewer found taken for furniture or headings: templated entries beside double
+    blank lines, a log, a numbered list whose even items wrap, status lines, an escape sequence
+    left open, and a NEWS file whose form feeds part its releases."""
+    minutes = "Minutes\n\n\n" + "".join(
+        f"Meeting of March {day}, 2023\n\nPresent: Ann, Bob. The board approved item {day}.\n\n\n"
+        for day in range(1, 5)
+    )
+    assert "furniture" not in parse("minutes.txt", minutes.encode(), ".txt").metadata
+    log = "".join(
+        f"2031-05-01 10:00:{second:02d} INFO relay queued message {second}\n" + "\n\n" * (second % 7 == 0)
+        for second in range(60)
+    )
+    assert "furniture" not in parse("relay.log.txt", log.encode(), ".txt").metadata
+    wrapped = "\n\n".join(
+        [
+            "Install it as follows.",
+            "1. Unpack the archive",
+            "2. Build it with make, which takes a while\n   on a slow machine",
+            "3. Install the binary",
+            "4. Edit the configuration, which lives in\n   the etc folder",
+            "5. Start the relay",
+        ]
+    )
+    statuses = (
+        "Replies\n\n200 OK\n\nThe request worked.\n\n404 Not Found\n\nNo such page.\n\n"
+        "500 Server Error\n\nIt broke.\n"
+    )
+    for text in (wrapped, statuses):
+        assert "pdf_headings" not in parse("list.txt", text.encode(), ".txt").metadata, text
+    found, _ = _passages("open.txt", f"Title\n\nSome text {ESC}]0;a window title\nThe daemon relays mail.\n")
+    assert "relays mail" in " ".join(p.embedding_text for p in found)
+    assert " ".join(plaintext.read(f"{ESC}[1mfoo{ESC}(B{ESC}[m bar").split()) == "foo bar"
+    found, _ = _passages("end.txt", f"Title\n\n{PARAGRAPHS['intro']}\n\n{ESC}[0m\n")
+    assert all(p.embedding_text.split("\n", 1)[-1].strip() for p in found)
+    news = "\f\n".join(
+        f"* Noteworthy changes in release 1.{minor} (2031-0{minor}-01) [stable]\n\n"
+        f"** Bug fixes\n\n  The relay no longer drops message {minor} on restart.\n"
+        for minor in range(1, 6)
+    )
+    document = parse("NEWS.txt", news.encode(), ".txt")
+    furniture = {document.text[start:end] for start, end in document.metadata.get("furniture", [])}
+    assert not any("Noteworthy" in line for line in furniture), furniture

@@ -72,6 +72,8 @@ pieces = st.sampled_from(
         "</style>",
         "<script>x = `1`</script>",
         "\x1b[1mBold\x1b[0m",
+        "\x1b[0m",
+        "\x1b]0;title",
         "N\bNA\bAM\bME\bE",
         "_\bu_\bn",
         "\f",
