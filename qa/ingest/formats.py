@@ -56,12 +56,14 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
     removed, else (plain text) the first line."""
     fields, body_start = split_front_matter(text)
     # plain text: its pages, their furniture and its numbered headings
-    found = {} if structure else plaintext.analyse(text)
+    found, set_out = ({}, False) if structure else plaintext.analyse(text)
     if not title:  # a given title spares reading the text for one (a parse of all of it)
         first = (
             markdown.title(text, body_start)
             if structure
-            else plaintext.title(text, body_start, found.get("furniture", []), found.get("pdf_headings", []))
+            else plaintext.title(
+                text, body_start, found.get("furniture", []), found.get("pdf_headings", []), set_out
+            )
         )
         title = fields.get("title") or first
     title = title or doc_id

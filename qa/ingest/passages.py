@@ -312,6 +312,9 @@ def _opened_by_headings(document: Document, chunks: list[Chunk]) -> list[Chunk]:
             continue  # the section is empty
         if bisect.bisect_right(breaks, start) != bisect.bisect_right(breaks, chunks[after].start):
             continue  # a citation names one page
+        between = [line for line in document.text[end : chunks[after].start].split("\n") if line.strip()]
+        if any(not plaintext.rule(line) for line in between):
+            continue  # only blank lines or the heading's underline: no furniture read over
         opened[after] = replace(chunks[after], start=start)
     return opened
 

@@ -240,3 +240,55 @@ def test_ordinary_text_keeps_what_looks_like_furniture_or_headings() -> None:
     document = parse("NEWS.txt", news.encode(), ".txt")
     furniture = {document.text[start:end] for start, end in document.metadata.get("furniture", [])}
     assert not any("Noteworthy" in line for line in furniture), furniture
+
+
+def _bold(text: str) -> str:
+    """``text`` overstruck in bold, as groff writes it for a terminal."""
+    return "".join(f"{char}\b{char}" if char.strip() else char for char in text)
+
+
+def test_manual_pages_with_formatting_kept_or_tabs_read_as_plain_ones() -> None:
+    """`MAN_KEEP_FORMATTING=1 man x > x.txt` overstrikes headings in bold, three bytes a
+    character; `man x | col -b` sets indentation and gaps with tabs. Both read as the plain page."""
+    plain = parse("relayd.txt", MANUAL_PAGE.encode(), ".txt")
+    heads = [" ".join(plain.text[s:e].split()) for s, e, _ in plain.metadata["pdf_headings"]]
+    bold = "\n".join(
+        _bold(line) if line.strip() and not line.startswith("       ") else line
+        for line in MANUAL_PAGE.split("\n")
+    )
+    tabbed = "\n".join(line.replace("        ", "\t") for line in MANUAL_PAGE.split("\n"))
+    for variant in (bold, tabbed):
+        document = parse("relayd.txt", variant.encode(), ".txt")
+        shown = [
+            " ".join(plaintext.visible(document.text[s:e]).split())
+            for s, e, _ in document.metadata["pdf_headings"]
+        ]
+        assert shown == heads and document.title == plain.title
+
+
+def test_ordinary_text_keeps_its_first_line_as_title_and_its_sections_in_sequence() -> None:
+    """A letter with its sender set at the right and a command's output are titled by their first
+    line; a section numbered irregularly ("3. Terms and definitions." ends a sentence) costs no
+    more than itself; chapters of uneven length are no running lines; a contents list under its
+    heading is not read into the section's first passage."""
+    letter = " " * 44 + "Jane Doe\n" + " " * 44 + "12 Elm Street\n\nDear Sir,\n\nThe relay is fixed.\n"
+    assert parse("letter.txt", letter.encode(), ".txt").title == "Jane Doe"
+    df = "Filesystem           Size  Used Avail Use% Mounted on\n/dev/sda1  20G  5G  15G  25% /\n\nChecked.\n"
+    assert parse("df.txt", df.encode(), ".txt").title.startswith("Filesystem")
+    names = ["Scope", "Queueing", "Terms and definitions.", "Retries", "Reports", "Limits"]
+    sections = "".join(
+        f"{n}. {name}\n\n{list(PARAGRAPHS.values())[n - 1]}\n\n" for n, name in enumerate(names, 1)
+    )
+    document = parse("spec.txt", f"Relay spec\n\n{sections}".encode(), ".txt")
+    found = [" ".join(document.text[s:e].split()) for s, e, _ in document.metadata["pdf_headings"]]
+    assert found == ["1. Scope", "2. Queueing", "4. Retries", "5. Reports", "6. Limits"], found
+    novel = "The Relay\n" + "".join(
+        f"\n\n\nChapter {n}\n\n\n" + "".join(f"Paragraph {i} of the story.\n\n" for i in range(6 + 9 * n))
+        for n in range(1, 6)
+    )
+    assert "furniture" not in parse("novel.txt", novel.encode(), ".txt").metadata
+    leaders = "".join(f"   {n}. Part {n} {'.' * 30} {n}\n" for n in range(1, 8))
+    usage = f"Usage\n-----\n\n{PARAGRAPHS['queue']}\n"
+    manual = f"Relay manual\n============\n\nContents\n--------\n\n{leaders}\n{usage}"
+    passages, _ = _passages("manual.txt", manual)
+    assert all("Part 3" not in p.text for p in passages), [p.text for p in passages]
