@@ -16,7 +16,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import html, markdown, mdx, notebooks, pdf, plaintext, renderers
+from qa.ingest import html, markdown, mdx, notebooks, pdf, plaintext, renderers, terminal
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -42,7 +42,7 @@ def split_front_matter(text: str) -> tuple[dict[str, str], int]:
 def title_from_text(text: str, start: int = 0) -> str:
     """The first line with words, as a terminal shows it (control sequences left out)."""
     for line in text[start:].splitlines():
-        stripped = plaintext.visible(line).strip().lstrip("#").strip()
+        stripped = terminal.visible(line).strip().lstrip("#").strip()
         if stripped:
             return stripped[:200]
     return ""

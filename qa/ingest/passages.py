@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from qa.core.types import Document, Passage
-from qa.ingest import markdown, pdf, plaintext
+from qa.ingest import markdown, pdf, plaintext, terminal
 from qa.ingest.chunking import (
     Block,
     Chunk,
@@ -219,7 +219,7 @@ def _plain_layout(document: Document, body_start: int) -> tuple[Layout, str]:
     heading = document.title
     if len(spans) > 1:
         first = document.text[spans[0][0] : spans[0][1]]
-        if "\n" not in first and plaintext.visible(first).strip().lstrip("#").strip()[:200] == document.title:
+        if "\n" not in first and terminal.visible(first).strip().lstrip("#").strip()[:200] == document.title:
             body_start, heading = spans[1][0], first.strip()
     return Layout(blocks=[Block(body_start, len(document.text))]), heading
 
@@ -279,7 +279,7 @@ def _with_headings(document: Document, layout: Layout) -> Layout:
     headings: list[Block] = []
     for start, end, level in found:
         path = [(depth, name) for depth, name in path if depth < level]
-        path.append((level, " ".join(plaintext.visible(document.text[start:end]).split())))
+        path.append((level, " ".join(terminal.visible(document.text[start:end]).split())))
         names = [name for _, name in path]
         if root:  # the text's name and the section's: "tar - an archiving utility > Operation mode"
             names = [*root, names[-1]] if names[-1] != title else root
@@ -331,12 +331,12 @@ def _layout_spans(
     opens = [low for low, _ in cuts]
     pdf_text = _from_pdf(document)
     # what a terminal shows of a plain text, read once: a chunk's edge may fall inside a word
-    shown = document.text if pdf_text else plaintext.read(document.text)
+    shown = document.text if pdf_text else terminal.read(document.text)
     chunks = _chunks_by_page(document, layout, count, limit, min_chars, heading)
     for chunk in chunks if pdf_text else _opened_by_headings(document, chunks):
         start = chunk.start
         referent = _referent(document.text, bodies, start) or _speaker(document.text, bodies, start)
-        context = plaintext.visible(" | ".join(part for part in (chunk.heading, referent) if part))
+        context = terminal.visible(" | ".join(part for part in (chunk.heading, referent) if part))
         text = document.text[chunk.start : chunk.end]
         # a PDF's broken words joined; a plain text's control sequences not read; furniture not read
         seen = pdf.join_hyphens(text) if pdf_text else shown[chunk.start : chunk.end]

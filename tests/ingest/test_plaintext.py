@@ -10,7 +10,7 @@ from qa.core.config import Settings
 from qa.core.types import Document, Passage, page_of
 from qa.index.build import build_index
 from qa.index.generations import load_generation
-from qa.ingest import plaintext
+from qa.ingest import plaintext, terminal
 from qa.ingest.formats import parse
 from qa.ingest.passages import build_passages
 from qa.service.engine import open_searcher
@@ -191,10 +191,10 @@ def test_control_sequences_read_as_their_visible_characters_in_place() -> None:
         ("_\bb_\bo_\bx and b\b_o\b_x", "box and box"),
         (f"{ESC}]8;;http://x.y/a b\x07link{ESC}]8;;\x07 end", "link end"),
     ]:
-        read = plaintext.read(source)
+        read = terminal.read(source)
         assert len(read) == len(source) and " ".join(read.split()) == shown
-        assert plaintext.visible(source) == shown
-    assert plaintext.read("plain words") == "plain words"
+        assert terminal.visible(source) == shown
+    assert terminal.read("plain words") == "plain words"
 
 
 def test_ordinary_text_keeps_what_looks_like_furniture_or_headings() -> None:
@@ -229,7 +229,7 @@ def test_ordinary_text_keeps_what_looks_like_furniture_or_headings() -> None:
         assert "pdf_headings" not in parse("list.txt", text.encode(), ".txt").metadata, text
     found, _ = _passages("open.txt", f"Title\n\nSome text {ESC}]0;a window title\nThe daemon relays mail.\n")
     assert "relays mail" in " ".join(p.embedding_text for p in found)
-    assert " ".join(plaintext.read(f"{ESC}[1mfoo{ESC}(B{ESC}[m bar").split()) == "foo bar"
+    assert " ".join(terminal.read(f"{ESC}[1mfoo{ESC}(B{ESC}[m bar").split()) == "foo bar"
     found, _ = _passages("end.txt", f"Title\n\n{PARAGRAPHS['intro']}\n\n{ESC}[0m\n")
     assert all(p.embedding_text.split("\n", 1)[-1].strip() for p in found)
     news = "\f\n".join(
@@ -260,7 +260,7 @@ def test_manual_pages_with_formatting_kept_or_tabs_read_as_plain_ones() -> None:
     for variant in (bold, tabbed):
         document = parse("relayd.txt", variant.encode(), ".txt")
         shown = [
-            " ".join(plaintext.visible(document.text[s:e]).split())
+            " ".join(terminal.visible(document.text[s:e]).split())
             for s, e, _ in document.metadata["pdf_headings"]
         ]
         assert shown == heads and document.title == plain.title
