@@ -53,9 +53,10 @@ def parse_text(doc_id: str, text: str, structure: dict[str, str] | None = None, 
 
     The title is ``title`` when given (what a renderer knows), else the front matter's
     ``title``, else (Markdown) the first heading or the first line of prose with its markup
-    removed, else (plain text) the first line."""
+    removed, else (plain text) the first line that is no furniture (``plaintext.title``). A plain
+    text's pages, furniture and headings are found too (``plaintext.analyse``)."""
     fields, body_start = split_front_matter(text)
-    # plain text: its pages, their furniture and its numbered headings
+    # plain text: its pages, their furniture and its headings
     found, set_out = ({}, False) if structure else plaintext.analyse(text)
     if not title:  # a given title spares reading the text for one (a parse of all of it)
         first = (
@@ -176,11 +177,12 @@ def decode_text(doc_id: str, raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TextParser:
-    """.txt: the file's text, character for character; its pages, their furniture, its numbered
-    headings and its terminal escape sequences found (``qa.ingest.plaintext``)."""
+    """.txt: the file's text, character for character; its pages, their furniture, its headings
+    and its title found (``qa.ingest.plaintext``), its terminal escape sequences not read
+    (``qa.ingest.terminal``)."""
 
     name: str = "text"
-    version: int = 3  # 3: pages by form feeds, furniture, numbered headings, escape sequences
+    version: int = 3  # 3: pages by form feeds, furniture, headings, titles, escape sequences
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_text(doc_id, decode_text(doc_id, data))
