@@ -16,7 +16,11 @@ document's length). Shapes, at N paragraphs (the arguments):
   here, one Helvetica text line per line); a .docx of N paragraphs (headings, list items), and one
   with a table of N rows; a notebook of N cells, Markdown and code;
 - a text holding one run of 12.5N characters with no space (a blob: base64, minified code), cut
-  into the longest prefixes that fit, each searched near the previous one's length.
+  into the longest prefixes that fit, each searched near the previous one's length;
+- a manual saved from a terminal: pages split by form feeds with a bold running header (escape
+  sequences) and a page number, a bold numbered section every 50 paragraphs, the body indented
+  (``qa.ingest.plaintext``: furniture, headings, what a terminal shows); and a line of 12.5N dots
+  (a dot leader's search was once quadratic in a run of dots).
 
 Parsing is the indexer's own (``qa.ingest.uploads.parse_document``); chunking is
 ``qa.ingest.passages.build_passages`` with the bundled model's tokenizer; nothing is embedded.
@@ -173,6 +177,23 @@ def html(body: str) -> bytes:
     return f"<html>{head}<body><main><h1>A long page</h1>{body}</main></body></html>".encode()
 
 
+def manual_text(texts: list[str]) -> str:
+    """A manual saved from a terminal: a page every 40 paragraphs (a form feed, a running header in
+    bold escape sequences, a page number), a numbered section in bold every 50, body indented."""
+    bold = "\x1b[1m{}\x1b[0m"
+    parts: list[str] = []
+    for i, text in enumerate(texts):
+        if i % 40 == 0:
+            header = bold.format("relayd          Relay Manual          relayd")
+            parts.append(f"{'' if i == 0 else chr(12)}{header}\n\n")
+        if i % 50 == 0:
+            parts.append(bold.format(f"{i // 50 + 1}.  Section {i // 50 + 1}") + "\n\n")
+        parts.append(textwrap.indent(textwrap.fill(text, 70), "       ") + "\n\n")
+        if i % 40 == 39:
+            parts.append(f"{'':>36}{i // 40 + 1}\n")
+    return "".join(parts)
+
+
 def document(kind: str, size: int) -> tuple[str, bytes]:
     texts = paragraphs(size) if kind in PARAGRAPH_SHAPES else []
     if kind == "txt":
@@ -186,6 +207,10 @@ def document(kind: str, size: int) -> tuple[str, bytes]:
         return "blob.txt", (
             "Data:\n\n" + "".join(rng.choice("abcdefghij0123456789+/=") for _ in range(size * 25 // 2))
         ).encode()
+    if kind == "txt-manual":
+        return "manual.txt", manual_text(texts).encode()
+    if kind == "txt-dots":
+        return "dots.txt", ("Contents\n\n" + "." * (size * 25 // 2) + " a\n").encode()
     if kind == "md":
         body = "\n\n".join(
             (f"## Section {i // 50}\n\n" if i % 50 == 0 else "") + t for i, t in enumerate(texts)
@@ -253,9 +278,12 @@ FORMATS = {
     "docx-table": ("rows", 1),
     "ipynb": ("cells", 1),
     "txt-no-space": ("characters", 12.5),
+    "txt-manual": ("paragraphs", 1),
+    "txt-dots": ("dots", 12.5),
 }
 PARAGRAPH_SHAPES = {
     "txt",
+    "txt-manual",
     "txt-one-paragraph",
     "txt-one-line",
     "md",

@@ -217,7 +217,7 @@ def _numbered(text: str, seen: str, lines: list[tuple[int, int]]) -> list[tuple[
         candidate = _heading(text, seen, lines, index)
         if candidate is None:
             continue
-        if run and _between_blank(seen, previous_end, start) and len(candidate[2]) == len(run[-1][2]):
+        if run and _only_blank_between(seen, previous_end, start) and len(candidate[2]) == len(run[-1][2]):
             run.append(candidate)
         else:
             candidates += run if len(run) == 1 else []
@@ -365,6 +365,7 @@ def _blank_between(text: str, end: int, start: int) -> bool:
     return text.count("\n", end, start) >= 2
 
 
-def _between_blank(text: str, end: int, start: int) -> bool:
-    """Whether only blank lines lie between ``end`` and ``start``."""
+def _only_blank_between(text: str, end: int, start: int) -> bool:
+    """Whether nothing but blank lines lies between ``end`` and ``start`` (``_blank_between``:
+    whether one blank line at least does)."""
     return not text[end:start].strip()
