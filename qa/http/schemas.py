@@ -50,7 +50,9 @@ class CitationModel(BaseModel):
     line_start: int
     line_end: int
     page: int | None = Field(
-        None, description="Page of the start, for PDF documents and plain text paged by form feeds."
+        None,
+        description="Page of the start, for PDF documents, plain text paged by form feeds and "
+        "PowerPoint decks (the slide).",
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import html, markdown, mdx, notebooks, pdf, plaintext, renderers, terminal
+from qa.ingest import epub, html, markdown, mdx, notebooks, pdf, plaintext, renderers, slides, terminal
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -281,6 +281,34 @@ class NotebookParser:
 
 
 @dataclass(frozen=True)
+class EpubParser:
+    """.epub: the chapters in reading order, each read as an HTML page by its structure
+    (``qa.ingest.epub``), under the book's title; its author and language kept."""
+
+    name: str = "epub-html"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        text, title, found = epub.render_epub(doc_id, data)
+        document = _rendered(doc_id, text, title)
+        return replace(document, metadata={**found, **document.metadata})
+
+
+@dataclass(frozen=True)
+class PptxParser:
+    """.pptx: a section a slide under its title, the slide's number its citations' page,
+    text, code, tables and speaker notes (python-pptx; ``qa.ingest.slides``)."""
+
+    name: str = "pptx-python-pptx"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        text, title, starts = slides.render_pptx(doc_id, data)
+        document = _rendered(doc_id, text, title)
+        return replace(document, metadata={**document.metadata, "page_starts": starts})
+
+
+@dataclass(frozen=True)
 class CsvParser:
     """.csv and .tsv: the rows as one table, the first the header (``renderers.render_csv``),
     titled by the file's name; the separator guessed for .csv, a tab for .tsv."""
@@ -305,6 +333,8 @@ PARSERS: dict[str, Parser] = {
     ".docx": DocxParser(),
     ".rst": RstParser(),
     ".ipynb": NotebookParser(),
+    ".epub": EpubParser(),
+    ".pptx": PptxParser(),
     ".csv": CsvParser(),
     ".tsv": CsvParser(delimiter="\t"),
 }

@@ -83,6 +83,13 @@ def escape(text: str) -> str:
     return "".join(parts)
 
 
+def escape_line(text: str) -> str:
+    """``escape``d text that also stays a paragraph: a start that would open a list, heading,
+    fence or thematic break is escaped."""
+    line = _words(escape(text))
+    return "\\" + line if _LINE_START.match(line) else line
+
+
 def code_span(text: str) -> str:
     words = _words(text)
     if not words:

@@ -28,6 +28,10 @@ from qa.ingest.chunking import TokenCounter, longest_fitting, split_to_limit, tr
 from qa.ingest.markdown import Part, plain
 
 PATH_SEPARATOR = " > "
+# a heading (an ATX line, or a setext line and its underline; a thematic break is none): between two
+# parts under the same heading path ("## Example" twice, a slide and its continuation under the
+# same title) it starts another section
+_SECTION_BREAK = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)|^.*\S.*\n {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)
 _CELL_BREAK = re.compile(r"(?<!\\)\|")  # a pipe between cells; an escaped one (\|) is a cell's own
 
 
@@ -257,7 +261,11 @@ def chunk_parts(
         group.clear()
 
     for part in parts:
-        if group and (part.kind == "table" or part.path != group[-1].path):
+        if group and (
+            part.kind == "table"
+            or part.path != group[-1].path
+            or _SECTION_BREAK.search(text, group[-1].end, part.start)
+        ):
             flush()
         if part.kind == "table":
             pieces.extend(_table(doc, part, window, title))

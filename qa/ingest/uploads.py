@@ -46,7 +46,8 @@ WRITABLE_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))  # every format the corpus
 TITLED_SUFFIXES = (".txt", ".md", ".markdown", ".mdx")
 JSON_SUFFIXES = (*TITLED_SUFFIXES, ".rst", ".csv", ".tsv", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
-ZIP_SUFFIXES = (".docx",)  # Office Open XML: a zip archive
+# Office Open XML and EPUB: zip archives
+ZIP_SUFFIXES = {".docx": "a Word document", ".pptx": "a PowerPoint file", ".epub": "an EPUB book"}
 # The suffix an upload named without one gets from the media type its part declares.
 MEDIA_SUFFIXES = {
     "text/plain": ".txt",
@@ -56,6 +57,8 @@ MEDIA_SUFFIXES = {
     "application/xhtml+xml": ".html",
     "application/pdf": ".pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/epub+zip": ".epub",
     "text/x-rst": ".rst",
     "text/prs.fallenstein.rst": ".rst",
     "application/x-ipynb+json": ".ipynb",
@@ -125,7 +128,9 @@ def check_content(doc_id: str, data: bytes) -> None:
         return
     if suffix in ZIP_SUFFIXES:
         if not data.startswith(b"PK\x03\x04"):
-            raise UnsupportedContent(f"{doc_id}: not a Word document (a .docx file is a zip archive)")
+            raise UnsupportedContent(
+                f"{doc_id}: not {ZIP_SUFFIXES[suffix]} (a {suffix} file is a zip archive)"
+            )
         return
     if b"\x00" in data:
         raise UnsupportedContent(f"{doc_id}: binary content (NUL bytes) in a {suffix} file")

@@ -361,12 +361,14 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "backslash": (post_json({"doc_id": "a\\b.txt", "text": FERRY}), 422, "backslash"),
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
     "bad-suffix": (post_json({"doc_id": "notes.exe", "text": FERRY}), 422, "must end in"),
-    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .htm, .html"),
+    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .epub, .htm, .html"),
     "xlsx-upload": (upload("table.xlsx", b"PK\x03\x04"), 415, "format .xlsx"),
     "no-suffix": (upload("README", FERRY.encode()), 415, "without a suffix"),
     "not-a-docx": (upload("notes.docx", FERRY.encode()), 415, "zip archive"),
     "unreadable-docx": (upload("notes.docx", b"PK\x03\x04 not really a zip"), 422, "notes.docx"),
     "unreadable-notebook": (upload("cells.ipynb", b"no JSON here"), 422, "cells.ipynb"),
+    "not-an-epub": (upload("novel.epub", FERRY.encode()), 415, "not an EPUB book"),
+    "unreadable-pptx": (upload("slides.pptx", b"PK\x03\x04 not really a zip"), 422, "slides.pptx"),
     "hidden": (post_json({"doc_id": "notes/.secret.md", "text": FERRY}), 422, "hidden"),
     "symlink-escape": (post_json({"doc_id": "elsewhere/x.txt", "text": FERRY}), 422, "outside"),
     "json-as-pdf": (post_json({"doc_id": "x.pdf", "text": FERRY}), 422, "stored as text"),
@@ -425,6 +427,8 @@ UPLOADED = (
     "pump.docx",
     "libffi-simple-example.html",
     "sp500-companies.csv",
+    "fidus-manual.epub",
+    "if-else-slides.pptx",
 )
 
 
@@ -451,6 +455,9 @@ def test_every_corpus_format_is_uploaded_over_http_and_parsed_as_the_corpus_pars
         pdf = ("report", _pdf(["The boiler house closed in 1972."]), "application/pdf")
         named = http.post("/documents", files={"file": pdf}, headers=AUTH)
         assert named.status_code == 201 and named.json()["doc_id"] == "report.pdf", named.text
+        slides = http.get("/query", params={"q": "what does an else block have instead of a condition?"})
+        cited = slides.json()["passages"][0]["citation"]
+        assert cited["doc_id"] == "if-else-slides.pptx" and cited["page"] == 6, cited
         unknown = http.post("/documents", files={"file": ("data.xyz", b"1,2,3")}, headers=AUTH)
         assert unknown.status_code == 415 and ".ipynb" in unknown.json()["detail"]
         listed = {row["doc_id"] for row in http.get("/documents").json()}

@@ -202,6 +202,20 @@ def test_a_long_section_is_cut_into_even_passages_that_fill_the_window() -> None
     assert all(p.context == "Guide > Setting things up" for p in found)
 
 
+def test_two_sections_under_one_heading_path_are_two_sections() -> None:
+    """Headings that repeat ("Example" under one parent, a slide and its continuation under the
+    same title) start sections of their own; a thematic break within a section starts none."""
+    text = (
+        "# Guide\n\n## Example\n\nThe first example.\n\n## Example\n\nThe second example.\n\n"
+        "Example\n-------\n\nThe third, set out.\n\nA paragraph.\n\n---\n\nAfter a thematic break.\n"
+    )
+    found = _structured(text)
+    firsts = [p.text.split("\n")[0] for p in found]
+    assert firsts == ["The first example.", "The second example.", "The third, set out."]
+    assert {p.context for p in found} == {"Guide > Example"}
+    assert found[-1].text.endswith("After a thematic break.")
+
+
 def test_word_pieces_are_counted_on_what_the_model_reads() -> None:
     """Link targets are not read, so a paragraph of links longer than the window in markup is one
     passage when its words fit."""

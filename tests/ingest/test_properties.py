@@ -120,7 +120,74 @@ def _docx(text: str) -> bytes:
     return output.getvalue()
 
 
-ENCODE = {".ipynb": _notebook, ".docx": _docx}
+def _xml_text(part: str) -> str:
+    """The characters XML can hold."""
+    return "".join(c for c in part if c in "\t\n" or (32 <= ord(c) != 0x7F and not 0xD800 <= ord(c) < 0xE000))
+
+
+def _epub(text: str) -> bytes:
+    """An EPUB of two chapters, the text's blank-line-separated parts as headings ("# "), list
+    items ("- ") and paragraphs, escaped as XHTML."""
+    import html
+    import io
+    import zipfile
+
+    parts = [_xml_text(part) for part in text.split("\n\n")]
+    chapters = []
+    for half in (parts[: len(parts) // 2], parts[len(parts) // 2 :]):
+        body = "".join(
+            f"<h2>{html.escape(p[2:])}</h2>" if p.startswith("# ")
+            else f"<ul><li>{html.escape(p[2:])}</li></ul>" if p.startswith("- ")
+            else f"<p>{html.escape(p)}</p>"
+            for p in half
+        )  # fmt: skip
+        chapters.append(f'<html xmlns="http://www.w3.org/1999/xhtml"><body>{body}</body></html>')
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w") as book:
+        book.writestr("mimetype", "application/epub+zip")
+        book.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="book.opf"/></rootfiles></container>',
+        )
+        book.writestr(
+            "book.opf",
+            '<package xmlns="http://www.idpf.org/2007/opf"><manifest>'
+            '<item id="a" href="a.xhtml" media-type="application/xhtml+xml"/>'
+            '<item id="b" href="b.xhtml" media-type="application/xhtml+xml"/></manifest>'
+            '<spine><itemref idref="a"/><itemref idref="b"/></spine></package>',
+        )
+        book.writestr("a.xhtml", chapters[0])
+        book.writestr("b.xhtml", chapters[1])
+    return output.getvalue()
+
+
+def _pptx(text: str) -> bytes:
+    """A deck with a slide per "# " part of the text (its title), the parts after it as the
+    slide's bulleted paragraphs ("- ") or a text box's paragraphs."""
+    import io
+
+    import pptx
+    from pptx.util import Inches
+
+    deck = pptx.Presentation()
+    slide = None
+    for part in (_xml_text(part) for part in text.split("\n\n")):
+        if slide is None or part.startswith("# "):
+            slide = deck.slides.add_slide(deck.slide_layouts[1])
+            slide.shapes.title.text = part[2:] if part.startswith("# ") else ""
+            if part.startswith("# "):
+                continue
+        if part.startswith("- "):
+            slide.placeholders[1].text_frame.add_paragraph().text = part[2:]
+        else:
+            slide.shapes.add_textbox(Inches(1), Inches(5), Inches(6), Inches(1)).text_frame.text = part
+    output = io.BytesIO()
+    deck.save(output)
+    return output.getvalue()
+
+
+ENCODE = {".ipynb": _notebook, ".docx": _docx, ".epub": _epub, ".pptx": _pptx}
 
 
 def check(suffix: str, data: bytes) -> None:
@@ -143,7 +210,7 @@ def check(suffix: str, data: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    "suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv"]
+    "suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv", ".epub", ".pptx"]
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=sources())

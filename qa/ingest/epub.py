@@ -1,0 +1,147 @@
+"""EPUB books (EPUB 2 and 3) rendered to Markdown, the text their citations index.
+
+An EPUB is a zip of XHTML files; its package document (``META-INF/container.xml`` names it) lists
+them in reading order (the spine) and holds the book's title and author. Each spine document is
+read by ``qa.ingest.html`` as any HTML page is, by its structure, and the chapters are joined in
+reading order: their headings become the heading paths of the passages under them, each chapter's
+first heading raised to level 1, so that a chapter never reads as a section of the one before. Left out: the
+EPUB 3 navigation document (a table of contents, only links), spine entries that are no XHTML (an
+image), and chapters that hold no text (a cover). A book whose chapters are encrypted (DRM) is
+refused with that reason; fonts obfuscated the standard way are only fonts and are never read.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from typing import Any
+from urllib.parse import unquote
+
+from qa.core.errors import DocumentError
+from qa.ingest import html
+
+# what the chapters may hold uncompressed, together: a zip's stated sizes are read before any
+# byte is inflated, so a small file that would inflate to gigabytes is refused, not read
+MAX_INFLATED_BYTES = 512 * 1024 * 1024
+_XHTML = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
+_ENCRYPTION = "{http://www.w3.org/2001/04/xmlenc#}"
+
+
+def _xml(doc_id: str, data: bytes, what: str) -> Any:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise DocumentError(f"{doc_id}: not a readable EPUB ({what}: {error})") from error
+    if root is None:
+        raise DocumentError(f"{doc_id}: not a readable EPUB ({what} is empty)")
+    return root
+
+
+def _member(book: zipfile.ZipFile, doc_id: str, name: str) -> bytes:
+    try:
+        return book.read(name)
+    except KeyError as error:
+        raise DocumentError(f"{doc_id}: not a readable EPUB ({name} is missing)") from error
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as error:  # corrupt or encrypted member
+        raise DocumentError(f"{doc_id}: not a readable EPUB ({name}: {type(error).__name__})") from error
+
+
+def _package(book: zipfile.ZipFile, doc_id: str) -> tuple[str, Any]:
+    """The package document's path and its root element."""
+    container = _xml(doc_id, _member(book, doc_id, "META-INF/container.xml"), "META-INF/container.xml")
+    rootfile = next(iter(container.iter(f"{_CONTAINER}rootfile", "rootfile")), None)
+    path = str(rootfile.get("full-path") or "") if rootfile is not None else ""
+    if not path:
+        raise DocumentError(f"{doc_id}: not a readable EPUB (META-INF/container.xml names no package)")
+    return path, _xml(doc_id, _member(book, doc_id, path), path)
+
+
+def _encrypted(book: zipfile.ZipFile, doc_id: str) -> set[str]:
+    """The members META-INF/encryption.xml lists as encrypted by anything but font obfuscation."""
+    if "META-INF/encryption.xml" not in book.namelist():
+        return set()
+    root = _xml(doc_id, _member(book, doc_id, "META-INF/encryption.xml"), "META-INF/encryption.xml")
+    found = set()
+    for data in root.iter(f"{_ENCRYPTION}EncryptedData"):
+        method = data.find(f"{_ENCRYPTION}EncryptionMethod")
+        algorithm = str(method.get("Algorithm") or "") if method is not None else ""
+        if algorithm.endswith(("/obfuscation", "#font-obfuscation")):  # IDPF's and Adobe's, for fonts
+            continue
+        for reference in data.iter(f"{_ENCRYPTION}CipherReference"):
+            found.add(unquote(str(reference.get("URI") or "")))
+    return found
+
+
+def _text(element: Any) -> str:
+    return " ".join("".join(element.itertext()).split()) if element is not None else ""
+
+
+def _spine(package: Any, base: str) -> list[str]:
+    """The member names of the spine's XHTML documents, in reading order, the navigation left out."""
+    items = {}
+    for item in package.iter(f"{_OPF}item", "item"):
+        properties = str(item.get("properties") or "").split()
+        if str(item.get("media-type") or "") in _XHTML and "nav" not in properties:
+            href = unquote(str(item.get("href") or "").split("#")[0])
+            items[str(item.get("id") or "")] = posixpath.normpath(posixpath.join(base, href))
+    order = [str(ref.get("idref") or "") for ref in package.iter(f"{_OPF}itemref", "itemref")]
+    return [items[idref] for idref in order if idref in items]
+
+
+def _chapter(name: str, data: bytes) -> Any:
+    """A chapter's tree, its headings raised so that the first is a level 1 (none above 1): each
+    chapter starts a heading path of its own, never under the last chapter's headings."""
+    tree = html.parse_tree(name, data)
+    headings = list(tree.iter(*html.HEADINGS))
+    raise_by = int(headings[0].tag[1]) - 1 if headings else 0
+    for element in headings if raise_by else ():
+        element.tag = f"h{max(int(element.tag[1]) - raise_by, 1)}"
+    return tree
+
+
+def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
+    """(Markdown text, title, metadata) of an .epub file: its chapters in reading order."""
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DocumentError(f"{doc_id}: not a readable EPUB (not a zip archive)") from error
+    with book:
+        path, package = _package(book, doc_id)
+        chapters = _spine(package, posixpath.dirname(path))
+        if not chapters:
+            raise DocumentError(f"{doc_id}: not a readable EPUB (its spine lists no XHTML document)")
+        locked = _encrypted(book, doc_id) & set(chapters)
+        if locked:
+            raise DocumentError(
+                f"{doc_id}: the EPUB is encrypted (DRM: {len(locked)} of its {len(chapters)} chapters); "
+                "only a book without DRM can be read"
+            )
+        sizes = {info.filename: info.file_size for info in book.infolist()}
+        if sum(sizes.get(name, 0) for name in set(chapters)) > MAX_INFLATED_BYTES:
+            raise DocumentError(
+                f"{doc_id}: the EPUB's chapters inflate to more than {MAX_INFLATED_BYTES:,} bytes"
+            )
+        parts = []
+        for name in chapters:
+            if name not in sizes:
+                continue  # a spine entry whose file the zip lacks: the rest of the book still reads
+            try:
+                body, _ = html.render_html(name, _chapter(name, _member(book, doc_id, name)))
+            except DocumentError:
+                continue  # a chapter of no text (an image only) or no HTML
+            if body.strip():
+                parts.append(body.strip("\n"))
+    title = _text(package.find(f".//{_DC}title"))
+    author = _text(package.find(f".//{_DC}creator"))
+    language = _text(package.find(f".//{_DC}language"))
+    found = {key: value for key, value in (("author", author), ("language", language)) if value}
+    if not parts:
+        raise DocumentError(f"{doc_id}: the EPUB holds no text (its chapters are images or empty)")
+    return "\n\n".join(parts) + "\n", title, found

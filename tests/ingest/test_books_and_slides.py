@@ -1,0 +1,189 @@
+"""EPUB books and PowerPoint decks: rendered to Markdown, read by its structure, cited exactly."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from qa.core.errors import DocumentError
+from qa.core.types import page_of
+from qa.ingest.formats import PARSERS, load_file, parse
+from tests.ingest.test_renderers import DOCUMENTS, passages
+
+BOOK = "fidus-manual.epub"
+DECK = "if-else-slides.pptx"
+
+
+def test_books_and_decks_are_parsers() -> None:
+    assert ".epub" in PARSERS and ".pptx" in PARSERS
+
+
+def test_epub_chapters_in_reading_order_each_its_own_heading_path() -> None:
+    document = load_file(DOCUMENTS / BOOK, BOOK)
+    assert document.title == "The Fidus Writer User Manual"
+    assert document.metadata["author"] == "Simon Worthington; Johannes Wilm"
+    text = document.text
+    # the spine's order: the title page, then the chapters
+    assert text.index("A guide to using Fidus Writer") < text.index("What you will learn here")
+    assert text.index("What you will learn here") < text.index("Permissions on Bibiographies")
+    # the navigation document (a table of contents, links only) is not read
+    assert "Table of Contents" not in text and "<" not in text.replace("`<", "")
+    found = passages(BOOK)
+    contexts = {p.context for p in found}
+    # a chapter opening with a level-2 heading starts its own path, not one under the last chapter's
+    assert "Citations > Zotero" in contexts
+    assert not any(c.startswith("Setup: 3 steps > Citations") for c in contexts)
+    workflow = next(p for p in found if "Editor in Chief creates 'design' branch" in p.text)
+    assert workflow.context.startswith("Setup: 3 steps")
+
+
+def _zip(members: dict[str, str]) -> bytes:
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w") as book:
+        book.writestr("mimetype", "application/epub+zip")
+        for name, content in members.items():
+            book.writestr(name, content)
+    return output.getvalue()
+
+
+CONTAINER = (
+    '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0"><rootfiles>'
+    '<rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
+    "</rootfiles></container>"
+)
+
+
+def _package(spine: list[tuple[str, str, str]]) -> str:
+    items = "".join(
+        f'<item id="{ident}" href="{href}" media-type="application/xhtml+xml" properties="{props}"/>'
+        for ident, href, props in spine
+    )
+    refs = "".join(f'<itemref idref="{ident}"/>' for ident, _, _ in spine)
+    return (
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Kiln Notes</dc:title></metadata>'
+        f"<manifest>{items}</manifest><spine>{refs}</spine></package>"
+    )
+
+
+def _chapter(body: str) -> str:
+    return f'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>{body}</body></html>'
+
+
+def test_epub_built_by_hand_reads_its_spine_not_its_file_order() -> None:
+    data = _zip(
+        {
+            "META-INF/container.xml": CONTAINER,
+            "OEBPS/book.opf": _package(
+                [("nav", "nav.xhtml", "nav"), ("b", "two%20b.xhtml", ""), ("a", "one.xhtml", "")]
+            ),
+            "OEBPS/nav.xhtml": _chapter('<nav><ol><li><a href="one.xhtml">Firing</a></li></ol></nav>'),
+            "OEBPS/one.xhtml": _chapter("<h2>Firing</h2><p>Fire the kiln to cone six.</p>"),
+            "OEBPS/two b.xhtml": _chapter("<h1>Loading</h1><p>Load the shelves from the back.</p>"),
+        }
+    )
+    document = parse("kiln.epub", data, ".epub")
+    assert document.title == "Kiln Notes"
+    assert document.text == (
+        "# Loading\n\nLoad the shelves from the back.\n\n# Firing\n\nFire the kiln to cone six.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"not a zip at all", "not a zip archive"),
+        (_zip({"OEBPS/one.xhtml": _chapter("<p>x</p>")}), "META-INF/container.xml is missing"),
+        (_zip({"META-INF/container.xml": CONTAINER, "OEBPS/book.opf": _package([])}), "spine lists no XHTML"),
+        (
+            _zip(
+                {
+                    "META-INF/container.xml": CONTAINER,
+                    "OEBPS/book.opf": _package([("a", "one.xhtml", "")]),
+                    "OEBPS/one.xhtml": "\x8a\x13 ciphertext",
+                    "META-INF/encryption.xml": (
+                        '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                        'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+                        '<enc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>'
+                        '<enc:CipherData><enc:CipherReference URI="OEBPS/one.xhtml"/></enc:CipherData>'
+                        "</enc:EncryptedData></encryption>"
+                    ),
+                }
+            ),
+            "encrypted (DRM",
+        ),
+        (
+            _zip(
+                {
+                    "META-INF/container.xml": CONTAINER,
+                    "OEBPS/book.opf": _package([("a", "one.xhtml", "")]),
+                    "OEBPS/one.xhtml": _chapter('<img src="cover.jpg"/>'),
+                }
+            ),
+            "holds no text",
+        ),
+    ],
+    ids=["not-zip", "no-container", "empty-spine", "drm", "images-only"],
+)
+def test_epub_that_cannot_be_read_says_why(data: bytes, reason: str) -> None:
+    with pytest.raises(DocumentError, match=r"book\.epub") as raised:
+        parse("book.epub", data, ".epub")
+    assert reason in str(raised.value)
+
+
+def test_pptx_a_section_and_a_page_per_slide() -> None:
+    document = load_file(DOCUMENTS / DECK, DECK)
+    assert document.title == "If, If-Else, and If-Else-If Statements"
+    assert len(document.metadata["page_starts"]) == 19
+    text = document.text
+    assert "CSCI 1301" not in text  # the footer on every slide is furniture
+    assert "## Conditional Execution" in text
+    assert "Speaker notes:\n\nElse has no condition" in text
+    assert "| " in text  # its table, as a pipe table
+    found = passages(DECK)
+    for passage in found:  # a passage never crosses a slide, and its page is its slide
+        assert page_of(document, passage.start) == page_of(document, passage.end - 1)
+    code = next(p for p in found if 'Console.WriteLine("You can vote!");' in p.text)
+    assert code.kind == "code" and '```\nConsole.WriteLine("Enter your age");' in code.text
+    assert code.context == "Conditional Execution" and page_of(document, code.start) == 3
+    notes = next(p for p in found if "Else has no condition" in p.text)
+    assert notes.context == "If-Else Statements" and "Choose which code to execute" in notes.text
+    # consecutive slides under one title are sections of their own, each on its page
+    nesting = [p for p in found if p.context == "Nesting If Statements"]
+    assert len(nesting) >= 2 and len({page_of(document, p.start) for p in nesting}) == 2
+    # the outline, shown again before each part, is read once; its repeats keep heading and page
+    outline = "- If and if-else statements\n- Nested if statements\n- If-else-if statements"
+    assert text.count("## Outline") == 3 and text.count(outline) == 1
+    assert [page_of(document, p.start) for p in found if p.context == "Outline"] == [2]
+
+
+def test_pptx_built_by_hand(tmp_path: Path) -> None:
+    """Untitled slides, PowerPoint's default deck title, grouped shapes and a table."""
+    import pptx
+    from pptx.util import Inches
+
+    deck = pptx.Presentation()
+    deck.core_properties.title = "PowerPoint Presentation"
+    first = deck.slides.add_slide(deck.slide_layouts[1])
+    first.shapes.title.text = "Glaze firing"
+    first.placeholders[1].text_frame.text = "Cone 6 is about 1,220 °C"
+    blank = deck.slides.add_slide(deck.slide_layouts[6])
+    group = blank.shapes.add_group_shape()
+    group.shapes.add_textbox(Inches(1), Inches(1), Inches(3), Inches(1)).text_frame.text = "- not a list"
+    table = blank.shapes.add_table(2, 2, Inches(1), Inches(3), Inches(4), Inches(1)).table
+    for (row, column), value in {(0, 0): "Cone", (0, 1): "°C", (1, 0): "6", (1, 1): "1220"}.items():
+        table.cell(row, column).text = value
+    output = io.BytesIO()
+    deck.save(output)
+    document = parse("glaze.pptx", output.getvalue(), ".pptx")
+    assert document.title == "Glaze firing"
+    assert document.text == (
+        "## Glaze firing\n\n- Cone 6 is about 1,220 °C\n\n## Slide 2\n\n\\- not a list\n\n"
+        "| Cone | °C |\n| --- | --- |\n| 6 | 1220 |\n"
+    )
+    assert document.metadata["page_starts"] == [0, document.text.index("## Slide 2")]
+    with pytest.raises(DocumentError, match=r"glaze\.pptx: not a readable PowerPoint file"):
+        parse("glaze.pptx", b"PK\x03\x04 broken", ".pptx")
