@@ -46,6 +46,10 @@ def _xml(doc_id: str, data: bytes, what: str) -> Any:
 
 def _member(book: zipfile.ZipFile, doc_id: str, name: str) -> bytes:
     try:
+        if book.getinfo(name).file_size > MAX_INFLATED_BYTES:
+            raise DocumentError(
+                f"{doc_id}: the EPUB's {name} inflates to more than {MAX_INFLATED_BYTES:,} bytes"
+            )
         return book.read(name)
     except KeyError as error:
         raise DocumentError(f"{doc_id}: not a readable EPUB ({name} is missing)") from error
