@@ -25,6 +25,9 @@ from qa.ingest import html
 # byte is inflated, so a small file that would inflate to gigabytes is refused, not read
 MAX_INFLATED_BYTES = 512 * 1024 * 1024
 _XHTML = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
+# what tools write where a book's metadata has no title or author (calibre's "Unknown", GitBook's
+# "Table of Contents"): no title; the file's name stands in
+_PLACEHOLDERS = frozenset({"unknown", "untitled", "table of contents", "contents", "title"})
 _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
@@ -111,7 +114,8 @@ def _chapter(name: str, data: bytes) -> Any:
 
 
 def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
-    """(Markdown text, title, metadata) of an .epub file: its chapters in reading order."""
+    """(Markdown text, title, metadata) of an .epub file: its chapters in reading order, titled
+    by the book's title (its file's name when it has none), its author and language kept."""
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as error:
@@ -142,10 +146,13 @@ def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
                 continue  # a chapter of no text (an image only) or no HTML
             if body.strip():
                 parts.append(body.strip("\n"))
-    title = _text(package.find(f".//{_DC}title"))
-    author = _text(package.find(f".//{_DC}creator"))
-    language = _text(package.find(f".//{_DC}language"))
+    title, author, language = (
+        _text(package.find(f".//{_DC}{key}")) for key in ("title", "creator", "language")
+    )
     found = {key: value for key, value in (("author", author), ("language", language)) if value}
+    found = {key: value for key, value in found.items() if value.lower() not in _PLACEHOLDERS}
+    title = "" if title.lower() in _PLACEHOLDERS else title
+    title = title or posixpath.splitext(posixpath.basename(doc_id.replace("\\", "/")))[0]
     if not parts:
         raise DocumentError(f"{doc_id}: the EPUB holds no text (its chapters are images or empty)")
     return "\n\n".join(parts) + "\n", title, found

@@ -48,6 +48,7 @@ CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 # a table is data when no cell holds one of these, nor two paragraphs; otherwise it lays the page out
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
 _WORD = re.compile(r"\w")
+_NUMBER = re.compile(r"\d+(?:\.\d+)*\.?$")  # a section or page number beside a contents entry
 # escaped in text: a backtick (it would pair with a code span's) and a backslash that would escape
 # what follows it; "*", "_" and brackets are left as written (a backslash before each would show
 # in the cited text, and the Markdown reader's view keeps an escaped character as it is anyway)
@@ -203,11 +204,11 @@ class _Renderer:
     @staticmethod
     def navigation(texts: list[str], links: list[Any]) -> bool:
         """Whether content is only links within the site: no words outside them but labels
-        ("Next:") and separators."""
+        ("Next:"), separators and section or page numbers (a contents entry's "1.2.15")."""
         if not links or not all(_local_link(link) for link in links):
             return False
         tokens = " ".join(texts).split()
-        return all(token.endswith(":") or not _WORD.search(token) for token in tokens)
+        return all(token.endswith(":") or not _WORD.search(token) or _NUMBER.match(token) for token in tokens)
 
     def is_navigation(self, element: Any) -> bool:
         outside: list[str] = []

@@ -92,6 +92,16 @@ def test_epub_built_by_hand_reads_its_spine_not_its_file_order() -> None:
     )
 
 
+def test_epub_without_a_real_title_is_titled_by_its_file_name() -> None:
+    """calibre writes "Unknown" for a missing author, GitBook "Table of Contents" for the title."""
+    package = _package([("a", "one.xhtml", "")]).replace("Kiln Notes", "Table of Contents")
+    package = package.replace("</dc:title>", "</dc:title><dc:creator>Unknown</dc:creator>")
+    members = {"META-INF/container.xml": CONTAINER, "OEBPS/book.opf": package}
+    data = _zip({**members, "OEBPS/one.xhtml": _chapter("<h1>Firing</h1><p>Cone six.</p>")})
+    document = parse("books/kiln-notes.epub", data, ".epub")
+    assert document.title == "kiln-notes" and "author" not in document.metadata
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

@@ -134,3 +134,19 @@ def test_a_header_or_aside_within_the_main_content_is_content_and_the_page_s_own
     </article></main><aside>Sidebar words</aside></body></html>"""
     text, _ = html.render_html("guide.html", page)
     assert text == "# Install guide\n\nRun the installer.\n\nIt needs root.\n"
+
+
+def test_a_contents_list_of_links_and_their_numbers_is_navigation_a_list_with_words_is_not() -> None:
+    """A book's or a site's contents page lists its chapters as links beside their numbers
+    ("1.2.15"); the list is navigation. A list whose items say something besides the link stays."""
+    page = (
+        "<html><body><h1>Table of Contents</h1><ol>"
+        '<li><a href="intro.html">Introduction</a> <span>1.1</span></li>'
+        '<li><a href="loops.html">For loops (part 1)</a> <span>1.2.15</span></li>'
+        "</ol><h2>Reading order</h2><ul>"
+        '<li><a href="intro.html">Introduction</a> covers installing the tools</li>'
+        '<li><a href="loops.html">For loops</a> needs chapter 1.2 first</li></ul></body></html>'
+    )
+    text, _ = html.render_html("contents.html", page.encode())
+    assert "1.2.15" not in text and "For loops (part 1)" not in text
+    assert "covers installing the tools" in text and "needs chapter 1.2 first" in text
