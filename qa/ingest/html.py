@@ -28,6 +28,8 @@ import textwrap
 from typing import Any
 
 from qa.core.errors import DocumentError
+from qa.ingest.escaping import LINE_START, code_span, escape
+from qa.ingest.escaping import words as _words
 from qa.ingest.markdown import OFF_SITE
 from qa.ingest.renderers import fence, pipe_table
 
@@ -49,55 +51,10 @@ CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
 _WORD = re.compile(r"\w")
 _NUMBER = re.compile(r"\d+(?:\.\d+)*\.?$")  # a section or page number beside a contents entry
-# escaped in text: a backtick (it would pair with a code span's) and a backslash that would escape
-# what follows it; "*", "_" and brackets are left as written (a backslash before each would show
-# in the cited text, and the Markdown reader's view keeps an escaped character as it is anyway)
-_ESCAPED = re.compile(r"`|\\(?=[!-/:-@\[-`{-~]|$)")
-_TAG_LIKE = re.compile(r"(<[A-Za-z/!?][^<>]*>)")  # "<string>" would read as a tag
-_OPENING = re.compile(r"<(?=[A-Za-z/!?])")  # a "<" that could open one
 _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str
-_LINE_END = re.compile(r"\r\n?|\n")
-# a line that is a setext heading's underline, a thematic break, a fence of tildes, a link
-# reference definition ("[1]: note"), or a list item's or heading's marker
-_LINE_START = re.compile(
-    r"^(?:=+$|-+$|(?:[*_]\s*){3,}$|~{3,}|\[[^\]]*\]:|[-*+>#](?:\s|$)|\d{1,9}[.)](?:\s|$))"
-)
 _DATE_KEYS = ("date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.created", "datepublished")
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def escape(text: str) -> str:
-    """Text with what Markdown would read as markup escaped (``_ESCAPED``), on one line (a
-    line break in the source is a space; only a ``<br>`` breaks a line). A run that would read as
-    a tag ("<string>", "<Enter>") becomes a code span, which the Markdown reader keeps as written."""
-    parts = []
-    for position, part in enumerate(_TAG_LIKE.split(_LINE_END.sub(" ", text))):
-        if position % 2:
-            parts.append(code_span(part))
-        else:
-            parts.append(_OPENING.sub("\\\\<", _ESCAPED.sub(lambda match: "\\" + match.group(0), part)))
-    return "".join(parts)
-
-
-def escape_line(text: str) -> str:
-    """``escape``d text that also stays a paragraph: a start that would open a list, heading,
-    fence or thematic break is escaped."""
-    line = _words(escape(text))
-    return "\\" + line if _LINE_START.match(line) else line
-
-
-def code_span(text: str) -> str:
-    words = _words(text)
-    if not words:
-        return ""
-    ticks = "`" * (max((len(run) for run in re.findall(r"`+", words)), default=0) + 1)
-    pad = " " if words.startswith("`") or words.endswith("`") else ""
-    return f"{ticks}{pad}{words}{pad}{ticks}"
 
 
 def _tag(element: Any) -> str:
@@ -180,7 +137,7 @@ class _Renderer:
         kept = []
         for line in lines:
             if line:
-                kept.append("\\" + line if _LINE_START.match(line) else line)
+                kept.append("\\" + line if LINE_START.match(line) else line)
         return "\n".join(kept)
 
     def one_line(self, element: Any) -> str:

@@ -242,6 +242,8 @@ def _structured_spans(
     spans: list[tuple[int, int, str, str, str]] = []
     for piece in chunk_parts(document.text, seen, found, count, window, document.title):
         view, text = seen[piece.start : piece.end], document.text[piece.start : piece.end]
+        if not view.strip():
+            continue  # markup alone (a fence line, the end of a link's target cut off): nothing to read
         spans.append((piece.start, piece.end, piece.context, piece.kind, "" if view == text else view))
     return spans
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.core.errors import DocumentError
+from qa.ingest.escaping import escape
 
 _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
 _ROLE = re.compile(r":([\w:.+-]+):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
@@ -102,7 +103,7 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "tbl":
             table = Table(element, document)
-            yield "table", pipe_table([[cell.text for cell in row.cells] for row in table.rows])
+            yield "table", pipe_table([[escape(cell.text) for cell in row.cells] for row in table.rows])
         elif tag == "p":
             paragraph = Paragraph(element, document)
             text = " ".join(paragraph.text.split())
@@ -121,8 +122,9 @@ def _docx_blocks(document: Any) -> Iterator[tuple[str, str]]:
                 yield ("heading" if kind == "bold" else kind), markdown
 
 
-def _docx_paragraph(paragraph: Any, text: str, style: str, depth: int, hand_made: bool) -> tuple[str, str]:
+def _docx_paragraph(paragraph: Any, raw: str, style: str, depth: int, hand_made: bool) -> tuple[str, str]:
     level = re.match(r"Heading (\d)", style)
+    text = escape(raw)  # Word's text is text: "<Enter>" or a backtick is no markup
     if style == "Title":
         return "heading", f"# {text}"
     if level:
@@ -133,7 +135,7 @@ def _docx_paragraph(paragraph: Any, text: str, style: str, depth: int, hand_made
     if style.startswith("List") or numbered:
         return "item", f"- {text}"
     if hand_made:  # one level under the last heading a style made, two when numbered ("2. Schema")
-        return "bold", "#" * min(depth + 1 + bool(_NUMBERED.match(text)), 6) + " " + text
+        return "bold", "#" * min(depth + 1 + bool(_NUMBERED.match(raw)), 6) + " " + text
     return "paragraph", _escape_start(text)
 
 

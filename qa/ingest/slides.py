@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.core.errors import DocumentError
-from qa.ingest import html
+from qa.ingest import escaping
 from qa.ingest.renderers import fence, pipe_table
 
 # fonts that set code: a text box whose every run is in one of these is a code block
@@ -80,12 +80,12 @@ def _frame(frame: Any, bulleted: bool) -> Iterator[str]:
         if not text:
             continue
         if bulleted or paragraph.level:
-            items.append("  " * min(paragraph.level, 8) + "- " + html.escape(text))
+            items.append("  " * min(paragraph.level, 8) + "- " + escaping.escape(text))
         else:
             if items:
                 yield "\n".join(items)
                 items = []
-            yield html.escape_line(text)
+            yield escaping.escape_line(text)
     if items:
         yield "\n".join(items)
 
@@ -118,7 +118,7 @@ def _notes(slide: Any) -> str:
     frame = slide.notes_slide.notes_text_frame
     if frame is None:
         return ""
-    paragraphs = [html.escape_line(p.text) for p in frame.paragraphs if _words(p.text)]
+    paragraphs = [escaping.escape_line(p.text) for p in frame.paragraphs if _words(p.text)]
     return "\n\n".join(paragraphs)
 
 
@@ -144,7 +144,7 @@ def render_pptx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
                 f"{doc_id}: slide {number} could not be read ({type(error).__name__})"
             ) from error
         first_title = first_title or title
-        heading = "## " + (html.escape(title) if title else f"Slide {number}")
+        heading = "## " + (escaping.escape(title) if title else f"Slide {number}")
         if notes:
             blocks += [NOTES_LEAD, notes]
         if tuple(blocks) in shown:

@@ -204,8 +204,8 @@ def check(suffix: str, data: bytes) -> None:
         ):
             assert document.text[passage.start : passage.end] == passage.text
             assert passage.text.strip() and (not passage.view or len(passage.view) == len(passage.text))
-            if suffix == ".txt":  # a plain text's escape sequences and furniture are never a passage alone
-                assert (passage.view or passage.text).strip(), "a passage that reads as nothing"
+            # escape sequences, furniture, markup alone: never a passage that reads as nothing
+            assert (passage.view or passage.text).strip(), "a passage that reads as nothing"
             assert encoder.count_tokens([passage.embedding_text])[0] <= window
 
 

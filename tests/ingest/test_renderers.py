@@ -494,3 +494,27 @@ def test_a_rst_file_of_autodoc_directives_alone_has_nothing_to_search(tmp_path: 
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index").resolved()
     summary = build_index(settings, real_embedder())
     assert summary.empty == ["api.rst"] and summary.documents == 2
+
+
+def test_docx_text_that_looks_like_markup_is_read_as_written() -> None:
+    """Word's text is text: "<Enter>", a backtick, a "<style>" written in a sentence or a table
+    cell are words the model reads, not markup that blanks what follows."""
+    import io
+
+    import docx
+
+    word = docx.Document()
+    word.add_heading("Keys <and> `ticks`", level=1)
+    word.add_paragraph("Press <Enter> to continue, then type `ls` and a <style> tag's name.")
+    word.add_paragraph("The last sentence after the tag is still read.")
+    table = word.add_table(rows=2, cols=1)
+    table.cell(0, 0).text = "Key"
+    table.cell(1, 0).text = "<Tab>"
+    output = io.BytesIO()
+    word.save(output)
+    document = parse("keys.docx", output.getvalue(), ".docx")
+    found = passages_of(document)
+    read = " ".join(" ".join((p.view or p.text).split()) for p in found)
+    for words in ("<Enter> to continue", "type `ls", "<style> tag's name", "still read", "<Tab>"):
+        assert words in read, words
+    assert found[0].context.startswith("Keys <and>")
