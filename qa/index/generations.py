@@ -76,7 +76,8 @@ FORMAT_VERSION = 3  # 3: a manifest of segments; 2 and before: one folder of fil
 # directive fence packed into a body: its "{name}" not read; 28: a PDF passage reads its furniture
 # blanked, a PDF line in bold throughout is a heading, a chart's labels are not; 29: plain text's
 # pages (form feeds), running lines, contents lines and numbered headings, escape sequences not read;
-# 30: a heading repeated under one path ("## Example" twice) starts a section, not a passage across it
+# 30: a heading repeated under one path ("## Example" twice) starts a section, not a passage across it;
+# a structured passage that reads as nothing (markup alone) is none
 CHUNKER_VERSION = 30
 EF_SEARCH = 384  # HNSW candidates per search (nprobe = EF_SEARCH / 4 for IVF): 1M vectors, recall@10 0.955
 

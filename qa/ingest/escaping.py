@@ -43,6 +43,12 @@ def escape(text: str) -> str:
     return "".join(parts)
 
 
+def tags_as_code(text: str) -> str:
+    """Only the runs that would read as a tag ("<Enter>", "<style>") made code spans, lines kept:
+    for text whose other markup a parser has already taken (reStructuredText's)."""
+    return _TAG_LIKE.sub(lambda match: code_span(match.group(0)), text)
+
+
 def escape_line(text: str) -> str:
     """``escape``d text that also stays a paragraph: a start that would open a list, heading,
     fence or thematic break is escaped."""

@@ -218,7 +218,7 @@ class HtmlParser:
     rendered to Markdown (``qa.ingest.html``)."""
 
     name: str = "html-trafilatura-or-structure"
-    version: int = 3
+    version: int = 4  # 4: a list of links beside their section or page numbers is navigation
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return parse_html(doc_id, data)
@@ -248,7 +248,8 @@ class DocxParser:
     """.docx: headings, paragraphs, lists and tables (python-docx), rendered to Markdown."""
 
     name: str = "docx-python-docx"
-    version: int = 2  # 2: a paragraph in bold throughout, short and no sentence, is a heading
+    version: int = 3  # 2: a paragraph in bold throughout, short and no sentence, is a heading;
+    # 3: text that looks like markup ("<Enter>", a backtick) escaped, read as written
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_docx(doc_id, data))
@@ -259,10 +260,10 @@ class RstParser:
     """.rst: reStructuredText (docutils) rendered to Markdown; Sphinx-only directives left out."""
 
     name: str = "rst-docutils"
-    version: int = 5  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names;
+    version: int = 6  # 2: admonition and topic titles as text; 3: Sphinx directives' options, code, names;
     # 4: include, raw and domain module markers no text, an option's value wrapped onto more lines one;
     # 5: roles as Sphinx shows them (a :doc: path keeps its ".."), version notes with Sphinx's labels,
-    # autodoc directives with no prose under them no text
+    # autodoc directives with no prose under them no text; 6: text that looks like a tag is a code span
 
     def parse(self, doc_id: str, data: bytes) -> Document:
         return _rendered(doc_id, *renderers.render_rst(doc_id, decode_text(doc_id, data)))

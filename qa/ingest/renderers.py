@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.core.errors import DocumentError
-from qa.ingest.escaping import escape
+from qa.ingest.escaping import escape, tags_as_code
 
 _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
 _ROLE = re.compile(r":([\w:.+-]+):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
@@ -227,7 +227,7 @@ def _rst_inline(node: Any) -> str:
     if isinstance(node, nodes.system_message | nodes.image):
         return ""
     if isinstance(node, nodes.Text) or not node.children:
-        return _ROLE.sub(_role_text, str(node.astext()))
+        return tags_as_code(_ROLE.sub(_role_text, str(node.astext())))
     if isinstance(node, nodes.Element) and not isinstance(node, nodes.TextElement):  # blocks in a cell
         return " ".join(part for child in node.children if (part := _rst_inline(child)))
     return "".join(_rst_inline(child) for child in node.children)

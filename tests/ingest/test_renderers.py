@@ -518,3 +518,12 @@ def test_docx_text_that_looks_like_markup_is_read_as_written() -> None:
     for words in ("<Enter> to continue", "type `ls", "<style> tag's name", "still read", "<Tab>"):
         assert words in read, words
     assert found[0].context.startswith("Keys <and>")
+
+
+def test_rst_text_that_looks_like_a_tag_is_read_as_written() -> None:
+    """docutils takes reST's own markup; what is left is text, and "<Enter>" or "<style>" in it
+    is a word, not a tag that blanks the rest of its paragraph."""
+    source = b"Keys\n====\n\nPress <Enter> to continue, then a <style> tag name.\n\n* item with <Tab> key\n"
+    found = passages_of(parse("keys.rst", source, ".rst"))
+    read = " ".join(" ".join((p.view or p.text).split()) for p in found)
+    assert "Press <Enter> to continue, then a <style> tag name." in read and "<Tab> key" in read
