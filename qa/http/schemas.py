@@ -52,7 +52,7 @@ class CitationModel(BaseModel):
     page: int | None = Field(
         None,
         description="Page of the start, for PDF documents, plain text paged by form feeds and "
-        "PowerPoint decks (the slide).",
+        "PowerPoint decks (the slide) and Excel workbooks (the sheet).",
     )
 
 

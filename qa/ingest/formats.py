@@ -16,7 +16,19 @@ from typing import Any
 from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
-from qa.ingest import epub, html, markdown, mdx, notebooks, pdf, plaintext, renderers, slides, terminal
+from qa.ingest import (
+    epub,
+    html,
+    markdown,
+    mdx,
+    notebooks,
+    pdf,
+    plaintext,
+    renderers,
+    slides,
+    spreadsheets,
+    terminal,
+)
 
 # keys the pipeline itself sets; "layout" is the one a file may set (front matter "layout: plain")
 RESERVED_METADATA = frozenset(
@@ -310,6 +322,20 @@ class PptxParser:
 
 
 @dataclass(frozen=True)
+class XlsxParser:
+    """.xlsx: a section a worksheet under its name, the sheet's number its citations' page, its
+    cells one table as Excel shows them (openpyxl; ``qa.ingest.spreadsheets``)."""
+
+    name: str = "xlsx-openpyxl"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        text, title, starts = spreadsheets.render_xlsx(doc_id, data)
+        document = _rendered(doc_id, text, title)
+        return replace(document, metadata={**document.metadata, "page_starts": starts})
+
+
+@dataclass(frozen=True)
 class CsvParser:
     """.csv and .tsv: the rows as one table, the first the header (``renderers.render_csv``),
     titled by the file's name; the separator guessed for .csv, a tab for .tsv."""
@@ -336,6 +362,7 @@ PARSERS: dict[str, Parser] = {
     ".ipynb": NotebookParser(),
     ".epub": EpubParser(),
     ".pptx": PptxParser(),
+    ".xlsx": XlsxParser(),
     ".csv": CsvParser(),
     ".tsv": CsvParser(delimiter="\t"),
 }

@@ -47,7 +47,12 @@ TITLED_SUFFIXES = (".txt", ".md", ".markdown", ".mdx")
 JSON_SUFFIXES = (*TITLED_SUFFIXES, ".rst", ".csv", ".tsv", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
 # Office Open XML and EPUB: zip archives
-ZIP_SUFFIXES = {".docx": "a Word document", ".pptx": "a PowerPoint file", ".epub": "an EPUB book"}
+ZIP_SUFFIXES = {
+    ".docx": "a Word document",
+    ".pptx": "a PowerPoint file",
+    ".xlsx": "an Excel workbook",
+    ".epub": "an EPUB book",
+}
 # The suffix an upload named without one gets from the media type its part declares.
 MEDIA_SUFFIXES = {
     "text/plain": ".txt",
@@ -58,6 +63,7 @@ MEDIA_SUFFIXES = {
     "application/pdf": ".pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/epub+zip": ".epub",
     "text/x-rst": ".rst",
     "text/prs.fallenstein.rst": ".rst",

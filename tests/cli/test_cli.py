@@ -79,10 +79,10 @@ def test_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
 def test_a_corpus_with_nothing_to_index_fails_naming_the_folder_and_formats(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (corpus / "data.xls").write_bytes(b"PK\x03\x04")
     result = run_qa("index", env={"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "i")})
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "skipped data.xlsx: .xlsx is not a supported format" in " ".join(result.stderr.split())
+    assert "skipped data.xls: .xls is not a supported format" in " ".join(result.stderr.split())
     message = result.stderr.strip().splitlines()[-1]
     assert str(corpus) in message and "no document to index" in message and ".md" in message
 

@@ -281,14 +281,14 @@ def test_skipped_files_are_listed_and_counted_and_an_empty_index_is_not_ready(tm
     settings = configured(tmp_path)
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
-    (tmp_path / "corpus" / "figures.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "corpus" / "figures.xls").write_bytes(b"PK\x03\x04")
     (tmp_path / "corpus" / "SUMMARY.md").write_text("- [One](one.md)\n- [Two](two.md)\n")  # links only
     build_index(settings, real_embedder())
     with TestClient(create_app(settings, real_embedder())) as test_client:
         skipped = test_client.get("/index").json()["skipped"]
         metrics = test_client.get("/metrics").text
     # a file read but holding nothing a question can find is listed too, with its reason
-    assert [entry["doc_id"] for entry in skipped] == ["figures.xlsx", "SUMMARY.md"]
+    assert [entry["doc_id"] for entry in skipped] == ["figures.xls", "SUMMARY.md"]
     assert "not a supported format" in skipped[0]["reason"]
     assert skipped[1]["reason"].startswith("nothing to search")
     assert sample(metrics, "qa_index_skipped_files") == 2

@@ -362,12 +362,13 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
     "bad-suffix": (post_json({"doc_id": "notes.exe", "text": FERRY}), 422, "must end in"),
     "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .epub, .htm, .html"),
-    "xlsx-upload": (upload("table.xlsx", b"PK\x03\x04"), 415, "format .xlsx"),
+    "xls-upload": (upload("table.xls", b"\xd0\xcf\x11\xe0"), 415, "format .xls"),
     "no-suffix": (upload("README", FERRY.encode()), 415, "without a suffix"),
     "not-a-docx": (upload("notes.docx", FERRY.encode()), 415, "zip archive"),
     "unreadable-docx": (upload("notes.docx", b"PK\x03\x04 not really a zip"), 422, "notes.docx"),
     "unreadable-notebook": (upload("cells.ipynb", b"no JSON here"), 422, "cells.ipynb"),
     "not-an-epub": (upload("novel.epub", FERRY.encode()), 415, "not an EPUB book"),
+    "not-a-workbook": (upload("sheet.xlsx", FERRY.encode()), 415, "not an Excel workbook"),
     "unreadable-pptx": (upload("slides.pptx", b"PK\x03\x04 not really a zip"), 422, "slides.pptx"),
     "hidden": (post_json({"doc_id": "notes/.secret.md", "text": FERRY}), 422, "hidden"),
     "symlink-escape": (post_json({"doc_id": "elsewhere/x.txt", "text": FERRY}), 422, "outside"),
@@ -420,6 +421,19 @@ def test_a_real_server_takes_a_write(template: Path, tmp_path: Path) -> None:
         assert top["citation"]["doc_id"] == "ferry.md" and "23:40" in top["text"]
 
 
+def _xlsx(rows: list[list[object]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
 UPLOADED = (
     "chapter.md",
     "flask-config.rst",
@@ -441,6 +455,7 @@ def test_every_corpus_format_is_uploaded_over_http_and_parsed_as_the_corpus_pars
     settings = private_settings(template, tmp_path)
     files = {name: (DOCUMENTS / name).read_bytes() for name in UPLOADED}
     files["manual.pdf"] = _pdf(["The turbine hall opened in 1931.", "Its roof was rebuilt in 1998."])
+    files["turbines.xlsx"] = _xlsx([["Hall", "Opened"], ["Turbine hall", 1931], ["Boiler house", 1902]])
     with (
         running_server(settings, QA_API_TOKEN=TOKEN) as base,
         httpx.Client(base_url=base, timeout=300) as http,

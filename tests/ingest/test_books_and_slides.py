@@ -1,4 +1,4 @@
-"""EPUB books and PowerPoint decks: rendered to Markdown, read by its structure, cited exactly."""
+"""EPUB books, PowerPoint decks and Excel workbooks: rendered to Markdown, read by structure."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from qa.core.errors import DocumentError
 from qa.core.types import page_of
 from qa.ingest.formats import PARSERS, load_file, parse
-from tests.ingest.test_renderers import DOCUMENTS, passages
+from tests.ingest.test_renderers import DOCUMENTS, passages, passages_of
 
 BOOK = "fidus-manual.epub"
 DECK = "if-else-slides.pptx"
@@ -215,3 +215,47 @@ def test_pptx_built_by_hand(tmp_path: Path) -> None:
     assert document.metadata["page_starts"] == [0, document.text.index("## Slide 2")]
     with pytest.raises(DocumentError, match=r"glaze\.pptx: not a readable PowerPoint file"):
         parse("glaze.pptx", b"PK\x03\x04 broken", ".pptx")
+
+
+def _workbook() -> bytes:
+    """A workbook of real data: the first rows of the S&P 500 table (tests/data, PDDL) on one
+    sheet, typed cells on another, an empty third sheet."""
+    import csv
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    companies = book.active
+    companies.title = "Companies"
+    with (DOCUMENTS / "sp500-companies.csv").open(encoding="utf-8", newline="") as table:
+        for row in list(csv.reader(table))[:40]:
+            companies.append(row)
+    figures = book.create_sheet("Figures <2024>")
+    figures.append(["Year", "Revenue", "Share", "Checked", "Closed", None, None])
+    figures.append([2023, 1234.5, 0.1 + 0.2, True, datetime.datetime(2024, 1, 31), None, None])
+    figures.append([None, None, None])
+    figures.append([2024, 3.0, 1e-7, False, datetime.datetime(2024, 6, 30, 17, 5)])
+    book.create_sheet("Empty")
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def test_xlsx_a_section_a_sheet_its_cells_as_excel_shows_them() -> None:
+    document = parse("reports/sp500.xlsx", _workbook(), ".xlsx")
+    assert document.title == "sp500"
+    text = document.text
+    assert text.startswith("## Companies\n\n| Symbol | Security | GICS Sector |")
+    assert "## Figures <2024>" in text and "Empty" not in text
+    assert "| 2023 | 1234.5 | 0.3 | TRUE | 2024-01-31 |" in text
+    assert "| 2024 | 3 | 1e-07 | FALSE | 2024-06-30 17:05:00 |" in text
+    assert document.metadata["page_starts"] == [0, text.index("## Figures")]
+    found = passages_of(document)
+    assert {p.kind for p in found} == {"table"} and len(found) >= 2
+    for passage in found:  # every piece of a sheet carries its header, and its page is its sheet
+        assert page_of(document, passage.start) == page_of(document, passage.end - 1)
+    abbott = next(p for p in found if "| ABT | Abbott |" in p.text)
+    assert "Symbol | Security" in abbott.context and page_of(document, abbott.start) == 1
+    with pytest.raises(DocumentError, match=r"sp500\.xlsx: not a readable Excel workbook"):
+        parse("sp500.xlsx", b"PK\x03\x04 broken", ".xlsx")

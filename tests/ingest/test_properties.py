@@ -187,7 +187,26 @@ def _pptx(text: str) -> bytes:
     return output.getvalue()
 
 
-ENCODE = {".ipynb": _notebook, ".docx": _docx, ".epub": _epub, ".pptx": _pptx}
+def _xlsx(text: str) -> bytes:
+    """A workbook of two sheets, the text's lines as rows and its runs of spaces as cells."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    lines = [_xml_text(line) for line in text.split("\n")]
+    for sheet, half in (
+        (book.active, lines[: len(lines) // 2]),
+        (book.create_sheet(), lines[len(lines) // 2 :]),
+    ):
+        for line in half:
+            sheet.append([cell for cell in line.split("  ")][:20])
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+ENCODE = {".ipynb": _notebook, ".docx": _docx, ".epub": _epub, ".pptx": _pptx, ".xlsx": _xlsx}
 
 
 def check(suffix: str, data: bytes) -> None:
@@ -210,7 +229,8 @@ def check(suffix: str, data: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    "suffix", [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv", ".epub", ".pptx"]
+    "suffix",
+    [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv", ".epub", ".pptx", ".xlsx"],
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=sources())
