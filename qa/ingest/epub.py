@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from typing import Any
 from urllib.parse import unquote
 
@@ -56,7 +57,8 @@ def _member(book: zipfile.ZipFile, doc_id: str, name: str) -> bytes:
         return book.read(name)
     except KeyError as error:
         raise DocumentError(f"{doc_id}: not a readable EPUB ({name} is missing)") from error
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as error:  # corrupt or encrypted member
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as error:  # corrupt, encrypted,
+        # or compressed in a way zipfile cannot inflate (Deflate64: NotImplementedError, a RuntimeError)
         raise DocumentError(f"{doc_id}: not a readable EPUB ({name}: {type(error).__name__})") from error
 
 
@@ -140,8 +142,9 @@ def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
         for name in chapters:
             if name not in sizes:
                 continue  # a spine entry whose file the zip lacks: the rest of the book still reads
+            raw = _member(book, doc_id, name)  # a chapter that cannot be read fails the book, with why
             try:
-                body, _ = html.render_html(name, _chapter(name, _member(book, doc_id, name)))
+                body, _ = html.render_html(name, _chapter(name, raw))
             except DocumentError:
                 continue  # a chapter of no text (an image only) or no HTML
             if body.strip():

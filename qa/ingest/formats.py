@@ -7,6 +7,7 @@ manifest records the name and version of each so that an index says how it was m
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
 from dataclasses import dataclass, replace
@@ -370,11 +371,21 @@ SUPPORTED_SUFFIXES = frozenset(PARSERS)
 
 
 def parse(doc_id: str, data: bytes, suffix: str) -> Document:
-    """``data`` parsed by the parser of ``suffix``; DocumentError for an unsupported one."""
+    """``data`` parsed by the parser of ``suffix``; DocumentError for an unsupported one, and for
+    any failure of a parser's library on odd input (the file is skipped with that reason, an
+    upload refused; the traceback goes to the debug log)."""
     parser = PARSERS.get(suffix.lower())
     if parser is None:
         raise DocumentError(f"{doc_id}: {suffix or 'no suffix'} is not a supported format")
-    return parser.parse(doc_id, data)
+    try:
+        return parser.parse(doc_id, data)
+    except DocumentError:
+        raise
+    except Exception as error:  # a library's own error on a file it cannot read
+        logging.getLogger(__name__).debug("%s could not be parsed", doc_id, exc_info=True)
+        raise DocumentError(
+            f"{doc_id}: could not be read as {suffix.lower()} ({type(error).__name__})"
+        ) from error
 
 
 def load_file(path: Path, doc_id: str) -> Document:

@@ -259,3 +259,29 @@ def test_xlsx_a_section_a_sheet_its_cells_as_excel_shows_them() -> None:
     assert "Symbol | Security" in abbott.context and page_of(document, abbott.start) == 1
     with pytest.raises(DocumentError, match=r"sp500\.xlsx: not a readable Excel workbook"):
         parse("sp500.xlsx", b"PK\x03\x04 broken", ".xlsx")
+
+
+def test_a_library_failing_on_odd_input_is_a_document_error_naming_the_file() -> None:
+    """A chapter stored with a compression zipfile cannot inflate (Deflate64) makes the library
+    raise its own error; it reaches the caller as the book's reason to be skipped, naming the
+    chapter, never a crash and never a book silently short of a chapter."""
+    import struct
+
+    members = {
+        "META-INF/container.xml": CONTAINER,
+        "OEBPS/book.opf": _package([("a", "one.xhtml", "")]),
+        "OEBPS/one.xhtml": _chapter("<p>Fire the kiln.</p>"),
+    }
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as book:
+        for name, content in members.items():
+            book.writestr(name, content)
+    data = bytearray(output.getvalue())
+    name = b"OEBPS/one.xhtml"
+    local = data.index(name, data.index(b"PK\x03\x04")) - 30
+    central = data.index(b"PK\x01\x02", data.index(name) + len(name))
+    central = data.index(name, central) - 46
+    struct.pack_into("<H", data, local + 8, 9)  # Deflate64
+    struct.pack_into("<H", data, central + 10, 9)
+    with pytest.raises(DocumentError, match=r"book\.epub: not a readable EPUB \(OEBPS/one\.xhtml: NotImpl"):
+        parse("book.epub", bytes(data), ".epub")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from qa.core.config import Settings
-from qa.core.types import page_of
+from qa.core.errors import DocumentError
+from qa.core.types import Document, page_of
 from qa.index.build import build_index
 from qa.index.generations import load_generation
 from qa.ingest.corpus import load_corpus
@@ -311,3 +314,23 @@ def test_html_documentation_keeps_definition_lists_code_and_the_text_around_it()
     found = build_passages(example, encoder.count_tokens, encoder.truncate, encoder.max_tokens, 200, 120)
     assert any(p.kind == "code" and "ffi_call(&cif, puts, &rc, values);" in p.text for p in found)
     assert all(example.text[p.start : p.end] == p.text for p in found)
+
+
+def test_a_parser_library_raising_its_own_error_is_a_document_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wiring (a stand-in parser, as no real file is known to break a library): whatever a
+    parser's library raises on odd input reaches the caller as a DocumentError naming the file."""
+    from dataclasses import dataclass
+
+    from qa.ingest import formats
+
+    @dataclass(frozen=True)
+    class Broken:
+        name: str = "broken"
+        version: int = 1
+
+        def parse(self, doc_id: str, data: bytes) -> Document:
+            raise KeyError("word/document.xml")
+
+    monkeypatch.setitem(formats.PARSERS, ".docx", Broken())
+    with pytest.raises(DocumentError, match=r"odd\.docx: could not be read as \.docx \(KeyError\)"):
+        formats.parse("odd.docx", b"PK\x03\x04", ".DOCX")
