@@ -14,7 +14,9 @@ document's length). Shapes, at N paragraphs (the arguments):
 - HTML (paragraphs; a table of 5N rows; a ``<pre>`` of 5N lines); reStructuredText;
 - a PDF of N/10 pages (a running header, page numbers, a chapter heading every tenth page; written
   here, one Helvetica text line per line); a .docx of N paragraphs (headings, list items), and one
-  with a table of N rows; a notebook of N cells, Markdown and code;
+  with a table of N rows; a notebook of N cells, Markdown and code; a .pptx of N/5 slides (a title,
+  five bullets, a code box every tenth slide); an .xlsx of 5N rows of four cells; an .epub of N/50
+  chapters of 50 paragraphs each;
 - a text holding one run of 12.5N characters with no space (a blob: base64, minified code), cut
   into the longest prefixes that fit, each searched near the previous one's length;
 - a manual saved from a terminal: pages split by form feeds with a bold running header (escape
@@ -25,7 +27,8 @@ document's length). Shapes, at N paragraphs (the arguments):
 Parsing is the indexer's own (``qa.ingest.uploads.parse_document``); chunking is
 ``qa.ingest.passages.build_passages`` with the bundled model's tokenizer; nothing is embedded.
 
-usage: chunking.py [PARAGRAPHS ...]   (default 1000 2000 4000)
+usage: chunking.py [--only=FORMAT,...] [PARAGRAPHS ...]   (default 1000 2000 4000; with --only, the
+results are written as chunking-FORMAT-... beside the full run's)
 """
 
 from __future__ import annotations
@@ -172,6 +175,73 @@ def code_lines(count: int) -> list[str]:
     ]
 
 
+def pptx_document(count: int) -> bytes:
+    import pptx
+    from pptx.util import Inches, Pt
+
+    texts = paragraphs(count)
+    deck = pptx.Presentation()
+    for number in range(count // 5):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = f"Slide {number}: {texts[number * 5][:40]}"
+        frame = slide.placeholders[1].text_frame
+        frame.text = texts[number * 5 + 1][:120]
+        for text in texts[number * 5 + 2 : number * 5 + 5]:
+            frame.add_paragraph().text = text[:120]
+        if number % 10 == 0:
+            box = slide.shapes.add_textbox(Inches(1), Inches(5), Inches(6), Inches(2)).text_frame
+            box.text = "\n".join(code_lines(8))
+            for run in (r for p in box.paragraphs for r in p.runs):
+                run.font.name, run.font.size = "Consolas", Pt(12)
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def xlsx_document(rows: int) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b", "c", "d"])
+    for row in table_rows(rows):
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def epub_document(count: int) -> bytes:
+    import zipfile
+
+    texts = paragraphs(count)
+    chapters = [texts[start : start + 50] for start in range(0, count, 50)]
+    items = "".join(
+        f'<item id="c{n}" href="c{n}.xhtml" media-type="application/xhtml+xml"/>'
+        for n in range(len(chapters))
+    )
+    spine = "".join(f'<itemref idref="c{n}"/>' for n in range(len(chapters)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("mimetype", "application/epub+zip")
+        book.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="book.opf"/></rootfiles></container>',
+        )
+        book.writestr(
+            "book.opf",
+            '<package xmlns="http://www.idpf.org/2007/opf">'
+            '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<dc:title>A long book</dc:title></metadata>"
+            f"<manifest>{items}</manifest><spine>{spine}</spine></package>",
+        )
+        for number, chapter in enumerate(chapters):
+            body = "".join(f"<p>{text}</p>" for text in chapter)
+            page = f"<body><h1>Chapter {number}</h1>{body}</body>"
+            book.writestr(f"c{number}.xhtml", f'<html xmlns="http://www.w3.org/1999/xhtml">{page}</html>')
+    return out.getvalue()
+
+
 def html(body: str) -> bytes:
     head = "<head><title>A page</title></head>"
     return f"<html>{head}<body><main><h1>A long page</h1>{body}</main></body></html>".encode()
@@ -255,6 +325,12 @@ def document(kind: str, size: int) -> tuple[str, bytes]:
         return "long.docx", docx_document(size, 0)
     if kind == "docx-table":
         return "table.docx", docx_document(10, size)
+    if kind == "pptx":
+        return "deck.pptx", pptx_document(size)
+    if kind == "xlsx":
+        return "sheet.xlsx", xlsx_document(5 * size)
+    if kind == "epub":
+        return "book.epub", epub_document(size)
     return "long.ipynb", notebook(size)
 
 
@@ -277,6 +353,9 @@ FORMATS = {
     "docx": ("paragraphs", 1),
     "docx-table": ("rows", 1),
     "ipynb": ("cells", 1),
+    "pptx": ("slides", 0.2),
+    "xlsx": ("rows", 5),
+    "epub": ("paragraphs", 1),
     "txt-no-space": ("characters", 12.5),
     "txt-manual": ("paragraphs", 1),
     "txt-dots": ("dots", 12.5),
@@ -294,12 +373,12 @@ PARAGRAPH_SHAPES = {
 PARAGRAPH_SHAPES |= {"html", "rst"}
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], only: list[str]) -> None:
     encoder = SentenceTransformerEncoder()
     settings = Settings()
     started = {"machine": machine(), "load_average": load_average()}
     rows = []
-    for kind in FORMATS:
+    for kind in only or FORMATS:
         for size in sizes:
             name, data = document(kind, size)
             begun = time.perf_counter()
@@ -340,8 +419,12 @@ def main(sizes: list[int]) -> None:
             ),
         ]
     )
-    write_results("chunking", {**started, "rows": rows}, table, CACHE_UNUSED)
+    write_results("-".join(["chunking", *only]), {**started, "rows": rows}, table, CACHE_UNUSED)
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [1000, 2000, 4000])
+    chosen = [f for arg in sys.argv[1:] if arg.startswith("--only=") for f in arg[7:].split(",") if f]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        sys.exit(f"unknown format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}")
+    main([int(arg) for arg in sys.argv[1:] if not arg.startswith("--")] or [1000, 2000, 4000], chosen)
