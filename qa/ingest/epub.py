@@ -4,23 +4,28 @@ An EPUB is a zip of XHTML files; its package document (``META-INF/container.xml`
 them in reading order (the spine) and holds the book's title and author. Each spine document is
 read by ``qa.ingest.html`` as any HTML page is, by its structure, and the chapters are joined in
 reading order: their headings become the heading paths of the passages under them, each chapter's
-first heading raised to level 1, so that a chapter never reads as a section of the one before. Left out: the
-EPUB 3 navigation document (a table of contents, only links), spine entries that are no XHTML (an
-image), and chapters that hold no text (a cover). A book whose chapters are encrypted (DRM) is
-refused with that reason; fonts obfuscated the standard way are only fonts and are never read.
+first heading raised to level 1, so that a chapter never reads as a section of the one before (a
+chapter whose text comes before any heading is headed by its own title, else its file's name).
+Chapters may be UTF-16 or declare their encoding in their XML declaration. Left out: the EPUB 3
+navigation document (a table of contents, only links), spine entries that are no XHTML (an
+image), and chapters that hold no text (a cover). A chapter the spine lists that is missing or
+cannot be read, and a book whose chapters are encrypted (DRM), are refused with that reason;
+fonts obfuscated the standard way are only fonts and are never read.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import posixpath
+import re
 import zipfile
 import zlib
 from typing import Any
 from urllib.parse import unquote
 
 from qa.core.errors import DocumentError
-from qa.ingest import html
+from qa.ingest import escaping, html
 
 # what the chapters may hold uncompressed, together: a zip's stated sizes are read before any
 # byte is inflated, so a small file that would inflate to gigabytes is refused, not read
@@ -30,9 +35,14 @@ _XHTML = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
 # "Table of Contents"): no title; the file's name stands in
 _PLACEHOLDERS = frozenset({"unknown", "untitled", "table of contents", "contents", "title"})
 _OPF = "{http://www.idpf.org/2007/opf}"
+_MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_DECLARED = re.compile(rb"""\A\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_OPENS_WITH_HEADING = re.compile(r"\A\s*#{1,6} ")
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _ENCRYPTION = "{http://www.w3.org/2001/04/xmlenc#}"
+# IDPF's and Adobe's font obfuscation: fonts made unusable elsewhere, no text locked
+_FONT_OBFUSCATION = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
 
 
 def _xml(doc_id: str, data: bytes, what: str) -> Any:
@@ -81,7 +91,7 @@ def _encrypted(book: zipfile.ZipFile, doc_id: str) -> set[str]:
     for data in root.iter(f"{_ENCRYPTION}EncryptedData"):
         method = data.find(f"{_ENCRYPTION}EncryptionMethod")
         algorithm = str(method.get("Algorithm") or "") if method is not None else ""
-        if algorithm.endswith(("/obfuscation", "#font-obfuscation")):  # IDPF's and Adobe's, for fonts
+        if algorithm in _FONT_OBFUSCATION:
             continue
         for reference in data.iter(f"{_ENCRYPTION}CipherReference"):
             found.add(unquote(str(reference.get("URI") or "")))
@@ -102,6 +112,21 @@ def _spine(package: Any, base: str) -> list[str]:
             items[str(item.get("id") or "")] = posixpath.normpath(posixpath.join(base, href))
     order = [str(ref.get("idref") or "") for ref in package.iter(f"{_OPF}itemref", "itemref")]
     return [items[idref] for idref in order if idref in items]
+
+
+def _utf8(raw: bytes) -> bytes:
+    """A chapter's bytes as UTF-8: XHTML may be UTF-16 (with a byte order mark) or declare another
+    encoding in its XML declaration, which the HTML parser would not read."""
+    for mark, codec in _MARKS:
+        if raw.startswith(mark):
+            return raw.decode(codec, errors="replace").encode("utf-8")
+    declared = _DECLARED.match(raw)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        try:
+            return raw.decode(declared.group(1).decode("ascii"), errors="replace").encode("utf-8")
+        except LookupError:  # an encoding Python does not know: read as UTF-8, as HTML would be
+            return raw
+    return raw
 
 
 def _chapter(name: str, data: bytes) -> Any:
@@ -139,15 +164,19 @@ def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
                 f"{doc_id}: the EPUB's chapters inflate to more than {MAX_INFLATED_BYTES:,} bytes"
             )
         parts = []
-        for name in chapters:
-            if name not in sizes:
-                continue  # a spine entry whose file the zip lacks: the rest of the book still reads
-            raw = _member(book, doc_id, name)  # a chapter that cannot be read fails the book, with why
+        for name in chapters:  # a chapter missing or unreadable fails the book, with why
+            raw = _utf8(_member(book, doc_id, name))
+            if not raw.strip():
+                continue  # an empty file: nothing to read
             try:
-                body, _ = html.render_html(name, _chapter(name, raw))
-            except DocumentError:
-                continue  # a chapter of no text (an image only) or no HTML
+                body, heading = html.render_html(name, _chapter(name, raw))
+            except DocumentError as error:
+                raise DocumentError(f"{doc_id}: not a readable EPUB (chapter {error})") from error
             if body.strip():
+                if not _OPENS_WITH_HEADING.match(body):  # text before any heading is no part of
+                    # the last chapter's last section: the chapter's own title heads it
+                    heading = heading or posixpath.splitext(posixpath.basename(name))[0]
+                    body = f"# {escaping.escape(heading)}\n\n{body}"
                 parts.append(body.strip("\n"))
     title, author, language = (
         _text(package.find(f".//{_DC}{key}")) for key in ("title", "creator", "language")

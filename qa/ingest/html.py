@@ -159,19 +159,23 @@ class _Renderer:
             outside.append(child.tail or "")
 
     @staticmethod
-    def navigation(texts: list[str], links: list[Any]) -> bool:
+    def navigation(texts: list[str], links: list[Any], numbered: bool = False) -> bool:
         """Whether content is only links within the site: no words outside them but labels
-        ("Next:"), separators and section or page numbers (a contents entry's "1.2.15")."""
+        ("Next:") and separators, and in a ``numbered`` list (a contents page) at most one section
+        or page number a link ("1.2.15")."""
         if not links or not all(_local_link(link) for link in links):
             return False
-        tokens = " ".join(texts).split()
-        return all(token.endswith(":") or not _WORD.search(token) or _NUMBER.match(token) for token in tokens)
+        tokens = [
+            token for token in " ".join(texts).split() if token.endswith(":") or not _WORD.search(token)
+        ]
+        numbers = [token for token in " ".join(texts).split() if numbered and _NUMBER.match(token)]
+        return len(tokens) + len(numbers) == len(" ".join(texts).split()) and len(numbers) <= len(links)
 
     def is_navigation(self, element: Any) -> bool:
         outside: list[str] = []
         links: list[Any] = []
         self._outside_links(element, outside, links)
-        return self.navigation(outside, links)
+        return self.navigation(outside, links, numbered=_tag(element) in ("ul", "ol", "menu"))
 
     # blocks
 

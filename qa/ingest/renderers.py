@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.core.errors import DocumentError
-from qa.ingest.escaping import escape, tags_as_code
+from qa.ingest import archives
+from qa.ingest.escaping import LINE_START, escape, tags_as_code
 
 _LEADING_MARKER = re.compile(r"^(?:(?=[-*+>#](?:\s|$))|(\d{1,9})(?=[.)](?:\s|$)))")
 _ROLE = re.compile(r":([\w:.+-]+):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
@@ -53,8 +54,10 @@ _OPTION = re.compile(r"[ \t]+:([\w-]+):(?:[ \t]+(.*))?$")  # a field marker ends
 
 
 def _escape_start(text: str) -> str:
-    """A paragraph that would read as a list item or heading, escaped so it stays a paragraph."""
-    return _LEADING_MARKER.sub(lambda m: f"{m.group(1)}\\" if m.group(1) else "\\", text, count=1)
+    """A paragraph that would read as a list item, heading, fence, thematic break or link
+    definition, escaped so it stays a paragraph."""
+    escaped = _LEADING_MARKER.sub(lambda m: f"{m.group(1)}\\" if m.group(1) else "\\", text, count=1)
+    return "\\" + text if escaped == text and LINE_START.match(text) else escaped
 
 
 def _cell(text: str) -> str:
@@ -174,6 +177,7 @@ def render_docx(doc_id: str, data: bytes) -> tuple[str, str]:
     """(Markdown text, title) of a .docx file."""
     import docx
 
+    archives.check_inflation(doc_id, data, "a Word document")
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises zip, XML and key errors on a broken file

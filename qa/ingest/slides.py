@@ -7,7 +7,8 @@ the slide holds them: its text boxes and placeholders, a bulleted placeholder's 
 list items indented by level, text set in a monospaced font (Consolas, Courier ...) as a code
 block, tables as pipe tables, the shapes of a group in turn; then the speaker notes after a
 line "Speaker notes:", in the slide's section. Left out: the footer, slide number and date
-placeholders (a deck's furniture, on every slide), pictures, charts and connectors, empty
+placeholders (a deck's furniture, on every slide), pictures, charts, SmartArt diagrams, embedded
+objects and connectors, empty
 paragraphs, and the body of a slide that repeats an earlier one word for word (an outline shown
 again before each part: the first is read, the repeat keeps its heading and page).
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.core.errors import DocumentError
-from qa.ingest import escaping
+from qa.ingest import archives, escaping
 from qa.ingest.renderers import fence, pipe_table
 
 # fonts that set code: a text box whose every run is in one of these is a code block
@@ -74,17 +75,23 @@ def _frame(frame: Any, bulleted: bool) -> Iterator[str]:
             lines.pop()
         yield fence("\n".join(lines))
         return
-    items = []
+    items: list[str] = []
+    levels: list[int] = []  # the levels of the items the next one may nest under
     for paragraph in frame.paragraphs:
         text = _words(paragraph.text)
         if not text:
             continue
         if bulleted or paragraph.level:
-            items.append("  " * min(paragraph.level, 8) + "- " + escaping.escape(text))
+            # nested one step under the last item of a lower level, however deep its level: a list
+            # that opens at level 2 is no indented code block
+            while levels and levels[-1] >= paragraph.level:
+                levels.pop()
+            items.append("  " * len(levels) + "- " + escaping.escape(text))
+            levels.append(paragraph.level)
         else:
             if items:
                 yield "\n".join(items)
-                items = []
+                items, levels = [], []
             yield escaping.escape_line(text)
     if items:
         yield "\n".join(items)
@@ -98,7 +105,7 @@ def _shape(shape: Any) -> Iterator[str]:
         for inner in shape.shapes:  # a group's shapes in turn
             yield from _shape(inner)
     elif getattr(shape, "has_table", False) and shape.has_table:
-        rows = [[_words(cell.text) for cell in row.cells] for row in shape.table.rows]
+        rows = [[escaping.escape(_words(cell.text)) for cell in row.cells] for row in shape.table.rows]
         if any(any(cell for cell in row) for row in rows):
             yield pipe_table(rows)
     elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
@@ -126,6 +133,7 @@ def render_pptx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
     """(Markdown text, title, the offset where each slide starts) of a .pptx file."""
     import pptx
 
+    archives.check_inflation(doc_id, data, "a PowerPoint file")
     try:
         deck = pptx.Presentation(io.BytesIO(data))
         slides = list(deck.slides)

@@ -31,7 +31,9 @@ PATH_SEPARATOR = " > "
 # a heading (an ATX line, or a setext line and its underline; a thematic break is none): between two
 # parts under the same heading path ("## Example" twice, a slide and its continuation under the
 # same title) it starts another section
-_SECTION_BREAK = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)|^.*\S.*\n {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)
+_SECTION_BREAK = re.compile(
+    r"^ {0,3}#{1,6}(?:[ \t]|$)|^(?=[^\n]*\S)[^\n]*\n {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE
+)  # each line scanned once: no backtracking over a long line
 _CELL_BREAK = re.compile(r"(?<!\\)\|")  # a pipe between cells; an escaped one (\|) is a cell's own
 
 

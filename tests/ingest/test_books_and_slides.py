@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import zipfile
 from pathlib import Path
@@ -10,15 +11,11 @@ import pytest
 
 from qa.core.errors import DocumentError
 from qa.core.types import page_of
-from qa.ingest.formats import PARSERS, load_file, parse
+from qa.ingest.formats import load_file, parse
 from tests.ingest.test_renderers import DOCUMENTS, passages, passages_of
 
 BOOK = "fidus-manual.epub"
 DECK = "if-else-slides.pptx"
-
-
-def test_books_and_decks_are_parsers() -> None:
-    assert ".epub" in PARSERS and ".pptx" in PARSERS
 
 
 def test_epub_chapters_in_reading_order_each_its_own_heading_path() -> None:
@@ -170,7 +167,9 @@ def test_pptx_a_section_and_a_page_per_slide() -> None:
     assert "CSCI 1301" not in text  # the footer on every slide is furniture
     assert "## Conditional Execution" in text
     assert "Speaker notes:\n\nElse has no condition" in text
-    assert "| " in text  # its table, as a pipe table
+    table = "| myIntVar | myStringVar | myBoolVar | x |\n| --- | --- | --- | --- |\n"
+    table += "| 12 | “Yes” | true | 20 |"
+    assert table in text
     found = passages(DECK)
     for passage in found:  # a passage never crosses a slide, and its page is its slide
         assert page_of(document, passage.start) == page_of(document, passage.end - 1)
@@ -213,21 +212,21 @@ def test_pptx_built_by_hand(tmp_path: Path) -> None:
         "| Cone | °C |\n| --- | --- |\n| 6 | 1220 |\n"
     )
     assert document.metadata["page_starts"] == [0, document.text.index("## Slide 2")]
-    with pytest.raises(DocumentError, match=r"glaze\.pptx: not a readable PowerPoint file"):
+    with pytest.raises(DocumentError, match=r"glaze\.pptx: not a PowerPoint file \(not a readable zip"):
         parse("glaze.pptx", b"PK\x03\x04 broken", ".pptx")
 
 
 def _workbook() -> bytes:
-    """A workbook of real data: the first rows of the S&P 500 table (tests/data, PDDL) on one
-    sheet, typed cells on another, an empty third sheet."""
+    """A workbook of real data: an empty first sheet, the first rows of the S&P 500 table
+    (tests/data, PDDL) on the second, typed cells on the third."""
     import csv
     import datetime
 
     import openpyxl
 
     book = openpyxl.Workbook()
-    companies = book.active
-    companies.title = "Companies"
+    book.active.title = "Cover"
+    companies = book.create_sheet("Companies")
     with (DOCUMENTS / "sp500-companies.csv").open(encoding="utf-8", newline="") as table:
         for row in list(csv.reader(table))[:40]:
             companies.append(row)
@@ -236,7 +235,7 @@ def _workbook() -> bytes:
     figures.append([2023, 1234.5, 0.1 + 0.2, True, datetime.datetime(2024, 1, 31), None, None])
     figures.append([None, None, None])
     figures.append([2024, 3.0, 1e-7, False, datetime.datetime(2024, 6, 30, 17, 5)])
-    book.create_sheet("Empty")
+    figures.append(["Shift", datetime.timedelta(days=1, hours=6, seconds=5)])
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()
@@ -246,18 +245,21 @@ def test_xlsx_a_section_a_sheet_its_cells_as_excel_shows_them() -> None:
     document = parse("reports/sp500.xlsx", _workbook(), ".xlsx")
     assert document.title == "sp500"
     text = document.text
-    assert text.startswith("## Companies\n\n| Symbol | Security | GICS Sector |")
-    assert "## Figures <2024>" in text and "Empty" not in text
+    # the empty sheet keeps its heading and its page, so each sheet's page is its place
+    assert text.startswith("## Cover\n\n## Companies\n\n| Symbol | Security | GICS Sector |")
+    assert "## Figures <2024>" in text
     assert "| 2023 | 1234.5 | 0.3 | TRUE | 2024-01-31 |" in text
     assert "| 2024 | 3 | 1e-07 | FALSE | 2024-06-30 17:05:00 |" in text
-    assert document.metadata["page_starts"] == [0, text.index("## Figures")]
+    assert "| Shift | 30:00:05 |" in text
+    starts = [0, text.index("## Companies"), text.index("## Figures")]
+    assert document.metadata["page_starts"] == starts
     found = passages_of(document)
     assert {p.kind for p in found} == {"table"} and len(found) >= 2
     for passage in found:  # every piece of a sheet carries its header, and its page is its sheet
         assert page_of(document, passage.start) == page_of(document, passage.end - 1)
     abbott = next(p for p in found if "| ABT | Abbott |" in p.text)
-    assert "Symbol | Security" in abbott.context and page_of(document, abbott.start) == 1
-    with pytest.raises(DocumentError, match=r"sp500\.xlsx: not a readable Excel workbook"):
+    assert "Symbol | Security" in abbott.context and page_of(document, abbott.start) == 2
+    with pytest.raises(DocumentError, match=r"sp500\.xlsx: not an Excel workbook \(not a readable zip"):
         parse("sp500.xlsx", b"PK\x03\x04 broken", ".xlsx")
 
 
@@ -285,3 +287,105 @@ def test_a_library_failing_on_odd_input_is_a_document_error_naming_the_file() ->
     struct.pack_into("<H", data, central + 10, 9)
     with pytest.raises(DocumentError, match=r"book\.epub: not a readable EPUB \(OEBPS/one\.xhtml: NotImpl"):
         parse("book.epub", bytes(data), ".epub")
+
+
+def test_xlsx_is_read_as_its_cells_are_not_as_its_stated_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet may state A1:XFD1048576 in a few kilobytes; its cells are read as the file holds
+    them, and a workbook over the cell budget is refused."""
+    import openpyxl
+
+    from qa.ingest import spreadsheets
+
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["A2000"] = "first", "last"
+    output = io.BytesIO()
+    book.save(output)
+    data = output.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output := io.BytesIO(), "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b'ref="A1:A2000"', b'ref="A1:XFD1048576"')
+                assert b"XFD1048576" in content
+            target.writestr(info, content)
+    document = parse("stated.xlsx", output.getvalue(), ".xlsx")
+    assert document.text == "## Sheet\n\n| first |\n| --- |\n| last |\n"
+    monkeypatch.setattr(spreadsheets, "MAX_CELLS", 1)
+    with pytest.raises(DocumentError, match="more than 1 cells"):
+        parse("stated.xlsx", output.getvalue(), ".xlsx")
+
+
+def test_office_files_that_would_inflate_past_the_limit_are_refused_before_they_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qa.ingest import archives
+
+    monkeypatch.setattr(archives, "MAX_INFLATED_BYTES", 1000)
+    for name, what in (("if-else-slides.pptx", "a PowerPoint file"), ("pump.docx", "a Word document")):
+        with pytest.raises(DocumentError, match=f"{what} that inflates to more than 1,000 bytes"):
+            load_file(DOCUMENTS / name, name)
+    with pytest.raises(DocumentError, match="an Excel workbook that inflates"):
+        parse("sp500.xlsx", _workbook(), ".xlsx")
+
+
+def test_pptx_tables_escaped_and_deep_bullets_nested_one_step_at_a_time() -> None:
+    import pptx
+    from pptx.util import Inches
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "Keys"
+    table = slide.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(4), Inches(1)).table
+    for (row, column), value in {
+        (0, 0): "Key",
+        (0, 1): "Meaning",
+        (1, 0): "<style>",
+        (1, 1): "read after",
+    }.items():
+        table.cell(row, column).text = value
+    frame = slide.shapes.add_textbox(Inches(1), Inches(4), Inches(6), Inches(2)).text_frame
+    frame.text = "Intro line"
+    for level, text in ((2, "deep point"), (3, "deeper point"), (1, "back up")):
+        paragraph = frame.add_paragraph()
+        paragraph.text, paragraph.level = text, level
+    output = io.BytesIO()
+    deck.save(output)
+    document = parse("keys.pptx", output.getvalue(), ".pptx")
+    assert "| `<style>` | read after |" in document.text
+    assert "Intro line\n\n- deep point\n  - deeper point\n- back up" in document.text
+    found = passages_of(document)
+    assert all(p.kind != "code" for p in found)
+    read = " ".join(" ".join((p.view or p.text).split()) for p in found)
+    assert "<style> read after" in read and "deep point deeper point back up" in read
+
+
+def test_epub_chapters_headed_by_their_title_decoded_as_declared_and_none_missing() -> None:
+    utf16 = _chapter("<p>Glazes crawl when the bisque is dusty.</p>").replace(
+        "<body>", "<head><title>Glazes</title></head><body>"
+    )
+    latin = (
+        '<?xml version="1.0" encoding="windows-1252"?><html><body><h1>Caf\xe9</h1><p>Tea.</p></body></html>'
+    )
+    spine = [("a", "one.xhtml", ""), ("b", "two.xhtml", ""), ("c", "three.xhtml", "")]
+    members = {
+        "META-INF/container.xml": CONTAINER,
+        "OEBPS/book.opf": _package(spine),
+        "OEBPS/one.xhtml": _chapter("<h1>Firing</h1><p>Fire the kiln to cone six.</p>"),
+    }
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w") as book:
+        for name, content in members.items():
+            book.writestr(name, content)
+        book.writestr("OEBPS/two.xhtml", codecs.BOM_UTF16_LE + utf16.encode("utf-16-le"))
+        book.writestr("OEBPS/three.xhtml", latin.encode("windows-1252"))
+    document = parse("kiln.epub", output.getvalue(), ".epub")
+    assert document.text == (
+        "# Firing\n\nFire the kiln to cone six.\n\n# Glazes\n\nGlazes crawl when the bisque is dusty.\n\n"
+        "# Caf\u00e9\n\nTea.\n"
+    )
+    assert [p.context for p in passages_of(document)] == ["Firing", "Glazes", "Caf\u00e9"]
+    members["OEBPS/book.opf"] = _package([*spine[:1], ("d", "gone.xhtml", "")])
+    with pytest.raises(
+        DocumentError, match=r"kiln\.epub: not a readable EPUB \(OEBPS/gone\.xhtml is missing\)"
+    ):
+        parse("kiln.epub", _zip(members), ".epub")

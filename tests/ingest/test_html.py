@@ -150,3 +150,11 @@ def test_a_contents_list_of_links_and_their_numbers_is_navigation_a_list_with_wo
     text, _ = html.render_html("contents.html", page.encode())
     assert "1.2.15" not in text and "For loops (part 1)" not in text
     assert "covers installing the tools" in text and "needs chapter 1.2 first" in text
+    # a table of links and figures is data, and a list item of a link and two numbers says more
+    table = (
+        '<html><body><table><tr><td><a href="red.html">Red</a></td><td>2023</td><td>15200</td></tr>'
+        '<tr><td><a href="blue.html">Blue</a></td><td>2024</td><td>48100</td></tr></table>'
+        '<ul><li><a href="oslo.html">Oslo</a> 709037 2023</li></ul></body></html>'
+    )
+    text, _ = html.render_html("scores.html", table.encode())
+    assert "| Red | 2023 | 15200 |" in text and "709037 2023" in text

@@ -507,6 +507,8 @@ def test_docx_text_that_looks_like_markup_is_read_as_written() -> None:
     word.add_heading("Keys <and> `ticks`", level=1)
     word.add_paragraph("Press <Enter> to continue, then type `ls` and a <style> tag's name.")
     word.add_paragraph("The last sentence after the tag is still read.")
+    word.add_paragraph("~~~")  # a line of tildes in Word is text, no code fence opened
+    word.add_paragraph("Text after the tildes is prose.")
     table = word.add_table(rows=2, cols=1)
     table.cell(0, 0).text = "Key"
     table.cell(1, 0).text = "<Tab>"
@@ -518,6 +520,7 @@ def test_docx_text_that_looks_like_markup_is_read_as_written() -> None:
     for words in ("<Enter> to continue", "type `ls", "<style> tag's name", "still read", "<Tab>"):
         assert words in read, words
     assert found[0].context.startswith("Keys <and>")
+    assert all(p.kind != "code" for p in found) and "Text after the tildes is prose." in read
 
 
 def test_rst_text_that_looks_like_a_tag_is_read_as_written() -> None:
