@@ -18,6 +18,7 @@ from qa.core.errors import DocumentError
 from qa.core.protocols import Parser
 from qa.core.types import Document
 from qa.ingest import (
+    emails,
     epub,
     html,
     markdown,
@@ -337,6 +338,20 @@ class XlsxParser:
 
 
 @dataclass(frozen=True)
+class EmlParser:
+    """.eml: a saved e-mail message, its From, To, Cc and Date lines and its body (the plain-text
+    part, else the HTML part by its structure), titled by its subject, its attachments named
+    (Python's ``email``; ``qa.ingest.emails``)."""
+
+    name: str = "eml-email"
+    version: int = 1
+
+    def parse(self, doc_id: str, data: bytes) -> Document:
+        text, title, markdown_body = emails.render_eml(doc_id, data)
+        return parse_text(doc_id, text, MARKDOWN if markdown_body else None, title or Path(doc_id).stem)
+
+
+@dataclass(frozen=True)
 class CsvParser:
     """.csv and .tsv: the rows as one table, the first the header (``renderers.render_csv``),
     titled by the file's name; the separator guessed for .csv, a tab for .tsv."""
@@ -364,6 +379,7 @@ PARSERS: dict[str, Parser] = {
     ".epub": EpubParser(),
     ".pptx": PptxParser(),
     ".xlsx": XlsxParser(),
+    ".eml": EmlParser(),
     ".csv": CsvParser(),
     ".tsv": CsvParser(delimiter="\t"),
 }

@@ -65,6 +65,7 @@ MEDIA_SUFFIXES = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/epub+zip": ".epub",
+    "message/rfc822": ".eml",
     "text/x-rst": ".rst",
     "text/prs.fallenstein.rst": ".rst",
     "application/x-ipynb+json": ".ipynb",
@@ -138,6 +139,8 @@ def check_content(doc_id: str, data: bytes) -> None:
                 f"{doc_id}: not {ZIP_SUFFIXES[suffix]} (a {suffix} file is a zip archive)"
             )
         return
+    if suffix == ".eml":
+        return  # a message declares its own encodings (MIME, 8-bit parts, binary attachments)
     if b"\x00" in data:
         raise UnsupportedContent(f"{doc_id}: binary content (NUL bytes) in a {suffix} file")
     if suffix in HTML_SUFFIXES:

@@ -361,7 +361,7 @@ REFUSALS: dict[str, tuple[Request, int, str]] = {
     "backslash": (post_json({"doc_id": "a\\b.txt", "text": FERRY}), 422, "backslash"),
     "nul": (post_json({"doc_id": "a\x00b.txt", "text": FERRY}), 422, "NUL"),
     "bad-suffix": (post_json({"doc_id": "notes.exe", "text": FERRY}), 422, "must end in"),
-    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .epub, .htm, .html"),
+    "bad-suffix-upload": (upload("tool.sh", b"#!/bin/sh\necho hi\n"), 415, ".docx, .eml, .epub, .htm, .html"),
     "xls-upload": (upload("table.xls", b"\xd0\xcf\x11\xe0"), 415, "format .xls"),
     "no-suffix": (upload("README", FERRY.encode()), 415, "without a suffix"),
     "not-a-docx": (upload("notes.docx", FERRY.encode()), 415, "zip archive"),
@@ -443,6 +443,7 @@ UPLOADED = (
     "sp500-companies.csv",
     "fidus-manual.epub",
     "if-else-slides.pptx",
+    "attachment-pdf.eml",
 )
 
 

@@ -389,3 +389,31 @@ def test_epub_chapters_headed_by_their_title_decoded_as_declared_and_none_missin
         DocumentError, match=r"kiln\.epub: not a readable EPUB \(OEBPS/gone\.xhtml is missing\)"
     ):
         parse("kiln.epub", _zip(members), ".epub")
+
+
+def test_eml_headers_body_and_attachments_named() -> None:
+    """Real messages (the Ruby mail gem's fixtures, MIT): a plain-text message with a PDF
+    attached, an HTML-only one (transfer-encoded), one whose MIME boundary is never opened."""
+    document = load_file(DOCUMENTS / "attachment-pdf.eml", "attachment-pdf.eml")
+    assert document.title == "Another PDF with 🎉 Unicode chars in it 🍿"
+    assert document.text.startswith(
+        "From: Test Tester <xxxx@xxxx.com>\nTo: xxxx@xxxx.com, xxxx@xxxx.com\nDate: "
+    )
+    assert "Just attaching another PDF, here," in document.text and document.text.endswith(
+        "Attachments: broken.pdf\n"
+    )
+    assert "JVBERi" not in document.text  # the attachment's base64 is not read
+    found = passages_of(document)
+    assert any("to see what the message looks like" in p.text for p in found)
+    html_only = load_file(DOCUMENTS / "html-only.eml", "html-only.eml")
+    assert html_only.title == "Re: We will help you refinance your home."
+    assert html_only.metadata.get("structure") == "markdown"
+    read = " ".join(" ".join((p.view or p.text).split()) for p in passages_of(html_only))
+    assert (
+        "<abhijit.862153drinnan@datavalet.com>" in read and "You have qualified for the lowest rate" in read
+    )
+    assert "<br" not in read and "=20" not in read
+    with pytest.raises(DocumentError, match=r"broken-mime\.eml: nothing to read .* MIME structure is broken"):
+        load_file(DOCUMENTS / "broken-mime.eml", "broken-mime.eml")
+    with pytest.raises(DocumentError, match=r"empty\.eml: not an e-mail message"):
+        parse("empty.eml", b"", ".eml")

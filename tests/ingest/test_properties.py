@@ -206,7 +206,20 @@ def _xlsx(text: str) -> bytes:
     return output.getvalue()
 
 
-ENCODE = {".ipynb": _notebook, ".docx": _docx, ".epub": _epub, ".pptx": _pptx, ".xlsx": _xlsx}
+def _eml(text: str) -> bytes:
+    """A message whose subject is the text's first line and whose body is the rest: as plain
+    text, or (when the text holds a "<") as HTML."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    first, _, rest = text.partition("\n")
+    message["Subject"] = " ".join(_xml_text(first).split())[:200]
+    message["From"] = "Ann <ann@example.org>"
+    message.set_content(rest or first, subtype="html" if "<" in rest else "plain")
+    return bytes(message)
+
+
+ENCODE = {".ipynb": _notebook, ".docx": _docx, ".epub": _epub, ".pptx": _pptx, ".xlsx": _xlsx, ".eml": _eml}
 
 
 def check(suffix: str, data: bytes) -> None:
@@ -230,7 +243,21 @@ def check(suffix: str, data: bytes) -> None:
 
 @pytest.mark.parametrize(
     "suffix",
-    [".md", ".txt", ".rst", ".ipynb", ".html", ".docx", ".mdx", ".csv", ".tsv", ".epub", ".pptx", ".xlsx"],
+    [
+        ".md",
+        ".txt",
+        ".rst",
+        ".ipynb",
+        ".html",
+        ".docx",
+        ".mdx",
+        ".csv",
+        ".tsv",
+        ".epub",
+        ".pptx",
+        ".xlsx",
+        ".eml",
+    ],
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=sources())
