@@ -115,11 +115,16 @@ def _spine(package: Any, base: str) -> list[str]:
 
 
 def _utf8(raw: bytes) -> bytes:
-    """A chapter's bytes as UTF-8: XHTML may be UTF-16 (with a byte order mark) or declare another
-    encoding in its XML declaration, which the HTML parser would not read."""
+    """A chapter's bytes as UTF-8: XHTML may be UTF-16 (with a byte order mark) or, when its bytes
+    are not UTF-8, in the encoding its XML declaration names, which the HTML parser would not read."""
     for mark, codec in _MARKS:
         if raw.startswith(mark):
             return raw.decode(codec, errors="replace").encode("utf-8")
+    try:  # bytes that decode as UTF-8 are UTF-8, whatever they declare (as an HTML page's are)
+        raw.decode("utf-8")
+        return raw
+    except UnicodeDecodeError:
+        pass
     declared = _DECLARED.match(raw)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         try:

@@ -50,7 +50,7 @@ CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 # a table is data when no cell holds one of these, nor two paragraphs; otherwise it lays the page out
 _LAYOUT_CONTENT = HEADINGS | frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "section", "form"})
 _WORD = re.compile(r"\w")
-_NUMBER = re.compile(r"\d+(?:\.\d+)*\.?$")  # a section or page number beside a contents entry
+_NUMBER = re.compile(r"\d{1,4}(?:\.\d{1,4})*\.?$")  # a section or page number beside a contents entry
 _CAPTION_WORDS = 5
 _ANY_TAG = re.compile(rb"<[A-Za-z!/]")
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses one in a str

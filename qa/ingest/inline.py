@@ -13,7 +13,7 @@ import re
 _OPENING = re.compile(r"<(style|script)\b[^<>]*>", re.IGNORECASE)
 _TICKS = re.compile(r"`+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_COMMENT_OPENING = re.compile("<!--")
+_COMMENT_OPENING = re.compile(r"(?<!\\)<!--")  # an escaped "\<!--" opens nothing
 
 
 def code_and_comments(span: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

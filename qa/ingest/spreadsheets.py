@@ -29,6 +29,7 @@ from qa.ingest.renderers import pipe_table
 # a sheet's cells are read as the file holds them, never as its stated dimension pads them (a few
 # kilobytes can state A1:XFD1048576), and a workbook of more cells than this is refused
 MAX_CELLS = 5_000_000
+MAX_ROWS = 1_048_576  # Excel's own limit: a sheet that states a row past it is no workbook Excel wrote
 
 
 def cell_text(value: Any) -> str:
@@ -52,10 +53,12 @@ def cell_text(value: Any) -> str:
 
 def _rows(doc_id: str, values: Iterable[tuple[Any, ...]], budget: list[int]) -> list[list[str]]:
     rows = []
-    for row in values:
-        budget[0] -= len(row)
+    for count, row in enumerate(values, 1):
+        budget[0] -= max(len(row), 1)  # an empty row between two far apart costs its place too
         if budget[0] < 0:
             raise DocumentError(f"{doc_id}: the workbook holds more than {MAX_CELLS:,} cells")
+        if count > MAX_ROWS:
+            raise DocumentError(f"{doc_id}: a sheet has more than Excel's {MAX_ROWS:,} rows")
         cells = [cell_text(value) for value in row]
         while cells and not cells[-1].strip():
             cells.pop()

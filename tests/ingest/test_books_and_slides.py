@@ -393,7 +393,8 @@ def test_epub_chapters_headed_by_their_title_decoded_as_declared_and_none_missin
 
 def test_eml_headers_body_and_attachments_named() -> None:
     """Real messages (the Ruby mail gem's fixtures, MIT): a plain-text message with a PDF
-    attached, an HTML-only one (transfer-encoded), one whose MIME boundary is never opened."""
+    attached, an HTML-only one, one whose MIME boundary is never opened, one in ISO-2022-JP, one
+    whose Outlook boundary is unquoted."""
     document = load_file(DOCUMENTS / "attachment-pdf.eml", "attachment-pdf.eml")
     assert document.title == "Another PDF with 🎉 Unicode chars in it 🍿"
     assert document.text.startswith(
@@ -417,3 +418,51 @@ def test_eml_headers_body_and_attachments_named() -> None:
         load_file(DOCUMENTS / "broken-mime.eml", "broken-mime.eml")
     with pytest.raises(DocumentError, match=r"empty\.eml: not an e-mail message"):
         parse("empty.eml", b"", ".eml")
+    with pytest.raises(DocumentError, match=r"pump\.eml: not an e-mail message \(no From"):
+        parse("pump.eml", (DOCUMENTS / "pump.docx").read_bytes(), ".eml")  # any bytes are no message
+    # a charset decoded (ISO-2022-JP), an Outlook boundary left unquoted read whole
+    japanese = load_file(DOCUMENTS / "iso-2022-jp.eml", "iso-2022-jp.eml")
+    assert japanese.title == "まみむめも" and "すみません。" in japanese.text and "$B" not in japanese.text
+    outlook = load_file(DOCUMENTS / "outlook-boundary.eml", "outlook-boundary.eml")
+    assert "This is an outlook test" in outlook.text and "NextPart" not in outlook.text
+
+
+def test_eml_every_text_part_read_alternatives_chosen_attachments_and_forwards_named() -> None:
+    from email.message import EmailMessage
+
+    def message(subject: str) -> EmailMessage:
+        made = EmailMessage()
+        made["Subject"], made["From"] = subject, "Ann <ann@example.org>"
+        return made
+
+    inner = message("Kiln schedule")
+    inner.set_content("INNER BODY of the forwarded message\n")
+    outer = message("Fwd: kiln")
+    outer.set_content("See the message below, caf\u00e9 d\u00e9j\u00e0 ferm\u00e9.\n", cte="quoted-printable")
+    outer.add_attachment(inner)  # a forwarded message, no file name
+    outer.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename="kiln.png")
+    document = parse("fwd.eml", bytes(outer), ".eml")
+    assert "See the message below, café déjà fermé." in document.text and "=C3" not in document.text
+    assert "INNER BODY" not in document.text
+    assert document.text.endswith('Attachments: forwarded message "Kiln schedule", kiln.png\n')
+    # of alternatives, the plain text when it says anything, else the HTML; every inline text part
+    mixed = message("Glazes")
+    mixed.set_content("\n")
+    mixed.add_alternative("<p>Glazes crawl when the bisque is <b>dusty</b>.</p>", subtype="html")
+    mixed.make_mixed()
+    tail = EmailMessage()
+    tail.set_content("Second part: wipe the bisque first.\n")
+    mixed.attach(tail)
+    document = parse("glazes.eml", bytes(mixed), ".eml")
+    assert "Glazes crawl when the bisque is dusty." in document.text and "\n\n\n" not in document.text
+    assert document.text.index("dusty") < document.text.index("Second part: wipe the bisque first.")
+    # a message that is itself an attachment is named
+    only = message("Logs")
+    only.set_content(b"\x1f\x8b", maintype="application", subtype="gzip", filename="logs.gz")
+    assert parse("logs.eml", bytes(only), ".eml").text.endswith("Attachments: logs.gz\n")
+    # nesting too deep to read is refused, not a crash
+    deep = b"From: a@b\nContent-Type: multipart/mixed; boundary=b0\n\n"
+    for level in range(1, 3000):
+        deep += f"--b{level - 1}\nContent-Type: multipart/mixed; boundary=b{level}\n\n".encode()
+    with pytest.raises(DocumentError, match=r"deep\.eml"):
+        parse("deep.eml", deep, ".eml")

@@ -154,7 +154,10 @@ def test_a_contents_list_of_links_and_their_numbers_is_navigation_a_list_with_wo
     table = (
         '<html><body><table><tr><td><a href="red.html">Red</a></td><td>2023</td><td>15200</td></tr>'
         '<tr><td><a href="blue.html">Blue</a></td><td>2024</td><td>48100</td></tr></table>'
-        '<ul><li><a href="oslo.html">Oslo</a> 709037 2023</li></ul></body></html>'
+        '<ul><li><a href="oslo.html">Oslo</a> 709037 2023</li></ul>'
+        '<ul><li><a href="oslo.html">Oslo</a> 709037</li>'
+        '<li><a href="bergen.html">Bergen</a> 291940</li></ul>'
+        "</body></html>"
     )
     text, _ = html.render_html("scores.html", table.encode())
-    assert "| Red | 2023 | 15200 |" in text and "709037 2023" in text
+    assert "| Red | 2023 | 15200 |" in text and "709037 2023" in text and "Bergen 291940" in text
