@@ -257,6 +257,12 @@ def _rendered(doc_id: str, text: str, title: str) -> Document:
     return parse_text(doc_id, text, MARKDOWN, title)
 
 
+def _paged(doc_id: str, text: str, title: str, starts: list[int]) -> Document:
+    """A rendered document whose pages (slides, sheets) start at ``starts``: its citations name them."""
+    document = _rendered(doc_id, text, title)
+    return replace(document, metadata={**document.metadata, "page_starts": starts})
+
+
 @dataclass(frozen=True)
 class DocxParser:
     """.docx: headings, paragraphs, lists and tables (python-docx), rendered to Markdown."""
@@ -318,30 +324,26 @@ class PptxParser:
     version: int = 1
 
     def parse(self, doc_id: str, data: bytes) -> Document:
-        text, title, starts = slides.render_pptx(doc_id, data)
-        document = _rendered(doc_id, text, title)
-        return replace(document, metadata={**document.metadata, "page_starts": starts})
+        return _paged(doc_id, *slides.render_pptx(doc_id, data))
 
 
 @dataclass(frozen=True)
 class XlsxParser:
-    """.xlsx: a section a worksheet under its name, the sheet's number its citations' page, its
-    cells one table as Excel shows them (openpyxl; ``qa.ingest.spreadsheets``)."""
+    """.xlsx: a section a worksheet under its name, its place among the worksheets its citations'
+    page, its cells one table as Excel shows them (openpyxl; ``qa.ingest.spreadsheets``)."""
 
     name: str = "xlsx-openpyxl"
     version: int = 1
 
     def parse(self, doc_id: str, data: bytes) -> Document:
-        text, title, starts = spreadsheets.render_xlsx(doc_id, data)
-        document = _rendered(doc_id, text, title)
-        return replace(document, metadata={**document.metadata, "page_starts": starts})
+        return _paged(doc_id, *spreadsheets.render_xlsx(doc_id, data))
 
 
 @dataclass(frozen=True)
 class EmlParser:
-    """.eml: a saved e-mail message, its From, To, Cc and Date lines and its body (the plain-text
-    part, else the HTML part by its structure), titled by its subject, its attachments named
-    (Python's ``email``; ``qa.ingest.emails``)."""
+    """.eml: a saved e-mail message, its From, To, Cc and Date lines and every text part that is no
+    attachment (of alternatives the plain text, else the HTML by its structure), titled by its
+    subject, its attachments named (Python's ``email``; ``qa.ingest.emails``)."""
 
     name: str = "eml-email"
     version: int = 1
