@@ -36,7 +36,7 @@ def _header(message: EmailMessage, name: str) -> str:
         value = message.get(name)
     except Exception:  # a header so malformed the policy cannot parse it: left out
         value = ""
-    return " ".join(str(value or "").split())
+    return escaping.words(str(value or ""))
 
 
 def _content(part: Any) -> str:
@@ -86,7 +86,7 @@ def _attachments(message: EmailMessage) -> str:
         parts = list(message.iter_attachments())
     names = []
     for part in parts:
-        name = " ".join(str(part.get_filename() or "").split())
+        name = escaping.words(str(part.get_filename() or ""))
         if not name and part.get_content_type() == "message/rfc822":
             inner = part.get_content()
             name = (

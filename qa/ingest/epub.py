@@ -25,11 +25,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from qa.core.errors import DocumentError
-from qa.ingest import escaping, html
+from qa.ingest import archives, escaping, html
 
-# what the chapters may hold uncompressed, together: a zip's stated sizes are read before any
-# byte is inflated, so a small file that would inflate to gigabytes is refused, not read
-MAX_INFLATED_BYTES = 512 * 1024 * 1024
 _XHTML = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
 # what tools write where a book's metadata has no title or author (calibre's "Unknown", GitBook's
 # "Table of Contents"): no title; the file's name stands in
@@ -60,9 +57,9 @@ def _xml(doc_id: str, data: bytes, what: str) -> Any:
 
 def _member(book: zipfile.ZipFile, doc_id: str, name: str) -> bytes:
     try:
-        if book.getinfo(name).file_size > MAX_INFLATED_BYTES:
+        if book.getinfo(name).file_size > archives.MAX_INFLATED_BYTES:
             raise DocumentError(
-                f"{doc_id}: the EPUB's {name} inflates to more than {MAX_INFLATED_BYTES:,} bytes"
+                f"{doc_id}: the EPUB's {name} inflates to more than {archives.MAX_INFLATED_BYTES:,} bytes"
             )
         return book.read(name)
     except KeyError as error:
@@ -99,7 +96,7 @@ def _encrypted(book: zipfile.ZipFile, doc_id: str) -> set[str]:
 
 
 def _text(element: Any) -> str:
-    return " ".join("".join(element.itertext()).split()) if element is not None else ""
+    return escaping.words("".join(element.itertext())) if element is not None else ""
 
 
 def _spine(package: Any, base: str) -> list[str]:
@@ -163,10 +160,12 @@ def render_epub(doc_id: str, data: bytes) -> tuple[str, str, dict[str, str]]:
                 f"{doc_id}: the EPUB is encrypted (DRM: {len(locked)} of its {len(chapters)} chapters); "
                 "only a book without DRM can be read"
             )
+        # what the chapters hold uncompressed, together: the sizes the zip states are read before
+        # any byte is inflated, so a small file that would inflate to gigabytes is refused, not read
         sizes = {info.filename: info.file_size for info in book.infolist()}
-        if sum(sizes.get(name, 0) for name in set(chapters)) > MAX_INFLATED_BYTES:
+        if sum(sizes.get(name, 0) for name in set(chapters)) > archives.MAX_INFLATED_BYTES:
             raise DocumentError(
-                f"{doc_id}: the EPUB's chapters inflate to more than {MAX_INFLATED_BYTES:,} bytes"
+                f"{doc_id}: the EPUB's chapters inflate to more than {archives.MAX_INFLATED_BYTES:,} bytes"
             )
         parts = []
         for name in chapters:  # a chapter missing or unreadable fails the book, with why

@@ -25,7 +25,9 @@ from qa.ingest import archives, escaping
 from qa.ingest.renderers import fence, pipe_table
 
 # fonts that set code: a text box whose every run is in one of these is a code block
-_MONOSPACED = re.compile(r"consola|courier|mono|menlo|monaco|lucida console|source code|fira code", re.I)
+_MONOSPACED = re.compile(
+    r"consola|courier|\bmono(?:space)?\b|menlo|monaco|lucida console|source code|fira code|jetbrains", re.I
+)  # "Roboto Mono", "DejaVu Sans Mono"; not "Monotype Corsiva"
 _TITLE_TYPES = ("TITLE", "CENTER_TITLE", "VERTICAL_TITLE")
 _FURNITURE_TYPES = ("FOOTER", "SLIDE_NUMBER", "DATE", "HEADER")
 _BULLETED_TYPES = ("BODY", "OBJECT", "VERTICAL_BODY", "VERTICAL_OBJECT")
@@ -40,10 +42,6 @@ def _placeholder(shape: Any) -> str:
         return ""
     kind = shape.placeholder_format.type
     return str(getattr(kind, "name", "") or "")
-
-
-def _words(text: str) -> str:
-    return " ".join(text.replace("\v", " ").split())
 
 
 def _font(run: Any, paragraph: Any, frame: Any) -> str:
@@ -78,7 +76,7 @@ def _frame(frame: Any, bulleted: bool) -> Iterator[str]:
     items: list[str] = []
     levels: list[int] = []  # the levels of the items the next one may nest under
     for paragraph in frame.paragraphs:
-        text = _words(paragraph.text)
+        text = escaping.words(paragraph.text)
         if not text:
             continue
         if bulleted or paragraph.level:
@@ -105,7 +103,9 @@ def _shape(shape: Any) -> Iterator[str]:
         for inner in shape.shapes:  # a group's shapes in turn
             yield from _shape(inner)
     elif getattr(shape, "has_table", False) and shape.has_table:
-        rows = [[escaping.escape(_words(cell.text)) for cell in row.cells] for row in shape.table.rows]
+        rows = [
+            [escaping.escape(escaping.words(cell.text)) for cell in row.cells] for row in shape.table.rows
+        ]
         if any(any(cell for cell in row) for row in rows):
             yield pipe_table(rows)
     elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
@@ -115,7 +115,7 @@ def _shape(shape: Any) -> Iterator[str]:
 def _title(slide: Any) -> str:
     for shape in slide.shapes:
         if _placeholder(shape) in _TITLE_TYPES and shape.has_text_frame:
-            return _words(shape.text_frame.text)
+            return escaping.words(shape.text_frame.text)
     return ""
 
 
@@ -125,7 +125,7 @@ def _notes(slide: Any) -> str:
     frame = slide.notes_slide.notes_text_frame
     if frame is None:
         return ""
-    paragraphs = [escaping.escape_line(p.text) for p in frame.paragraphs if _words(p.text)]
+    paragraphs = [escaping.escape_line(p.text) for p in frame.paragraphs if escaping.words(p.text)]
     return "\n\n".join(paragraphs)
 
 
@@ -162,6 +162,6 @@ def render_pptx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
         text += "\n\n".join([heading, *blocks]) + "\n\n"
     if not slides:
         raise DocumentError(f"{doc_id}: the PowerPoint file has no slides")
-    title = _words(str(deck.core_properties.title or ""))
+    title = escaping.words(str(deck.core_properties.title or ""))
     title = first_title if not title or title.lower() in _DEFAULT_TITLES else title
     return text.rstrip("\n") + "\n", title, starts

@@ -85,7 +85,7 @@ def render_xlsx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
             text += f"## {escaping.escape(str(sheet.title))}\n\n" + (
                 f"{pipe_table(rows)}\n\n" if rows else ""
             )
-        title = " ".join(str(book.properties.title or "").split())
+        title = escaping.words(str(book.properties.title or ""))
     except DocumentError:
         raise
     except Exception as error:  # a sheet whose XML openpyxl cannot read

@@ -144,18 +144,18 @@ def test_epub_that_cannot_be_read_says_why(data: bytes, reason: str) -> None:
 def test_epub_that_would_inflate_past_the_limit_is_refused_before_it_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from qa.ingest import epub
+    from qa.ingest import archives
 
     chapter = _chapter("<p>" + "Fire the kiln to cone six. " * 40 + "</p>")
     members = {"META-INF/container.xml": CONTAINER, "OEBPS/book.opf": _package([("a", "one.xhtml", "")])}
     data = _zip({**members, "OEBPS/one.xhtml": chapter})
-    monkeypatch.setattr(epub, "MAX_INFLATED_BYTES", len(chapter) - 1)
+    monkeypatch.setattr(archives, "MAX_INFLATED_BYTES", len(chapter) - 1)
     with pytest.raises(DocumentError, match="inflate to more than"):
         parse("book.epub", data, ".epub")
-    monkeypatch.setattr(epub, "MAX_INFLATED_BYTES", len(CONTAINER) - 1)
+    monkeypatch.setattr(archives, "MAX_INFLATED_BYTES", len(CONTAINER) - 1)
     with pytest.raises(DocumentError, match=r"container\.xml inflates to more than"):
         parse("book.epub", data, ".epub")
-    monkeypatch.setattr(epub, "MAX_INFLATED_BYTES", len(chapter))
+    monkeypatch.setattr(archives, "MAX_INFLATED_BYTES", len(chapter))
     assert "cone six" in parse("book.epub", data, ".epub").text
 
 
