@@ -60,23 +60,25 @@ def _parsed(data: bytes) -> EmailMessage:
     return message
 
 
-def _texts(part: EmailMessage) -> list[EmailMessage]:
-    """The text parts of ``part`` to read, in order, attachments not entered."""
+def _texts(part: EmailMessage) -> list[tuple[str, str]]:
+    """(subtype, decoded text) of each text part of ``part`` to read, in order, attachments not
+    entered; each part decoded once."""
     if part.is_attachment():
         return []
     kind = part.get_content_type()
     if kind in _TEXT:
-        return [part]
+        return [(part.get_content_subtype(), _content(part).replace("\r\n", "\n"))]
     if not part.is_multipart() or kind == "message/rfc822":
         return []
     children = [child for child in part.iter_parts() if isinstance(child, EmailMessage)]
     if kind == "multipart/alternative":
-        for wanted in _TEXT:  # the plain text when it says anything, else the HTML
-            for child in children:
-                if child.get_content_type() == wanted and _content(child).strip():
-                    return [child]
-        return next((found for child in children if (found := _texts(child))), [])
-    return [found for child in children for found in _texts(child)]
+        found = [_texts(child) for child in children]
+        for wanted in ("plain", "html"):  # the plain text when it says anything, else the HTML
+            for texts in found:
+                if len(texts) == 1 and texts[0][0] == wanted and texts[0][1].strip():
+                    return texts
+        return next((texts for texts in found if texts), [])
+    return [text for child in children for text in _texts(child)]
 
 
 def _attachments(message: EmailMessage) -> str:
@@ -96,24 +98,29 @@ def _attachments(message: EmailMessage) -> str:
     return ", ".join(names)
 
 
-def _body(doc_id: str, parts: list[EmailMessage]) -> tuple[str, bool]:
+def _as_markdown_text(text: str) -> str:
+    return "\n\n".join(
+        escaping.escape_line(paragraph) for paragraph in text.split("\n\n") if paragraph.strip()
+    )
+
+
+def _body(doc_id: str, parts: list[tuple[str, str]]) -> tuple[str, bool]:
     """The text parts as one body, and whether it is Markdown (when any part is HTML: then a plain
     part's paragraphs are escaped as text)."""
-    markdown = any(part.get_content_subtype() == "html" for part in parts)
+    markdown = any(subtype == "html" for subtype, _ in parts)
     blocks = []
-    for part in parts:
-        text = _content(part).replace("\r\n", "\n")
+    for subtype, text in parts:
         if "\x00" in text:
             raise DocumentError(f"{doc_id}: not an e-mail message (binary content in its text)")
         if not text.strip():
             continue
-        if part.get_content_subtype() == "html":
+        if subtype == "html":
             try:
                 text, _ = html.render_html(doc_id, text.encode("utf-8"))
             except DocumentError:  # an "HTML" part without a tag: its text as it is
-                text = "\n\n".join(escaping.escape_line(p) for p in text.split("\n\n") if p.strip())
+                text = _as_markdown_text(text)
         elif markdown:
-            text = "\n\n".join(escaping.escape_line(p) for p in text.split("\n\n") if p.strip())
+            text = _as_markdown_text(text)
         blocks.append(text.strip("\n"))
     return "\n\n".join(block for block in blocks if block.strip()), markdown
 

@@ -51,11 +51,12 @@ def cell_text(value: Any) -> str:
     return escaping.escape(str(value))
 
 
-def _rows(doc_id: str, values: Iterable[tuple[Any, ...]], budget: list[int]) -> list[list[str]]:
+def _rows(doc_id: str, values: Iterable[tuple[Any, ...]], budget: int) -> tuple[list[list[str]], int]:
+    """A sheet's rows of cell texts, and what is left of the workbook's cell budget."""
     rows = []
     for count, row in enumerate(values, 1):
-        budget[0] -= max(len(row), 1)  # an empty row between two far apart costs its place too
-        if budget[0] < 0:
+        budget -= max(len(row), 1)  # an empty row between two far apart costs its place too
+        if budget < 0:
             raise DocumentError(f"{doc_id}: the workbook holds more than {MAX_CELLS:,} cells")
         if count > MAX_ROWS:
             raise DocumentError(f"{doc_id}: a sheet has more than Excel's {MAX_ROWS:,} rows")
@@ -64,7 +65,7 @@ def _rows(doc_id: str, values: Iterable[tuple[Any, ...]], budget: list[int]) -> 
             cells.pop()
         if cells:
             rows.append(cells)
-    return rows
+    return rows, budget
 
 
 def render_xlsx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
@@ -76,11 +77,11 @@ def render_xlsx(doc_id: str, data: bytes) -> tuple[str, str, list[int]]:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zip, XML and key errors on a broken file
         raise DocumentError(f"{doc_id}: not a readable Excel workbook ({type(error).__name__})") from error
-    text, starts, budget = "", [], [MAX_CELLS]
+    text, starts, budget = "", [], MAX_CELLS
     try:
         for sheet in book.worksheets:
             sheet.reset_dimensions()  # its cells as the file holds them, not padded to a stated size
-            rows = _rows(doc_id, sheet.iter_rows(values_only=True), budget)
+            rows, budget = _rows(doc_id, sheet.iter_rows(values_only=True), budget)
             starts.append(len(text))  # every sheet a page, so a citation's page is the sheet's place
             text += f"## {escaping.escape(str(sheet.title))}\n\n" + (
                 f"{pipe_table(rows)}\n\n" if rows else ""
